@@ -1,0 +1,3 @@
+from reconciler.cli import main_entry
+
+main_entry()

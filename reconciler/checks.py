@@ -1,0 +1,197 @@
+"""Manifest rules a JSON Schema can't express (SPEC §2): tiers, intervals, schemes, uniqueness, confirmation.
+
+Written defensively: the schema may already have rejected part of a document, and every problem in
+every file is still reported in the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from reconciler.model import Position
+from reconciler.schema import dotted
+from reconciler.uris import (
+    BACKUP_STORAGE_TYPES,
+    ENV_REFERENCE,
+    SCHEMES_BY_TYPE,
+    has_literal_credential,
+    infer_type,
+    mask,
+    scheme_of,
+    suggest_reference,
+)
+from reconciler.yaml_source import JsonPath, Problem, YamlDocument
+
+TIMED_INTERVALS = ("every-12-hours", "every-24-hours")
+
+
+def semantic_problems(documents: Sequence[YamlDocument]) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, Position] = {}
+    ids: dict[tuple[int, int], Position] = {}
+    for document in documents:
+        databases = document.data.get("databases")
+        if not isinstance(databases, list):
+            continue
+        for index, entry in enumerate(databases):
+            if not isinstance(entry, dict):
+                continue
+            path: JsonPath = ("databases", index)
+            checker = _DatabaseChecker(document, path, entry)
+            problems.extend(checker.problems())
+            problems.extend(_unique(document, path, entry, names, ids))
+    return problems
+
+
+def _unique(
+    document: YamlDocument,
+    path: JsonPath,
+    entry: dict[str, Any],
+    names: dict[str, Position],
+    ids: dict[tuple[int, int], Position],
+) -> Iterator[Problem]:
+    name = entry.get("name")
+    if isinstance(name, str):
+        here = document.position((*path, "name"))
+        if name in names:
+            yield here, f"name '{name}' is already used at {names[name]} — names are unique across all manifests"
+        else:
+            names[name] = here
+    pair = (entry.get("subscription"), entry.get("database"))
+    if all(isinstance(v, int) for v in pair):
+        key = (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
+        here = document.position((*path, "database"))
+        if key in ids:
+            yield (
+                here,
+                f"subscription {key[0]} database {key[1]} is already declared at {ids[key]} — "
+                "declare each database once",
+            )
+        else:
+            ids[key] = here
+
+
+class _DatabaseChecker:
+    def __init__(self, document: YamlDocument, path: JsonPath, entry: dict[str, Any]) -> None:
+        self.document = document
+        self.path = path
+        self.entry = entry
+        self.name = entry.get("name") if isinstance(entry.get("name"), str) else "database"
+        self.found: list[Problem] = []
+
+    def problems(self) -> list[Problem]:
+        backup = self.entry.get("backup")
+        if isinstance(backup, dict):
+            self._backup(backup, (*self.path, "backup"))
+        self._operations()
+        return self.found
+
+    def _report(self, path: JsonPath, message: str, *, of_key: bool = False) -> None:
+        self.found.append((self.document.position(path, of_key=of_key), f"{dotted(path)}: {message}"))
+
+    def _backup(self, block: dict[str, Any], path: JsonPath) -> None:
+        if block.get("enabled", True) is False:
+            for key in sorted(set(block) - {"enabled"}):
+                self._report(
+                    (*path, key),
+                    "`enabled: false` stands alone — remove it, or set enabled: true",
+                    of_key=True,
+                )
+            return
+        essentials = self.entry.get("tier") == "essentials"
+        if essentials:
+            for key in ("interval", "time_utc"):
+                if key in block:
+                    self._report(
+                        (*path, key),
+                        "Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it",
+                        of_key=True,
+                    )
+        elif "interval" not in block:
+            self._report(path, "missing 'interval' — Pro backups need one, e.g. interval: every-24-hours")
+        interval = block.get("interval")
+        if not essentials and "time_utc" in block and isinstance(interval, str) and interval not in TIMED_INTERVALS:
+            self._report(
+                (*path, "time_utc"),
+                f"a time of day is only allowed with every-12-hours or "
+                f"every-24-hours, not {interval} — remove time_utc or change the interval",
+            )
+        if "path" not in block:
+            self._report(path, "missing 'path' — an enabled backup needs a destination such as s3://bucket/path")
+        elif isinstance(block["path"], str):
+            self._uri((*path, "path"), block["path"], BACKUP_STORAGE_TYPES, block.get("storage_type"))
+
+    def _operations(self) -> None:
+        seen: dict[str, str] = {}
+        for kind in ("backups", "imports"):
+            items = self.entry.get(kind)
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, dict):
+                    continue
+                path: JsonPath = (*self.path, kind, i)
+                op_id = item.get("id")
+                if isinstance(op_id, str):
+                    if op_id in seen:
+                        self._report(
+                            (*path, "id"),
+                            f"id '{op_id}' is already used by {self.name}.{seen[op_id]}."
+                            f"{op_id} — ids are unique within a database",
+                        )
+                    else:
+                        seen[op_id] = kind
+                if kind == "backups":
+                    if isinstance(item.get("path"), str):
+                        self._uri((*path, "path"), item["path"], BACKUP_STORAGE_TYPES, None)
+                else:
+                    self._import(item, path)
+
+    def _import(self, item: dict[str, Any], path: JsonPath) -> None:
+        sources = item.get("from")
+        listed = [sources] if isinstance(sources, str) else sources if isinstance(sources, list) else []
+        given = item.get("source_type")
+        types = set()
+        for i, uri in enumerate(listed):
+            if isinstance(uri, str):
+                where = (*path, "from") if isinstance(sources, str) else (*path, "from", i)
+                self._uri(where, uri, tuple(SCHEMES_BY_TYPE), given)
+                types.add(infer_type(uri))
+        if len(types) > 1:
+            self._report((*path, "from"), "all sources of one import must use the same scheme")
+        if "redis" in types and len(listed) > 1:
+            self._report((*path, "from"), "a redis source takes a single URI")
+        confirm = item.get("confirm")
+        if self.entry.get("protected") is True and confirm is None:
+            self._report(
+                path,
+                f"{self.name} is protected: an import overwrites all its data — add "
+                f"`confirm: {self.name}` to this import",
+            )
+        elif confirm is not None and confirm != self.name:
+            self._report(
+                (*path, "confirm"),
+                f"{confirm!r} does not match the database name — write `confirm: {self.name}`",
+            )
+
+    def _uri(self, path: JsonPath, uri: str, allowed: Sequence[str], given: object) -> None:
+        if "${" in ENV_REFERENCE.sub("", uri):
+            self._report(path, f"{mask(uri)!r} has a malformed reference — write ${{env:NAME}}")
+        if has_literal_credential(uri):
+            variable = f"{str(self.name).upper().replace('-', '_')}_{'KEY' if scheme_of(uri) == 'abs' else 'PASSWORD'}"
+            self._report(
+                path,
+                f"{mask(uri)!r} holds a literal credential — keep secrets out of manifests: "
+                f"write {suggest_reference(uri, variable)!r} and set {variable} in the environment",
+            )
+        inferred = infer_type(uri)
+        schemes = ", ".join(f"{s}://" for t in allowed for s in SCHEMES_BY_TYPE[t])
+        if inferred is None or inferred not in allowed:
+            self._report(path, f"{mask(uri)!r}: unsupported scheme '{scheme_of(uri)}' here — use one of {schemes}")
+        elif isinstance(given, str) and given != inferred:
+            self._report(
+                path,
+                f"{mask(uri)!r} is a {inferred} URI but the type says {given} — fix the URI, or "
+                f"the type (or drop the type: it is inferred from the scheme)",
+            )

@@ -1,0 +1,157 @@
+"""Turn manifest files into a validated `Manifest`: discovery, YAML, schema, then the checks a schema can't express.
+
+Every problem in every file is collected and raised at once as one `ManifestError`, one
+`path:line:col: what is wrong — how to fix` line each. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.checks import semantic_problems
+from reconciler.errors import ManifestError
+from reconciler.model import (
+    BackupSettings,
+    DatabaseSpec,
+    Import,
+    Manifest,
+    OnDemandBackup,
+    Position,
+    Tier,
+)
+from reconciler.schema import schema_problems
+from reconciler.uris import infer_type
+from reconciler.yaml_source import Problem, YamlDocument, YamlProblem, read_yaml
+
+DEFAULT_FILE = Path("reconciler.yaml")
+DEFAULT_DIR = Path("manifests")
+# A YAML file in a manifest directory that declares its own `kind:` (such as the sandbox's seed world,
+# examples/sandbox-world.yaml) is another kind of document and is skipped; a file named with -f never is.
+_OTHER_KIND_KEY = "kind"
+
+
+def find_manifest_files(inputs: Sequence[Path]) -> list[tuple[Path, str, bool]]:
+    """(path, display name, named explicitly) for each file to read; directories give their *.yaml/*.yml, sorted."""
+    if not inputs:
+        if DEFAULT_FILE.is_file():
+            inputs = [DEFAULT_FILE]
+        elif DEFAULT_DIR.is_dir():
+            inputs = [DEFAULT_DIR]
+        else:
+            raise ManifestError(
+                ["no manifest given: pass -f PATH, or create ./reconciler.yaml or a ./manifests/ directory"]
+            )
+    files: list[tuple[Path, str, bool]] = []
+    problems: list[str] = []
+    for given in inputs:
+        if given.is_dir():
+            found = sorted(p for p in given.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                problems.append(f"{given}: no *.yaml or *.yml files in this directory")
+            files.extend((p, str(p), False) for p in found)
+        elif given.is_file():
+            files.append((given, str(given), True))
+        else:
+            problems.append(f"{given}: no such file or directory")
+    if problems:
+        raise ManifestError(problems)
+    seen: set[Path] = set()
+    unique = []
+    for path, display, explicit in files:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            unique.append((path, display, explicit))
+    return unique
+
+
+def load_manifest(inputs: Sequence[Path]) -> Manifest:
+    """Read, validate and build the manifests; raises `ManifestError` listing every problem."""
+    files = find_manifest_files(inputs)
+    order = {display: i for i, (_, display, _) in enumerate(files)}
+    documents: list[YamlDocument] = []
+    problems: list[Problem] = []
+    for path, display, explicit in files:
+        try:
+            document = read_yaml(path, display)
+        except YamlProblem as exc:
+            problems.append((exc.position, str(exc)))
+            continue
+        except OSError as exc:
+            problems.append((Position(display, 1, 1), f"cannot read this file ({exc.strerror})"))
+            continue
+        if not explicit and isinstance(document.data, dict) and _OTHER_KIND_KEY in document.data:
+            continue
+        if not isinstance(document.data, dict):
+            kind = "a list" if isinstance(document.data, list) else repr(document.data)
+            problems.append(
+                (document.position(()), f"the file must be a mapping with `version: 1` and `databases:`, not {kind}")
+            )
+            continue
+        documents.append(document)
+        problems.extend(schema_problems(document))
+    problems.extend(semantic_problems(documents))
+    if not documents and not problems:
+        raise ManifestError(["no manifest found among the given paths (only other kinds of YAML documents)"])
+    if problems:
+        ordered = sorted(set(problems), key=lambda p: (order.get(p[0].path, 0), p[0].line, p[0].column, p[1]))
+        raise ManifestError([f"{position}: {message}" for position, message in ordered])
+    return Manifest(
+        databases=tuple(_build(document, i) for document in documents for i in range(_count(document))),
+        paths=tuple(document.path for document in documents),
+        digest=_digest(document.raw for document in documents),
+    )
+
+
+def _count(document: YamlDocument) -> int:
+    return len(document.data.get("databases") or [])
+
+
+def _digest(contents: Iterable[bytes]) -> str:
+    """Over the files' bytes in reading order (not their paths), so `-f examples` and `-f examples/` agree."""
+    digest = hashlib.sha256()
+    for raw in contents:
+        digest.update(len(raw).to_bytes(8, "big"))
+        digest.update(raw)
+    return "sha256:" + digest.hexdigest()
+
+
+def _build(document: YamlDocument, index: int) -> DatabaseSpec:
+    entry: dict[str, Any] = document.data["databases"][index]
+    backup = entry.get("backup")
+    return DatabaseSpec(
+        name=entry["name"],
+        subscription=entry["subscription"],
+        database=entry["database"],
+        tier=Tier(entry.get("tier", "pro")),
+        protected=bool(entry.get("protected", False)),
+        backup=_build_backup(backup) if backup is not None else None,
+        backups=tuple(OnDemandBackup(id=b["id"], path=b.get("path")) for b in entry.get("backups") or []),
+        imports=tuple(_build_import(i) for i in entry.get("imports") or []),
+        position=document.position(("databases", index)),
+    )
+
+
+def _build_backup(block: dict[str, Any]) -> BackupSettings:
+    path = block.get("path")
+    return BackupSettings(
+        enabled=bool(block.get("enabled", True)),
+        path=path,
+        storage_type=block.get("storage_type") or (infer_type(path) if path else None),
+        interval=block.get("interval"),
+        time_utc=block.get("time_utc"),
+    )
+
+
+def _build_import(block: dict[str, Any]) -> Import:
+    sources = block["from"]
+    sources = (sources,) if isinstance(sources, str) else tuple(sources)
+    return Import(
+        id=block["id"],
+        sources=sources,
+        source_type=block.get("source_type") or infer_type(sources[0]) or "",
+        backup_first=bool(block.get("backup_first", False)),
+        confirm=block.get("confirm"),
+    )

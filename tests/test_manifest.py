@@ -1,0 +1,176 @@
+"""Manifest loading: every bad input gives one positioned line naming the fix; good input builds the model."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifest
+from reconciler.model import Tier
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+GOOD_DB = """\
+version: 1
+databases:
+  - name: orders-prod
+    subscription: 1234567
+    database: 7654321
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "m.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest([path])
+    return list(caught.value.problems)
+
+
+BAD = [
+    pytest.param("version: 2\ndatabases: []\n", "m.yaml:1:10: version: unsupported version 2 — this reconciler reads version 1", id="version-2"),
+    pytest.param("databases: []\n", "m.yaml:1:1: (top level): missing required key 'version'", id="no-version"),
+    pytest.param("", "m.yaml:1:1: file is empty — it needs `version: 1` and `databases:`", id="empty"),
+    pytest.param("- a\n- b\n", "m.yaml:1:1: the file must be a mapping with `version: 1` and `databases:`, not a list", id="list"),
+    pytest.param("version: 1\ndatabases: [\n", "m.yaml:3:1: not valid YAML: expected the node content, but found '<stream end>'", id="not-yaml"),
+    pytest.param("version: 1\nversion: 1\ndatabases: []\n", "m.yaml:2:1: duplicate key 'version' — keep only one", id="duplicate-key"),
+    pytest.param("version: 1\ndatabases: []\nextra: !!python/object:os.system x\n", "m.yaml:3:8: not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'", id="python-tag"),
+    pytest.param(GOOD_DB + "    tiers: pro\n", "m.yaml:6:5: databases[0].tiers: unknown key 'tiers' — did you mean 'tier'?", id="unknown-key"),
+    pytest.param(GOOD_DB.replace("orders-prod", "Orders"), "m.yaml:3:11: databases[0].name: 'Orders' is not valid — use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters", id="bad-name"),
+    pytest.param(GOOD_DB.replace("1234567", '"1234567"'), "m.yaml:4:19: databases[0].subscription: expected a whole number, got 1234567", id="subscription-string"),
+    pytest.param(GOOD_DB.replace("    database: 7654321\n", ""), "m.yaml:3:5: databases[0]: missing required key 'database'", id="missing-database"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-3-hours\n", "m.yaml:8:17: databases[0].backup.interval: 'every-3-hours' is not one of every-1-hours, every-2-hours, every-4-hours, every-6-hours, every-12-hours, every-24-hours", id="bad-interval"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: 16:00\n", 'm.yaml:9:17: databases[0].backup.time_utc: 16:00 is read by YAML as a number — quote it: "16:00"', id="unquoted-time"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: \"16:30\"\n", "m.yaml:9:17: databases[0].backup.time_utc: '16:30' is not valid — write a whole hour in UTC as \"HH:00\", e.g. \"04:00\"", id="time-not-whole-hour"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-6-hours\n      time_utc: \"04:00\"\n", "m.yaml:9:17: databases[0].backup.time_utc: a time of day is only allowed with every-12-hours or every-24-hours, not every-6-hours — remove time_utc or change the interval", id="time-with-6-hours"),
+    pytest.param(GOOD_DB + "    tier: essentials\n    backup:\n      path: s3://b/p\n      interval: every-24-hours\n", "m.yaml:9:7: databases[0].backup.interval: Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it", id="essentials-interval"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n", "m.yaml:7:7: databases[0].backup: missing 'interval' — Pro backups need one, e.g. interval: every-24-hours", id="pro-without-interval"),
+    pytest.param(GOOD_DB + "    backup:\n      interval: every-24-hours\n", "m.yaml:7:7: databases[0].backup: missing 'path' — an enabled backup needs a destination such as s3://bucket/path", id="enabled-without-path"),
+    pytest.param(GOOD_DB + "    backup:\n      enabled: false\n      path: s3://b/p\n", "m.yaml:8:7: databases[0].backup.path: `enabled: false` stands alone — remove it, or set enabled: true", id="disabled-with-path"),
+    pytest.param(GOOD_DB + "    backup:\n      path: gs://b/p\n      storage_type: aws-s3\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'gs://b/p' is a google-blob-storage URI but the type says aws-s3 — fix the URI, or the type (or drop the type: it is inferred from the scheme)", id="scheme-vs-storage-type"),
+    pytest.param(GOOD_DB + "    backup:\n      path: https://b/p\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'https://b/p': unsupported scheme 'https' here — use one of s3://, gs://, abs://, ftp://, ftps://", id="http-backup-destination"),
+    pytest.param(GOOD_DB + "    backups:\n      - id: a\n      - id: a\n", "m.yaml:8:13: databases[0].backups[1].id: id 'a' is already used by orders-prod.backups.a — ids are unique within a database", id="duplicate-id"),
+    pytest.param(GOOD_DB + "    protected: true\n    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", "m.yaml:8:9: databases[0].imports[0]: orders-prod is protected: an import overwrites all its data — add `confirm: orders-prod` to this import", id="protected-without-confirm"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: orders\n", "m.yaml:9:18: databases[0].imports[0].confirm: 'orders' does not match the database name — write `confirm: orders-prod`", id="confirm-mismatch"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: [s3://b/1.rdb, gs://b/2.rdb]\n", "m.yaml:8:15: databases[0].imports[0].from: all sources of one import must use the same scheme", id="mixed-schemes"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: []\n", "m.yaml:8:15: databases[0].imports[0].from: expected a URI or a non-empty list of distinct URIs", id="empty-from"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: redis://s3cr3tpw@10.0.0.1:6379\n", "m.yaml:8:15: databases[0].imports[0].from: 'redis://****@10.0.0.1:6379' holds a literal credential — keep secrets out of manifests: write 'redis://${env:ORDERS_PROD_PASSWORD}@10.0.0.1:6379' and set ORDERS_PROD_PASSWORD in the environment", id="literal-redis-password"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: abs://:s3cr3tkey/x+y==@acct/c/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'abs://:****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment", id="literal-azure-key"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://u:${env:PW@host/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'ftp://u:****@host/f.rdb' has a malformed reference — write ${env:NAME}", id="malformed-reference"),
+    pytest.param(GOOD_DB + "  - name: orders-prod\n    subscription: 1\n    database: 2\n", "m.yaml:6:11: name 'orders-prod' is already used at m.yaml:3:11 — names are unique across all manifests", id="duplicate-name"),
+    pytest.param(GOOD_DB + "  - name: other\n    subscription: 1234567\n    database: 7654321\n", "m.yaml:8:15: subscription 1234567 database 7654321 is already declared at m.yaml:5:15 — declare each database once", id="duplicate-database"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD)
+def test_bad_manifest_names_position_and_fix(tmp_path: Path, text: str, expected: str) -> None:
+    problems = _problems(_write(tmp_path, text))
+    assert expected.replace("m.yaml", str(tmp_path / "m.yaml")) in problems, problems
+
+
+def test_literal_credential_is_never_echoed(tmp_path: Path) -> None:
+    text = GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://loader:Hunter2Secret@ftp.acme.example/o.rdb\n"
+    problems = _problems(_write(tmp_path, text))
+    assert problems and not any("Hunter2Secret" in p for p in problems)
+
+
+def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
+    _write(tmp_path, "version: 2\ndatabases: []\n", "a.yaml")
+    _write(tmp_path, GOOD_DB + "    tiers: pro\n", "b.yaml")
+    problems = _problems(tmp_path)
+    assert [p.split(":")[0].rsplit("/", 1)[-1] for p in problems] == ["a.yaml", "b.yaml"]
+
+
+def test_names_must_be_unique_across_files(tmp_path: Path) -> None:
+    _write(tmp_path, GOOD_DB, "a.yaml")
+    _write(tmp_path, GOOD_DB.replace("7654321", "1"), "b.yaml")
+    (problem,) = _problems(tmp_path)
+    assert problem.startswith(f"{tmp_path / 'b.yaml'}:3:11: name 'orders-prod' is already used at {tmp_path / 'a.yaml'}:3:11")
+
+
+def test_examples_validate_into_the_model() -> None:
+    manifest = load_manifest([EXAMPLES])
+    by_name = {db.name: db for db in manifest.databases}
+    assert set(by_name) == {
+        "orders-prod", "sessions-prod", "catalog-prod", "analytics-prod", "inventory-prod", "marketing-cache",
+    }
+    orders = by_name["orders-prod"]
+    assert orders.protected and orders.imports[0].source_type == "aws-s3" and len(orders.imports[0].sources) == 3
+    assert orders.backup is not None and orders.backup.storage_type == "aws-s3"
+    assert by_name["marketing-cache"].tier is Tier.ESSENTIALS
+    assert by_name["analytics-prod"].backup is not None and not by_name["analytics-prod"].backup.enabled
+    assert by_name["inventory-prod"].backup is None
+
+
+def test_invalid_example_reports_one_positioned_line_per_problem() -> None:
+    problems = _problems(EXAMPLES / "invalid")
+    assert len(problems) == 8
+    assert all(p.startswith(str(EXAMPLES / "invalid" / "broken.yaml") + ":") for p in problems)
+
+
+def test_directory_skips_documents_of_another_kind_but_an_explicit_file_does_not(tmp_path: Path) -> None:
+    _write(tmp_path, GOOD_DB, "a.yaml")
+    other = _write(tmp_path, "kind: redis-cloud-sandbox-world\nformat_version: 1\n", "world.yaml")
+    assert [db.name for db in load_manifest([tmp_path]).databases] == ["orders-prod"]
+    assert any("unknown key 'kind'" in p for p in _problems(other))
+
+
+def test_digest_follows_content_not_spelling_of_the_path(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD_DB)
+    first = load_manifest([tmp_path]).digest
+    assert load_manifest([path]).digest == first
+    path.write_text(GOOD_DB.replace("7654321", "7654322"))
+    assert load_manifest([path]).digest != first
+
+
+def test_yaml_anchors_share_settings(tmp_path: Path) -> None:
+    text = GOOD_DB + (
+        "    backup: &daily\n      path: s3://b/p\n      interval: every-24-hours\n"
+        "  - name: other\n    subscription: 1\n    database: 2\n    backup: *daily\n"
+    )
+    manifest = load_manifest([_write(tmp_path, text)])
+    assert [db.backup for db in manifest.databases][0] == manifest.databases[1].backup
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * 100_000, id="deeply-nested"),
+        pytest.param(
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)),
+            id="billion-laughs",
+        ),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str) -> None:
+    started = time.monotonic()
+    (problem,) = _problems(_write(tmp_path, text))
+    assert time.monotonic() - started < 2
+    assert "nested deeper than 64 levels" in problem or "aliases expand past 100,000 nodes" in problem
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    started = time.monotonic()
+    assert _problems(path) == [f"{path}:1:1: file is larger than 10 MB"]
+    assert time.monotonic() - started < 2
+
+
+def test_missing_inputs_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest([tmp_path / "nope.yaml", tmp_path])
+    assert caught.value.problems == (
+        f"{tmp_path / 'nope.yaml'}: no such file or directory",
+        f"{tmp_path}: no *.yaml or *.yml files in this directory",
+    )
