@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from reconciler import __version__
 from reconciler.errors import ManifestError, ReconcilerError
@@ -39,12 +39,12 @@ class Streams:
 
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """Global flags go before the command, and are accepted after it too (SPEC §10)."""
-    default: dict[str, object] = {"default": argparse.SUPPRESS} if suppress else {}
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and request counts", **default)
-    parser.add_argument("--no-color", action="store_true", help="never colour the output", **default)
-    parser.add_argument("--quiet", action="store_true", help="print only errors and results", **default)
+    default: Any = argparse.SUPPRESS if suppress else False
+    parser.add_argument("--debug", action="store_true", default=default, help="show tracebacks and request counts")
+    parser.add_argument("--no-color", action="store_true", default=default, help="never colour the output")
+    parser.add_argument("--quiet", action="store_true", default=default, help="print only errors and results")
     parser.add_argument(
-        "--sandbox", action="store_true", help="run against the built-in Redis Cloud emulator", **default
+        "--sandbox", action="store_true", default=default, help="run against the built-in Redis Cloud emulator"
     )
 
 
