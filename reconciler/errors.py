@@ -56,8 +56,11 @@ class ApiError(ReconcilerError):
         status: int | None,
         error_type: str | None = None,
         description: str | None = None,
+        *,
+        retry_after: float | None = None,
     ) -> None:
         self.method = method
+        self.retry_after = retry_after  # seconds the API asked us to wait, on a 429
         self.path = path
         self.status = status
         self.error_type = error_type
@@ -81,4 +84,16 @@ class RateLimitedError(ApiError):
 
 
 class ServerError(ApiError):
+    pass
+
+
+class OutcomeUnknownError(ApiError):
+    """A POST of a backup or import was sent but no answer came back: never repeated blindly (SPEC §7)."""
+
+
+class TaskFailedError(ApiError):
+    """A task ended `processing-error`; `error_type`/`description` are its `response.error` (API-NOTES §5)."""
+
+
+class TaskTimeoutError(ReconcilerError):
     pass

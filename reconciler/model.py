@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
 
 class Tier(StrEnum):
@@ -82,3 +85,267 @@ class Manifest:
     databases: tuple[DatabaseSpec, ...]
     paths: tuple[str, ...]  # the files read, in reading order
     digest: str  # sha256 over the files' bytes in reading order; a saved plan must match it
+
+
+# --- Live side: what the refresh layer read from the API (raw values, no interpretation) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBackup:
+    """Remote-backup settings as read, tier-independent: Pro `backup.enableRemoteBackup/interval/timeUTC/
+    destination`, Essentials `backup.remoteBackupEnabled/interval/destination` (API-NOTES §1)."""
+
+    enabled: bool
+    path: str | None = None
+    interval: str | None = None
+    time_utc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTag:
+    """A database tag; `created_at` is the API's string (server clock), compared to status times."""
+
+    key: str
+    value: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class LatestStatus:
+    """The result of a backup/import status task (`GET …/backup`, `GET …/import`).
+
+    `error_type` is set when the status task itself failed, e.g. `DATABASE_BACKUP_DISABLED`.
+    """
+
+    status: str | None = None
+    time: str | None = None  # lastBackupTime / lastImportTime, RFC 3339
+    failure_reason: str | None = None
+    error_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSnapshot:
+    """`GET /tasks/{id}` for a task id recorded in a receipt, while the API still keeps it."""
+
+    task_id: str
+    status: str  # initialized | received | processing-in-progress | processing-completed | processing-error
+    error_type: str | None = None
+    error_description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDatabase:
+    tier: Tier
+    subscription: int
+    database: int
+    name: str
+    status: str
+    backup: LiveBackup
+    tags: tuple[LiveTag, ...] | None = None  # None: tags were not read
+
+
+DatabaseKey = tuple[int, int]  # (subscription, database)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAccount:
+    """One refresh of the account. Statuses are fetched only for databases holding a `claimed` receipt;
+    `tasks` holds snapshots of task ids recorded in such receipts."""
+
+    databases: Mapping[DatabaseKey, LiveDatabase]
+    latest_backups: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
+    latest_imports: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
+    tasks: Mapping[str, TaskSnapshot] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("databases", "latest_backups", "latest_imports", "tasks"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    @classmethod
+    def of(cls, *databases: LiveDatabase, **statuses: Mapping[Any, Any]) -> LiveAccount:
+        """Build an account from databases, keying each by (subscription, database)."""
+        return cls({(db.subscription, db.database): db for db in databases}, **statuses)
+
+
+# --- Plan side ------------------------------------------------------------------------------------------
+
+
+class Action(StrEnum):
+    """Declaration order is the apply order within a database (settings, then backups, then imports)."""
+
+    UPDATE = "update"
+    BACKUP = "backup"
+    IMPORT = "import"
+
+    @property
+    def order(self) -> int:
+        return list(Action).index(self)
+
+
+class WarningKind(StrEnum):
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    IN_PROGRESS = "in-progress"
+    SETTLED = "settled"
+    CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+
+
+def settings_address(database_name: str) -> str:
+    return f"{database_name}.backup"
+
+
+def operation_address(database_name: str, kind: OperationKind, op_id: str) -> str:
+    plural = "imports" if kind is OperationKind.IMPORT else "backups"
+    return f"{database_name}.{plural}.{op_id}"
+
+
+def freeze(value: Any) -> Any:
+    """JSON-like data made immutable (dicts → read-only mappings, lists → tuples) for frozen plans."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The inverse of `freeze`: plain dicts and lists, ready for `json.dumps`."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseRef:
+    name: str
+    subscription: int
+    database: int
+    tier: Tier
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "subscription": self.subscription,
+            "database": self.database,
+            "tier": self.tier.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One setting that differs after normalisation; values are masked display values."""
+
+    field: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One planned API call. `before` is what apply must still find live (else: stale plan);
+    `after` is what it will do. Both are JSON-like, URIs unresolved and masked."""
+
+    address: str
+    action: Action
+    database: DatabaseRef
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    destructive: bool = False
+    fields: tuple[FieldChange, ...] = ()  # settings updates only
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "before", freeze(self.before))
+        object.__setattr__(self, "after", freeze(self.after))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "address": self.address,
+            "action": self.action.value,
+            "database": self.database.to_dict(),
+            "before": thaw(self.before),
+            "after": thaw(self.after),
+            "destructive": self.destructive,
+        }
+        if self.fields:
+            data["fields"] = [f.to_dict() for f in self.fields]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """A receipt that needs a person's attention; never a change (SPEC §10 "Receipts in a plan").
+
+    For `settled`, `outcome` (`done` or `failed`) is the phase apply writes into the receipt.
+    """
+
+    address: str
+    kind: WarningKind
+    message: str
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"address": self.address, "kind": self.kind.value, "message": self.message}
+        if self.outcome is not None:
+            data["outcome"] = self.outcome
+        return data
+
+
+def _change_order(change: Change) -> tuple[str, int]:
+    return (change.database.name, change.action.order)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Changes sorted by database name, then apply order, then declaration order (the sort is stable)."""
+
+    changes: tuple[Change, ...]
+    warnings: tuple[PlanWarning, ...] = ()
+    live: LiveAccount | None = field(default=None, compare=False, repr=False)  # the snapshot planned from
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_change_order)))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    @property
+    def is_empty(self) -> bool:
+        """Warnings are not changes: they never make `--detailed-exitcode` return 2."""
+        return not self.changes
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if change.action is action)
+
+    @property
+    def destructive_count(self) -> int:
+        return sum(1 for change in self.changes if change.destructive)
+
+    @property
+    def summary_line(self) -> str:
+        if self.is_empty:
+            return "No changes. Live state matches the manifest."
+        line = (
+            f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
+            f"{self.count(Action.IMPORT)} to import"
+        )
+        destructive = self.destructive_count
+        return line + (f" ({destructive} destructive)." if destructive else ".")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "update": self.count(Action.UPDATE),
+            "backup": self.count(Action.BACKUP),
+            "import": self.count(Action.IMPORT),
+            "destructive": self.destructive_count,
+            "line": self.summary_line,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changes": [change.to_dict() for change in self.changes],
+            "summary": self.summary(),
+            "warnings": [warning.to_dict() for warning in self.warnings],
+        }

@@ -124,3 +124,11 @@ def resolve(text: str, environ: Mapping[str, str]) -> str:
         return value
 
     return ENV_REFERENCE.sub(substitute, text)
+
+
+_URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+
+
+def mask_in_text(text: str) -> str:
+    """Every URI inside free text masked, e.g. an API error description that echoes a request."""
+    return _URI_IN_TEXT.sub(lambda match: mask(match.group(0)), text)

@@ -1,0 +1,274 @@
+"""`plan()`: the pure heart of the tool. The same manifest, live account and options always give the
+same `Plan`; no network, files, clock or environment. The only user of deepdiff (STYLE §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler import normalise
+from reconciler.errors import UnsafePlanError
+from reconciler.model import (
+    Action,
+    Change,
+    DatabaseRef,
+    DatabaseSpec,
+    FieldChange,
+    Import,
+    LiveAccount,
+    LiveDatabase,
+    Manifest,
+    OnDemandBackup,
+    OperationKind,
+    Plan,
+    PlanWarning,
+    Tier,
+    WarningKind,
+    operation_address,
+    settings_address,
+)
+from reconciler.receipts import Receipt, classify, fingerprint, fingerprint_problem, read_receipts
+from reconciler.uris import mask, mask_in_text
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """`targets` are addresses or database names (empty: everything); the retry sets hold addresses."""
+
+    targets: frozenset[str] = frozenset()
+    retry_failed: frozenset[str] = frozenset()
+    retry_uncertain: frozenset[str] = frozenset()
+
+
+class PlanError(UnsafePlanError):
+    """Everything that stops a plan, gathered so the user fixes it in one go."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"- {problem}" for problem in self.problems)
+        super().__init__(f"cannot plan ({len(self.problems)} problem{'s' * (len(self.problems) != 1)}):\n{lines}")
+
+
+@dataclass(slots=True)
+class _Collector:
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = None) -> Plan:
+    """The API calls that bring the live account to the manifest, plus receipts needing attention."""
+    options = options or PlanOptions()
+    out = _Collector(problems=_option_problems(desired, options))
+    for spec in sorted(desired.databases, key=lambda spec: spec.name):
+        if _selected(spec, options.targets):
+            _plan_database(spec, live, options, out)
+    if out.problems:
+        raise PlanError(out.problems)
+    return Plan(tuple(out.changes), tuple(out.warnings), live)
+
+
+def unmanaged(desired: Manifest, live: LiveAccount) -> tuple[LiveDatabase, ...]:
+    """Databases in the account that no manifest names (`--report-unmanaged`)."""
+    managed = {(spec.subscription, spec.database) for spec in desired.databases}
+    found = (db for key, db in live.databases.items() if key not in managed)
+    return tuple(sorted(found, key=lambda db: (db.tier.value, db.subscription, db.database)))
+
+
+def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
+    operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
+    known = operations | {spec.name for spec in desired.databases}
+    known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
+    problems = [f"--target {target}: no database or operation in the manifest has this name or address"
+                for target in sorted(options.targets - known)]
+    for flag, addresses in (("--retry-failed", options.retry_failed),
+                            ("--retry-uncertain", options.retry_uncertain)):
+        problems += [f"{flag} {address}: no on-demand backup or import in the manifest has this address"
+                     for address in sorted(addresses - operations)]
+    return problems
+
+
+def _selected(spec: DatabaseSpec, targets: frozenset[str]) -> bool:
+    return not targets or any(t == spec.name or t.startswith(f"{spec.name}.") for t in targets)
+
+
+def _targeted(address: str, spec: DatabaseSpec, targets: frozenset[str]) -> bool:
+    return not targets or spec.name in targets or address in targets
+
+
+def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
+    for backup in spec.backups:
+        yield operation_address(spec.name, OperationKind.BACKUP, backup.id), OperationKind.BACKUP, backup
+    for item in spec.imports:
+        yield operation_address(spec.name, OperationKind.IMPORT, item.id), OperationKind.IMPORT, item
+
+
+def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector) -> None:
+    db = _find(spec, live, out)
+    if db is None:
+        return
+    ref = DatabaseRef(spec.name, spec.subscription, spec.database, spec.tier)
+    backup_on = normalise.from_live(db.backup, db.tier).enabled
+    update = _settings_change(spec, db, ref)
+    if update is not None and _targeted(update.address, spec, options.targets):
+        out.changes.append(update)
+        backup_on = bool(update.after["enabled"])
+    if not spec.has_one_shot_operations:
+        return
+    if db.tags is None:
+        out.problems.append(f"{spec.name}: its tags were not read, so its receipts are unknown and its "
+                            "on-demand backups and imports cannot be planned safely")
+        return
+    receipts, problems = read_receipts(spec.name, db.tags)
+    out.problems.extend(problems)
+    for address, kind, operation in _operations(spec):
+        if _targeted(address, spec, options.targets):
+            _plan_operation(address, kind, operation, _Context(spec, ref, live, backup_on), receipts.get(address),
+                            options, out)
+
+
+def _find(spec: DatabaseSpec, live: LiveAccount, out: _Collector) -> LiveDatabase | None:
+    db = live.databases.get((spec.subscription, spec.database))
+    where = f"database {spec.database} in subscription {spec.subscription}"
+    if db is None:
+        out.problems.append(f"{spec.name}: {where} does not exist ({_tier_name(spec.tier)}); "
+                            "check the ids and the tier in the manifest")
+        return None
+    if db.tier is not spec.tier:
+        out.problems.append(f"{spec.name}: {where} is a Redis Cloud {_tier_name(db.tier)} database, but the "
+                            f"manifest says tier {spec.tier.value}; set `tier: {db.tier.value}`")
+        return None
+    return db
+
+
+def _tier_name(tier: Tier) -> str:
+    return "Pro" if tier is Tier.PRO else "Essentials"
+
+
+def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> Change | None:
+    """Settings drift, compared field by field after normalisation; unmanaged fields never drift."""
+    if spec.backup is None:
+        return None
+    desired = normalise.from_desired(spec.backup, spec.tier)
+    current = normalise.from_live(db.backup, db.tier)
+    managed = desired.managed_fields()
+    interval = desired.interval or current.interval
+    before_cmp = _pick(normalise.comparable(current, interval=current.interval), managed)
+    after_cmp = _pick(normalise.comparable(desired, interval=interval), managed)
+    changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
+    if not changed:
+        return None
+    before_view, after_view = current.view(), desired.view()
+    if spec.backup.path is not None:
+        after_view["path"] = mask(spec.backup.path)  # written as the manifest gives it
+    fields = tuple(FieldChange(name, before_view[name], after_view[name])
+                   for name in normalise.FIELDS if name in changed)
+    after = _pick(after_view, managed)
+    if desired.enabled:
+        after["storage_type"] = normalise.storage_type(spec.backup.path or current.path, spec.backup.storage_type)
+    after["request"] = _settings_request(ref, after, current)
+    return Change(settings_address(spec.name), Action.UPDATE, ref, before_view, after, fields=fields)
+
+
+def _pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {name: values[name] for name in names}
+
+
+def _settings_request(ref: DatabaseRef, after: Mapping[str, Any], current: normalise.Settings) -> dict[str, Any]:
+    """The call apply makes, for people to review (masked, unresolved): the whole object, as the
+    Terraform provider sends it, with unmanaged fields kept at their live values."""
+    path = after.get("path") or (mask(current.path) if current.path else None)
+    if ref.tier is Tier.ESSENTIALS:
+        # Essentials has one knob; "" removes the path and so disables backups (API-NOTES §2).
+        body: dict[str, Any] = {"periodicBackupPath": path if after["enabled"] else ""}
+    elif not after["enabled"]:
+        body = {"remoteBackup": {"active": False}}  # sent explicitly, never "omit the block" (API-NOTES §2)
+    else:
+        interval = after.get("interval") or current.interval
+        time_utc = after.get("time_utc") or (current.time_utc if interval in normalise.TIMED_INTERVALS else None)
+        remote = {"active": True, "interval": interval, "timeUTC": time_utc,
+                  "storageType": after.get("storage_type"), "storagePath": path}
+        body = {"remoteBackup": {key: value for key, value in remote.items() if value is not None}}
+    return {"method": "PUT", "path": _database_path(ref), "body": body}
+
+
+def _database_path(ref: DatabaseRef) -> str:
+    prefix = "/fixed" if ref.tier is Tier.ESSENTIALS else ""
+    return f"{prefix}/subscriptions/{ref.subscription}/databases/{ref.database}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    spec: DatabaseSpec
+    ref: DatabaseRef
+    live: LiveAccount
+    backup_on: bool  # after this plan's settings update, if any
+
+
+def _plan_operation(address: str, kind: OperationKind, operation: Import | OnDemandBackup, ctx: _Context,
+                    receipt: Receipt | None, options: PlanOptions, out: _Collector) -> None:
+    if receipt is not None and not _may_repeat(address, receipt, operation, ctx, options, out):
+        return
+    if not ctx.backup_on and _needs_destination(operation):
+        error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
+        what = "`backup_first`" if isinstance(operation, Import) else "an on-demand backup without `path`"
+        out.problems.append(f"{address}: {what} needs a backup destination, but backup is off on this database "
+                            f"and this plan does not switch it on (the API would answer {error}); "
+                            "enable backup in its `backup:` block" + ("" if isinstance(operation, Import)
+                                                                      else ", or give this backup a `path`"))
+        return
+    action = Action.IMPORT if kind is OperationKind.IMPORT else Action.BACKUP
+    before = {"receipt": _receipt_view(receipt)}
+    out.changes.append(Change(address, action, ctx.ref, before, _operation_view(ctx.ref, operation),
+                              destructive=action is Action.IMPORT))
+
+
+def _may_repeat(address: str, receipt: Receipt, operation: Import | OnDemandBackup, ctx: _Context,
+                options: PlanOptions, out: _Collector) -> bool:
+    """A receipt blocks its operation unless the user asked to retry a failed or uncertain one."""
+    problem = fingerprint_problem(receipt, operation, address)
+    if problem is not None:
+        out.problems.append(problem)
+        return False
+    key = (ctx.spec.subscription, ctx.spec.database)
+    statuses = ctx.live.latest_imports if receipt.kind is OperationKind.IMPORT else ctx.live.latest_backups
+    task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)
+    assessment = classify(receipt, address, latest=statuses.get(key), task=task)
+    if (assessment.kind is WarningKind.FAILED and address in options.retry_failed) or (
+        assessment.kind is WarningKind.UNCERTAIN and address in options.retry_uncertain
+    ):
+        return True
+    if assessment.kind is not None:
+        outcome = assessment.outcome.value if assessment.outcome else None
+        message = mask_in_text(assessment.message)  # may quote an API error description
+        out.warnings.append(PlanWarning(address, assessment.kind, message, outcome))
+    return False
+
+
+def _needs_destination(operation: Import | OnDemandBackup) -> bool:
+    return operation.backup_first if isinstance(operation, Import) else operation.path is None
+
+
+def _receipt_view(receipt: Receipt | None) -> dict[str, Any] | None:
+    """The receipt apply must still find before it acts (absent, or the failed/uncertain one retried)."""
+    if receipt is None:
+        return None
+    return {"key": receipt.key, "phase": receipt.phase.value, "fingerprint": receipt.fingerprint,
+            "at": receipt.at, "task_id": receipt.task_id, "created_at": receipt.created_at}
+
+
+def _operation_view(ref: DatabaseRef, operation: Import | OnDemandBackup) -> dict[str, Any]:
+    path = _database_path(ref)
+    if isinstance(operation, Import):
+        sources = [mask(uri) for uri in operation.sources]
+        body: dict[str, Any] = {"sourceType": operation.source_type, "importFromUri": sources}
+        return {"id": operation.id, "from": sources, "source_type": operation.source_type,
+                "backup_first": operation.backup_first, "fingerprint": fingerprint(operation),
+                "request": {"method": "POST", "path": f"{path}/import", "body": body}}
+    target = mask(operation.path) if operation.path else None
+    body = {"adhocBackupPath": target} if target else {}
+    return {"id": operation.id, "path": target, "fingerprint": fingerprint(operation),
+            "request": {"method": "POST", "path": f"{path}/backup", "body": body}}

@@ -1,0 +1,102 @@
+"""Receipt tags: encoding within the tag rules, decoding strictly, and classifying by server clock."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reconciler import receipts
+from reconciler.model import Import, LatestStatus, LiveTag, OnDemandBackup, OperationKind, TaskSnapshot, WarningKind
+from reconciler.receipts import Phase, Receipt
+
+LONGEST_ID = "a" + "b-" * 19 + "z"  # 40 characters, the manifest maximum
+TASK = "5D1E7A8E-6B2C-4F7E-9A1D-2C3B4D5E6F70"  # as an API might write it, upper case
+CLAIMED_AT = "2026-11-24T06:30:00Z"
+TAG_RULES = re.compile(r"^[a-z0-9 _.+@:-]+$")
+IMPORT = Import("seed", ("s3://${env:BUCKET}/dump.rdb.gz",), "aws-s3", backup_first=True, confirm="orders")
+
+
+def test_round_trip_with_the_longest_id_fits_the_tag_rules() -> None:
+    receipt = Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipts.fingerprint(IMPORT),
+                      99_999_999_999).with_task(TASK)
+    assert len(LONGEST_ID) == 40
+    assert len(receipt.key) <= receipts.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
+    assert len(receipt.value) <= receipts.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
+    decoded = receipts.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
+    assert decoded == Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipt.fingerprint,
+                              99_999_999_999, TASK.lower(), CLAIMED_AT)
+
+
+def test_value_format_and_phase_change() -> None:
+    receipt = receipts.claim(OperationKind.BACKUP, OnDemandBackup("pre", "s3://b/x"), at=1764312600)
+    assert receipt.key == "rcr.backup.pre"
+    assert re.fullmatch(r"v1 claimed fp:[0-9a-f]{12} at:1764312600", receipt.value)
+    assert receipt.with_task("t-1").with_phase(Phase.DONE).value.startswith("v1 done ")
+    assert "s3" not in receipt.value  # never a URI
+
+
+def test_fingerprint_covers_what_the_api_call_sends_only() -> None:
+    same = Import("seed", IMPORT.sources, "aws-s3", backup_first=False, confirm=None)
+    assert receipts.fingerprint(same) == receipts.fingerprint(IMPORT)
+    assert receipts.fingerprint(Import("seed", ("s3://other/x",), "aws-s3")) != receipts.fingerprint(IMPORT)
+    assert receipts.fingerprint(OnDemandBackup("a", None)) != receipts.fingerprint(OnDemandBackup("a", "s3://b"))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        pytest.param("rcr.import.seed", "claimed at noon", "orders.imports.seed", id="bad-value"),
+        pytest.param("rcr.import.seed", "v9 done fp:0123456789ab at:1", "orders.imports.seed", id="unknown-version"),
+        pytest.param("rcr.restore.seed", "v1 done fp:0123456789ab at:1", "rcr.restore.seed", id="unknown-kind"),
+    ],
+)
+def test_unparseable_receipts_are_errors_naming_the_address(key: str, value: str, message: str) -> None:
+    with pytest.raises(receipts.ReceiptError, match=re.escape(message)):
+        receipts.decode(LiveTag(key, value, CLAIMED_AT), "orders")
+
+
+def test_other_tags_are_not_receipts() -> None:
+    assert receipts.decode(LiveTag("team", "payments", CLAIMED_AT), "orders") is None
+
+
+def _claimed(task_id: str | None = None) -> Receipt:
+    return Receipt(OperationKind.IMPORT, "seed", Phase.CLAIMED, "0123456789ab", 1, task_id, CLAIMED_AT)
+
+
+@pytest.mark.parametrize(
+    ("latest", "task", "kind", "outcome"),
+    [
+        pytest.param(None, None, WarningKind.UNCERTAIN, None, id="no-evidence"),
+        pytest.param(LatestStatus("success", "2026-11-24T06:30:00Z"), None, WarningKind.SETTLED, Phase.DONE,
+                     id="same-second-counts-as-after"),
+        pytest.param(LatestStatus("success", "2026-11-24T06:30:00.999Z"), None, WarningKind.SETTLED, Phase.DONE,
+                     id="fractions-dropped"),
+        pytest.param(LatestStatus("success", "2026-11-24T06:29:59Z"), None, WarningKind.UNCERTAIN, None,
+                     id="before-the-claim"),
+        pytest.param(LatestStatus("failed", "2026-11-24T07:00:00+00:00", "file-corrupted"), None,
+                     WarningKind.SETTLED, Phase.FAILED, id="failed-after"),
+        pytest.param(LatestStatus("importing"), None, WarningKind.IN_PROGRESS, None, id="running"),
+        pytest.param(LatestStatus("mystery", "2026-11-24T07:00:00Z"), None, WarningKind.UNCERTAIN, None,
+                     id="unknown-status-stays-uncertain"),
+        pytest.param(None, TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED"), WarningKind.SETTLED,
+                     Phase.FAILED, id="task-error"),
+        pytest.param(None, TaskSnapshot("t-1", "processing-in-progress"), WarningKind.IN_PROGRESS, None,
+                     id="task-running"),
+        pytest.param(LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), TaskSnapshot("t-1", "processing-completed"),
+                     WarningKind.SETTLED, Phase.DONE, id="task-is-the-only-evidence"),
+        pytest.param(LatestStatus("failed", "2026-11-24T07:00:00Z"), TaskSnapshot("t-1", "processing-completed"),
+                     WarningKind.SETTLED, Phase.FAILED, id="status-after-completed-task-wins"),
+    ],
+)
+def test_classify_claimed(latest: LatestStatus | None, task: TaskSnapshot | None, kind: WarningKind,
+                          outcome: Phase | None) -> None:
+    assessment = receipts.classify(_claimed("t-1" if task else None), "orders.imports.seed", latest=latest,
+                                   task=task)
+    assert (assessment.kind, assessment.outcome) == (kind, outcome)
+    assert "orders.imports.seed" in assessment.message
+
+
+def test_settled_message_says_what_apply_will_record() -> None:
+    assessment = receipts.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", CLAIMED_AT), task=None)
+    assert "will record done" in assessment.message
