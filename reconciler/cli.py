@@ -10,15 +10,16 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from reconciler import __version__
+from reconciler.commands.runtime import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.redact import RedactingStream, Redactor
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+Command = Callable[[Runtime], int]
 
 
 class UsageError(ReconcilerError):
@@ -28,13 +29,6 @@ class UsageError(ReconcilerError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-@dataclass(frozen=True, slots=True)
-class Streams:
-    out: TextIO
-    err: TextIO
-    color: bool
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -61,6 +55,33 @@ def _manifest_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _api_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rate-limit", type=_positive, default=400, metavar="N", help="API requests per minute (default 400)"
+    )
+
+
+def _command(
+    commands: Any, name: str, help_text: str, run: Callable[[], Command], *, manifests: bool = True
+) -> argparse.ArgumentParser:
+    parser = cast(argparse.ArgumentParser, commands.add_parser(name, help=help_text, description=help_text))
+    _global_flags(parser, suppress=True)
+    if manifests:
+        _manifest_flag(parser)
+    parser.set_defaults(load=run)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="reconciler",
@@ -71,41 +92,103 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    validate = commands.add_parser("validate", help="check manifests against the schema and rules (no network)")
-    _global_flags(validate, suppress=True)
-    _manifest_flag(validate)
-    validate.set_defaults(run=_run_validate)
+    _command(commands, "validate", "check manifests against the schema and rules (no network)", _validate)
+
+    plan = _command(commands, "plan", "refresh live state and print the changes apply would make", _plan)
+    plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
+    plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
+    _retry_flags(plan)
+    _api_flags(plan)
+
+    show = _command(commands, "show", "render a saved plan", _show, manifests=False)
+    show.add_argument("planfile", type=Path, metavar="PLANFILE")
+    show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+    status = _command(commands, "status", "live backup settings, last backup and last import per database", _status)
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    _api_flags(status)
+
+    sandbox = _command(commands, "sandbox", "the built-in Redis Cloud API emulator", _sandbox, manifests=False)
+    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    serve = actions.add_parser("serve", help="serve the emulator over HTTP")
+    serve.add_argument("--port", type=_positive, default=8080)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
+    reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
+    reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
     return parser
 
 
-def _run_validate(args: argparse.Namespace, streams: Streams) -> int:
-    from reconciler.manifest import load_manifest
-
-    manifest = load_manifest(args.files)
-    if not args.quiet:
-        files = len(manifest.paths)
-        count = len(manifest.databases)
-        print(
-            f"Valid: {count} database{'s' * (count != 1)} in {files} file{'s' * (files != 1)}.",
-            file=streams.out,
-        )
-    return EXIT_OK
-
-
-def _wants_color(stream: TextIO, args: argparse.Namespace) -> bool:
-    return bool(stream.isatty() and not os.environ.get("NO_COLOR") and not getattr(args, "no_color", False))
+def _retry_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retry-failed", action="append", default=[], metavar="ADDR", help="plan this failed operation again"
+    )
+    parser.add_argument(
+        "--retry-uncertain",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="plan this operation again although it may have run",
+    )
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+# Commands are imported when chosen, so `reconciler --version` and `validate` stay fast.
+def _validate() -> Command:
+    from reconciler.commands.validate import run_validate
+
+    return run_validate
+
+
+def _plan() -> Command:
+    from reconciler.commands.plan import run_plan
+
+    return run_plan
+
+
+def _show() -> Command:
+    from reconciler.commands.plan import run_show
+
+    return run_show
+
+
+def _status() -> Command:
+    from reconciler.commands.status import run_status
+
+    return run_status
+
+
+def _sandbox() -> Command:
+    from reconciler.commands.sandbox import run_sandbox
+
+    return run_sandbox
+
+
+def _wants_color(stream: TextIO, args: argparse.Namespace, environ: Mapping[str, str]) -> bool:
+    return bool(stream.isatty() and not environ.get("NO_COLOR") and not getattr(args, "no_color", False))
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """Run one command and return its exit code; tests call this directly."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    environ = dict(os.environ if environ is None else environ)
+    redactor = Redactor(environ.get(name) for name in ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY"))
+    out = cast(TextIO, RedactingStream(out or sys.stdout, redactor))
+    err = cast(TextIO, RedactingStream(err or sys.stderr, redactor))
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)
-        streams = Streams(out, err, _wants_color(out, args))
-        run: Callable[[argparse.Namespace, Streams], int] = args.run
-        return run(args, streams)
+        runtime = Runtime(args, out, err, _wants_color(out, args, environ), environ, redactor)
+        run: Command = args.load()
+        return run(runtime)
     except ManifestError as exc:
         for problem in exc.problems:
             print(problem, file=err)

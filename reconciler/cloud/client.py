@@ -1,0 +1,276 @@
+"""Redis Cloud endpoints this product uses, as methods that return model objects (never a Response).
+
+Shapes come from API-NOTES §1-§5 and §9; every asynchronous call returns a task id, and `wait_for_task`
+polls `GET /tasks/{id}` with backoff (1 s growing to 30 s), tolerating a few 404s on a fresh id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.cloud.session import Session
+from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
+from reconciler.model import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot, Tier
+from reconciler.uris import mask_in_text
+
+PAGE_SIZE = 100
+_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})  # Go's processingStates (API-NOTES §5)
+_DONE = "processing-completed"
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    initial: float = 1.0
+    maximum: float = 30.0
+    factor: float = 2.0
+    fresh_404s: int = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    snapshot: TaskSnapshot
+    resource: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseListing:
+    """A list item; `backup` is None when the item carried no backup object (Pro lists may not, API-NOTES §1)."""
+
+    database: int
+    name: str
+    status: str
+    backup: LiveBackup | None
+
+
+def database_path(tier: Tier, subscription: int, database: int) -> str:
+    prefix = "/fixed" if tier is Tier.ESSENTIALS else ""
+    return f"{prefix}/subscriptions/{subscription}/databases/{database}"
+
+
+class RedisCloudClient:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        poll: PollPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.poll = poll or PollPolicy()
+        self._clock = clock
+        self._sleep = sleep
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    def list_subscriptions(self, tier: Tier) -> list[int]:
+        path = "/fixed/subscriptions" if tier is Tier.ESSENTIALS else "/subscriptions"
+        body = self.session.call("GET", path)
+        items = body.get("subscriptions", []) if isinstance(body, dict) else []
+        return [int(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+
+    def list_databases(self, tier: Tier, subscription: int) -> Iterator[DatabaseListing]:
+        """All databases of a subscription, 100 a page. Past the end, Pro answers 404 and Essentials an empty page."""
+        prefix = "/fixed" if tier is Tier.ESSENTIALS else ""
+        offset = 0
+        while True:
+            try:
+                body = self.session.call(
+                    "GET",
+                    f"{prefix}/subscriptions/{subscription}/databases",
+                    params={"offset": offset, "limit": PAGE_SIZE},
+                )
+            except NotFoundError:
+                if offset == 0:
+                    raise
+                return
+            items = _page_items(body)
+            for item in items:
+                yield DatabaseListing(
+                    database=int(item["databaseId"]),
+                    name=str(item.get("name", "")),
+                    status=str(item.get("status", "")),
+                    backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
+                )
+            if len(items) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def get_database(self, tier: Tier, subscription: int, database: int) -> LiveDatabase:
+        item = self.session.call("GET", database_path(tier, subscription, database))
+        backup = item.get("backup")
+        return LiveDatabase(
+            tier=tier,
+            subscription=subscription,
+            database=database,
+            name=str(item.get("name", "")),
+            status=str(item.get("status", "")),
+            # A database that never had backup configured may carry no object at all: that is "off".
+            backup=_parse_backup(tier, backup) if isinstance(backup, dict) else LiveBackup(enabled=False),
+        )
+
+    def list_tags(self, tier: Tier, subscription: int, database: int) -> tuple[LiveTag, ...]:
+        body = self.session.call("GET", database_path(tier, subscription, database) + "/tags")
+        items = body.get("tags", []) if isinstance(body, dict) else []
+        return tuple(_parse_tag(item) for item in items if isinstance(item, dict))
+
+    def get_task(self, task_id: str) -> TaskSnapshot | None:
+        """None when the API no longer (or not yet) knows the task."""
+        try:
+            return _snapshot(self.session.call("GET", f"/tasks/{quote(task_id, safe='')}"))
+        except NotFoundError:
+            return None
+
+    def latest_backup(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LatestStatus:
+        """`GET …/backup` is itself asynchronous: a task whose resource is the status (API-NOTES §3)."""
+        return self._latest(tier, subscription, database, "backup", "lastBackupTime", timeout)
+
+    def latest_import(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LatestStatus:
+        return self._latest(tier, subscription, database, "import", "lastImportTime", timeout)
+
+    def _latest(
+        self, tier: Tier, subscription: int, database: int, kind: str, time_field: str, timeout: float
+    ) -> LatestStatus:
+        task_id = _task_id(self.session.call("GET", database_path(tier, subscription, database) + f"/{kind}"))
+        try:
+            resource = self.wait_for_task(task_id, timeout=timeout).resource
+        except TaskFailedError as exc:  # e.g. DATABASE_BACKUP_DISABLED when backup is off
+            return LatestStatus(error_type=exc.error_type)
+        return LatestStatus(
+            status=_text(resource.get("status")),
+            time=_text(resource.get(time_field)),
+            failure_reason=_text(resource.get("failureReason")),
+        )
+
+    # --- writes ------------------------------------------------------------------------------------------
+
+    def update_database(self, tier: Tier, subscription: int, database: int, body: Mapping[str, Any]) -> str:
+        """PUT is idempotent, so it may be retried; the answer is a task id."""
+        return _task_id(self.session.call("PUT", database_path(tier, subscription, database), json=body))
+
+    def start_backup(self, tier: Tier, subscription: int, database: int, adhoc_path: str | None) -> str:
+        body = {"adhocBackupPath": adhoc_path} if adhoc_path else None
+        path = database_path(tier, subscription, database) + "/backup"
+        return _task_id(self.session.call("POST", path, json=body, safe=False))
+
+    def start_import(self, tier: Tier, subscription: int, database: int, source_type: str, uris: Sequence[str]) -> str:
+        body = {"sourceType": source_type, "importFromUri": list(uris)}
+        path = database_path(tier, subscription, database) + "/import"
+        return _task_id(self.session.call("POST", path, json=body, safe=False))
+
+    def create_tag(self, tier: Tier, subscription: int, database: int, key: str, value: str) -> LiveTag:
+        """409 (`ConflictError`) when the key exists: the receipt's create-if-absent claim (API-NOTES §9)."""
+        path = database_path(tier, subscription, database) + "/tags"
+        return _parse_tag(self.session.call("POST", path, json={"key": key, "value": value}))
+
+    def update_tag(self, tier: Tier, subscription: int, database: int, key: str, value: str) -> LiveTag:
+        path = database_path(tier, subscription, database) + f"/tags/{quote(key, safe='')}"
+        return _parse_tag(self.session.call("PUT", path, json={"value": value}))
+
+    def delete_tag(self, tier: Tier, subscription: int, database: int, key: str) -> None:
+        self.session.call("DELETE", database_path(tier, subscription, database) + f"/tags/{quote(key, safe='')}")
+
+    # --- waiting -----------------------------------------------------------------------------------------
+
+    def wait_for_task(self, task_id: str, *, timeout: float) -> TaskOutcome:
+        """Poll until the task leaves the processing states; `processing-error` raises `TaskFailedError`."""
+        deadline = self._clock() + timeout
+        delay = self.poll.initial
+        missing = 0
+        while True:
+            try:
+                body = self.session.call("GET", f"/tasks/{quote(task_id, safe='')}")
+            except NotFoundError:
+                missing += 1
+                if missing > self.poll.fresh_404s:
+                    raise
+            else:
+                missing = 0
+                snapshot = _snapshot(body)
+                if snapshot.error_type is not None or (snapshot.status not in _RUNNING and snapshot.status != _DONE):
+                    raise TaskFailedError(
+                        "task", task_id, None, snapshot.error_type or snapshot.status, snapshot.error_description
+                    )
+                if snapshot.status == _DONE:
+                    response = body.get("response") or {}
+                    resource = response.get("resource") if isinstance(response, dict) else None
+                    return TaskOutcome(snapshot, resource if isinstance(resource, dict) else {})
+            if self._clock() + delay > deadline:
+                raise TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
+            self._sleep(delay)
+            delay = min(self.poll.maximum, delay * self.poll.factor)
+
+    def wait_until_active(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LiveDatabase:
+        """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final."""
+        deadline = self._clock() + timeout
+        delay = self.poll.initial
+        while True:
+            live = self.get_database(tier, subscription, database)
+            if live.status == "active":
+                return live
+            if live.status == "error":
+                raise TaskFailedError(
+                    "database",
+                    database_path(tier, subscription, database),
+                    None,
+                    "DATABASE_ERROR",
+                    "the database is in status `error`",
+                )
+            if self._clock() + delay > deadline:
+                raise TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
+            self._sleep(delay)
+            delay = min(self.poll.maximum, delay * self.poll.factor)
+
+
+def _page_items(body: Any) -> list[dict[str, Any]]:
+    """Pro's `subscription` is a one-element array, Essentials' a single object (API-NOTES §1)."""
+    subscription = body.get("subscription") if isinstance(body, dict) else None
+    if isinstance(subscription, list):
+        subscription = subscription[0] if subscription else {}
+    databases = subscription.get("databases", []) if isinstance(subscription, dict) else []
+    return [item for item in databases if isinstance(item, dict)]
+
+
+def _parse_backup(tier: Tier, backup: Mapping[str, Any]) -> LiveBackup:
+    """Pro reads `enableRemoteBackup`, Essentials `remoteBackupEnabled`; "" means unset (API-NOTES §1)."""
+    flag = "remoteBackupEnabled" if tier is Tier.ESSENTIALS else "enableRemoteBackup"
+    return LiveBackup(
+        enabled=bool(backup.get(flag, False)),
+        path=_text(backup.get("destination")),
+        interval=_text(backup.get("interval")),
+        time_utc=_text(backup.get("timeUTC")),
+    )
+
+
+def _parse_tag(item: Mapping[str, Any]) -> LiveTag:
+    return LiveTag(key=str(item["key"]), value=str(item.get("value", "")), created_at=str(item.get("createdAt", "")))
+
+
+def _snapshot(body: Any) -> TaskSnapshot:
+    response = body.get("response") if isinstance(body.get("response"), dict) else {}
+    error = response.get("error")
+    if isinstance(error, dict):
+        error_type, description = _text(error.get("type")), _text(error.get("description"))
+        description = mask_in_text(description) if description else None
+    else:
+        error_type, description = _text(error), None
+    return TaskSnapshot(
+        task_id=str(body.get("taskId", "")),
+        status=str(body.get("status", "")),
+        error_type=error_type,
+        error_description=description,
+    )
+
+
+def _task_id(body: Any) -> str:
+    if not isinstance(body, dict) or not isinstance(body.get("taskId"), str):
+        raise TaskFailedError("task", "(none)", None, "NO_TASK", "the API answered without a task id")
+    return str(body["taskId"])
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,192 @@
+"""One HTTP session: auth headers, the request budget, retries, and API errors turned into typed exceptions.
+
+Retries follow SPEC §7 and API-NOTES §6: 429, 502, 503, 504 and connection errors are retried with
+exponential backoff and jitter, but only for requests that are safe to repeat. A request that is not
+(the POST of a backup or an import) is retried only when it provably never reached the server (a 429, or a
+connection that never opened); any other failure after sending raises `OutcomeUnknownError`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from reconciler.cloud.limiter import RateLimiter
+from reconciler.errors import (
+    ApiError,
+    ConflictError,
+    CredentialsError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+)
+from reconciler.uris import mask_in_text
+
+DEFAULT_URL = "https://api.redislabs.com/v1"
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_RETRY_AFTER_HEADER = "x-rate-limit-retry-after-seconds"  # "may" carry the delay on a 429 (API-NOTES §6)
+_REMAINING_HEADER = "x-rate-limit-remaining"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    access_key: str
+    secret_key: str
+
+    def __repr__(self) -> str:  # never let a key reach a log or a traceback
+        return "Credentials(****)"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, hint: float | None = None) -> float:
+        """Full jitter over an exponential ceiling; a server hint is a floor."""
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        jittered = random.uniform(ceiling / 2, ceiling)
+        return max(jittered, hint or 0.0)
+
+
+def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The httpx client every request goes through; `transport` is the seam for the built-in emulator."""
+    return httpx.Client(
+        base_url=base_url.rstrip("/"),
+        headers={
+            "x-api-key": credentials.access_key,
+            "x-api-secret-key": credentials.secret_key,
+            "accept": "application/json",
+        },
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        transport=transport,
+    )
+
+
+class Session:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = http
+        self.limiter = limiter or RateLimiter(400)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._count_lock = threading.Lock()
+        self.requests = 0  # every HTTP request sent, retries included (shown with --debug)
+        self.retries = 0
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, int | str] | None = None,
+        safe: bool = True,
+    ) -> Any:
+        """The parsed JSON body of a 2xx answer; an `ApiError` subclass otherwise."""
+        attempt = 0
+        while True:
+            self.limiter.acquire()
+            with self._count_lock:
+                self.requests += 1
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # The connection never opened, so nothing was sent: always safe to try again.
+                failure: ApiError = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
+            except httpx.TransportError as exc:
+                if not safe:
+                    raise OutcomeUnknownError(method, path, None, "NO_RESPONSE", _describe(exc)) from None
+                failure = ServerError(method, path, None, "CONNECTION_LOST", _describe(exc))
+            else:
+                self._observe(response)
+                if response.is_success:
+                    return response.json() if response.content else None
+                failure = _error_for(method, path, response)
+                if not safe and response.status_code != 429 and response.status_code >= 500:
+                    raise OutcomeUnknownError(
+                        method, path, response.status_code, failure.error_type, failure.description
+                    ) from None
+                if response.status_code not in _RETRY_STATUSES:
+                    raise failure
+            if attempt + 1 >= self.retry.attempts:
+                raise failure
+            self._sleep(self.retry.delay(attempt, failure.retry_after))
+            attempt += 1
+            with self._count_lock:
+                self.retries += 1
+
+    def _observe(self, response: httpx.Response) -> None:
+        remaining = response.headers.get(_REMAINING_HEADER)
+        if remaining is not None and remaining.strip().isdigit():
+            self.limiter.observe(int(remaining))
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _describe(exc: Exception) -> str:
+    return mask_in_text(str(exc) or type(exc).__name__)
+
+
+def _error_for(method: str, path: str, response: httpx.Response) -> ApiError:
+    error_type, description = _parse_error_body(response)
+    status = response.status_code
+    if status in (401, 403):
+        hint = (
+            "the API rejected the keys (check REDISCLOUD_ACCESS_KEY and REDISCLOUD_SECRET_KEY)"
+            if status == 401
+            else "the key may not do this (a Viewer key can only read, or an IP allow-list blocks it)"
+        )
+        return _AuthError(method, path, status, error_type, description or hint)
+    kind: type[ApiError] = {404: NotFoundError, 409: ConflictError, 429: RateLimitedError}.get(status, ApiError)
+    if status >= 500:
+        kind = ServerError
+    return kind(method, path, status, error_type, description, retry_after=_seconds(response.headers))
+
+
+def _seconds(headers: httpx.Headers) -> float | None:
+    try:
+        return float(headers[_RETRY_AFTER_HEADER])
+    except (KeyError, ValueError):
+        return None
+
+
+class _AuthError(ApiError, CredentialsError):
+    """401/403: an ApiError (it names the call) that is also a credentials problem."""
+
+
+def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    """`{type, description}` when the body has them (task-style), else Spring's `error` phrase (API-NOTES §7)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    nested = body.get("error")
+    if isinstance(nested, dict):  # the task-style error object, should a synchronous answer carry one
+        body = nested
+    error_type = body.get("type") if isinstance(body.get("type"), str) else None
+    description = body.get("description")
+    if not isinstance(description, str):
+        description = body.get("error") if isinstance(body.get("error"), str) else None
+    return error_type, mask_in_text(description) if description else None

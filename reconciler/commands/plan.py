@@ -1,0 +1,75 @@
+"""`plan` and `show`: refresh the live account, plan, render; and render a saved plan again."""
+
+from __future__ import annotations
+
+from reconciler import __version__
+from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
+from reconciler.model import Plan
+from reconciler.planfile import build_document, read_plan, write_plan
+from reconciler.planner import PlanOptions, plan
+from reconciler.refresh import fetch_live, list_unmanaged
+from reconciler.render import render_json, render_markdown, render_text
+
+
+def run_plan(rt: Runtime) -> int:
+    args = rt.args
+    manifest = rt.manifest()
+    connection = rt.connect()
+    live = fetch_live(connection.client, manifest)
+    options = PlanOptions(
+        targets=frozenset(args.target),
+        retry_failed=frozenset(args.retry_failed),
+        retry_uncertain=frozenset(args.retry_uncertain),
+    )
+    result = plan(manifest, live, options)
+    document = build_document(
+        result,
+        tool_version=__version__,
+        created_at=utc_now(),
+        manifest_digest=manifest.digest,
+        manifest_paths=manifest.paths,
+        api_url=connection.api_url,
+    )
+    if args.report_unmanaged:
+        document["unmanaged"] = [
+            {"name": db.name, "subscription": db.subscription, "database": db.database, "tier": db.tier.value}
+            for db in list_unmanaged(connection.client, manifest)
+        ]
+    if args.out:
+        write_plan(args.out, document)
+    _render(rt, result, document)
+    rt.append_step_summary(render_markdown(result))
+    rt.report_requests()
+    return EXIT_CHANGES if args.detailed_exitcode and not result.is_empty else EXIT_OK
+
+
+def run_show(rt: Runtime) -> int:
+    saved = read_plan(rt.args.planfile)
+    document = build_document(
+        saved.plan,
+        tool_version=saved.tool_version,
+        created_at=saved.created_at,
+        manifest_digest=saved.manifest_digest,
+        manifest_paths=saved.manifest_paths,
+        api_url=saved.api_url,
+    )
+    _render(rt, saved.plan, document)
+    return EXIT_OK
+
+
+def _render(rt: Runtime, result: Plan, document: dict[str, object]) -> None:
+    fmt = rt.args.format
+    if fmt == "json":
+        print(render_json(document), file=rt.out)
+    elif fmt == "markdown":
+        print(render_markdown(result), file=rt.out)
+    else:
+        render_text(result, rt.out, color=rt.color)
+        unmanaged = document.get("unmanaged")
+        if isinstance(unmanaged, list):
+            print(f"\nUnmanaged databases ({len(unmanaged)}), not in any manifest:", file=rt.out)
+            for db in unmanaged:
+                print(
+                    f"  {db['name']}  ({db['tier']} subscription {db['subscription']} database {db['database']})",
+                    file=rt.out,
+                )

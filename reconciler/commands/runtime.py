@@ -1,0 +1,76 @@
+"""What every command is handed: parsed flags, the (redacting) streams, the environment, and helpers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from reconciler.cloud.client import PollPolicy
+from reconciler.connect import Connection, connect
+from reconciler.manifest import load_manifest
+from reconciler.model import Manifest
+from reconciler.redact import Redactor
+from reconciler.uris import references
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+@dataclass(slots=True)
+class Runtime:
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+    color: bool
+    environ: Mapping[str, str]
+    redactor: Redactor
+    connection: Connection | None = None
+
+    def manifest(self, files: list[Path] | None = None) -> Manifest:
+        """Load the manifests, and teach the redactor the values of every variable they reference."""
+        manifest = load_manifest(files if files is not None else self.args.files)
+        for spec in manifest.databases:
+            uris = [spec.backup.path] if spec.backup and spec.backup.path else []
+            uris += [b.path for b in spec.backups if b.path]
+            uris += [uri for item in spec.imports for uri in item.sources]
+            for uri in uris:
+                for name in references(uri):
+                    self.redactor.add(self.environ.get(name))
+        return manifest
+
+    def connect(self, poll: PollPolicy | None = None) -> Connection:
+        if self.connection is None:
+            self.connection = connect(
+                self.environ,
+                sandbox=bool(getattr(self.args, "sandbox", False)),
+                rate_limit=int(getattr(self.args, "rate_limit", 400)),
+                redactor=self.redactor,
+                poll=poll,
+            )
+        return self.connection
+
+    def debug(self, text: str) -> None:
+        if getattr(self.args, "debug", False):
+            print(text, file=self.err)
+
+    def report_requests(self) -> None:
+        if self.connection is not None:
+            session = self.connection.client.session
+            self.debug(
+                f"API requests: {session.requests} ({session.retries} retried; "
+                f"{session.limiter.waited:.1f} s waited for the rate limit)"
+            )
+
+    def append_step_summary(self, markdown: str) -> None:
+        """GitHub Actions shows this file on the run's page (SPEC §5)."""
+        target = self.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(self.redactor(markdown) + "\n")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
