@@ -103,6 +103,42 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(plan)
     _api_flags(plan)
 
+    apply = _command(commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", _apply)
+    apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
+    apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
+    apply.add_argument("--parallelism", type=_positive, default=4, metavar="N", help="databases at once (default 4)")
+    apply.add_argument(
+        "--max-backups-per-subscription",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="backups running at once in one subscription (default 4)",
+    )
+    apply.add_argument(
+        "--timeout",
+        type=_duration,
+        default=6 * 3600.0,
+        metavar="DURATION",
+        help="per operation, e.g. 90s, 30m, 6h (default 6h)",
+    )
+    apply.add_argument("--report", type=Path, metavar="FILE", help="write every outcome as JSON")
+    _retry_flags(apply)
+    _api_flags(apply)
+
+    receipts = _command(commands, "receipts", "the receipts of one-shot operations", _receipts, manifests=False)
+    ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
+    ledger.required = True
+    listing = ledger.add_parser("list", help="every receipt on the managed databases")
+    _manifest_flag(listing)
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    _api_flags(listing)
+    forget = ledger.add_parser("forget", help="delete one receipt so that its operation may run again")
+    forget.add_argument("address", metavar="ADDRESS")
+    _manifest_flag(forget)
+    forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
+    _api_flags(forget)
+
     show = _command(commands, "show", "render a saved plan", _show, manifests=False)
     show.add_argument("planfile", type=Path, metavar="PLANFILE")
     show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
@@ -137,6 +173,18 @@ def _retry_flags(parser: argparse.ArgumentParser) -> None:
 
 
 # Commands are imported when chosen, so `reconciler --version` and `validate` stay fast.
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 30m or 6h, got {text!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return seconds
+
+
 def _validate() -> Command:
     from reconciler.commands.validate import run_validate
 
@@ -147,6 +195,18 @@ def _plan() -> Command:
     from reconciler.commands.plan import run_plan
 
     return run_plan
+
+
+def _apply() -> Command:
+    from reconciler.commands.apply import run_apply
+
+    return run_apply
+
+
+def _receipts() -> Command:
+    from reconciler.commands.receipts import run_receipts
+
+    return run_receipts
 
 
 def _show() -> Command:
@@ -201,6 +261,9 @@ def main(
     except KeyboardInterrupt:
         print("Interrupted.", file=err)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `reconciler status | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except SystemExit as exc:  # argparse's --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception as exc:  # the one broad catch: anything else is a bug in the reconciler

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.atomic import write_json
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Change, DatabaseRef, FieldChange, Plan, PlanWarning, Tier, WarningKind
 from reconciler.uris import mask
@@ -53,19 +53,8 @@ def build_document(plan: Plan, *, tool_version: str, created_at: str, manifest_d
 
 
 def write_plan(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
-    """Write to a temp file beside the target, fsync, then rename over it: all or nothing."""
-    target = Path(path)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """All or nothing: a failed write leaves any previous plan file as it was."""
+    write_json(path, document)
 
 
 def read_plan(path: str | os.PathLike[str]) -> SavedPlan:

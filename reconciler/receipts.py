@@ -5,8 +5,11 @@ within the tag rules of API-NOTES §9: keys ≤ 64 characters, values ≤ 128 (u
 lowercase letters, digits, spaces and `- _ . + @ :`. A receipt is written as
 
     key   rcr.<kind>.<id>                       e.g. rcr.import.seed-2026-11-20
-    value v1 <phase> fp:<12 hex> at:<epoch s> [task:<task id>]
-          e.g. v1 claimed fp:3f9a0c2b7d1e at:1764312600 task:5d1e7a8e-6b2c-4f7e-9a1d-2c3b4d5e6f70
+    value v1 <phase> fp:<12 hex> at:<epoch s> [run:<8 hex>] [task:<task id>]
+          e.g. v1 claimed fp:3f9a0c2b7d1e at:1764312600 run:0c1d2e3f task:5d1e7a8e-6b2c-4f7e-9a1d-2c3b4d5e6f70
+
+`run` names the apply that wrote the claim, so a claim whose POST was retried after a lost answer (and so
+met its own tag: 409) can tell itself from another run's.
 
 It never holds a URI, only the fingerprint of the unresolved operation spec.
 """
@@ -41,7 +44,8 @@ ALLOWED = re.compile(r"^[a-z0-9 _.+@:-]+$")  # API-NOTES §9
 
 _KEY = re.compile(r"^rcr\.(import|backup)\.([a-z0-9][a-z0-9-]{0,39})$")
 _VALUE = re.compile(
-    r"^v1 (claimed|done|failed) fp:([0-9a-f]{12}) at:(\d{1,12})(?: task:([a-z0-9][a-z0-9_.+@:-]{0,63}))?$"
+    r"^v1 (claimed|done|failed) fp:([0-9a-f]{12}) at:(\d{1,12})(?: run:([0-9a-f]{8}))?"
+    r"(?: task:([a-z0-9][a-z0-9_.+@:-]{0,63}))?$"
 )
 
 # Task states (API-NOTES §5): the first three are still running; anything but completed is a failure.
@@ -77,6 +81,7 @@ class Receipt:
     at: int  # epoch seconds when written, runner's clock: for people only, never compared
     task_id: str | None = None
     created_at: str | None = None  # the tag's `createdAt` (server clock); read, never encoded
+    run: str | None = None  # 8 hex digits naming the apply that claimed it
 
     @property
     def key(self) -> str:
@@ -102,6 +107,8 @@ def tag_key(kind: OperationKind, op_id: str) -> str:
 
 def encode_value(receipt: Receipt) -> str:
     value = f"{VALUE_VERSION} {receipt.phase.value} fp:{receipt.fingerprint} at:{receipt.at}"
+    if receipt.run:
+        value += f" run:{receipt.run}"
     if receipt.task_id:
         value += f" task:{receipt.task_id.lower()}"
     if len(value) > MAX_VALUE_LENGTH or not _VALUE.match(value):
@@ -109,9 +116,9 @@ def encode_value(receipt: Receipt) -> str:
     return value
 
 
-def claim(kind: OperationKind, operation: Import | OnDemandBackup, *, at: int) -> Receipt:
+def claim(kind: OperationKind, operation: Import | OnDemandBackup, *, at: int, run: str | None = None) -> Receipt:
     """The write-ahead receipt apply creates (a POST answering 409 means another run owns it)."""
-    return Receipt(kind, operation.id, Phase.CLAIMED, fingerprint(operation), at)
+    return Receipt(kind, operation.id, Phase.CLAIMED, fingerprint(operation), at, run=run)
 
 
 def fingerprint(operation: Import | OnDemandBackup) -> str:
@@ -143,8 +150,8 @@ def decode(tag: LiveTag, database_name: str) -> Receipt | None:
         raise ReceiptError([f"{address}: receipt tag {tag.key} has an unreadable value {tag.value[:40]!r}; "
                             f"it is never overwritten: fix it, or delete it with "
                             f"`reconciler receipts forget {address}` once you know whether the operation ran"])
-    phase, digest, at, task_id = value.groups()
-    return Receipt(kind, op_id, Phase(phase), digest, int(at), task_id, tag.created_at)
+    phase, digest, at, run, task_id = value.groups()
+    return Receipt(kind, op_id, Phase(phase), digest, int(at), task_id, tag.created_at, run)
 
 
 def read_receipts(database_name: str, tags: Iterable[LiveTag]) -> tuple[dict[str, Receipt], tuple[str, ...]]:
@@ -193,7 +200,7 @@ def classify(
                           f"{_task_note(receipt)}); re-run it with --retry-failed {address}")
     if task is not None and receipt.task_id and task.task_id.lower() == receipt.task_id:
         return _from_task(receipt, address, task, latest)
-    return _from_status(receipt, address, latest) or _uncertain(receipt, address, latest)
+    return status_verdict(receipt, address, latest) or _uncertain(receipt, address, latest)
 
 
 def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: LatestStatus | None) -> Assessment:
@@ -205,13 +212,15 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
                         + (f": {reason}" if reason else ""))
     # A completed task may only mean "accepted" (API-NOTES §3), so let a newer status speak first; when the
     # status endpoint fails (backup off: DATABASE_BACKUP_DISABLED) the task is the only evidence (SPEC §10).
-    from_status = _from_status(receipt, address, latest)
+    from_status = status_verdict(receipt, address, latest)
     if from_status is not None:
         return from_status
     return _settled(address, Phase.DONE, f"task {task.task_id} completed")
 
 
-def _from_status(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:
+def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:
+    """What the latest backup/import status says of this receipt's operation; None when it says nothing
+    (unavailable, or its time is before the claim)."""
     if latest is None or latest.error_type or not latest.status:
         return None
     status = latest.status.lower()

@@ -1,0 +1,335 @@
+"""Run a Plan: exactly the calls it lists, in order, each one-shot operation behind a write-ahead receipt.
+
+Per database: settings, then on-demand backups, then (backup_first) a backup and the import, one at a
+time; databases run in parallel up to `parallelism`, and never more than `max_backups_per_subscription`
+backups run at once in a subscription (SPEC §7). A receipt is claimed before its POST (a 409 means another
+run owns it), gets the task id once accepted, and `done`/`failed` only when the latest backup/import status
+(or, where that is unavailable, the task) shows the outcome. When the outcome is unknown (no answer to the
+POST, a timeout) the receipt stays `claimed` and the next plan settles it: a receipt never lies.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import partial
+from typing import Any
+
+from reconciler.apply_requests import operation_of, settings_body
+from reconciler.cloud.client import RedisCloudClient
+from reconciler.errors import (
+    ApiError,
+    ConflictError,
+    OutcomeUnknownError,
+    ReconcilerError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
+from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
+from reconciler.receipts import Phase, Receipt, claim, decode, status_verdict
+from reconciler.uris import mask_in_text
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # the receipt stays claimed; the next plan settles it
+    CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+    SKIPPED = "skipped"  # not started: interrupted, or an earlier step on the database did not finish
+    SETTLED = "settled"  # an interrupted receipt recorded from the API's evidence
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    address: str
+    action: str
+    outcome: Outcome
+    duration: float
+    message: str = ""
+    task_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.DONE, Outcome.SETTLED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "action": self.action,
+            "outcome": self.outcome.value,
+            "duration_seconds": round(self.duration, 3),
+            "message": self.message,
+            "task_id": self.task_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    run_id: str  # 8 hex digits, written into every claim
+    environ: Mapping[str, str]
+    parallelism: int = 4
+    max_backups_per_subscription: int = 4  # the documented default per cluster/subscription (API-NOTES §3)
+    timeout: float = 6 * 3600.0  # per operation
+
+
+Listener = Callable[[str, str, StepResult | None], None]  # (event "start"|"finish", address, result)
+
+
+class _Stop(Exception):
+    def __init__(self, outcome: Outcome, message: str) -> None:
+        self.outcome = outcome
+        super().__init__(message)
+
+
+class Applier:
+    def __init__(
+        self,
+        client: RedisCloudClient,
+        manifest: Manifest,
+        plan: Plan,
+        options: ApplyOptions,
+        *,
+        listener: Listener | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.options = options
+        self.specs = {spec.name: spec for spec in manifest.databases}
+        self.stop = stop or threading.Event()
+        self._listener = listener or (lambda event, address, result: None)
+        self._clock = clock
+        self._wall = wall
+        self._slots: dict[tuple[Tier, int], threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(options.max_backups_per_subscription)
+        )
+        self._slots_lock = threading.Lock()
+
+    def run(self) -> list[StepResult]:
+        """Every change and settlement, with its outcome, in plan order."""
+        jobs = _by_database(self.plan)
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply") as pool:
+            done = list(pool.map(lambda job: self._database(*job), _interleave(jobs, self.specs)))
+        results = {result.address: result for batch in done for result in batch}
+        ordered = [w.address for w in self.plan.warnings if w.outcome] + [c.address for c in self.plan.changes]
+        return [results[address] for address in ordered if address in results]
+
+    # --- one database, one step at a time -----------------------------------------------------------------
+
+    def _database(self, name: str, changes: list[Change], settles: list[PlanWarning]) -> list[StepResult]:
+        spec = self.specs[name]
+        results = [self._step(w.address, "settle", partial(self._settle, spec, w)) for w in settles]
+        blocked = ""
+        for change in changes:
+            if self.stop.is_set():
+                results.append(self._skip(change, "not started: apply was interrupted"))
+            elif blocked:
+                results.append(self._skip(change, f"not started: {blocked} did not finish"))
+            else:
+                result = self._step(change.address, change.action.value, partial(self._change, spec, change))
+                results.append(result)
+                if not result.ok:
+                    blocked = change.address
+        return results
+
+    def _skip(self, change: Change, message: str) -> StepResult:
+        result = StepResult(change.address, change.action.value, Outcome.SKIPPED, 0.0, message)
+        self._listener("finish", change.address, result)
+        return result
+
+    def _step(self, address: str, action: str, work: Callable[[], tuple[Outcome, str, str | None]]) -> StepResult:
+        self._listener("start", address, None)
+        started = self._clock()
+        try:
+            outcome, message, task_id = work()
+        except _Stop as stop:
+            outcome, message, task_id = stop.outcome, str(stop), None
+        except ReconcilerError as error:  # e.g. a receipt write that failed after retries
+            outcome, message, task_id = Outcome.UNCERTAIN, mask_in_text(str(error)), None
+        result = StepResult(address, action, outcome, self._clock() - started, message, task_id)
+        self._listener("finish", address, result)
+        return result
+
+    def _change(self, spec: DatabaseSpec, change: Change) -> tuple[Outcome, str, str | None]:
+        if change.action is Action.UPDATE:
+            return self._update(spec)
+        kind, operation = operation_of(spec, change.address)
+        return self._one_shot(spec, change, kind, operation)
+
+    # --- settings -------------------------------------------------------------------------------------------
+
+    def _update(self, spec: DatabaseSpec) -> tuple[Outcome, str, str | None]:
+        body = settings_body(spec, self.options.environ)
+        deadline = self._clock() + self.options.timeout
+        try:
+            task_id = self.client.update_database(spec.tier, spec.subscription, spec.database, body)
+            self.client.wait_for_task(task_id, timeout=self._left(deadline))
+            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+        except TaskTimeoutError as error:
+            return Outcome.UNCERTAIN, f"{error}; plan again to see where it stands", None
+        except ApiError as error:
+            return Outcome.FAILED, str(error), None
+        return Outcome.DONE, "backup settings updated", task_id
+
+    # --- on-demand backups and imports ---------------------------------------------------------------------
+
+    def _one_shot(
+        self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
+    ) -> tuple[Outcome, str, str | None]:
+        receipt = self._claim(spec, change, claim(kind, operation, at=int(self._wall()), run=self.options.run_id))
+        deadline = self._clock() + self.options.timeout
+        try:
+            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            if isinstance(operation, Import) and operation.backup_first:
+                self._backup_first(spec, change.address, deadline)
+            with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
+                task_id = self._start(spec, kind, operation)
+                receipt = self._write(spec, receipt.with_task(task_id), required=False)
+                phase, message = self._await(spec, receipt, change.address, deadline)
+        except OutcomeUnknownError as error:
+            return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
+        except TaskTimeoutError as error:
+            return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
+        except (TaskFailedError, ApiError) as error:
+            phase, message = Phase.FAILED, str(error)
+        self._write(spec, receipt.with_phase(phase, at=int(self._wall())), required=True)
+        outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
+        return outcome, message, receipt.task_id
+
+    def _claim(self, spec: DatabaseSpec, change: Change, receipt: Receipt) -> Receipt:
+        """Create the receipt tag; 409 means another run owns it, unless the tag is our own retried claim."""
+        where = (spec.tier, spec.subscription, spec.database)
+        if change.before.get("receipt") is not None:  # --retry-failed / --retry-uncertain: claim afresh
+            try:
+                self.client.delete_tag(*where, receipt.key)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+        try:
+            created = self.client.create_tag(*where, receipt.key, receipt.value)
+        except ConflictError:
+            existing = next((t for t in self.client.list_tags(*where) if t.key == receipt.key), None)
+            if existing is None or existing.value != receipt.value:
+                owner = decode(existing, spec.name) if existing is not None else None
+                since = f" since {owner.created_at}" if owner and owner.created_at else ""
+                raise _Stop(Outcome.CLAIMED_BY_OTHER_RUN, f"another run claimed it{since}; skipped") from None
+            created = existing  # our own claim, whose first answer was lost and whose retry met it
+        return replace(receipt, created_at=created.created_at)
+
+    def _backup_first(self, spec: DatabaseSpec, address: str, deadline: float) -> None:
+        """The on-demand backup an import asked for; if it fails, the import must not run."""
+        with self._backup_slot(spec):
+            task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, None)
+            marker = Receipt(
+                OperationKind.BACKUP, "backup-first", Phase.CLAIMED, "0" * 12, 0, task_id, self._server_now(spec)
+            )
+            phase, message = self._await(spec, marker, address, deadline)
+        if phase is not Phase.DONE:
+            raise TaskFailedError(
+                "backup_first",
+                address,
+                None,
+                "BACKUP_FIRST_FAILED",
+                f"the backup before the import failed ({message}); the import did not run",
+            )
+
+    def _start(self, spec: DatabaseSpec, kind: OperationKind, operation: Any) -> str:
+        from reconciler.uris import resolve
+
+        where = (spec.tier, spec.subscription, spec.database)
+        if kind is OperationKind.IMPORT:
+            sources = [resolve(uri, self.options.environ) for uri in operation.sources]
+            return self.client.start_import(*where, operation.source_type, sources)
+        path = resolve(operation.path, self.options.environ) if operation.path else None
+        return self.client.start_backup(*where, path)
+
+    def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
+        """The task first; then the latest status until it shows an outcome at or after the claim."""
+        assert receipt.task_id is not None
+        outcome = self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
+        read = self.client.latest_import if receipt.kind is OperationKind.IMPORT else self.client.latest_backup
+        delay = self.client.poll.initial
+        while True:
+            latest = read(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            if latest.error_type:  # e.g. backup off (DATABASE_BACKUP_DISABLED): the task is the only evidence
+                return Phase.DONE, f"task {outcome.snapshot.task_id} completed ({latest.error_type} for the status)"
+            verdict = status_verdict(receipt, address, latest)
+            if verdict is not None and verdict.outcome is not None:
+                detail = f": {latest.failure_reason}" if latest.failure_reason else ""
+                return verdict.outcome, f"{latest.status} at {latest.time}{detail}"
+            if self._clock() + delay > deadline:
+                raise TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s")
+            time.sleep(delay)
+            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+
+    def _write(self, spec: DatabaseSpec, receipt: Receipt, *, required: bool) -> Receipt:
+        """Update the receipt tag; the task id is a convenience (`required=False`), the phase is not."""
+        try:
+            self.client.update_tag(spec.tier, spec.subscription, spec.database, receipt.key, receipt.value)
+        except ApiError:
+            if required:
+                raise
+        return receipt
+
+    def _settle(self, spec: DatabaseSpec, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
+        """Record the outcome plan found for an interrupted receipt, if it is still the claimed one."""
+        where = (spec.tier, spec.subscription, spec.database)
+        for tag in self.client.list_tags(*where):
+            receipt = decode(tag, spec.name)
+            if receipt is None or f"{spec.name}.{receipt.kind.value}s.{receipt.op_id}" != warning.address:
+                continue
+            if receipt.phase is not Phase.CLAIMED:
+                return Outcome.SETTLED, f"already recorded as {receipt.phase.value}", receipt.task_id
+            self._write(spec, receipt.with_phase(Phase(warning.outcome or Phase.CLAIMED)), required=True)
+            return Outcome.SETTLED, f"recorded {warning.outcome}: {warning.message}", receipt.task_id
+        return Outcome.UNCERTAIN, "the receipt is gone; plan again", None
+
+    # --- helpers --------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _backup_slot(self, spec: DatabaseSpec) -> Iterator[None]:
+        with self._slots_lock:
+            slot = self._slots[(spec.tier, spec.subscription)]
+        with slot:
+            yield
+
+    def _server_now(self, spec: DatabaseSpec) -> str | None:
+        """The server's idea of now, for backup_first's own status check: the newest tag time will do."""
+        tags = self.client.list_tags(spec.tier, spec.subscription, spec.database)
+        return max((tag.created_at for tag in tags if tag.created_at), default=None)
+
+    def _left(self, deadline: float) -> float:
+        return max(0.0, deadline - self._clock())
+
+
+def _by_database(plan: Plan) -> dict[str, tuple[list[Change], list[PlanWarning]]]:
+    jobs: dict[str, tuple[list[Change], list[PlanWarning]]] = {}
+    for change in plan.changes:
+        jobs.setdefault(change.database.name, ([], []))[0].append(change)
+    for warning in plan.warnings:
+        if warning.outcome:
+            jobs.setdefault(warning.address.split(".", 1)[0], ([], []))[1].append(warning)
+    return jobs
+
+
+def _interleave(
+    jobs: dict[str, tuple[list[Change], list[PlanWarning]]], specs: Mapping[str, DatabaseSpec]
+) -> list[tuple[str, list[Change], list[PlanWarning]]]:
+    """Round-robin over subscriptions, so the workers spread across them and no subscription waits idle."""
+    queues: dict[int, list[tuple[str, list[Change], list[PlanWarning]]]] = defaultdict(list)
+    for name, (changes, settles) in jobs.items():
+        queues[specs[name].subscription].append((name, changes, settles))
+    ordered = []
+    while any(queues.values()):
+        for subscription in sorted(queues):
+            if queues[subscription]:
+                ordered.append(queues[subscription].pop(0))
+    return ordered

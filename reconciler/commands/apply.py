@@ -1,0 +1,161 @@
+"""`apply`: a saved plan (checked against the manifests and the live account first) or a fresh one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from reconciler import __version__
+from reconciler.apply import Applier, ApplyOptions, StepResult
+from reconciler.apply_requests import check_variables
+from reconciler.atomic import write_json
+from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
+from reconciler.errors import ReconcilerError, StalePlanError
+from reconciler.model import Manifest, Plan, thaw
+from reconciler.planfile import read_plan
+from reconciler.planner import PlanOptions, plan
+from reconciler.progress import LineProgress, LiveProgress, render_markdown_summary, render_summary, summary_counts
+from reconciler.refresh import fetch_live
+from reconciler.render import render_text
+from reconciler.uris import mask
+
+
+def run_apply(rt: Runtime) -> int:
+    args = rt.args
+    started = utc_now()
+    manifest, chosen = _saved(rt, args.planfile) if args.planfile else _fresh(rt)
+    if chosen is None:
+        return EXIT_ERROR
+    to_apply = chosen
+    if to_apply.is_empty and not any(w.outcome for w in to_apply.warnings):
+        if args.planfile:  # a fresh plan has already said so
+            print("No changes. Live state matches the manifest.", file=rt.out)
+        return EXIT_OK
+    check_variables(to_apply, manifest, rt.environ)
+    stop = threading.Event()
+    options = ApplyOptions(
+        run_id=secrets.token_hex(4),
+        environ=rt.environ,
+        parallelism=args.parallelism,
+        max_backups_per_subscription=args.max_backups_per_subscription,
+        timeout=args.timeout,
+    )
+    progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
+    applier = Applier(rt.connect().client, manifest, to_apply, options, listener=progress, stop=stop)
+    with _interrupts(rt, stop), progress:
+        results = applier.run()
+    render_summary(results, rt.out, color=rt.color)
+    _report(rt, results, started, options.run_id, interrupted=stop.is_set())
+    rt.report_requests()
+    if stop.is_set():
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(result.ok for result in results) else EXIT_ERROR
+
+
+def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
+    args = rt.args
+    manifest = rt.manifest()
+    live = fetch_live(rt.connect().client, manifest)
+    options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
+    fresh = plan(manifest, live, options)
+    render_text(fresh, rt.out, color=rt.color)
+    if fresh.is_empty and not any(w.outcome for w in fresh.warnings):
+        return manifest, fresh
+    if not args.auto_approve:
+        if not sys.stdin.isatty():
+            raise ReconcilerError("no terminal to confirm on: pass --auto-approve, or apply a saved plan file")
+        answer = input("\nApply these changes? Only 'yes' will be accepted: ")
+        if answer.strip() != "yes":
+            print("Apply cancelled; nothing was changed.", file=rt.err)
+            return manifest, None
+    return manifest, fresh
+
+
+def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
+    """The plan was reviewed: apply exactly it, but only if the manifests and every `before` still hold."""
+    saved = read_plan(path)
+    files = rt.args.files or [Path(p) for p in saved.manifest_paths]
+    manifest = rt.manifest(files)
+    if manifest.digest != saved.manifest_digest:
+        raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
+    connection = rt.connect()
+    if mask(connection.api_url) != saved.api_url:
+        raise StalePlanError(f"stale plan: it was made against {saved.api_url}, not {mask(connection.api_url)}")
+    addresses = {c.address for c in saved.plan.changes} | {w.address for w in saved.plan.warnings if w.outcome}
+    if not addresses:
+        return manifest, saved.plan
+    phases = {c.address: (c.before.get("receipt") or {}).get("phase") for c in saved.plan.changes}
+    options = PlanOptions(
+        targets=frozenset(addresses),
+        retry_failed=frozenset(a for a, phase in phases.items() if phase == "failed"),
+        retry_uncertain=frozenset(a for a, phase in phases.items() if phase == "claimed"),
+    )
+    now = plan(manifest, fetch_live(connection.client, manifest), options)
+    current = {change.address: change for change in now.changes}
+    moved = []
+    for change in saved.plan.changes:
+        fresh = current.get(change.address)
+        if fresh is None:
+            moved.append(f"{change.address}: no longer needed (the live account changed)")
+        elif thaw(fresh.before) != thaw(change.before):
+            moved.append(f"{change.address}: was {_short(thaw(change.before))}, now {_short(thaw(fresh.before))}")
+    if moved:
+        raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(moved))
+    return manifest, saved.plan
+
+
+def _short(value: Any) -> str:
+    return str(value) if len(str(value)) < 300 else str(value)[:297] + "..."
+
+
+@contextmanager
+def _interrupts(rt: Runtime, stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C or SIGTERM: start nothing new, let in-flight operations settle; second: leave at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(EXIT_INTERRUPTED)  # receipts stay claimed; the next plan reconciles them
+        stop.set()
+        print(
+            "\nInterrupted: starting nothing new; waiting for running operations to settle their receipts "
+            "(press Ctrl-C again to leave now).",
+            file=rt.err,
+            flush=True,
+        )
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _report(rt: Runtime, results: list[StepResult], started: str, run_id: str, *, interrupted: bool) -> None:
+    if rt.args.report:
+        write_json(
+            rt.args.report,
+            {
+                "format_version": "1.0",
+                "tool_version": __version__,
+                "run_id": run_id,
+                "started_at": started,
+                "finished_at": utc_now(),
+                "api_url": mask(rt.connect().api_url),
+                "interrupted": interrupted,
+                "summary": summary_counts(results),
+                "operations": [result.to_dict() for result in results],
+            },
+        )
+    rt.append_step_summary(render_markdown_summary(results))

@@ -1,0 +1,188 @@
+"""The Redis Cloud API emulator: one `handle(request) -> response` entry point over a world.
+
+The same object backs the in-process transport (tests), the file-backed transport (`--sandbox`,
+several CLI processes sharing one account) and the real HTTP server (`sandbox serve`).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from reconciler.sandbox.faults import Fault, add_fault
+from reconciler.sandbox.pipeline import Incoming, Outcome, process
+from reconciler.sandbox.seed import load_seed
+from reconciler.sandbox.state import Database, LogEntry, Task, WorldData
+from reconciler.sandbox.store import MemoryStore, Store
+from reconciler.sandbox.tasks import advance
+from reconciler.sandbox.timings import Clock, Timings
+from reconciler.sandbox.views import (
+    BackupRecord,
+    ImportRecord,
+    LoggedRequest,
+    backup_record,
+    import_record,
+    logged_request,
+)
+
+
+class Emulator:
+    """Thread-safe: one lock serialises requests (the apply engine calls it from several threads)."""
+
+    def __init__(
+        self,
+        world: WorldData | None = None,
+        *,
+        seed: Path | None = None,
+        store: Store | None = None,
+        clock: Clock = time.time,
+        timings: Timings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if store is None:
+            store = MemoryStore(world if world is not None else load_seed(seed))
+        self.store = store
+        self.clock = clock
+        self.timings_override = timings
+        self.sleep = sleep
+        self._lock = threading.Lock()
+
+    # --- serving -------------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request; dropped-connection faults raise the httpx error a real client would see."""
+        request.read()
+        incoming = Incoming(
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.url.params.items()),
+            raw_body=request.content,
+            origin=f"{request.url.scheme}://{request.url.netloc.decode('ascii')}",
+            access_key=request.headers.get("x-api-key"),
+            secret_key=request.headers.get("x-api-secret-key"),
+        )
+        outcome = self.process(incoming)
+        if outcome.delay > 0:
+            self.sleep(outcome.delay)
+        if outcome.drop == "before":
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        if outcome.drop == "after":
+            raise httpx.ReadError("Connection reset by peer (sandbox fault after processing)", request=request)
+        assert outcome.status is not None and outcome.body is not None
+        return httpx.Response(outcome.status, json=outcome.body, headers=outcome.headers, request=request)
+
+    def process(self, incoming: Incoming) -> Outcome:
+        """The transport-neutral core of `handle`, also used by the HTTP server."""
+        with self._world() as (world, now):
+            outcome = process(world, incoming, now, self._timings(world))
+            self._log(world, incoming, outcome, now)
+            return outcome
+
+    def transport(self) -> httpx.BaseTransport:
+        return httpx.MockTransport(self.handle)
+
+    # --- test controls -------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        with self._world() as (world, _):
+            add_fault(world, fault)
+
+    def clear_faults(self) -> None:
+        with self._world() as (world, _):
+            world["faults"].clear()
+
+    def mark_source(self, uri: str, state: Literal["missing", "corrupt"] | None) -> None:
+        """Make an import source URI missing or corrupt (None: present and sound)."""
+        with self._world() as (world, _):
+            if state is None:
+                world["sources"].pop(uri, None)
+            else:
+                world["sources"][uri] = state
+
+    def set_options(self, **changes: Any) -> None:
+        """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""
+        with self._world() as (world, _):
+            unknown = set(changes) - set(world["options"])
+            if unknown:
+                raise ValueError(f"unknown sandbox options: {', '.join(sorted(unknown))}")
+            world["options"].update(changes)  # type: ignore[typeddict-item]
+
+    @property
+    def timings(self) -> Timings:
+        with self._world() as (world, _):
+            return self._timings(world)
+
+    @timings.setter
+    def timings(self, value: Timings) -> None:
+        self.timings_override = value
+
+    # --- inspection ----------------------------------------------------------------------------
+
+    def snapshot(self) -> WorldData:
+        """A deep copy of the whole world as of now."""
+        with self._world() as (world, _):
+            return copy.deepcopy(world)
+
+    def database(self, database_id: int) -> Database:
+        for db in self.snapshot()["databases"]:
+            if db["id"] == database_id:
+                return db
+        raise KeyError(database_id)
+
+    def tags(self, database_id: int) -> dict[str, str]:
+        return {key: tag["value"] for key, tag in self.database(database_id)["tags"].items()}
+
+    def tasks(self) -> list[Task]:
+        return self.snapshot()["tasks"]
+
+    def backup_history(self, database_id: int | None = None) -> list[BackupRecord]:
+        with self._world() as (world, now):
+            runs = [r for r in world["backup_runs"] if database_id is None or r["database_id"] == database_id]
+            return [backup_record(run, now) for run in runs]
+
+    def import_history(self, database_id: int | None = None) -> list[ImportRecord]:
+        with self._world() as (world, now):
+            runs = [r for r in world["import_runs"] if database_id is None or r["database_id"] == database_id]
+            return [import_record(run, now) for run in runs]
+
+    def peak_concurrent_backups(self, subscription_id: int) -> int:
+        return self.snapshot()["peak_concurrent_backups"].get(str(subscription_id), 0)
+
+    def request_log(self) -> list[LoggedRequest]:
+        return [logged_request(entry) for entry in self.snapshot()["request_log"]]
+
+    # --- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _world(self) -> Iterator[tuple[WorldData, float]]:
+        with self._lock, self.store.transaction() as world:
+            now = self.clock()
+            advance(world, now)
+            yield world, now
+
+    def _timings(self, world: WorldData) -> Timings:
+        return self.timings_override or Timings.from_dict(world["timings"])
+
+    def _log(self, world: WorldData, incoming: Incoming, outcome: Outcome, now: float) -> None:
+        entry: LogEntry = {
+            "time": now,
+            "method": incoming.method.upper(),
+            "path": incoming.path,
+            "query": incoming.query,
+            "body": outcome.parsed_body,
+            "status": outcome.status,
+            "key": outcome.key_name,
+            "outcome": {"none": "answered", "before": "dropped", "after": "dropped-after-processing"}[outcome.drop],
+        }
+        log = world["request_log"]
+        log.append(entry)
+        overflow = len(log) - world["options"]["request_log_limit"]
+        if overflow > 0:
+            del log[:overflow]

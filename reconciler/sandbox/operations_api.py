@@ -1,0 +1,156 @@
+"""On-demand backups and imports: `POST|GET …/backup` and `POST|GET …/import` (API-NOTES §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.operations import running_backups
+from reconciler.sandbox.problems import ApiProblem, error_object
+from reconciler.sandbox.state import Database, ImportRun
+from reconciler.sandbox.storage import IMPORT_SCHEMES, storage_type_for, uri_has_scheme
+
+BACKUP = "databaseBackupRequest"
+BACKUP_STATUS = "databaseBackupStatusRequest"
+IMPORT = "databaseImportRequest"
+IMPORT_STATUS = "databaseImportStatusRequest"
+
+
+def post_backup(ctx: Context, params: Params) -> Answer:
+    database = _operation_target(ctx, params, "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
+    body = ctx.body_object()
+    if params.tier == "pro" and body.get("regionName"):
+        return ctx.reject(
+            BACKUP,
+            database,
+            "BACKUP_REGION_NAME_IS_NOT_ALLOWED_WITH_SINGLE_REGION_SUBSCRIPTION",
+            "regionName is only for Active-Active databases",
+        )
+    adhoc = body.get("adhocBackupPath")
+    if adhoc is not None and (not isinstance(adhoc, str) or storage_type_for(adhoc) is None):
+        return ctx.reject(BACKUP, database, "DATABASE_INVALID_BACKUP_PATH", f"Invalid backup path: {adhoc!r}")
+    destination = adhoc or (database["backup"]["path"] if database["backup"]["enabled"] else "")
+    if not destination:
+        # API-NOTES §3: without adhocBackupPath a backup location must be configured.
+        if params.tier == "pro":
+            return ctx.reject(BACKUP, database, "DATABASE_BACKUP_DISABLED", "Database backup is disabled")
+        return ctx.reject(BACKUP, database, "DATABASE_BACKUP_NOT_CONFIGURED", "Database backup is not configured")
+    limit = ctx.world["options"]["max_concurrent_backups_per_subscription"]
+    running = running_backups(ctx.world, database["subscription_id"], ctx.now)
+    if len(running) >= limit:
+        # UNCONFIRMED (API-NOTES §3): how the 4-backup limit surfaces. We refuse loudly with 429, which the
+        # OpenAPI documents as "Too many resources are concurrently created / updated / deleted in the account".
+        raise ApiProblem(429)
+    task = ctx.start_task(
+        BACKUP,
+        {"kind": "none", "database_id": database["id"]},
+        resource_id=database["id"],
+        additional_resource_id=database["subscription_id"],
+    )
+    if task["error"] is None:
+        # UNCONFIRMED (API-NOTES §3): the task completes when the backup has started; the backup itself
+        # runs for `timings.backup` from the POST, visible through GET …/backup.
+        ctx.world["backup_runs"].append(
+            {
+                "task_id": task["task_id"],
+                "subscription_id": database["subscription_id"],
+                "database_id": database["id"],
+                "destination": destination,
+                "adhoc": bool(adhoc),
+                "started": ctx.now,
+                "ends": ctx.now + ctx.timings.backup,
+            }
+        )
+        peaks = ctx.world["peak_concurrent_backups"]
+        key = str(database["subscription_id"])
+        peaks[key] = max(peaks.get(key, 0), len(running) + 1)
+    return 200, ctx.render(task)
+
+
+def get_backup_status(ctx: Context, params: Params) -> Answer:
+    """Itself asynchronous: a status task whose resource is computed when it completes (API-NOTES §3)."""
+    database = _operation_target(ctx, params, "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
+    task = ctx.start_task(
+        BACKUP_STATUS,
+        {"kind": "backup_status", "database_id": database["id"]},
+        resource_id=database["id"],
+        additional_resource_id=database["subscription_id"],
+    )
+    return 200, ctx.render(task)
+
+
+def post_import(ctx: Context, params: Params) -> Answer:
+    database = _operation_target(ctx, params, "IMPORT_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
+    body = ctx.body_object()
+    source_type = body.get("sourceType")
+    uris = body.get("importFromUri")
+    problem = _import_problem(source_type, uris)
+    if problem is not None:
+        return ctx.reject(IMPORT, database, *problem)
+    assert isinstance(source_type, str) and isinstance(uris, list)
+    missing = [uri for uri in uris if ctx.world["sources"].get(uri) == "missing"]
+    # UNCONFIRMED (API-NOTES §4): a missing source ends the import task in processing-error.
+    error = None
+    if missing:
+        error = error_object("DATABASE_IMPORT_SOURCE_NOT_FOUND", f"Import source not found: {missing[0]}")
+    task = ctx.start_task(
+        IMPORT,
+        {"kind": "none", "database_id": database["id"]},
+        resource_id=database["id"],
+        additional_resource_id=database["subscription_id"],
+        error=error,
+    )
+    if task["error"] is None:
+        corrupt = any(ctx.world["sources"].get(uri) == "corrupt" for uri in uris)
+        run: ImportRun = {
+            "task_id": task["task_id"],
+            "subscription_id": database["subscription_id"],
+            "database_id": database["id"],
+            "source_type": source_type,
+            "uris": [str(uri) for uri in uris],
+            "started": ctx.now,
+            "ends": ctx.now + ctx.timings.import_,
+            # API-NOTES §4: a corrupt file surfaces later as resource status "failed", reason "file-corrupted".
+            "outcome": "failed" if corrupt else "success",
+            "failure_reason": "file-corrupted" if corrupt else None,
+            "applied": False,
+        }
+        ctx.world["import_runs"].append(run)
+    return 200, ctx.render(task)
+
+
+def get_import_status(ctx: Context, params: Params) -> Answer:
+    database = _operation_target(ctx, params, "IMPORT_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
+    task = ctx.start_task(
+        IMPORT_STATUS,
+        {"kind": "import_status", "database_id": database["id"]},
+        resource_id=database["id"],
+        additional_resource_id=database["subscription_id"],
+    )
+    return 200, ctx.render(task)
+
+
+def _import_problem(source_type: Any, uris: Any) -> tuple[str, str] | None:
+    """The first problem with an import body, as (error type, description); codes from API-NOTES §4."""
+    if source_type not in IMPORT_SCHEMES:
+        return "DATABASE_INVALID_IMPORT_SOURCE_TYPE", f"Invalid import source type: {source_type!r}"
+    if not isinstance(uris, list) or not uris:
+        return "DATABASE_IMPORT_URI_NOT_PROVIDED", "importFromUri must list at least one URI"
+    if len(set(map(str, uris))) != len(uris):
+        return "DUPLICATE_DATABASE_IMPORT_SOURCE_PATH", "importFromUri lists the same URI twice"
+    if source_type == "redis" and len(uris) > 1:
+        return "DATABASE_IMPORT_MULTIPLE_REDIS_SOURCES", "Only one redis source may be imported at a time"
+    schemes, bad_uri = IMPORT_SCHEMES[source_type]
+    for uri in uris:
+        if not isinstance(uri, str) or not uri_has_scheme(uri, schemes):
+            return bad_uri, f"URI does not match source type {source_type}"
+    return None
+
+
+def _operation_target(ctx: Context, params: Params, mixup_error: str) -> Database:
+    """A `/fixed/…` backup or import of a Pro database has its own error type (API-NOTES §4, §7)."""
+    if params.tier == "essentials":
+        pro = [s for s in ctx.world["subscriptions"] if s["id"] == params.subscription_id and s["tier"] == "pro"]
+        if pro:
+            raise ApiProblem(400, mixup_error, "Use the Pro endpoint for a database in a Pro subscription")
+    return ctx.database(params.tier, params.subscription_id, params.database_id)

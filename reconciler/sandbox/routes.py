@@ -1,0 +1,68 @@
+"""Which handler answers which method and path (the part after `/v1`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from reconciler.sandbox import databases, operations_api, settings, tags
+from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.problems import ApiProblem
+from reconciler.sandbox.tasks import render_task, visible_tasks
+
+Handler = Callable[[Context, Params], Answer]
+
+_DB = r"/(?P<fixed>fixed/)?subscriptions/(?P<sid>\d+)/databases/(?P<dbid>\d+)"
+_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = []
+
+
+def _route(pattern: str, **handlers: Handler) -> None:
+    _ROUTES.append((re.compile(f"^{pattern}/?$"), {method.upper(): h for method, h in handlers.items()}))
+
+
+def get_task(ctx: Context, params: Params) -> Answer:
+    """Unknown ids answer 404, and so does a fresh id for `fresh_task_404` seconds (API-NOTES §5, Go max404Errors)."""
+    for task in ctx.world["tasks"]:
+        if task["task_id"] == params.task_id:
+            if ctx.now < task["created"] + ctx.timings.fresh_task_404 or ctx.now < task["created"]:
+                break
+            return 200, render_task(task, ctx.now, ctx.base_url)
+    raise ApiProblem(404)
+
+
+def list_tasks(ctx: Context, params: Params) -> Answer:
+    """UNCONFIRMED (API-NOTES §5): the OpenAPI envelope `{"tasks": [...]}`, not a bare array."""
+    return 200, {"tasks": [render_task(t, ctx.now, ctx.base_url) for t in visible_tasks(ctx.world, ctx.now)]}
+
+
+_route(r"/subscriptions", get=databases.list_subscriptions)
+_route(r"/(?P<fixed>fixed/)subscriptions", get=databases.list_subscriptions)
+_route(r"/(?P<fixed>fixed/)?subscriptions/(?P<sid>\d+)/databases", get=databases.list_databases)
+_route(_DB, get=databases.get_database, put=settings.update_database)
+_route(_DB + "/backup", get=operations_api.get_backup_status, post=operations_api.post_backup)
+_route(_DB + "/import", get=operations_api.get_import_status, post=operations_api.post_import)
+_route(_DB + "/tags", get=tags.list_tags, post=tags.create_tag, put=tags.replace_tags)
+_route(_DB + "/tags/(?P<tag>[^/]+)", put=tags.update_tag, delete=tags.delete_tag)
+_route(r"/tasks", get=list_tasks)
+_route(r"/tasks/(?P<task>[^/]+)", get=get_task)
+
+
+def resolve(method: str, path: str) -> tuple[Handler, Params]:
+    """404 for an unknown path, 405 for a known path with another method (Spring's answers)."""
+    for pattern, handlers in _ROUTES:
+        match = pattern.match(path)
+        if match is None:
+            continue
+        handler = handlers.get(method.upper())
+        if handler is None:
+            raise ApiProblem(405)
+        groups = match.groupdict()
+        params = Params(
+            tier="essentials" if groups.get("fixed") else "pro",
+            subscription_id=int(groups.get("sid") or 0),
+            database_id=int(groups.get("dbid") or 0),
+            tag_key=groups.get("tag") or "",
+            task_id=groups.get("task") or "",
+        )
+        return handler, params
+    raise ApiProblem(404)

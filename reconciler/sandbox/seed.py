@@ -1,0 +1,174 @@
+"""Seed files (`kind: redis-cloud-sandbox-world`): the YAML description of a sandbox account.
+
+Seed keys are snake_case and describe what the *server* stores (e.g. a 12-hourly backup at "16:00"),
+not what the API reads back. `examples/sandbox-world.yaml` documents the format by example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import ReconcilerError
+from reconciler.sandbox.state import (
+    FORMAT_VERSION,
+    WORLD_KIND,
+    ApiKey,
+    Database,
+    StoredBackup,
+    StoredTag,
+    WorldData,
+    default_options,
+    disabled_backup,
+    empty_world,
+)
+from reconciler.sandbox.storage import BACKUP_INTERVALS, BACKUP_SCHEMES, storage_type_for, uri_has_scheme
+from reconciler.sandbox.timings import Timings
+
+# The owner key pair added when a seed names no keys; printed by `serve`, used by `--sandbox`.
+SANDBOX_ACCESS_KEY = "sandbox-account-key"
+SANDBOX_SECRET_KEY = "sandbox-owner-secret-key"
+SANDBOX_VIEWER_SECRET_KEY = "sandbox-viewer-secret-key"
+SEED_EPOCH = 1_750_000_000.0  # createdAt of seeded tags and lastModified of seeded databases
+
+
+class SandboxSeedError(ReconcilerError):
+    """A seed file that cannot describe a world; the message names the file and the key."""
+
+
+def load_seed(path: Path | None) -> WorldData:
+    """The world a seed describes; an empty world with the default owner key when `path` is None."""
+    if path is None:
+        world = empty_world()
+        world["api_keys"] = [_default_owner()]
+        return world
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SandboxSeedError(f"{path}: cannot read sandbox seed: {exc}") from exc
+    try:
+        return world_from_document(document)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SandboxSeedError(f"{path}: {exc}") from exc
+
+
+def world_from_document(document: Any) -> WorldData:
+    doc = _mapping(document, "the document")
+    _only(
+        doc,
+        "the document",
+        {"kind", "format_version", "account_id", "api_keys", "options", "timings", "subscriptions", "sources"},
+    )
+    if doc.get("kind") != WORLD_KIND:
+        raise ValueError(f"kind must be {WORLD_KIND!r}")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"format_version {doc.get('format_version')!r} is not supported (supported: {FORMAT_VERSION})")
+    world = empty_world(int(doc.get("account_id", 40131)))
+    world["api_keys"] = [_api_key(item) for item in doc.get("api_keys") or []] or [_default_owner()]
+    world["options"] = _options(_mapping(doc.get("options") or {}, "options"))
+    world["timings"] = Timings.from_dict(_mapping(doc.get("timings") or {}, "timings")).to_dict()
+    for item in doc.get("subscriptions") or []:
+        sub = _mapping(item, "a subscription")
+        _only(sub, "subscription", {"id", "name", "tier", "status", "databases"})
+        tier = sub.get("tier", "pro")
+        if tier not in ("pro", "essentials"):
+            raise ValueError(f"subscription {sub.get('id')}: tier must be pro or essentials, got {tier!r}")
+        world["subscriptions"].append(
+            {"id": int(sub["id"]), "name": str(sub["name"]), "tier": tier, "status": str(sub.get("status", "active"))}
+        )
+        for db in sub.get("databases") or []:
+            world["databases"].append(_database(_mapping(db, "a database"), int(sub["id"]), tier))
+    ids = [db["id"] for db in world["databases"]]
+    if len(ids) != len(set(ids)):
+        raise ValueError("database ids must be unique")
+    sources = _mapping(doc.get("sources") or {}, "sources")
+    for uri, state in sources.items():
+        if state not in ("missing", "corrupt"):
+            raise ValueError(f"sources[{uri!r}] must be missing or corrupt, got {state!r}")
+        world["sources"][str(uri)] = state
+    return world
+
+
+def _default_owner() -> ApiKey:
+    return {"name": "owner", "access_key": SANDBOX_ACCESS_KEY, "secret_key": SANDBOX_SECRET_KEY, "role": "owner"}
+
+
+def _api_key(item: Any) -> ApiKey:
+    key = _mapping(item, "an api key")
+    _only(key, "api key", {"name", "access_key", "secret_key", "role"})
+    role = str(key.get("role", "owner")).lower()
+    if role not in ("owner", "viewer"):
+        raise ValueError(f"api key {key.get('name')!r}: role must be owner or viewer")
+    return {
+        "name": str(key["name"]),
+        "access_key": str(key["access_key"]),
+        "secret_key": str(key["secret_key"]),
+        "role": "viewer" if role == "viewer" else "owner",
+    }
+
+
+def _options(raw: dict[str, Any]) -> Any:
+    options = default_options()
+    _only(raw, "options", set(options))
+    merged: dict[str, Any] = {**options, **raw}
+    if merged["validation_errors"] not in ("task", "synchronous"):
+        raise ValueError("options.validation_errors must be task or synchronous")
+    return merged
+
+
+def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
+    _only(raw, "database", {"id", "name", "status", "backup", "tags"})
+    tags = _mapping(raw.get("tags") or {}, "tags")
+    return {
+        "id": int(raw["id"]),
+        "subscription_id": subscription_id,
+        "name": str(raw["name"]),
+        "status": str(raw.get("status", "active")),
+        "backup": _backup(_mapping(raw.get("backup") or {}, "backup"), tier, int(raw["id"])),
+        "tags": {str(k): _seed_tag(v) for k, v in tags.items()},
+        "data": {"generation": 0, "loaded_from": None, "loaded_at": None},
+        "busy_status": "active",
+        "busy_until": None,
+        "last_modified": SEED_EPOCH,
+    }
+
+
+def _seed_tag(value: Any) -> StoredTag:
+    return {"value": str(value), "created_at": SEED_EPOCH, "updated_at": SEED_EPOCH}
+
+
+def _backup(raw: dict[str, Any], tier: str, database_id: int) -> StoredBackup:
+    where = f"database {database_id} backup"
+    _only(raw, where, {"enabled", "path", "storage_type", "interval", "time_utc"})
+    if not raw.get("path") or raw.get("enabled") is False:
+        return disabled_backup()
+    path = str(raw["path"])
+    storage_type = str(raw.get("storage_type") or storage_type_for(path) or "")
+    if storage_type not in BACKUP_SCHEMES or not uri_has_scheme(path, BACKUP_SCHEMES[storage_type]):
+        raise ValueError(f"{where}: path {path!r} does not match a backup storage type")
+    interval = str(raw.get("interval", "every-24-hours"))
+    if tier == "essentials" and interval != "every-24-hours":
+        raise ValueError(f"{where}: Essentials backs up every 24 hours only")
+    if interval not in BACKUP_INTERVALS:
+        raise ValueError(f"{where}: interval {interval!r} is not one of {', '.join(BACKUP_INTERVALS)}")
+    return {
+        "enabled": True,
+        "interval": interval,
+        "time_utc": str(raw.get("time_utc", "")),
+        "storage_type": storage_type,
+        "path": path,
+    }
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a mapping")
+    return value
+
+
+def _only(raw: dict[str, Any], what: str, allowed: set[str]) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ValueError(f"{what}: unknown key(s) {', '.join(unknown)}")

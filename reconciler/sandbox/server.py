@@ -1,0 +1,76 @@
+"""`reconciler sandbox serve`: the emulator on a real port, through starlette and uvicorn."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from reconciler.sandbox.emulator import Emulator
+from reconciler.sandbox.pipeline import Incoming, Outcome
+from reconciler.sandbox.store import FileStore
+from reconciler.sandbox.timings import Timings
+
+
+class EmulatorApp:
+    """A raw ASGI app rather than a Starlette router: dropping a connection needs control of `send`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan and websockets: nothing to set up
+        request = Request(scope, receive)
+        incoming = Incoming(
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params.items()),
+            raw_body=await request.body(),
+            origin=f"{request.url.scheme}://{request.url.netloc}",
+            access_key=request.headers.get("x-api-key"),
+            secret_key=request.headers.get("x-api-secret-key"),
+        )
+        # The emulator is synchronous (and may wait on a file lock): keep it off the event loop.
+        outcome: Outcome = await run_in_threadpool(self.emulator.process, incoming)
+        if outcome.delay > 0:
+            await run_in_threadpool(self.emulator.sleep, outcome.delay)
+        if outcome.drop != "none":
+            await _drop(send)
+            return
+        response = JSONResponse(outcome.body, status_code=outcome.status or 500, headers=outcome.headers)
+        await response(scope, receive, send)
+
+
+async def _drop(send: Send) -> None:
+    """Promise a body, send one byte and return: uvicorn closes the connection and the client sees it broken."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+
+
+def serve(
+    host: str,
+    port: int,
+    seed: Path | None,
+    *,
+    state_dir: Path | None = None,
+    timings: Timings | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Serve until interrupted; with `state_dir` the world is the file-backed one CLI processes share."""
+    store = FileStore(state_dir, seed) if state_dir is not None else None
+    emulator = Emulator(seed=seed, store=store, timings=timings)
+    owner = next(k for k in emulator.snapshot()["api_keys"] if k["role"] == "owner")
+    stream = out or sys.stdout
+    print(f"Redis Cloud API sandbox on http://{host}:{port}/v1", file=stream)
+    print(f"  REDISCLOUD_URL=http://{host}:{port}/v1", file=stream)
+    print(f"  REDISCLOUD_ACCESS_KEY={owner['access_key']}", file=stream)
+    print(f"  REDISCLOUD_SECRET_KEY={owner['secret_key']}", file=stream)
+    stream.flush()
+    uvicorn.run(EmulatorApp(emulator), host=host, port=port, log_level="warning", lifespan="off")

@@ -1,0 +1,214 @@
+"""The emulated account as plain JSON-shaped data.
+
+Everything the emulator knows lives in one `WorldData` dict so that the file-backed mode can save and
+load it whole; these TypedDicts are our own storage format (snake_case), not API shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+FORMAT_VERSION = 1
+WORLD_KIND = "redis-cloud-sandbox-world"
+
+Tier = Literal["pro", "essentials"]
+Role = Literal["owner", "viewer"]
+JsonObject = dict[str, Any]
+
+
+class ApiKey(TypedDict):
+    name: str
+    access_key: str  # sent as x-api-key (the account key)
+    secret_key: str  # sent as x-api-secret-key (the user key)
+    role: Role
+
+
+class Options(TypedDict):
+    pro_list_includes_backup: bool
+    validation_errors: Literal["task", "synchronous"]
+    max_concurrent_backups_per_subscription: int
+    rate_limit: int
+    request_log_limit: int
+
+
+class Subscription(TypedDict):
+    id: int
+    name: str
+    tier: Tier
+    status: str
+
+
+class StoredBackup(TypedDict):
+    """Backup settings as the server keeps them (the API never reads `storage_type` back)."""
+
+    enabled: bool
+    interval: str
+    time_utc: str
+    storage_type: str
+    path: str
+
+
+class StoredTag(TypedDict):
+    value: str
+    created_at: float
+    updated_at: float
+
+
+class DataMarker(TypedDict):
+    """What the database holds: bumped by every import, so tests can see an overwrite."""
+
+    generation: int
+    loaded_from: list[str] | None
+    loaded_at: float | None
+
+
+class Database(TypedDict):
+    id: int
+    subscription_id: int
+    name: str
+    status: str
+    backup: StoredBackup
+    tags: dict[str, StoredTag]
+    data: DataMarker
+    busy_status: str
+    busy_until: float | None
+    last_modified: float
+
+
+class ErrorObject(TypedDict):
+    type: str
+    status: str
+    description: str
+
+
+class Effect(TypedDict):
+    """What a task does to the world when it completes successfully."""
+
+    kind: Literal["update_backup", "backup_status", "import_status", "none"]
+    database_id: int
+    backup: NotRequired[StoredBackup]
+
+
+class Task(TypedDict):
+    task_id: str
+    command_type: str
+    created: float
+    received_at: float
+    processing_at: float
+    done_at: float
+    error: ErrorObject | None
+    resource_id: int | None
+    additional_resource_id: int | None
+    resource: JsonObject | None
+    effect: Effect
+    applied: bool
+
+
+class BackupRun(TypedDict):
+    task_id: str
+    subscription_id: int
+    database_id: int
+    destination: str
+    adhoc: bool
+    started: float
+    ends: float
+
+
+class ImportRun(TypedDict):
+    task_id: str
+    subscription_id: int
+    database_id: int
+    source_type: str
+    uris: list[str]
+    started: float
+    ends: float
+    outcome: Literal["success", "failed"]
+    failure_reason: str | None
+    applied: bool
+
+
+class RateWindow(TypedDict):
+    start: float
+    count: int
+
+
+class FaultRecord(TypedDict):
+    kind: Literal["rate_limit", "server_error", "slow", "drop", "drop_after", "task_error"]
+    remaining: int
+    method: str | None
+    path: str | None
+    status: int
+    seconds: float
+    error_type: str
+    error_status: str
+    description: str
+    command_type: str | None
+
+
+class LogEntry(TypedDict):
+    time: float
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int | None
+    key: str | None
+    outcome: str
+
+
+class WorldData(TypedDict):
+    kind: str
+    format_version: int
+    account_id: int
+    api_keys: list[ApiKey]
+    options: Options
+    timings: dict[str, float]
+    subscriptions: list[Subscription]
+    databases: list[Database]
+    sources: dict[str, Literal["missing", "corrupt"]]
+    tasks: list[Task]
+    backup_runs: list[BackupRun]
+    import_runs: list[ImportRun]
+    peak_concurrent_backups: dict[str, int]
+    rate_windows: dict[str, RateWindow]
+    faults: list[FaultRecord]
+    request_log: list[LogEntry]
+
+
+def default_options() -> Options:
+    return {
+        # UNCONFIRMED (API-NOTES §1 "List endpoints"): whether Pro list items carry `backup`;
+        # the OpenAPI example has none.
+        "pro_list_includes_backup": False,
+        # UNCONFIRMED (API-NOTES §4, §7): whether validation errors are synchronous 400s or task errors.
+        # "most of them for writes arrive inside the task", so "task" is the default.
+        "validation_errors": "task",
+        "max_concurrent_backups_per_subscription": 4,
+        "rate_limit": 400,
+        "request_log_limit": 10_000,
+    }
+
+
+def empty_world(account_id: int = 40131) -> WorldData:
+    return {
+        "kind": WORLD_KIND,
+        "format_version": FORMAT_VERSION,
+        "account_id": account_id,
+        "api_keys": [],
+        "options": default_options(),
+        "timings": {},
+        "subscriptions": [],
+        "databases": [],
+        "sources": {},
+        "tasks": [],
+        "backup_runs": [],
+        "import_runs": [],
+        "peak_concurrent_backups": {},
+        "rate_windows": {},
+        "faults": [],
+        "request_log": [],
+    }
+
+
+def disabled_backup() -> StoredBackup:
+    return {"enabled": False, "interval": "", "time_utc": "", "storage_type": "", "path": ""}
