@@ -92,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    _command(commands, "validate", "check manifests against the schema and rules (no network)", _validate)
+    validate = _command(commands, "validate", "check manifests against the schema and rules (no network)", _validate)
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="more manifests (as pre-commit passes them)"
+    )
+    _command(commands, "schema", "print the manifest JSON Schema (for editors)", _schema, manifests=False)
 
     plan = _command(commands, "plan", "refresh live state and print the changes apply would make", _plan)
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
@@ -195,6 +200,12 @@ def _plan() -> Command:
     from reconciler.commands.plan import run_plan
 
     return run_plan
+
+
+def _schema() -> Command:
+    from reconciler.commands.validate import run_schema
+
+    return run_schema
 
 
 def _apply() -> Command:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,35 @@ def test_default_manifest_locations(tmp_path: Path) -> None:
 def test_global_flags_accepted_after_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--quiet", "-f", str(ROOT / "examples")]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_schema_command_prints_the_shipped_schema() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads((ROOT / "schemas" / "manifest.v1.json").read_text())
+
+
+def test_validate_json_format_lists_positioned_problems() -> None:
+    result = run("validate", "--format", "json", "-f", "examples/invalid/")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["valid"] is False and len(document["problems"]) == 8
+    assert document["problems"][0] == {
+        "path": "examples/invalid/broken.yaml",
+        "line": 4,
+        "column": 11,
+        "message": "databases[0].name: 'Orders_Prod' is not valid — use lowercase letters, digits and '-', "
+        "starting with a letter or digit, at most 40 characters",
+    }
+    ok = json.loads(run("validate", "--format", "json", "-f", "examples/").stdout)
+    assert ok["valid"] is True and "orders-prod" in ok["databases"]
+
+
+def test_validate_takes_files_as_pre_commit_passes_them() -> None:
+    result = run("validate", "examples/orders.yaml", "examples/essentials.yaml")
+    assert result.returncode == 0 and result.stdout.strip() == "Valid: 2 databases in 2 files."
+
+
+def test_bad_flag_value_is_a_usage_error_with_exit_1() -> None:
+    result = run("plan", "--rate-limit", "0", "--sandbox")
+    assert result.returncode == 1 and "must be at least 1" in result.stderr
