@@ -12,14 +12,17 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from reconciler import __version__
-from reconciler.commands.runtime import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import RedactingStream, Redactor
 
-Command = Callable[[Runtime], int]
+if TYPE_CHECKING:
+    from reconciler.commands.runtime import Runtime
+
+Command = Callable[["Runtime"], int]
 
 
 class UsageError(ReconcilerError):
@@ -257,6 +260,8 @@ def main(
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)
+        from reconciler.commands.runtime import Runtime
+
         runtime = Runtime(args, out, err, _wants_color(out, args, environ), environ, redactor)
         run: Command = args.load()
         return run(runtime)

@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from reconciler.cloud.client import PollPolicy
-from reconciler.connect import Connection, connect
-from reconciler.manifest import load_manifest
-from reconciler.model import Manifest
+from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import Redactor
 from reconciler.uris import references
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
+    from reconciler.cloud.client import PollPolicy
+    from reconciler.connect import Connection
+    from reconciler.model import Manifest
+
+__all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 
 
 @dataclass(slots=True)
@@ -31,6 +33,8 @@ class Runtime:
 
     def manifest(self, files: list[Path] | None = None) -> Manifest:
         """Load the manifests, and teach the redactor the values of every variable they reference."""
+        from reconciler.manifest import load_manifest
+
         manifest = load_manifest(files if files is not None else self.args.files)
         for spec in manifest.databases:
             uris = [spec.backup.path] if spec.backup and spec.backup.path else []
@@ -43,6 +47,8 @@ class Runtime:
 
     def connect(self, poll: PollPolicy | None = None) -> Connection:
         if self.connection is None:
+            from reconciler.connect import connect
+
             self.connection = connect(
                 self.environ,
                 sandbox=bool(getattr(self.args, "sandbox", False)),
