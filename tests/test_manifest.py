@@ -40,7 +40,7 @@ BAD = [
     pytest.param("databases: []\n", "m.yaml:1:1: (top level): missing required key 'version'", id="no-version"),
     pytest.param("", "m.yaml:1:1: file is empty — it needs `version: 1` and `databases:`", id="empty"),
     pytest.param("- a\n- b\n", "m.yaml:1:1: the file must be a mapping with `version: 1` and `databases:`, not a list", id="list"),
-    pytest.param("version: 1\ndatabases: [\n", "m.yaml:3:1: not valid YAML: expected the node content, but found '<stream end>'", id="not-yaml"),
+    pytest.param("version: 1\ndatabases: [\n", "m.yaml:3:1: not valid YAML: ", id="not-yaml"),
     pytest.param("version: 1\nversion: 1\ndatabases: []\n", "m.yaml:2:1: duplicate key 'version' — keep only one", id="duplicate-key"),
     pytest.param("version: 1\ndatabases: []\nextra: !!python/object:os.system x\n", "m.yaml:3:8: not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'", id="python-tag"),
     pytest.param(GOOD_DB + "    tiers: pro\n", "m.yaml:6:5: databases[0].tiers: unknown key 'tiers' — did you mean 'tier'?", id="unknown-key"),
@@ -73,7 +73,9 @@ BAD = [
 @pytest.mark.parametrize(("text", "expected"), BAD)
 def test_bad_manifest_names_position_and_fix(tmp_path: Path, text: str, expected: str) -> None:
     problems = _problems(_write(tmp_path, text))
-    assert expected.replace("m.yaml", str(tmp_path / "m.yaml")) in problems, problems
+    expected = expected.replace("m.yaml", str(tmp_path / "m.yaml"))
+    # YAML syntax errors are worded by the parser (libyaml or PyYAML's own): only their start is ours.
+    assert any(p == expected or (expected.endswith(": ") and p.startswith(expected)) for p in problems), problems
 
 
 def test_literal_credential_is_never_echoed(tmp_path: Path) -> None:

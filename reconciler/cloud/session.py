@@ -25,6 +25,7 @@ from reconciler.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
+    ReconcilerError,
     ServerError,
 )
 from reconciler.uris import mask_in_text
@@ -59,16 +60,21 @@ class RetryPolicy:
 
 def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The httpx client every request goes through; `transport` is the seam for the built-in emulator."""
-    return httpx.Client(
-        base_url=base_url.rstrip("/"),
-        headers={
-            "x-api-key": credentials.access_key,
-            "x-api-secret-key": credentials.secret_key,
-            "accept": "application/json",
-        },
-        timeout=httpx.Timeout(30.0, connect=10.0),
-        transport=transport,
-    )
+    try:
+        return httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={
+                "x-api-key": credentials.access_key,
+                "x-api-secret-key": credentials.secret_key,
+                "accept": "application/json",
+            },
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            transport=transport,
+        )
+    except httpx.InvalidURL as exc:  # e.g. REDISCLOUD_URL=http://[::1/v1: the user's to fix, not a bug
+        raise ReconcilerError(
+            mask_in_text(f"API URL {base_url!r} is not a valid URL ({exc}); check REDISCLOUD_URL")
+        ) from None
 
 
 class Session:
@@ -109,6 +115,9 @@ class Session:
                 self.requests += 1
             try:
                 response = self._http.request(method, path, json=json, params=params)
+            except httpx.UnsupportedProtocol as exc:
+                # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
+                raise ApiError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The connection never opened, so nothing was sent: always safe to try again.
                 failure: ApiError = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
@@ -156,7 +165,8 @@ def _error_for(method: str, path: str, response: httpx.Response) -> ApiError:
             if status == 401
             else "the key may not do this (a Viewer key can only read, or an IP allow-list blocks it)"
         )
-        return _AuthError(method, path, status, error_type, description or hint)
+        # Keep the hint even when the body has a description: Spring's bare "Unauthorized" names nothing to fix.
+        return _AuthError(method, path, status, error_type, " - ".join(part for part in (description, hint) if part))
     kind: type[ApiError] = {404: NotFoundError, 409: ConflictError, 429: RateLimitedError}.get(status, ApiError)
     if status >= 500:
         kind = ServerError

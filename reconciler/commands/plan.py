@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reconciler import __version__
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
+from reconciler.errors import ReconcilerError
 from reconciler.model import Plan
 from reconciler.planfile import build_document, read_plan, write_plan
 from reconciler.planner import PlanOptions, plan
@@ -36,7 +37,10 @@ def run_plan(rt: Runtime) -> int:
             for db in list_unmanaged(connection.client, manifest)
         ]
     if args.out:
-        write_plan(args.out, document)
+        try:
+            write_plan(args.out, document)
+        except OSError as exc:  # a path the user gave: their mistake to fix, not a bug (exit 1, not 3)
+            raise ReconcilerError(f"{args.out}: cannot write the plan file ({exc.strerror or exc})") from exc
     _render(rt, result, document)
     rt.append_step_summary(render_markdown(result))
     rt.report_requests()

@@ -1,0 +1,338 @@
+"""`reconciler plan`, `show` and `status` as a user runs them, in a copy of `examples/`: the contract as real
+processes (`python -m reconciler`), the finer points through `main()` in-process to keep the file fast."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import clean_environ, copy_examples, run_reconciler, write_manifest
+
+from reconciler.cli import main
+from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.session import Credentials, Session, open_http
+from reconciler.manifest import load_manifest
+from reconciler.model import Import, OnDemandBackup, OperationKind, Tier
+from reconciler.receipts import Phase, claim
+from reconciler.sandbox import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_KEY,
+    SANDBOX_VIEWER_SECRET_KEY,
+    Emulator,
+    local_emulator,
+)
+
+SUMMARY = "Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."
+NO_CHANGES = "No changes. Live state matches the manifest."
+
+
+def in_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The same as `run_reconciler(...)` through `main()`, for speed; the caller has chdir'd to `cwd`."""
+    assert Path.cwd() == cwd
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err, environ=clean_environ(**env))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # `--sandbox` keeps its world in ./.reconciler-sandbox/
+    return copy_examples(tmp_path)
+
+
+def sandbox_world(work: Path) -> Emulator:
+    """The file-backed world that `--sandbox` processes in `work` share."""
+    return local_emulator(work / ".reconciler-sandbox", work / "examples" / "sandbox-world.yaml")
+
+
+# --- the plan and its formats ---------------------------------------------------------------------------
+
+
+def test_plan_of_the_examples_shows_the_drift_and_exits_0(work: Path) -> None:
+    result = run_reconciler("--sandbox", "plan", "-f", "examples/", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.strip().splitlines()[-1] == SUMMARY
+    for address in (
+        "analytics-prod.backup",
+        "catalog-prod.backup",
+        "marketing-cache.backup",
+        "orders-prod.backup",
+        "inventory-prod.backups.pre-reindex-2026-11",
+        "orders-prod.backups.before-migration-2026-11",
+        "orders-prod.imports.seed-2026-11-20",
+    ):
+        assert address in result.stdout
+    assert "sessions-prod" not in result.stdout  # "16:00" read back as "04:00" is not drift
+
+
+def test_detailed_exitcode_is_2_when_there_are_changes(work: Path) -> None:
+    result = in_process("--sandbox", "plan", "-f", "examples/", "--detailed-exitcode", cwd=work)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == SUMMARY
+
+
+def test_markdown_starts_with_the_summary_and_warns_about_the_destructive_import(work: Path) -> None:
+    result = in_process("--sandbox", "plan", "-f", "examples/", "--format", "markdown", cwd=work)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert SUMMARY in lines[0]
+    warning = result.stdout[result.stdout.index("> [!WARNING]") :].split("\n\n")[0]
+    assert "1 destructive import" in warning
+    assert "orders-prod.imports.seed-2026-11-20" in warning
+    assert "<details>" in result.stdout
+
+
+def test_a_saved_plan_shows_the_same_and_its_json_is_the_file(work: Path) -> None:
+    planned = run_reconciler("--sandbox", "plan", "-f", "examples/", "--out", "plan.json", cwd=work)
+    assert planned.returncode == 0, planned.stderr
+
+    saved = json.loads((work / "plan.json").read_text(encoding="utf-8"))
+    assert saved["format_version"] == "1.0" and saved["api_url"] == "sandbox"
+    assert saved["manifest_paths"] == ["examples/essentials.yaml", "examples/orders.yaml", "examples/platform.yaml"]
+    assert len(saved["changes"]) == 7
+
+    shown = in_process("show", "plan.json", cwd=work)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == planned.stdout
+
+    as_json = in_process("show", "plan.json", "--format", "json", cwd=work)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == saved
+
+
+def test_plan_reads_the_account_in_ten_requests(work: Path) -> None:
+    result = in_process("--sandbox", "--debug", "plan", "-f", "examples/", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "API requests: 10 (0 retried" in result.stderr
+
+
+def test_target_restricts_the_plan_to_one_database(work: Path) -> None:
+    result = in_process("--sandbox", "plan", "-f", "examples/", "--target", "orders-prod", "--format", "json", cwd=work)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert sorted(change["address"] for change in document["changes"]) == [
+        "orders-prod.backup",
+        "orders-prod.backups.before-migration-2026-11",
+        "orders-prod.imports.seed-2026-11-20",
+    ]
+
+
+def test_an_unknown_target_is_an_error(work: Path) -> None:
+    result = in_process("--sandbox", "plan", "-f", "examples/", "--target", "nosuch-db", "--out", "p.json", cwd=work)
+    assert result.returncode == 1
+    assert "--target nosuch-db" in result.stderr and "Traceback" not in result.stderr
+    assert not (work / "p.json").exists()
+
+
+def test_a_failed_plan_writes_no_plan_file(work: Path) -> None:
+    write_manifest(
+        work / "bad",
+        "version: 1\ndatabases:\n"
+        "  - {name: ghost-db, subscription: 1234567, database: 1, backup: {path: 's3://b/g', interval: every-6-hours}}\n",
+    )
+    result = in_process("--sandbox", "plan", "-f", "bad/", "--out", "plan.json", cwd=work)
+    assert result.returncode == 1
+    assert "ghost-db: database 1 in subscription 1234567 does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (work / "plan.json").exists()
+    assert not [p.name for p in work.iterdir() if p.name.startswith(".plan.json")]  # no temp file left behind
+
+
+@pytest.mark.parametrize("out", ["no-such-dir/plan.json", "examples"], ids=["missing-directory", "a-directory"])
+def test_an_unwritable_plan_file_is_a_user_error(work: Path, out: str) -> None:
+    result = in_process("--sandbox", "plan", "-f", "examples/", "--out", out, cwd=work)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: {out}: cannot write the plan file")
+    assert not [p for p in (work / "examples").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_github_step_summary_gets_the_markdown_appended(work: Path) -> None:
+    summary = work / "summary.md"
+    summary.write_text("# earlier step\n", encoding="utf-8")
+    for _ in range(2):
+        result = in_process("--sandbox", "plan", "-f", "examples/", cwd=work, GITHUB_STEP_SUMMARY=str(summary))
+        assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("# earlier step\n")
+    assert text.count(SUMMARY) == 2
+    assert text.count("> [!WARNING]") == 2
+    assert SUMMARY in result.stdout  # the terminal still gets the text plan
+
+
+# --- converged: nothing to do ---------------------------------------------------------------------------
+
+
+def converge_by_hand(work: Path) -> None:
+    """Make the sandbox account match `examples/` without `apply`: the planned PUTs, and `done` receipts."""
+    planned = in_process("--sandbox", "plan", "-f", "examples/", "--format", "json", cwd=work)
+    document = json.loads(planned.stdout)
+    http = open_http(
+        "https://sandbox.invalid/v1",
+        Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
+        transport=sandbox_world(work).transport(),
+    )
+    client = RedisCloudClient(Session(http), poll=PollPolicy(initial=0.005, maximum=0.05))
+    with http:
+        for change in document["changes"]:
+            db = change["database"]
+            tier, sid, dbid = Tier(db["tier"]), db["subscription"], db["database"]
+            if change["action"] == "update":
+                task = client.update_database(tier, sid, dbid, change["after"]["request"]["body"])
+                client.wait_for_task(task, timeout=10)
+                client.wait_until_active(tier, sid, dbid, timeout=10)
+        for spec in load_manifest([work / "examples"]).databases:
+            operations: list[tuple[OperationKind, OnDemandBackup | Import]]
+            operations = [(OperationKind.BACKUP, b) for b in spec.backups]
+            operations += [(OperationKind.IMPORT, i) for i in spec.imports]
+            for kind, operation in operations:
+                receipt = claim(kind, operation, at=int(time.time())).with_phase(Phase.DONE)
+                client.create_tag(spec.tier, spec.subscription, spec.database, receipt.key, receipt.value)
+
+
+def test_a_converged_account_plans_no_changes_twice(work: Path) -> None:
+    converge_by_hand(work)
+    for _ in range(2):
+        result = run_reconciler("--sandbox", "plan", "-f", "examples/", "--detailed-exitcode", cwd=work)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == NO_CHANGES
+
+
+# --- credentials ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """`reconciler sandbox serve` on a free port, in its own copy of the examples."""
+    work = copy_examples(tmp_path_factory.mktemp("served"))
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--seed",
+            "examples/sandbox-world.yaml",
+        ],
+        cwd=work,
+        env=clean_environ(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"{url}/subscriptions", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else "server exited"
+                assert time.monotonic() < deadline, "sandbox serve did not start"
+                time.sleep(0.05)
+        yield work, url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr:
+            server.stderr.close()
+
+
+def test_plan_over_real_http_against_sandbox_serve(served: tuple[Path, str]) -> None:
+    work, url = served
+    result = run_reconciler(
+        "plan",
+        "-f",
+        "examples/",
+        cwd=work,
+        REDISCLOUD_URL=url,
+        REDISCLOUD_ACCESS_KEY=SANDBOX_ACCESS_KEY,
+        REDISCLOUD_SECRET_KEY=SANDBOX_SECRET_KEY,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == SUMMARY
+
+
+def test_a_wrong_api_key_is_one_clear_line_and_exit_1(served: tuple[Path, str]) -> None:
+    work, url = served
+    result = run_reconciler(
+        "plan",
+        "-f",
+        "examples/",
+        cwd=work,
+        REDISCLOUD_URL=url,
+        REDISCLOUD_ACCESS_KEY=SANDBOX_ACCESS_KEY,
+        REDISCLOUD_SECRET_KEY="wrong-secret-key",
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and "HTTP 401" in lines[0]
+    assert "REDISCLOUD_SECRET_KEY" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_credentials_without_sandbox_name_the_variables(work: Path) -> None:
+    result = run_reconciler("plan", "-f", "examples/", cwd=work)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "REDISCLOUD_ACCESS_KEY" in lines[0] and "REDISCLOUD_SECRET_KEY" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_viewer_key_can_plan_because_plan_only_reads(work: Path) -> None:
+    result = in_process(
+        "--sandbox",
+        "plan",
+        "-f",
+        "examples/",
+        cwd=work,
+        REDISCLOUD_ACCESS_KEY=SANDBOX_ACCESS_KEY,
+        REDISCLOUD_SECRET_KEY=SANDBOX_VIEWER_SECRET_KEY,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == SUMMARY
+    log = sandbox_world(work).request_log()
+    assert log and {(entry.method, entry.key) for entry in log} == {("GET", "viewer")}
+
+
+# --- status ---------------------------------------------------------------------------------------------
+
+
+def test_status_prints_each_managed_database(work: Path) -> None:
+    result = run_reconciler("--sandbox", "status", "-f", "examples/", cwd=work)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("orders-prod", "sessions-prod", "catalog-prod", "analytics-prod", "inventory-prod", "marketing-cache"):
+        assert any(line.startswith(f"{name}  (") for line in out.splitlines()), name
+    orders = out[out.index("orders-prod  (") :].split("\n")
+    assert orders[1].strip() == "backup:      on, to s3://acme-backups/orders (every-24-hours, at 04:00 UTC)"
+    catalog = out[out.index("catalog-prod  (") :].split("\n")
+    assert catalog[1].strip() == "backup:      off"
+    assert "unavailable (DATABASE_BACKUP_DISABLED)" in catalog[2]
+    assert {entry.method for entry in sandbox_world(work).request_log()} == {"GET"}
