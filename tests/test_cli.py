@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,18 @@ def test_validate_takes_files_as_pre_commit_passes_them() -> None:
 def test_bad_flag_value_is_a_usage_error_with_exit_1() -> None:
     result = run("plan", "--rate-limit", "0", "--sandbox")
     assert result.returncode == 1 and "must be at least 1" in result.stderr
+
+
+def test_unwritable_step_summary_is_a_clear_error(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = run(
+        "--sandbox",
+        "plan",
+        "-f",
+        "examples/",
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(tmp_path / "missing" / "summary.md")},
+    )
+    assert result.returncode == 1
+    assert "GITHUB_STEP_SUMMARY=" in result.stderr and "cannot append" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -74,8 +74,13 @@ class Runtime:
         """GitHub Actions shows this file on the run's page (SPEC §5)."""
         target = self.environ.get("GITHUB_STEP_SUMMARY")
         if target:
-            with open(target, "a", encoding="utf-8") as handle:
-                handle.write(self.redactor(markdown) + "\n")
+            try:
+                with open(target, "a", encoding="utf-8") as handle:
+                    handle.write(self.redactor(markdown) + "\n")
+            except OSError as error:
+                from reconciler.errors import ReconcilerError
+
+                raise ReconcilerError(f"GITHUB_STEP_SUMMARY={target}: cannot append ({error.strerror})") from None
 
 
 def utc_now() -> str:
