@@ -32,8 +32,10 @@ from reconciler.errors import (
     TaskTimeoutError,
 )
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
-from reconciler.receipts import Phase, Receipt, claim, decode, status_verdict
-from reconciler.uris import mask_in_text
+from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, decode, status_verdict
+from reconciler.uris import mask_in_text, resolve
+
+_STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
 
 
 class Outcome(StrEnum):
@@ -189,16 +191,32 @@ class Applier:
         try:
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
             if isinstance(operation, Import) and operation.backup_first:
-                self._backup_first(spec, change.address, deadline)
+                self._backup_first(spec, receipt, change.address, deadline)
             with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
                 task_id = self._start(spec, kind, operation)
-                receipt = self._write(spec, receipt.with_task(task_id), required=False)
+                receipt = receipt.with_task(task_id)
+                self._write(spec, receipt, required=False)
                 phase, message = self._await(spec, receipt, change.address, deadline)
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
         except TaskTimeoutError as error:
-            return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
-        except (TaskFailedError, ApiError) as error:
+            return (
+                Outcome.UNCERTAIN,
+                f"{error}; the receipt stays claimed and the next plan settles it",
+                receipt.task_id,
+            )
+        except TaskFailedError as error:  # the API's own verdict: the task (or the database) failed
+            phase, message = Phase.FAILED, str(error)
+        except ApiError as error:
+            if receipt.task_id is not None:
+                # The call was accepted, so it may well have run: a failed *read* (503s, a task id that stays
+                # 404) is no evidence of failure, and recording `failed` would invite a second import.
+                return (
+                    Outcome.UNCERTAIN,
+                    f"{error}; the call was accepted (task {receipt.task_id}) but its outcome could not be read; "
+                    "the receipt stays claimed and the next plan settles it",
+                    receipt.task_id,
+                )
             phase, message = Phase.FAILED, str(error)
         self._write(spec, receipt.with_phase(phase, at=int(self._wall())), required=True)
         outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
@@ -207,12 +225,9 @@ class Applier:
     def _claim(self, spec: DatabaseSpec, change: Change, receipt: Receipt) -> Receipt:
         """Create the receipt tag; 409 means another run owns it, unless the tag is our own retried claim."""
         where = (spec.tier, spec.subscription, spec.database)
-        if change.before.get("receipt") is not None:  # --retry-failed / --retry-uncertain: claim afresh
-            try:
-                self.client.delete_tag(*where, receipt.key)
-            except ApiError as error:
-                if error.status != 404:
-                    raise
+        seen = change.before.get("receipt")
+        if seen is not None:  # --retry-failed / --retry-uncertain: claim afresh, but only over what plan saw
+            self._release(spec, receipt.key, seen)
         try:
             created = self.client.create_tag(*where, receipt.key, receipt.value)
         except ConflictError:
@@ -224,14 +239,32 @@ class Applier:
             created = existing  # our own claim, whose first answer was lost and whose retry met it
         return replace(receipt, created_at=created.created_at)
 
-    def _backup_first(self, spec: DatabaseSpec, address: str, deadline: float) -> None:
-        """The on-demand backup an import asked for; if it fails, the import must not run."""
+    def _release(self, spec: DatabaseSpec, key: str, seen: Mapping[str, Any]) -> None:
+        """Delete the failed/uncertain receipt a retry replaces, if it is still the one the plan judged: a
+        concurrent retry may have claimed it afresh since, and deleting that claim would run the operation
+        twice. (A read then a delete, not atomic; the window is one request wide instead of the whole plan.)"""
+        where = (spec.tier, spec.subscription, spec.database)
+        current = next((tag for tag in self.client.list_tags(*where) if tag.key == key), None)
+        if current is None:
+            return  # forgotten since the plan: nothing to replace
+        now = decode(current, spec.name)
+        fields = ("phase", "at", "task_id", "created_at")
+        if now is None or any(getattr(now, name) != seen.get(name) for name in fields):
+            state = f"now {now.phase.value}, written at:{now.at}" if now else "now unreadable"
+            raise _Stop(Outcome.CLAIMED_BY_OTHER_RUN, f"the receipt changed since the plan ({state}); skipped")
+        try:
+            self.client.delete_tag(*where, key)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+
+    def _backup_first(self, spec: DatabaseSpec, claimed: Receipt, address: str, deadline: float) -> None:
+        """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
+        against the import's own claim, which the backup follows."""
         with self._backup_slot(spec):
             task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, None)
-            marker = Receipt(
-                OperationKind.BACKUP, "backup-first", Phase.CLAIMED, "0" * 12, 0, task_id, self._server_now(spec)
-            )
-            phase, message = self._await(spec, marker, address, deadline)
+            backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
+            phase, message = self._await(spec, backup, address, deadline)
         if phase is not Phase.DONE:
             raise TaskFailedError(
                 "backup_first",
@@ -242,8 +275,6 @@ class Applier:
             )
 
     def _start(self, spec: DatabaseSpec, kind: OperationKind, operation: Any) -> str:
-        from reconciler.uris import resolve
-
         where = (spec.tier, spec.subscription, spec.database)
         if kind is OperationKind.IMPORT:
             sources = [resolve(uri, self.options.environ) for uri in operation.sources]
@@ -257,10 +288,22 @@ class Applier:
         outcome = self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
         read = self.client.latest_import if receipt.kind is OperationKind.IMPORT else self.client.latest_backup
         delay = self.client.poll.initial
+        unreadable = 0
         while True:
             latest = read(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
-            if latest.error_type:  # e.g. backup off (DATABASE_BACKUP_DISABLED): the task is the only evidence
+            if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
+                # Backup off (SPEC §10): the status endpoint answers this error, and the task is the only evidence.
                 return Phase.DONE, f"task {outcome.snapshot.task_id} completed ({latest.error_type} for the status)"
+            if latest.error_type:
+                # Any other status error says nothing of this operation (a completed import task only means
+                # "accepted", API-NOTES §3-§4): ask again, and give up as uncertain, never guess `done`.
+                unreadable += 1
+                if unreadable >= _STATUS_ERRORS_TOLERATED:
+                    raise TaskTimeoutError(
+                        f"{address}: the {receipt.kind.value} status could not be read ({latest.error_type})"
+                    )
+            else:
+                unreadable = 0
             verdict = status_verdict(receipt, address, latest)
             if verdict is not None and verdict.outcome is not None:
                 detail = f": {latest.failure_reason}" if latest.failure_reason else ""
@@ -300,11 +343,6 @@ class Applier:
             slot = self._slots[(spec.tier, spec.subscription)]
         with slot:
             yield
-
-    def _server_now(self, spec: DatabaseSpec) -> str | None:
-        """The server's idea of now, for backup_first's own status check: the newest tag time will do."""
-        tags = self.client.list_tags(spec.tier, spec.subscription, spec.database)
-        return max((tag.created_at for tag in tags if tag.created_at), default=None)
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())

@@ -56,6 +56,9 @@ _TASK_COMPLETED = "processing-completed"
 _STATUS_RUNNING = frozenset({"importing", "in-progress", "running", "started", "pending", "backing-up"})
 _STATUS_SUCCESS = frozenset({"success", "succeeded", "completed", "done", "imported"})
 _STATUS_FAILED = frozenset({"failed", "failure", "error"})
+# Status-read errors meaning "backup is off/not configured" (API-NOTES §3, SPEC §10): for an on-demand backup
+# the task is then the only evidence of the outcome. No such rule exists for imports.
+BACKUP_OFF_ERRORS = frozenset({"DATABASE_BACKUP_DISABLED", "DATABASE_BACKUP_NOT_CONFIGURED"})
 
 
 class Phase(StrEnum):
@@ -210,12 +213,14 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
         reason = " - ".join(part for part in (task.error_type, task.error_description) if part)
         return _settled(address, Phase.FAILED, f"task {task.task_id} ended {task.status}"
                         + (f": {reason}" if reason else ""))
-    # A completed task may only mean "accepted" (API-NOTES §3), so let a newer status speak first; when the
-    # status endpoint fails (backup off: DATABASE_BACKUP_DISABLED) the task is the only evidence (SPEC §10).
+    # A completed task may only mean "accepted" (API-NOTES §3, §4), so the status must speak; only for a backup
+    # whose status endpoint says backup is off (SPEC §10) is the task the evidence.
     from_status = status_verdict(receipt, address, latest)
     if from_status is not None:
         return from_status
-    return _settled(address, Phase.DONE, f"task {task.task_id} completed")
+    if receipt.kind is OperationKind.BACKUP and latest is not None and latest.error_type in BACKUP_OFF_ERRORS:
+        return _settled(address, Phase.DONE, f"task {task.task_id} completed")
+    return _uncertain(receipt, address, latest)
 
 
 def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:

@@ -84,7 +84,9 @@ def _claimed(task_id: str | None = None) -> Receipt:
         pytest.param(None, TaskSnapshot("t-1", "processing-in-progress"), WarningKind.IN_PROGRESS, None,
                      id="task-running"),
         pytest.param(LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), TaskSnapshot("t-1", "processing-completed"),
-                     WarningKind.SETTLED, Phase.DONE, id="task-is-the-only-evidence"),
+                     WarningKind.UNCERTAIN, None, id="completed-import-task-without-status-is-not-done"),
+        pytest.param(LatestStatus(error_type="GENERAL_ERROR"), TaskSnapshot("t-1", "processing-completed"),
+                     WarningKind.UNCERTAIN, None, id="unreadable-status-is-not-done"),
         pytest.param(LatestStatus("failed", "2026-11-24T07:00:00Z"), TaskSnapshot("t-1", "processing-completed"),
                      WarningKind.SETTLED, Phase.FAILED, id="status-after-completed-task-wins"),
     ],
@@ -97,6 +99,31 @@ def test_classify_claimed(latest: LatestStatus | None, task: TaskSnapshot | None
     assert "orders.imports.seed" in assessment.message
 
 
+@pytest.mark.parametrize(
+    ("error_type", "kind", "outcome"),
+    [
+        pytest.param("DATABASE_BACKUP_DISABLED", WarningKind.SETTLED, Phase.DONE, id="backup-off"),
+        pytest.param("DATABASE_BACKUP_NOT_CONFIGURED", WarningKind.SETTLED, Phase.DONE, id="essentials-not-configured"),
+        pytest.param("GENERAL_ERROR", WarningKind.UNCERTAIN, None, id="other-status-error"),
+    ],
+)
+def test_completed_backup_task_is_the_evidence_only_when_backup_is_off(
+    error_type: str, kind: WarningKind, outcome: Phase | None
+) -> None:
+    receipt = Receipt(OperationKind.BACKUP, "pre", Phase.CLAIMED, "0123456789ab", 1, "t-1", CLAIMED_AT)
+    assessment = receipts.classify(receipt, "orders.backups.pre", latest=LatestStatus(error_type=error_type),
+                                   task=TaskSnapshot("t-1", "processing-completed"))
+    assert (assessment.kind, assessment.outcome) == (kind, outcome)
+
+
 def test_settled_message_says_what_apply_will_record() -> None:
     assessment = receipts.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", CLAIMED_AT), task=None)
     assert "will record done" in assessment.message
+
+
+def test_run_id_round_trips_and_tells_our_claim_from_another_runs() -> None:
+    ours = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
+    theirs = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="a1b2c3d4")
+    assert ours.value != theirs.value
+    decoded = receipts.decode(LiveTag(ours.key, ours.value, CLAIMED_AT), "orders")
+    assert decoded is not None and decoded.run == "0c1d2e3f"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class RateLimiter:
@@ -13,6 +14,8 @@ class RateLimiter:
 
     A sliding log stays under the server's limit whether the server counts in fixed or sliding windows.
     `observe()` folds in `X-Rate-Limit-Remaining`, so other automation sharing the key is accounted for.
+    A request sent through `slot()` counts from when its answer came back: the server counted it on arrival,
+    which is no later, so our window never ends before the server's does (seen as 429s in benchmark 2).
     """
 
     def __init__(
@@ -29,27 +32,43 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._sent: deque[list[float]] = deque()  # [time] cells, so `slot()` can move one to its answer
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for budget, for --debug and benchmarks
 
-    def acquire(self) -> None:
+    def acquire(self) -> list[float]:
         with self._lock:
             while True:
                 now = self._clock()
-                while self._sent and now - self._sent[0] >= self.window:
+                while self._sent and now - self._sent[0][0] >= self.window:
                     self._sent.popleft()
                 if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                pause = self._sent[0] + self.window - now
+                    cell = [now]
+                    self._sent.append(cell)
+                    return cell
+                pause = self._sent[0][0] + self.window - now
                 self.waited += pause
                 self._sleep(pause)
 
-    def observe(self, remaining: int) -> None:
-        """The server says only `remaining` requests are left in its window: count the ones we didn't send."""
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One request: budget taken before it is sent, counted from when it finished."""
+        cell = self.acquire()
+        try:
+            yield
+        finally:
+            with self._lock:
+                cell[0] = max(cell[0], self._clock())
+
+    def observe(self, remaining: int, *, reopens_in: float | None = None) -> None:
+        """The server says only `remaining` requests are left in its window: count the ones we didn't send.
+
+        They are counted as sent now, so they hold the budget for a whole window, or, when the server said
+        when its window reopens (`reopens_in`, from a 429), exactly until then.
+        """
         with self._lock:
             unseen = self.limit - max(remaining, 0) - len(self._sent)
             if unseen > 0:
                 now = self._clock()
-                self._sent.extend([now] * unseen)
+                stamp = now if reopens_in is None else now + min(reopens_in, self.window) - self.window
+                self._sent.extend([stamp] for _ in range(unseen))

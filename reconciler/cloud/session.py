@@ -110,11 +110,11 @@ class Session:
         """The parsed JSON body of a 2xx answer; an `ApiError` subclass otherwise."""
         attempt = 0
         while True:
-            self.limiter.acquire()
             with self._count_lock:
                 self.requests += 1
             try:
-                response = self._http.request(method, path, json=json, params=params)
+                with self.limiter.slot():
+                    response = self._http.request(method, path, json=json, params=params)
             except httpx.UnsupportedProtocol as exc:
                 # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
                 raise ApiError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)") from None
@@ -146,7 +146,8 @@ class Session:
     def _observe(self, response: httpx.Response) -> None:
         remaining = response.headers.get(_REMAINING_HEADER)
         if remaining is not None and remaining.strip().isdigit():
-            self.limiter.observe(int(remaining))
+            # A 429 says when the window reopens; without that, assume a whole window (the safe side).
+            self.limiter.observe(int(remaining), reopens_in=_seconds(response.headers))
 
     def close(self) -> None:
         self._http.close()

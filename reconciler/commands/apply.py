@@ -107,6 +107,16 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
             moved.append(f"{change.address}: no longer needed (the live account changed)")
         elif thaw(fresh.before) != thaw(change.before):
             moved.append(f"{change.address}: was {_short(thaw(change.before))}, now {_short(thaw(fresh.before))}")
+    # A settlement is a write too: the receipt it records must still be the one the reviewed plan judged
+    # (another run may have settled, forgotten or re-claimed it since), or apply would record a lie.
+    settling = {w.address: (w.kind, w.outcome) for w in now.warnings if w.outcome}
+    for warning in saved.plan.warnings:
+        if warning.outcome and settling.get(warning.address) != (warning.kind, warning.outcome):
+            still = next((w for w in now.warnings if w.address == warning.address), None)
+            moved.append(
+                f"{warning.address}: was {warning.kind.value} (apply would record {warning.outcome}), "
+                f"now {still.kind.value + ': ' + still.message if still else 'nothing to settle'}"
+            )
     if moved:
         raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(moved))
     return manifest, saved.plan

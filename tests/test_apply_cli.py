@@ -1,0 +1,433 @@
+"""`reconciler --sandbox apply` as a user runs it: the CLI in-process (`main()`) or as a real process
+sharing the file-backed sandbox world in a temporary directory, with a seed whose timings are zero
+unless a test needs an operation to last (to kill or interrupt it mid-way)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apply_support import (
+    IMPORT,
+    IMPORT_KEY,
+    INVENTORY,
+    ORDERS,
+    ORDERS_SEEDS,
+    WRITES,
+    cli,
+    finish,
+    open_client,
+    peek_tags,
+    sandbox_dir,
+    spawn,
+    wait_for,
+    world,
+)
+
+from reconciler.model import Tier
+from reconciler.sandbox import Fault
+
+APPLY = ("apply", "-f", "examples/", "--auto-approve")
+PLAN = ("plan", "-f", "examples/")
+Spawn = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Every process a test starts is gone when it ends, whatever happened."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+@pytest.fixture
+def start(processes: list[subprocess.Popen[str]]) -> Spawn:
+    def run(directory: Path, *argv: str) -> subprocess.Popen[str]:
+        processes.append(spawn(directory, *argv))
+        return processes[-1]
+
+    return run
+
+
+def writes_since(directory: Path, mark: int) -> list[str]:
+    return [f"{r.method} {r.path}" for r in world(directory).request_log()[mark:] if r.method in WRITES]
+
+
+def log_size(directory: Path) -> int:
+    return len(world(directory).request_log())
+
+
+def imports(directory: Path) -> list[str]:
+    return [run.status for run in world(directory).import_history(ORDERS)]
+
+
+def plan_json(directory: Path, *extra: str) -> dict[str, Any]:
+    ran = cli(directory, *PLAN, "--format", "json", *extra)
+    assert ran.code == 0, ran.err
+    document: dict[str, Any] = json.loads(ran.out)
+    return document
+
+
+def warnings_of(document: dict[str, Any]) -> dict[str, str]:
+    return {w["address"]: w["kind"] for w in document["warnings"]}
+
+
+def changes_of(document: dict[str, Any]) -> list[str]:
+    return [c["address"] for c in document["changes"]]
+
+
+def await_tag(directory: Path, test: Callable[[str], bool], process: subprocess.Popen[str], timeout: float = 15) -> str:
+    """Poll the world until the import receipt satisfies `test` (fail if the process ends first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = peek_tags(directory).get(IMPORT_KEY)
+        if value is not None and test(value):
+            return value
+        assert process.poll() is None, f"apply ended before the receipt reached the expected phase: {value}"
+        time.sleep(0.003)
+    raise AssertionError("the receipt never reached the expected phase")
+
+
+def claimed_without_task(value: str) -> bool:
+    return value.startswith("v1 claimed ") and "task:" not in value
+
+
+def claimed_with_task(value: str) -> bool:
+    return value.startswith("v1 claimed ") and "task:" in value
+
+
+# --- 4. a failed import through the CLI -----------------------------------------------------------------
+
+
+def test_failed_import_exits_1_and_reruns_only_with_retry_failed(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    world(directory).mark_source(ORDERS_SEEDS[2], "corrupt")
+
+    ran = cli(directory, *APPLY)
+    assert ran.code == 1
+    assert f"failed   {IMPORT}" in ran.err and "file-corrupted" in ran.err
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 failed ")
+
+    document = plan_json(directory)
+    assert changes_of(document) == [] and warnings_of(document) == {IMPORT: "failed"}
+    text = cli(directory, *PLAN)
+    assert f"--retry-failed {IMPORT}" in text.out + text.err
+
+    world(directory).mark_source(ORDERS_SEEDS[2], None)
+    assert changes_of(plan_json(directory, "--retry-failed", IMPORT)) == [IMPORT]
+    again = cli(directory, *APPLY, "--retry-failed", IMPORT)
+    assert again.code == 0, again.err
+    assert imports(directory) == ["failed", "success"]
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+    assert cli(directory, *PLAN, "--detailed-exitcode").code == 0
+
+
+# --- 5. stale saved plans ------------------------------------------------------------------------------------
+
+
+def test_saved_plan_refused_when_live_settings_moved(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    client, session = open_client(world(directory))
+    try:  # someone changes orders-prod in the console between review and apply
+        client.update_database(
+            Tier.PRO,
+            1234567,
+            ORDERS,
+            {
+                "remoteBackup": {
+                    "active": True,
+                    "interval": "every-2-hours",
+                    "storageType": "aws-s3",
+                    "storagePath": "s3://acme-backups/orders",
+                }
+            },
+        )
+    finally:
+        session.close()
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1
+    assert "stale plan" in ran.err and "orders-prod.backup" in ran.err and "every-2-hours" in ran.err
+    assert ran.err.count("Error:") == 1 and "Traceback" not in ran.err
+    assert writes_since(directory, mark) == []
+
+
+def test_saved_plan_refused_when_another_run_did_the_import(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    assert cli(directory, *APPLY, "--target", IMPORT).code == 0
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and "stale plan" in ran.err and IMPORT in ran.err
+    assert writes_since(directory, mark) == []
+    assert imports(directory) == ["success"]
+
+
+def test_saved_plan_refused_when_the_manifest_changed(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    platform = directory / "examples" / "platform.yaml"
+    platform.write_text(platform.read_text().replace('time_utc: "02:00"', 'time_utc: "03:00"'))
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and "stale plan" in ran.err and "manifests changed" in ran.err
+    assert writes_since(directory, mark) == []
+
+
+def test_saved_plan_applies_without_a_question_when_nothing_moved(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    ran = cli(directory, "apply", "plan.json")
+    assert ran.code == 0, ran.err
+    assert imports(directory) == ["success"]
+    assert cli(directory, *PLAN, "--detailed-exitcode").code == 0
+
+
+# --- 7. SIGKILL mid-import --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kill_when",
+    [
+        pytest.param(claimed_without_task, id="claimed-before-the-import-post"),
+        pytest.param(claimed_with_task, id="import-accepted-and-running"),
+    ],
+)
+def test_sigkill_mid_import_then_plan_tells_the_truth_and_the_import_runs_once(
+    tmp_path: Path, start: Spawn, kill_when: Callable[[str], bool]
+) -> None:
+    # backup_first's backup lasts long enough to kill during it; the import long enough to kill during it.
+    directory = sandbox_dir(tmp_path, backup=0.3, **{"import": 0.8})
+    process = start(directory, *APPLY)
+    value = await_tag(directory, kill_when, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 claimed ")
+
+    document = plan_json(directory)
+    kind = warnings_of(document).get(IMPORT)
+    assert IMPORT not in changes_of(document)  # never a planned re-run of the import
+    if kill_when is claimed_without_task:
+        assert imports(directory) == []
+        assert kind == "uncertain"
+        # Apply alone leaves it alone; only --retry-uncertain runs it.
+        assert cli(directory, *APPLY).code == 0
+        assert imports(directory) == []
+        ran = cli(directory, *APPLY, "--retry-uncertain", IMPORT)
+    else:
+        assert "task:" in value and len(imports(directory)) == 1
+        assert kind in ("in-progress", "settled")
+        wait_for(lambda: imports(directory) == ["success"])
+        settled = plan_json(directory)
+        assert warnings_of(settled) == {IMPORT: "settled"} and IMPORT not in changes_of(settled)
+        ran = cli(directory, *APPLY)
+    assert ran.code == 0, ran.err
+    assert imports(directory) == ["success"]
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+    final = plan_json(directory)
+    assert changes_of(final) == [] and warnings_of(final) == {}
+
+
+# --- 8. two applies at once ---------------------------------------------------------------------------------
+
+
+def test_two_applies_at_once_run_each_one_shot_once(tmp_path: Path, start: Spawn) -> None:
+    directory = sandbox_dir(tmp_path, backup=0.05, **{"import": 0.05})
+    first, second = start(directory, *APPLY), start(directory, *APPLY)
+    results = [finish(first, timeout=40), finish(second, timeout=40)]
+
+    assert len(world(directory).import_history(ORDERS)) == 1
+    adhoc = [b.destination for b in world(directory).backup_history() if b.adhoc]
+    assert sorted(adhoc) == ["s3://acme-adhoc/inventory", "s3://acme-adhoc/orders"]
+    for ran in results:
+        assert ran.code in (0, 1), ran.err
+        if ran.code == 1:
+            assert "claimed-by-other-run" in ran.out + ran.err
+    # No receipt lies: everything ends done, and a fresh plan has nothing left to do.
+    tags = {**peek_tags(directory, ORDERS), **peek_tags(directory, INVENTORY)}
+    receipts = {k: v.split()[1] for k, v in tags.items() if k.startswith("rcr.")}
+    assert receipts == {
+        IMPORT_KEY: "done",
+        "rcr.backup.before-migration-2026-11": "done",
+        "rcr.backup.pre-reindex-2026-11": "done",
+    }
+    final = plan_json(directory)
+    assert changes_of(final) == [] and warnings_of(final) == {}
+
+
+# --- 9. Ctrl-C ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_interrupt_starts_nothing_new_settles_the_import_and_exits_130(
+    tmp_path: Path, start: Spawn, signum: signal.Signals
+) -> None:
+    directory = sandbox_dir(tmp_path, **{"import": 1.2})
+    # One database at a time: inventory-prod's backup comes after orders-prod, so it is still to start.
+    process = start(directory, *APPLY, "--parallelism", "1", "--report", "report.json")
+    await_tag(directory, claimed_with_task, process)
+    process.send_signal(signum)
+    ran = finish(process)
+
+    assert ran.code == 130, ran.err
+    assert "Interrupted" in ran.err
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")  # settled, not left claimed
+    assert imports(directory) == ["success"]
+    assert world(directory).backup_history(INVENTORY) == []  # started nothing new
+    assert "rcr.backup.pre-reindex-2026-11" not in peek_tags(directory, INVENTORY)
+    report = json.loads((directory / "report.json").read_text())
+    outcomes = {op["address"]: op["outcome"] for op in report["operations"]}
+    assert report["interrupted"] is True
+    assert outcomes[IMPORT] == "done"
+    assert outcomes["inventory-prod.backups.pre-reindex-2026-11"] == "skipped"
+
+
+def test_second_sigint_leaves_at_once_and_the_next_plan_reconciles(tmp_path: Path, start: Spawn) -> None:
+    directory = sandbox_dir(tmp_path, **{"import": 1.5})
+    process = start(directory, *APPLY)
+    await_tag(directory, claimed_with_task, process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.1)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    ran = finish(process)
+
+    assert ran.code == 130
+    assert time.monotonic() - sent < 1.0  # did not wait for the import
+    assert claimed_with_task(peek_tags(directory)[IMPORT_KEY])
+    assert warnings_of(plan_json(directory))[IMPORT] in ("in-progress", "settled")
+    wait_for(lambda: imports(directory) == ["success"])
+    assert cli(directory, *APPLY).code == 0
+    assert imports(directory) == ["success"]
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+
+
+# --- 10. confirmation, reports -------------------------------------------------------------------------------
+
+
+def test_no_tty_and_no_auto_approve_is_one_clear_error(tmp_path: Path, start: Spawn) -> None:
+    directory = sandbox_dir(tmp_path)
+    mark = log_size(directory)
+    ran = finish(start(directory, "apply", "-f", "examples/"))
+
+    assert ran.code == 1
+    errors = [line for line in ran.err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "--auto-approve" in errors[0]
+    assert "Traceback" not in ran.err
+    assert writes_since(directory, mark) == []
+
+
+def test_report_file_and_github_step_summary(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    summary = tmp_path / "step-summary.md"
+    ran = cli(directory, *APPLY, "--report", "report.json", environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert ran.code == 0, ran.err
+
+    report = json.loads((directory / "report.json").read_text())
+    operations = {op["address"]: op for op in report["operations"]}
+    assert set(operations) == {
+        "analytics-prod.backup",
+        "catalog-prod.backup",
+        "inventory-prod.backups.pre-reindex-2026-11",
+        "marketing-cache.backup",
+        "orders-prod.backup",
+        "orders-prod.backups.before-migration-2026-11",
+        IMPORT,
+    }
+    for op in operations.values():
+        assert op["outcome"] == "done"
+        assert isinstance(op["duration_seconds"], float | int) and op["duration_seconds"] >= 0
+    assert report["interrupted"] is False
+
+    markdown = summary.read_text()
+    assert "|" in markdown and IMPORT in markdown and "done" in markdown
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert len(table) >= 2 + len(operations)  # header, separator, one row per operation
+
+
+# --- 12. an unset variable --------------------------------------------------------------------------------
+
+
+def test_unset_variable_fails_before_any_call(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    manifests = directory / "manifests"
+    manifests.mkdir()
+    (manifests / "inventory.yaml").write_text(
+        "version: 1\ndatabases:\n  - name: inventory-prod\n    subscription: 1234568\n    database: 7654402\n"
+        "    imports:\n      - id: reload-2026-12\n"
+        '        from: "ftp://loader:${env:SEED_FTP_PASSWORD}@ftp.acme.test/inventory.rdb.gz"\n'
+    )
+    planned = cli(directory, "plan", "-f", "manifests/")
+    assert planned.code == 0 and "inventory-prod.imports.reload-2026-12" in planned.out
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve")
+
+    assert ran.code == 1
+    assert "SEED_FTP_PASSWORD" in ran.err and "inventory-prod.imports.reload-2026-12" in ran.err
+    assert writes_since(directory, mark) == []
+
+    ok = cli(directory, "apply", "-f", "manifests/", "--auto-approve", environ={"SEED_FTP_PASSWORD": "s3cr3t-pw"})
+    assert ok.code == 0, ok.err
+    assert "s3cr3t-pw" not in ok.out + ok.err
+    (run,) = world(directory).import_history(INVENTORY)
+    assert run.uris == ("ftp://loader:s3cr3t-pw@ftp.acme.test/inventory.rdb.gz",)
+    assert "s3cr3t-pw" not in peek_tags(directory, INVENTORY)["rcr.import.reload-2026-12"]
+
+
+# --- settling from a saved plan ---------------------------------------------------------------------------
+
+
+def test_saved_plan_settles_an_interrupted_receipt(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    world(directory).inject(Fault.drop(method="POST", path="**/import", after_processing=True))
+    assert cli(directory, *APPLY).code == 1  # uncertain
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    assert warnings_of(json.loads((directory / "plan.json").read_text())) == {IMPORT: "settled"}
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 0, ran.err
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+    assert imports(directory) == ["success"]
+
+
+def test_saved_settlement_refused_when_the_receipt_was_claimed_again(tmp_path: Path) -> None:
+    """Regression: `apply plan.json` wrote the saved plan's `done` over a newer claim of another run (the
+    receipt had been forgotten and claimed afresh), although the live account no longer showed it ran."""
+    directory = sandbox_dir(tmp_path)
+    world(directory).inject(Fault.drop(method="POST", path="**/import", after_processing=True))
+    assert cli(directory, *APPLY).code == 1
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    fingerprint = peek_tags(directory)[IMPORT_KEY].split()[2]
+    assert cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve").code == 0
+    time.sleep(1.05)  # the new claim is a server-clock second after the import: it did not run since
+    client, session = open_client(world(directory))
+    theirs = f"v1 claimed {fingerprint} at:1795834300 run:ffffffff"
+    try:
+        client.create_tag(Tier.PRO, 1234567, ORDERS, IMPORT_KEY, theirs)
+    finally:
+        session.close()
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and "stale plan" in ran.err and IMPORT in ran.err
+    assert peek_tags(directory)[IMPORT_KEY] == theirs
+    assert writes_since(directory, mark) == []
