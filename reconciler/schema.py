@@ -95,8 +95,7 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
         yield position, f"{where}: {value!r} is not one of {options}"
         return
     if error.validator == "type":
-        marks = document.marks.get(path)
-        written = marks.text if marks else None
+        written = document.text(path)
         wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
         if path and path[-1] == "time_utc" and written is not None:
             yield position, f'{where}: {written} is read by YAML as a number — quote it: "{written}"'

@@ -6,7 +6,7 @@ size, nesting depth (checked on the event stream, which is iterative) and alias 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +33,40 @@ class YamlProblem(Exception):
         super().__init__(message)
 
 
-@dataclass(frozen=True, slots=True)
-class Marks:
-    key: Position | None  # where the key was written (None for list items and the root)
-    value: Position
-    text: str | None  # the scalar as written, before YAML typed it (so `04:00` can be explained)
-
-
 @dataclass(slots=True)
 class YamlDocument:
+    """The data, and the node tree it came from: positions are looked up on demand (most runs need few)."""
+
     path: str
     raw: bytes
     data: Any
-    marks: dict[JsonPath, Marks] = field(default_factory=dict)
+    root: yaml.Node
 
     def position(self, path: JsonPath, *, of_key: bool = False) -> Position:
-        """The closest known position for a path: its key's or its value's, else its nearest parent's."""
-        while True:
-            marks = self.marks.get(path)
-            if marks is not None:
-                return marks.key if of_key and marks.key is not None else marks.value
-            if not path:
-                return Position(self.path, 1, 1)
-            path = path[:-1]
+        """Where a path was written (its key's position with `of_key`), else its nearest written parent."""
+        key, node, _ = self._walk(path)
+        return _position(self.path, key.start_mark if of_key and key is not None else node.start_mark)
+
+    def text(self, path: JsonPath) -> str | None:
+        """A scalar as written, before YAML typed it (so `16:00` read as a number can be explained)."""
+        _, node, found = self._walk(path)
+        return node.value if found and isinstance(node, yaml.ScalarNode) else None
+
+    def _walk(self, path: JsonPath) -> tuple[yaml.Node | None, yaml.Node, bool]:
+        key: yaml.Node | None = None
+        node = self.root
+        for part in path:
+            child: tuple[yaml.Node | None, yaml.Node] | None = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:  # the last one wins, as in construction (merge keys)
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                        child = (key_node, value_node)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                child = (None, node.value[part])
+            if child is None:
+                return key, node, False
+            key, node = child
+        return key, node, True
 
 
 def read_yaml(path: Path, display: str) -> YamlDocument:
@@ -66,26 +77,22 @@ def read_yaml(path: Path, display: str) -> YamlDocument:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlProblem(Position(display, 1, 1), f"file is not UTF-8 text ({exc.reason})") from None
-    _check_depth(text, display)
+    if _Loader is yaml.SafeLoader:  # PyYAML's own composer recurses; libyaml's stops at its own limit
+        _check_depth(text, display)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise YamlProblem(Position(display, 1, 1), "file is empty — it needs `version: 1` and `databases:`")
-        _check_duplicate_keys(node, display)
-        _check_expansion(node, display)
+        _check_tree(node, display)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = _position(display, mark) if mark else Position(display, 1, 1)
-        raise YamlProblem(where, f"not valid YAML: {exc.problem or exc.context}") from None
+        raise _yaml_problem(display, exc) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Position(display, 1, 1), f"not valid YAML: {exc}") from None
     finally:
         loader.dispose()
-    document = YamlDocument(display, raw, data)
-    _index(node, (), None, document)
-    return document
+    return YamlDocument(display, raw, data, node)
 
 
 def _position(display: str, mark: Any) -> Position:
@@ -117,63 +124,58 @@ def _yaml_problem(display: str, exc: yaml.MarkedYAMLError) -> YamlProblem:
     return YamlProblem(where, f"not valid YAML: {problem}")
 
 
-def _check_duplicate_keys(root: yaml.Node, display: str) -> None:
-    seen_nodes: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
-                    if key.value in keys:
-                        raise YamlProblem(
-                            _position(display, key.start_mark), f"duplicate key '{key.value}' — keep only one"
-                        )
-                    keys.add(key.value)
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-
-
-def _check_expansion(root: yaml.Node, display: str) -> None:
-    """Aliases share nodes; count the tree as if every alias were written out."""
+def _check_tree(root: yaml.Node, display: str) -> None:
+    """One pass over the node graph: duplicate keys, aliases that contain themselves, and the height and size
+    the tree would have with every alias written out (a chain of aliases nests deeper than any line shows,
+    and "billion laughs" expands past any memory). Iterative: the graph is hostile until proven otherwise."""
     sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        total = 1
+    heights: dict[int, int] = {}
+    ancestors: set[int] = set()
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]  # children once expanded
+    while stack:
+        node, expanded = stack.pop()
+        if expanded is not None:
+            ancestors.discard(id(node))
+            sizes[id(node)] = min(MAX_EXPANDED_NODES + 1, 1 + sum(sizes[id(c)] for c in expanded))
+            heights[id(node)] = 1 + max((heights[id(c)] for c in expanded), default=0)
+            continue
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = heights[id(node)] = 1
+            continue
+        if id(node) in ancestors:
+            raise YamlProblem(
+                _position(display, node.start_mark),
+                "an alias refers to its own anchor — a structure that contains itself cannot be a manifest",
+            )
         if isinstance(node, yaml.MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(item) for item in node.value)
-        total = min(total, MAX_EXPANDED_NODES + 1)
-        sizes[id(node)] = total
-        return total
-
-    if size(root) > MAX_EXPANDED_NODES:
+            _check_keys(node, display)
+        children = _children(node)
+        ancestors.add(id(node))
+        stack.append((node, children))
+        stack.extend((child, None) for child in children if id(child) not in sizes)
+    if heights[id(root)] > MAX_DEPTH + 1:  # a scalar is a level here; only collections count in _check_depth
+        raise YamlProblem(_position(display, root.start_mark), f"nested deeper than {MAX_DEPTH} levels")
+    if sizes[id(root)] > MAX_EXPANDED_NODES:
         raise YamlProblem(
             _position(display, root.start_mark),
             f"aliases expand past {MAX_EXPANDED_NODES:,} nodes — write the data out or use fewer aliases",
         )
 
 
-def _index(node: yaml.Node, path: JsonPath, key: yaml.Node | None, document: YamlDocument) -> None:
-    """Record positions for every path (after merge keys were flattened by construction)."""
-    if len(document.marks) > MAX_EXPANDED_NODES:
-        return
-    key_position = _position(document.path, key.start_mark) if key is not None else None
-    text = node.value if isinstance(node, yaml.ScalarNode) else None
-    document.marks[path] = Marks(key_position, _position(document.path, node.start_mark), text)
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                _index(value_node, (*path, key_node.value), key_node, document)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, (*path, i), None, document)
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_keys(node: yaml.MappingNode, display: str) -> None:
+    keys: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in keys:
+                raise YamlProblem(_position(display, key.start_mark), f"duplicate key '{key.value}' — keep only one")
+            keys.add(key.value)

@@ -151,6 +151,10 @@ def test_yaml_anchors_share_settings(tmp_path: Path) -> None:
             + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)),
             id="billion-laughs",
         ),
+        pytest.param(
+            "version: 1\na0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 200)),
+            id="alias-chain-nests-deeper-than-any-line",
+        ),
     ],
 )
 def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str) -> None:
@@ -158,6 +162,12 @@ def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str) -> None:
     (problem,) = _problems(_write(tmp_path, text))
     assert time.monotonic() - started < 2
     assert "nested deeper than 64 levels" in problem or "aliases expand past 100,000 nodes" in problem
+
+
+@pytest.mark.parametrize("text", ["version: 1\ndatabases: &a [*a]\n", "version: 1\nx: &a {b: *a}\n"])
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path, text: str) -> None:
+    (problem,) = _problems(_write(tmp_path, text))
+    assert "an alias refers to its own anchor" in problem
 
 
 def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
