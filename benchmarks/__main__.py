@@ -98,37 +98,5 @@ def render(r: dict[str, Any]) -> str:
             f"{f['validate_peak_rss_mb']} MB | {f['rss_ratio']} | {f['version_seconds']} s | "
             f"{f['version_ratio']} |"
         )
-    lines += ["", NOTES]
+    lines += ["", (HERE / "notes.md").read_text(encoding="utf-8")]  # how to read them, and what changed
     return "\n".join(lines) + "\n"
-
-
-NOTES = """## Reading the figures
-
-- **1.** When list items carry the `backup` object, a plan costs exactly the minimum: one request per page of 100
-  databases plus one tag read per database with one-shot operations. Whether the real API's Pro list items carry
-  `backup` is UNCONFIRMED (API-NOTES §1; the sandbox's default is that they don't), and nothing else returns a Pro
-  database's backup settings, so then one GET per Pro database is unavoidable; that is still fewer requests than a
-  Terraform-style refresh (one GET per database, and no receipts at all). Growth is linear in pages, not in
-  databases, when lists carry `backup`.
-- **2.** The client's budget is a sliding log counted from each answer (the server counts on arrival, which is no
-  later), so it stays under the server's window without 429s. The ratio can fall below 1 because the first window's
-  400 requests go out at once.
-- **3.** Apply polls as the product does (1 s growing to 30 s), scaled as if each backup took five minutes; the
-  makespan's excess over the optimum is mostly that polling lag (at most one interval per wave of four backups) and
-  the in-process emulator's CPU on two cores. The emulator's recorded peak is the proof that no subscription ever
-  had more than four backups at once.
-- **4.** The 1.0 s and 150 MB bounds are for 2,000 databases; 200 and 10,000 show the growth (linear).
-
-## Before and after the fixes this issue asked for
-
-| figure | before | after | what changed |
-|---|---|---|---|
-| validate, 2,000 databases in 40 files | 2.48 s | about 0.65 s | YAML through libyaml when PyYAML has it; the schema's `$ref`s inlined once |
-| `reconciler --version` | 0.29 s | about 0.06 s | commands, httpx and jsonschema imported only when used |
-| plan under the rate limit | 2 responses 429 | 0 | the limiter counts a request from its answer, and a 429's retry-after bounds the wait |
-| apply makespan, 200 backups, d = 0.5 s | ratio 1.76 | about 1.1 at d = 3 s | measured with the product's own polling scaled to the backup length (it had been d/50 growing to d) |
-"""
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
