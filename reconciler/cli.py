@@ -7,6 +7,7 @@ keeps meaning "changes present" under --detailed-exitcode), 2 changes present, 3
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
@@ -95,14 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    validate = _command(commands, "validate", "check manifests against the schema and rules (no network)", _validate)
+    validate = _command(
+        commands,
+        "validate",
+        "check manifests against the schema and rules (no network)",
+        _lazy("validate:run_validate"),
+    )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="more manifests (as pre-commit passes them)"
     )
-    _command(commands, "schema", "print the manifest JSON Schema (for editors)", _schema, manifests=False)
+    _command(
+        commands,
+        "schema",
+        "print the manifest JSON Schema (for editors)",
+        _lazy("validate:run_schema"),
+        manifests=False,
+    )
 
-    plan = _command(commands, "plan", "refresh live state and print the changes apply would make", _plan)
+    plan = _command(
+        commands, "plan", "refresh live state and print the changes apply would make", _lazy("plan:run_plan")
+    )
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
@@ -111,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(plan)
     _api_flags(plan)
 
-    apply = _command(commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", _apply)
+    apply = _command(
+        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", _lazy("apply:run_apply")
+    )
     apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
@@ -134,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(apply)
     _api_flags(apply)
 
-    receipts = _command(commands, "receipts", "the receipts of one-shot operations", _receipts, manifests=False)
+    receipts = _command(
+        commands, "receipts", "the receipts of one-shot operations", _lazy("receipts:run_receipts"), manifests=False
+    )
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True
     listing = ledger.add_parser("list", help="every receipt on the managed databases")
@@ -147,15 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
     _api_flags(forget)
 
-    show = _command(commands, "show", "render a saved plan", _show, manifests=False)
+    show = _command(commands, "show", "render a saved plan", _lazy("plan:run_show"), manifests=False)
     show.add_argument("planfile", type=Path, metavar="PLANFILE")
     show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
-    status = _command(commands, "status", "live backup settings, last backup and last import per database", _status)
+    status = _command(
+        commands, "status", "live backup settings, last backup and last import per database", _lazy("status:run_status")
+    )
     status.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(status)
 
-    sandbox = _command(commands, "sandbox", "the built-in Redis Cloud API emulator", _sandbox, manifests=False)
+    sandbox = _command(
+        commands, "sandbox", "the built-in Redis Cloud API emulator", _lazy("sandbox:run_sandbox"), manifests=False
+    )
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
     serve = actions.add_parser("serve", help="serve the emulator over HTTP")
@@ -180,7 +202,16 @@ def _retry_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# Commands are imported when chosen, so `reconciler --version` and `validate` stay fast.
+def _lazy(target: str) -> Callable[[], Command]:
+    """Commands are imported when chosen, so `reconciler --version` and `validate` stay fast."""
+    module, name = target.split(":")
+
+    def load() -> Command:
+        return cast(Command, getattr(importlib.import_module(f"reconciler.commands.{module}"), name))
+
+    return load
+
+
 def _duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
@@ -191,54 +222,6 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return seconds
-
-
-def _validate() -> Command:
-    from reconciler.commands.validate import run_validate
-
-    return run_validate
-
-
-def _plan() -> Command:
-    from reconciler.commands.plan import run_plan
-
-    return run_plan
-
-
-def _schema() -> Command:
-    from reconciler.commands.validate import run_schema
-
-    return run_schema
-
-
-def _apply() -> Command:
-    from reconciler.commands.apply import run_apply
-
-    return run_apply
-
-
-def _receipts() -> Command:
-    from reconciler.commands.receipts import run_receipts
-
-    return run_receipts
-
-
-def _show() -> Command:
-    from reconciler.commands.plan import run_show
-
-    return run_show
-
-
-def _status() -> Command:
-    from reconciler.commands.status import run_status
-
-    return run_status
-
-
-def _sandbox() -> Command:
-    from reconciler.commands.sandbox import run_sandbox
-
-    return run_sandbox
 
 
 def _wants_color(stream: TextIO, args: argparse.Namespace, environ: Mapping[str, str]) -> bool:

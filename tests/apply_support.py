@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import BASE_URL, EXAMPLES, ROOT, SEED
 
 from reconciler.apply import Applier, ApplyOptions, StepResult
 from reconciler.cli import main
@@ -37,11 +38,6 @@ from reconciler.sandbox import (
     reset,
 )
 from reconciler.sandbox import local_emulator as _local_emulator
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-SEED = EXAMPLES / "sandbox-world.yaml"
-BASE_URL = "https://sandbox.test/v1"
 
 # Real clock, a few milliseconds per phase: enough for states to be observed, short enough to be fast.
 TINY = Timings(
