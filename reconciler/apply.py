@@ -25,14 +25,14 @@ from reconciler.apply_requests import operation_of, settings_body
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.errors import (
     ApiError,
-    ConflictError,
     OutcomeUnknownError,
     ReconcilerError,
     TaskFailedError,
     TaskTimeoutError,
 )
+from reconciler.ledger import ClaimedElsewhere, Ledger
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
-from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, decode, status_verdict
+from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict
 from reconciler.uris import mask_in_text, resolve
 
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
@@ -83,12 +83,6 @@ class ApplyOptions:
 Listener = Callable[[str, str, StepResult | None], None]  # (event "start"|"finish", address, result)
 
 
-class _Stop(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
-        self.outcome = outcome
-        super().__init__(message)
-
-
 class Applier:
     def __init__(
         self,
@@ -103,6 +97,7 @@ class Applier:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self.ledger = Ledger(client)
         self.plan = plan
         self.options = options
         self.specs = {spec.name: spec for spec in manifest.databases}
@@ -152,8 +147,8 @@ class Applier:
         started = self._clock()
         try:
             outcome, message, task_id = work()
-        except _Stop as stop:
-            outcome, message, task_id = stop.outcome, str(stop), None
+        except ClaimedElsewhere as claimed:
+            outcome, message, task_id = Outcome.CLAIMED_BY_OTHER_RUN, str(claimed), None
         except ReconcilerError as error:  # e.g. a receipt write that failed after retries
             outcome, message, task_id = Outcome.UNCERTAIN, mask_in_text(str(error)), None
         result = StepResult(address, action, outcome, self._clock() - started, message, task_id)
@@ -186,7 +181,8 @@ class Applier:
     def _one_shot(
         self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
     ) -> tuple[Outcome, str, str | None]:
-        receipt = self._claim(spec, change, claim(kind, operation, at=int(self._wall()), run=self.options.run_id))
+        fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
+        receipt = self.ledger.claim(spec, fresh, replacing=change.before.get("receipt"))
         deadline = self._clock() + self.options.timeout
         try:
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
@@ -195,7 +191,7 @@ class Applier:
             with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
                 task_id = self._start(spec, kind, operation)
                 receipt = receipt.with_task(task_id)
-                self._write(spec, receipt, required=False)
+                self.ledger.write(spec, receipt, required=False)
                 phase, message = self._await(spec, receipt, change.address, deadline)
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
@@ -218,45 +214,9 @@ class Applier:
                     receipt.task_id,
                 )
             phase, message = Phase.FAILED, str(error)
-        self._write(spec, receipt.with_phase(phase, at=int(self._wall())), required=True)
+        self.ledger.write(spec, receipt.with_phase(phase, at=int(self._wall())), required=True)
         outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
         return outcome, message, receipt.task_id
-
-    def _claim(self, spec: DatabaseSpec, change: Change, receipt: Receipt) -> Receipt:
-        """Create the receipt tag; 409 means another run owns it, unless the tag is our own retried claim."""
-        where = (spec.tier, spec.subscription, spec.database)
-        seen = change.before.get("receipt")
-        if seen is not None:  # --retry-failed / --retry-uncertain: claim afresh, but only over what plan saw
-            self._release(spec, receipt.key, seen)
-        try:
-            created = self.client.create_tag(*where, receipt.key, receipt.value)
-        except ConflictError:
-            existing = next((t for t in self.client.list_tags(*where) if t.key == receipt.key), None)
-            if existing is None or existing.value != receipt.value:
-                owner = decode(existing, spec.name) if existing is not None else None
-                since = f" since {owner.created_at}" if owner and owner.created_at else ""
-                raise _Stop(Outcome.CLAIMED_BY_OTHER_RUN, f"another run claimed it{since}; skipped") from None
-            created = existing  # our own claim, whose first answer was lost and whose retry met it
-        return replace(receipt, created_at=created.created_at)
-
-    def _release(self, spec: DatabaseSpec, key: str, seen: Mapping[str, Any]) -> None:
-        """Delete the failed/uncertain receipt a retry replaces, if it is still the one the plan judged: a
-        concurrent retry may have claimed it afresh since, and deleting that claim would run the operation
-        twice. (A read then a delete, not atomic; the window is one request wide instead of the whole plan.)"""
-        where = (spec.tier, spec.subscription, spec.database)
-        current = next((tag for tag in self.client.list_tags(*where) if tag.key == key), None)
-        if current is None:
-            return  # forgotten since the plan: nothing to replace
-        now = decode(current, spec.name)
-        fields = ("phase", "at", "task_id", "created_at")
-        if now is None or any(getattr(now, name) != seen.get(name) for name in fields):
-            state = f"now {now.phase.value}, written at:{now.at}" if now else "now unreadable"
-            raise _Stop(Outcome.CLAIMED_BY_OTHER_RUN, f"the receipt changed since the plan ({state}); skipped")
-        try:
-            self.client.delete_tag(*where, key)
-        except ApiError as error:
-            if error.status != 404:
-                raise
 
     def _backup_first(self, spec: DatabaseSpec, claimed: Receipt, address: str, deadline: float) -> None:
         """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
@@ -313,27 +273,11 @@ class Applier:
             time.sleep(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
-    def _write(self, spec: DatabaseSpec, receipt: Receipt, *, required: bool) -> Receipt:
-        """Update the receipt tag; the task id is a convenience (`required=False`), the phase is not."""
-        try:
-            self.client.update_tag(spec.tier, spec.subscription, spec.database, receipt.key, receipt.value)
-        except ApiError:
-            if required:
-                raise
-        return receipt
-
     def _settle(self, spec: DatabaseSpec, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
-        """Record the outcome plan found for an interrupted receipt, if it is still the claimed one."""
-        where = (spec.tier, spec.subscription, spec.database)
-        for tag in self.client.list_tags(*where):
-            receipt = decode(tag, spec.name)
-            if receipt is None or f"{spec.name}.{receipt.kind.value}s.{receipt.op_id}" != warning.address:
-                continue
-            if receipt.phase is not Phase.CLAIMED:
-                return Outcome.SETTLED, f"already recorded as {receipt.phase.value}", receipt.task_id
-            self._write(spec, receipt.with_phase(Phase(warning.outcome or Phase.CLAIMED)), required=True)
-            return Outcome.SETTLED, f"recorded {warning.outcome}: {warning.message}", receipt.task_id
-        return Outcome.UNCERTAIN, "the receipt is gone; plan again", None
+        settled = self.ledger.settle(spec, warning)
+        if settled is None:
+            return Outcome.UNCERTAIN, "the receipt is gone; plan again", None
+        return Outcome.SETTLED, *settled
 
     # --- helpers --------------------------------------------------------------------------------------------
 
