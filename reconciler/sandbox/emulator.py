@@ -7,6 +7,7 @@ several CLI processes sharing one account) and the real HTTP server (`sandbox se
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -176,7 +177,7 @@ class Emulator:
             "method": incoming.method.upper(),
             "path": incoming.path,
             "query": incoming.query,
-            "body": outcome.parsed_body,
+            "body": _scrub(outcome.parsed_body),
             "status": outcome.status,
             "key": outcome.key_name,
             "outcome": {"none": "answered", "before": "dropped", "after": "dropped-after-processing"}[outcome.drop],
@@ -186,3 +187,19 @@ class Emulator:
         overflow = len(log) - world["options"]["request_log_limit"]
         if overflow > 0:
             del log[:overflow]
+
+
+# User-info ends at the first '@' before any '/'; Azure keys are base64 and may hold '/' themselves.
+_USERINFO = re.compile(r"(?:(?<=abs)://[^@\s]+@|://[^/@\s]+@)")
+
+
+def _scrub(value: Any) -> Any:
+    """Request bodies are logged (and saved in the sandbox's world file) with URI credentials masked, as a
+    server's logs should be: secrets never sit at rest in the sandbox either."""
+    if isinstance(value, str):
+        return _USERINFO.sub("://****@", value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    return value
