@@ -112,3 +112,10 @@ def test_unwritable_step_summary_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "GITHUB_STEP_SUMMARY=" in result.stderr and "cannot append" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_report_unmanaged_lists_databases_no_manifest_declares(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = run("--sandbox", "plan", "-f", "examples/", "--report-unmanaged", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [db["name"] for db in json.loads(result.stdout)["unmanaged"]] == ["legacy-reports", "scratch"]
