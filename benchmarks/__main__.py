@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     print("figure 2: plan under the rate limit", file=sys.stderr)
     results["plan_rate_limited"] = [plan_under_rate_limit(Fleet(2_000, 40), window=2.0 if quick else 3.0)]
     print("figure 3: apply makespan", file=sys.stderr)
-    results["apply_makespan"] = [apply_makespan(200, 10, duration=1.0 if quick else 3.0, parallelism=40)]
+    results["apply_makespan"] = [apply_makespan(200, 10, duration=3.0 if quick else 10.0, parallelism=40)]
     print("figure 4: validate and --version", file=sys.stderr)
     results["validate"] = [validate_cost(Fleet(n, 40)) for n in sizes]
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -100,3 +100,7 @@ def render(r: dict[str, Any]) -> str:
         )
     lines += ["", (HERE / "notes.md").read_text(encoding="utf-8")]  # how to read them, and what changed
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -33,6 +32,7 @@ from reconciler.errors import (
 from reconciler.ledger import ClaimedElsewhere, Ledger
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
 from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict
+from reconciler.schedule import Job, run_jobs
 from reconciler.uris import mask_in_text, resolve
 
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
@@ -112,9 +112,16 @@ class Applier:
 
     def run(self) -> list[StepResult]:
         """Every change and settlement, with its outcome, in plan order."""
-        jobs = _by_database(self.plan)
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply") as pool:
-            done = list(pool.map(lambda job: self._database(*job), _interleave(jobs, self.specs)))
+        jobs = [
+            Job(_subscription(self.specs[name]), _takes_backup_slots(changes), (name, changes, settles))
+            for name, (changes, settles) in _by_database(self.plan).items()
+        ]
+        done = run_jobs(
+            jobs,
+            lambda job: self._database(*job),
+            workers=self.options.parallelism,
+            slots_per_group=self.options.max_backups_per_subscription,
+        )
         results = {result.address: result for batch in done for result in batch}
         ordered = [w.address for w in self.plan.warnings if w.outcome] + [c.address for c in self.plan.changes]
         return [results[address] for address in ordered if address in results]
@@ -284,7 +291,7 @@ class Applier:
     @contextmanager
     def _backup_slot(self, spec: DatabaseSpec) -> Iterator[None]:
         with self._slots_lock:
-            slot = self._slots[(spec.tier, spec.subscription)]
+            slot = self._slots[_subscription(spec)]
         with slot:
             yield
 
@@ -302,16 +309,13 @@ def _by_database(plan: Plan) -> dict[str, tuple[list[Change], list[PlanWarning]]
     return jobs
 
 
-def _interleave(
-    jobs: dict[str, tuple[list[Change], list[PlanWarning]]], specs: Mapping[str, DatabaseSpec]
-) -> list[tuple[str, list[Change], list[PlanWarning]]]:
-    """Round-robin over subscriptions, so the workers spread across them and no subscription waits idle."""
-    queues: dict[int, list[tuple[str, list[Change], list[PlanWarning]]]] = defaultdict(list)
-    for name, (changes, settles) in jobs.items():
-        queues[specs[name].subscription].append((name, changes, settles))
-    ordered = []
-    while any(queues.values()):
-        for subscription in sorted(queues):
-            if queues[subscription]:
-                ordered.append(queues[subscription].pop(0))
-    return ordered
+def _subscription(spec: DatabaseSpec) -> tuple[Tier, int]:
+    return (spec.tier, spec.subscription)
+
+
+def _takes_backup_slots(changes: list[Change]) -> bool:
+    """On-demand backups, and imports with `backup_first`, run backups (one at a time per database)."""
+    return any(
+        change.action is Action.BACKUP or (change.action is Action.IMPORT and bool(change.after.get("backup_first")))
+        for change in changes
+    )

@@ -275,27 +275,31 @@ def test_two_applies_at_once_run_each_one_shot_once(tmp_path: Path, start: Spawn
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_interrupt_starts_nothing_new_settles_the_import_and_exits_130(
+def test_interrupt_starts_nothing_new_settles_the_running_backup_and_exits_130(
     tmp_path: Path, start: Spawn, signum: signal.Signals
 ) -> None:
-    directory = sandbox_dir(tmp_path, **{"import": 1.2})
-    # One database at a time: inventory-prod's backup comes after orders-prod, so it is still to start.
+    directory = sandbox_dir(tmp_path, backup=1.2)
+    # One database at a time, in plan order: inventory-prod's backup runs before marketing-cache and orders-prod.
     process = start(directory, *APPLY, "--parallelism", "1", "--report", "report.json")
-    await_tag(directory, claimed_with_task, process)
+    backup_key = "rcr.backup.pre-reindex-2026-11"
+    deadline = time.monotonic() + 15
+    while not claimed_with_task(peek_tags(directory, INVENTORY).get(backup_key, "")):
+        assert process.poll() is None and time.monotonic() < deadline, "the backup never got a task id"
+        time.sleep(0.003)
     process.send_signal(signum)
     ran = finish(process)
 
     assert ran.code == 130, ran.err
     assert "Interrupted" in ran.err
-    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")  # settled, not left claimed
-    assert imports(directory) == ["success"]
-    assert world(directory).backup_history(INVENTORY) == []  # started nothing new
-    assert "rcr.backup.pre-reindex-2026-11" not in peek_tags(directory, INVENTORY)
+    assert peek_tags(directory, INVENTORY)[backup_key].startswith("v1 done ")  # settled, not left claimed
+    assert [run.status for run in world(directory).backup_history(INVENTORY)] == ["success"]
+    assert imports(directory) == []  # started nothing new
+    assert IMPORT_KEY not in peek_tags(directory)
     report = json.loads((directory / "report.json").read_text())
     outcomes = {op["address"]: op["outcome"] for op in report["operations"]}
     assert report["interrupted"] is True
-    assert outcomes[IMPORT] == "done"
-    assert outcomes["inventory-prod.backups.pre-reindex-2026-11"] == "skipped"
+    assert outcomes["inventory-prod.backups.pre-reindex-2026-11"] == "done"
+    assert outcomes[IMPORT] == "skipped" and outcomes["marketing-cache.backup"] == "skipped"
 
 
 def test_second_sigint_leaves_at_once_and_the_next_plan_reconciles(tmp_path: Path, start: Spawn) -> None:
