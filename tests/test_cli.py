@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.cli import main
 
@@ -119,3 +120,15 @@ def test_report_unmanaged_lists_databases_no_manifest_declares(tmp_path: Path) -
     result = run("--sandbox", "plan", "-f", "examples/", "--report-unmanaged", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [db["name"] for db in json.loads(result.stdout)["unmanaged"]] == ["legacy-reports", "scratch"]
+
+
+def test_quiet_apply_prints_the_result_but_no_progress(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    seed = tmp_path / "examples" / "sandbox-world.yaml"
+    world = yaml.safe_load(seed.read_text())
+    world["timings"] = {name: 0 for name in world["timings"]} | {"rate_limit_window": 60}
+    seed.write_text(yaml.safe_dump(world))
+    result = run("--sandbox", "--quiet", "apply", "-f", "examples/", "--auto-approve", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Apply summary" in result.stdout
+    assert "start " not in result.stderr and result.stderr.strip() == ""

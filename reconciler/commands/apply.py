@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -48,9 +48,11 @@ def run_apply(rt: Runtime) -> int:
         max_backups_per_subscription=args.max_backups_per_subscription,
         timeout=args.timeout,
     )
-    progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
+    progress: LiveProgress | LineProgress | None = None
+    if not args.quiet:  # --quiet: only errors and the result (the summary table)
+        progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
     applier = Applier(rt.connect().client, manifest, to_apply, options, listener=progress, stop=stop)
-    with _interrupts(rt, stop), progress:
+    with _interrupts(rt, stop), progress or nullcontext():
         results = applier.run()
     render_summary(results, rt.out, color=rt.color)
     _report(rt, results, started, options.run_id, interrupted=stop.is_set())
