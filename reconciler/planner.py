@@ -188,8 +188,9 @@ def _settings_request(ref: DatabaseRef, after: Mapping[str, Any], current: norma
         body = {"remoteBackup": {"active": False}}  # sent explicitly, never "omit the block" (API-NOTES §2)
     else:
         interval = after.get("interval") or current.interval
-        time_utc = after.get("time_utc") or (current.time_utc if interval in normalise.TIMED_INTERVALS else None)
-        remote = {"active": True, "interval": interval, "timeUTC": time_utc,
+        # An unmanaged time of day is not sent: a 12-hourly time reads back as its morning twin (API-NOTES §1),
+        # so echoing the read value could move a 16:00 backup to 04:00. apply_requests.settings_body agrees.
+        remote = {"active": True, "interval": interval, "timeUTC": after.get("time_utc"),
                   "storageType": after.get("storage_type"), "storagePath": path}
         body = {"remoteBackup": {key: value for key, value in remote.items() if value is not None}}
     return {"method": "PUT", "path": _database_path(ref), "body": body}

@@ -16,7 +16,7 @@ from conftest import generated_world
 
 from reconciler.apply import Outcome, StepResult
 from reconciler.manifest import load_manifest
-from reconciler.model import Tier
+from reconciler.model import Tier, thaw
 from reconciler.receipts import fingerprint
 from reconciler.sandbox import Fault
 
@@ -504,3 +504,39 @@ def test_retry_of_a_receipt_forgotten_since_the_plan_still_claims(acct: Account)
 
     assert result.outcome is Outcome.DONE
     assert [r.status for r in import_runs(acct.emulator)] == ["failed", "success"]
+
+
+def test_apply_sends_exactly_the_requests_the_plan_showed(acct: Account) -> None:
+    """Each change's `request` is what apply sends (no secrets here, so nothing is masked); the only other
+    write is the backup an import's `backup_first` asks for."""
+    the_plan = acct.plan()
+    mark = acct.log_size()
+    acct.apply(the_plan)
+    sent = [(r.method, r.path.removeprefix("/v1"), r.body or None) for r in acct.writes(mark) if "/tags" not in r.path]
+    shown = [
+        (c.after["request"]["method"], c.after["request"]["path"], thaw(c.after["request"]["body"]) or None)
+        for c in the_plan.changes
+    ]
+    for request in shown:
+        sent.remove(request)
+    assert sent == [("POST", f"/subscriptions/{PROD_EU}/databases/{ORDERS}/backup", None)]
+
+
+def test_an_unmanaged_time_of_day_is_not_sent_so_a_12_hourly_time_is_not_moved(
+    make_account: MakeAccount, tmp_path: Path
+) -> None:
+    """sessions-prod backs up at 16:00 every 12 hours, which the API reads back as 04:00. Changing only the
+    interval must not send that 04:00 back: the plan shows no timeUTC and apply sends none."""
+    manifest = tmp_path / "sessions.yaml"
+    manifest.write_text(
+        "version: 1\ndatabases:\n  - name: sessions-prod\n    subscription: 1234567\n    database: 7654322\n"
+        "    backup:\n      path: gs://acme-backups-gcs/sessions\n      interval: every-24-hours\n"
+    )
+    acct = make_account(manifest_paths=[manifest])
+    (change,) = acct.plan().changes
+    assert "timeUTC" not in change.after["request"]["body"]["remoteBackup"]
+    mark = acct.log_size()
+    acct.apply(acct.plan())
+    (put,) = [r for r in acct.writes(mark) if r.method == "PUT"]
+    assert "timeUTC" not in put.body["remoteBackup"]
+    assert acct.emulator.database(7654322)["backup"]["time_utc"] == "16:00"
