@@ -190,6 +190,12 @@ class WarningKind(StrEnum):
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
 
 
+def database_path(tier: Tier, subscription: int, database: int) -> str:
+    """The API path of a database: Essentials live under `/fixed` (API-NOTES §1)."""
+    prefix = "/fixed" if tier is Tier.ESSENTIALS else ""
+    return f"{prefix}/subscriptions/{subscription}/databases/{database}"
+
+
 def settings_address(database_name: str) -> str:
     return f"{database_name}.backup"
 

@@ -27,6 +27,7 @@ from reconciler.model import (
     PlanWarning,
     Tier,
     WarningKind,
+    database_path,
     operation_address,
     settings_address,
 )
@@ -82,12 +83,15 @@ def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
     known = operations | {spec.name for spec in desired.databases}
     known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
-    problems = [f"--target {target}: no database or operation in the manifest has this name or address"
-                for target in sorted(options.targets - known)]
-    for flag, addresses in (("--retry-failed", options.retry_failed),
-                            ("--retry-uncertain", options.retry_uncertain)):
-        problems += [f"{flag} {address}: no on-demand backup or import in the manifest has this address"
-                     for address in sorted(addresses - operations)]
+    problems = [
+        f"--target {target}: no database or operation in the manifest has this name or address"
+        for target in sorted(options.targets - known)
+    ]
+    for flag, addresses in (("--retry-failed", options.retry_failed), ("--retry-uncertain", options.retry_uncertain)):
+        problems += [
+            f"{flag} {address}: no on-demand backup or import in the manifest has this address"
+            for address in sorted(addresses - operations)
+        ]
     return problems
 
 
@@ -119,27 +123,33 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     if not spec.has_one_shot_operations:
         return
     if db.tags is None:
-        out.problems.append(f"{spec.name}: its tags were not read, so its receipts are unknown and its "
-                            "on-demand backups and imports cannot be planned safely")
+        out.problems.append(
+            f"{spec.name}: its tags were not read, so its receipts are unknown and its "
+            "on-demand backups and imports cannot be planned safely"
+        )
         return
     receipts, problems = read_receipts(spec.name, db.tags)
     out.problems.extend(problems)
     for address, kind, operation in _operations(spec):
         if _targeted(address, spec, options.targets):
-            _plan_operation(address, kind, operation, _Context(spec, ref, live, backup_on), receipts.get(address),
-                            options, out)
+            _plan_operation(
+                address, kind, operation, _Context(spec, ref, live, backup_on), receipts.get(address), options, out
+            )
 
 
 def _find(spec: DatabaseSpec, live: LiveAccount, out: _Collector) -> LiveDatabase | None:
     db = live.databases.get((spec.subscription, spec.database))
     where = f"database {spec.database} in subscription {spec.subscription}"
     if db is None:
-        out.problems.append(f"{spec.name}: {where} does not exist ({_tier_name(spec.tier)}); "
-                            "check the ids and the tier in the manifest")
+        out.problems.append(
+            f"{spec.name}: {where} does not exist ({_tier_name(spec.tier)}); check the ids and the tier in the manifest"
+        )
         return None
     if db.tier is not spec.tier:
-        out.problems.append(f"{spec.name}: {where} is a Redis Cloud {_tier_name(db.tier)} database, but the "
-                            f"manifest says tier {spec.tier.value}; set `tier: {db.tier.value}`")
+        out.problems.append(
+            f"{spec.name}: {where} is a Redis Cloud {_tier_name(db.tier)} database, but the "
+            f"manifest says tier {spec.tier.value}; set `tier: {db.tier.value}`"
+        )
         return None
     return db
 
@@ -164,8 +174,9 @@ def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> 
     before_view, after_view = current.view(), desired.view()
     if spec.backup.path is not None:
         after_view["path"] = mask(spec.backup.path)  # written as the manifest gives it
-    fields = tuple(FieldChange(name, before_view[name], after_view[name])
-                   for name in normalise.FIELDS if name in changed)
+    fields = tuple(
+        FieldChange(name, before_view[name], after_view[name]) for name in normalise.FIELDS if name in changed
+    )
     after = _pick(after_view, managed)
     if desired.enabled:
         after["storage_type"] = normalise.storage_type(spec.backup.path or current.path, spec.backup.storage_type)
@@ -190,15 +201,15 @@ def _settings_request(ref: DatabaseRef, after: Mapping[str, Any], current: norma
         interval = after.get("interval") or current.interval
         # An unmanaged time of day is not sent: a 12-hourly time reads back as its morning twin (API-NOTES §1),
         # so echoing the read value could move a 16:00 backup to 04:00. apply_requests.settings_body agrees.
-        remote = {"active": True, "interval": interval, "timeUTC": after.get("time_utc"),
-                  "storageType": after.get("storage_type"), "storagePath": path}
+        remote = {
+            "active": True,
+            "interval": interval,
+            "timeUTC": after.get("time_utc"),
+            "storageType": after.get("storage_type"),
+            "storagePath": path,
+        }
         body = {"remoteBackup": {key: value for key, value in remote.items() if value is not None}}
-    return {"method": "PUT", "path": _database_path(ref), "body": body}
-
-
-def _database_path(ref: DatabaseRef) -> str:
-    prefix = "/fixed" if ref.tier is Tier.ESSENTIALS else ""
-    return f"{prefix}/subscriptions/{ref.subscription}/databases/{ref.database}"
+    return {"method": "PUT", "path": database_path(ref.tier, ref.subscription, ref.database), "body": body}
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,26 +220,44 @@ class _Context:
     backup_on: bool  # after this plan's settings update, if any
 
 
-def _plan_operation(address: str, kind: OperationKind, operation: Import | OnDemandBackup, ctx: _Context,
-                    receipt: Receipt | None, options: PlanOptions, out: _Collector) -> None:
+def _plan_operation(
+    address: str,
+    kind: OperationKind,
+    operation: Import | OnDemandBackup,
+    ctx: _Context,
+    receipt: Receipt | None,
+    options: PlanOptions,
+    out: _Collector,
+) -> None:
     if receipt is not None and not _may_repeat(address, receipt, operation, ctx, options, out):
         return
     if not ctx.backup_on and _needs_destination(operation):
         error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
         what = "`backup_first`" if isinstance(operation, Import) else "an on-demand backup without `path`"
-        out.problems.append(f"{address}: {what} needs a backup destination, but backup is off on this database "
-                            f"and this plan does not switch it on (the API would answer {error}); "
-                            "enable backup in its `backup:` block" + ("" if isinstance(operation, Import)
-                                                                      else ", or give this backup a `path`"))
+        out.problems.append(
+            f"{address}: {what} needs a backup destination, but backup is off on this database "
+            f"and this plan does not switch it on (the API would answer {error}); "
+            "enable backup in its `backup:` block"
+            + ("" if isinstance(operation, Import) else ", or give this backup a `path`")
+        )
         return
     action = Action.IMPORT if kind is OperationKind.IMPORT else Action.BACKUP
     before = {"receipt": _receipt_view(receipt)}
-    out.changes.append(Change(address, action, ctx.ref, before, _operation_view(ctx.ref, operation),
-                              destructive=action is Action.IMPORT))
+    out.changes.append(
+        Change(
+            address, action, ctx.ref, before, _operation_view(ctx.ref, operation), destructive=action is Action.IMPORT
+        )
+    )
 
 
-def _may_repeat(address: str, receipt: Receipt, operation: Import | OnDemandBackup, ctx: _Context,
-                options: PlanOptions, out: _Collector) -> bool:
+def _may_repeat(
+    address: str,
+    receipt: Receipt,
+    operation: Import | OnDemandBackup,
+    ctx: _Context,
+    options: PlanOptions,
+    out: _Collector,
+) -> bool:
     """A receipt blocks its operation unless the user asked to retry a failed or uncertain one."""
     problem = fingerprint_problem(receipt, operation, address)
     if problem is not None:
@@ -257,19 +286,34 @@ def _receipt_view(receipt: Receipt | None) -> dict[str, Any] | None:
     """The receipt apply must still find before it acts (absent, or the failed/uncertain one retried)."""
     if receipt is None:
         return None
-    return {"key": receipt.key, "phase": receipt.phase.value, "fingerprint": receipt.fingerprint,
-            "at": receipt.at, "task_id": receipt.task_id, "created_at": receipt.created_at}
+    return {
+        "key": receipt.key,
+        "phase": receipt.phase.value,
+        "fingerprint": receipt.fingerprint,
+        "at": receipt.at,
+        "task_id": receipt.task_id,
+        "created_at": receipt.created_at,
+    }
 
 
 def _operation_view(ref: DatabaseRef, operation: Import | OnDemandBackup) -> dict[str, Any]:
-    path = _database_path(ref)
+    path = database_path(ref.tier, ref.subscription, ref.database)
     if isinstance(operation, Import):
         sources = [mask(uri) for uri in operation.sources]
         body: dict[str, Any] = {"sourceType": operation.source_type, "importFromUri": sources}
-        return {"id": operation.id, "from": sources, "source_type": operation.source_type,
-                "backup_first": operation.backup_first, "fingerprint": fingerprint(operation),
-                "request": {"method": "POST", "path": f"{path}/import", "body": body}}
+        return {
+            "id": operation.id,
+            "from": sources,
+            "source_type": operation.source_type,
+            "backup_first": operation.backup_first,
+            "fingerprint": fingerprint(operation),
+            "request": {"method": "POST", "path": f"{path}/import", "body": body},
+        }
     target = mask(operation.path) if operation.path else None
     body = {"adhocBackupPath": target} if target else {}
-    return {"id": operation.id, "path": target, "fingerprint": fingerprint(operation),
-            "request": {"method": "POST", "path": f"{path}/backup", "body": body}}
+    return {
+        "id": operation.id,
+        "path": target,
+        "fingerprint": fingerprint(operation),
+        "request": {"method": "POST", "path": f"{path}/backup", "body": body},
+    }

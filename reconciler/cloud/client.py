@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from reconciler.cloud.session import Session
 from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
-from reconciler.model import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot, Tier
+from reconciler.model import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot, Tier, database_path
 from reconciler.uris import mask_in_text
 
 PAGE_SIZE = 100
@@ -44,11 +44,6 @@ class DatabaseListing:
     name: str
     status: str
     backup: LiveBackup | None
-
-
-def database_path(tier: Tier, subscription: int, database: int) -> str:
-    prefix = "/fixed" if tier is Tier.ESSENTIALS else ""
-    return f"{prefix}/subscriptions/{subscription}/databases/{database}"
 
 
 class RedisCloudClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.sandbox.context import Answer, Context, Params
 from reconciler.sandbox.operations import running_backups
@@ -69,14 +69,13 @@ def post_backup(ctx: Context, params: Params) -> Answer:
 
 def get_backup_status(ctx: Context, params: Params) -> Answer:
     """Itself asynchronous: a status task whose resource is computed when it completes (API-NOTES §3)."""
-    database = _operation_target(ctx, params, "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
-    task = ctx.start_task(
+    return _status_task(
+        ctx,
+        params,
         BACKUP_STATUS,
-        {"kind": "backup_status", "database_id": database["id"]},
-        resource_id=database["id"],
-        additional_resource_id=database["subscription_id"],
+        "backup_status",
+        "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION",
     )
-    return 200, ctx.render(task)
 
 
 def post_import(ctx: Context, params: Params) -> Answer:
@@ -120,10 +119,23 @@ def post_import(ctx: Context, params: Params) -> Answer:
 
 
 def get_import_status(ctx: Context, params: Params) -> Answer:
-    database = _operation_target(ctx, params, "IMPORT_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
-    task = ctx.start_task(
+    """Asynchronous like the backup status (API-NOTES §4)."""
+    return _status_task(
+        ctx,
+        params,
         IMPORT_STATUS,
-        {"kind": "import_status", "database_id": database["id"]},
+        "import_status",
+        "IMPORT_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION",
+    )
+
+
+def _status_task(
+    ctx: Context, params: Params, command: str, kind: Literal["backup_status", "import_status"], fixed_error: str
+) -> Answer:
+    database = _operation_target(ctx, params, fixed_error)
+    task = ctx.start_task(
+        command,
+        {"kind": kind, "database_id": database["id"]},
         resource_id=database["id"],
         additional_resource_id=database["subscription_id"],
     )
