@@ -41,8 +41,15 @@ def connect(
         from reconciler import sandbox as emulator  # noqa: TID251
 
         seed = SANDBOX_SEED if SANDBOX_SEED.is_file() else None
-        transport = emulator.local_transport(SANDBOX_STATE, seed)
-        credentials = Credentials(access or emulator.SANDBOX_ACCESS_KEY, secret or emulator.SANDBOX_SECRET_KEY)
+        world = emulator.local_emulator(SANDBOX_STATE, seed)
+        transport = world.transport()
+        # Keys exported for the real API mean nothing to the sandbox: the environment's keys are used only
+        # when the sandbox knows the access key (e.g. to run plan with its Viewer key), else its owner's.
+        sandbox_keys = {key["access_key"] for key in world.snapshot()["api_keys"]}
+        if access in sandbox_keys and secret:
+            credentials = Credentials(access, secret)
+        else:
+            credentials = Credentials(emulator.SANDBOX_ACCESS_KEY, emulator.SANDBOX_SECRET_KEY)
         http = open_http(_SANDBOX_BASE, credentials, transport)
         url, is_sandbox = SANDBOX_URL, True
     else:

@@ -132,3 +132,17 @@ def test_quiet_apply_prints_the_result_but_no_progress(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Apply summary" in result.stdout
     assert "start " not in result.stderr and result.stderr.strip() == ""
+
+
+def test_sandbox_ignores_keys_exported_for_the_real_api(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = run(
+        "--sandbox",
+        "plan",
+        "-f",
+        "examples/",
+        cwd=tmp_path,
+        env={"REDISCLOUD_ACCESS_KEY": "prod-account-key", "REDISCLOUD_SECRET_KEY": "prod-user-key"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("Plan: 4 to update")
