@@ -188,18 +188,25 @@ class Applier:
     def _one_shot(
         self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
     ) -> tuple[Outcome, str, str | None]:
-        fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
-        receipt = self.ledger.claim(spec, fresh, replacing=change.before.get("receipt"))
+        # A backup claims its receipt only once it holds its subscription's slot, so the receipt spends no
+        # time without a task id: meanwhile another run's plan could take someone else's backup for it.
+        with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
+            fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
+            receipt = self.ledger.claim(spec, fresh, replacing=change.before.get("receipt"))
+            return self._run_claimed(spec, change.address, kind, operation, receipt)
+
+    def _run_claimed(
+        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt
+    ) -> tuple[Outcome, str, str | None]:
         deadline = self._clock() + self.options.timeout
         try:
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
             if isinstance(operation, Import) and operation.backup_first:
-                self._backup_first(spec, receipt, change.address, deadline)
-            with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
-                task_id = self._start(spec, kind, operation)
-                receipt = receipt.with_task(task_id)
-                self.ledger.write(spec, receipt, required=False)
-                phase, message = self._await(spec, receipt, change.address, deadline)
+                self._backup_first(spec, receipt, address, deadline)
+            task_id = self._start(spec, kind, operation)
+            receipt = receipt.with_task(task_id)
+            self.ledger.write(spec, receipt, required=False)
+            phase, message = self._await(spec, receipt, address, deadline)
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
         except TaskTimeoutError as error:
