@@ -94,6 +94,13 @@ class OutcomeUnknownError(ApiError):
 class TaskFailedError(ApiError):
     """A task ended `processing-error`; `error_type`/`description` are its `response.error` (API-NOTES §5)."""
 
+    def __init__(
+        self, method: str, path: str, status: int | None, error_type: str | None = None, description: str | None = None
+    ) -> None:
+        super().__init__(method, path, status, error_type, description)
+        detail = " - ".join(part for part in (error_type, description) if part)
+        self.args = (f"{method} {path} failed" + (f": {detail}" if detail else ""),)
+
 
 class TaskTimeoutError(ReconcilerError):
     pass
