@@ -11,18 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import copy_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
-FAST_TIMINGS = {
-    "task_initialized": 0,
-    "task_received": 0.01,
-    "task_processing": 0.01,
-    "backup": 0.05,
-    "import": 0.05,
-    "database_transient": 0.01,
-    "fresh_task_404": 0,
-}
 
 
 def _steps(job: str) -> list[dict[str, Any]]:
@@ -33,10 +25,7 @@ def _steps(job: str) -> list[dict[str, Any]]:
 
 def _workspace(tmp_path: Path) -> Path:
     """A repository as a team would have it: manifests/ plus, for the sandbox, a fast seed world."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("invalid", "ci"))
-    world = yaml.safe_load((tmp_path / "examples" / "sandbox-world.yaml").read_text())
-    world["timings"] = {**world.get("timings", {}), **FAST_TIMINGS}
-    (tmp_path / "examples" / "sandbox-world.yaml").write_text(yaml.safe_dump(world))
+    copy_examples(tmp_path)
     (tmp_path / "manifests").mkdir()
     for manifest in ("orders.yaml", "platform.yaml", "essentials.yaml"):
         shutil.copy(tmp_path / "examples" / manifest, tmp_path / "manifests" / manifest)

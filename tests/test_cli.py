@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import copy_examples
 
 from reconciler.cli import main
 
@@ -101,7 +100,7 @@ def test_bad_flag_value_is_a_usage_error_with_exit_1() -> None:
 
 
 def test_unwritable_step_summary_is_a_clear_error(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    copy_examples(tmp_path)
     result = run(
         "--sandbox",
         "plan",
@@ -116,18 +115,14 @@ def test_unwritable_step_summary_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_report_unmanaged_lists_databases_no_manifest_declares(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    copy_examples(tmp_path)
     result = run("--sandbox", "plan", "-f", "examples/", "--report-unmanaged", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [db["name"] for db in json.loads(result.stdout)["unmanaged"]] == ["legacy-reports", "scratch"]
 
 
 def test_quiet_apply_prints_the_result_but_no_progress(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    seed = tmp_path / "examples" / "sandbox-world.yaml"
-    world = yaml.safe_load(seed.read_text())
-    world["timings"] = {name: 0 for name in world["timings"]} | {"rate_limit_window": 60}
-    seed.write_text(yaml.safe_dump(world))
+    copy_examples(tmp_path)
     result = run("--sandbox", "--quiet", "apply", "-f", "examples/", "--auto-approve", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Apply summary" in result.stdout
@@ -135,7 +130,7 @@ def test_quiet_apply_prints_the_result_but_no_progress(tmp_path: Path) -> None:
 
 
 def test_sandbox_ignores_keys_exported_for_the_real_api(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    copy_examples(tmp_path)
     result = run(
         "--sandbox",
         "plan",

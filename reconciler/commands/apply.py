@@ -17,6 +17,7 @@ from reconciler import __version__
 from reconciler.apply import Applier, ApplyOptions, StepResult
 from reconciler.apply_requests import check_variables
 from reconciler.atomic import write_json
+from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.model import Manifest, Plan, thaw
@@ -64,10 +65,7 @@ def run_apply(rt: Runtime) -> int:
 
 def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
     args = rt.args
-    manifest = rt.manifest()
-    live = fetch_live(rt.connect().client, manifest)
-    options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
-    fresh = plan(manifest, live, options)
+    manifest, fresh = plan_from_flags(rt)
     render_text(fresh, rt.out, color=rt.color)
     if fresh.is_empty and not any(w.outcome for w in fresh.warnings):
         return manifest, fresh

@@ -5,24 +5,26 @@ from __future__ import annotations
 from reconciler import __version__
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
 from reconciler.errors import ReconcilerError
-from reconciler.model import Plan
+from reconciler.model import Manifest, Plan
 from reconciler.planfile import build_document, read_plan, write_plan
 from reconciler.planner import PlanOptions, plan
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.render import render_json, render_markdown, render_text
 
 
-def run_plan(rt: Runtime) -> int:
+def plan_from_flags(rt: Runtime) -> tuple[Manifest, Plan]:
+    """Manifests, live state and the plan, as `plan` and a fresh `apply` both make it from their flags."""
     args = rt.args
     manifest = rt.manifest()
+    live = fetch_live(rt.connect().client, manifest)
+    options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
+    return manifest, plan(manifest, live, options)
+
+
+def run_plan(rt: Runtime) -> int:
+    args = rt.args
+    manifest, result = plan_from_flags(rt)
     connection = rt.connect()
-    live = fetch_live(connection.client, manifest)
-    options = PlanOptions(
-        targets=frozenset(args.target),
-        retry_failed=frozenset(args.retry_failed),
-        retry_uncertain=frozenset(args.retry_uncertain),
-    )
-    result = plan(manifest, live, options)
     document = build_document(
         result,
         tool_version=__version__,
