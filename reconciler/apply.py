@@ -209,10 +209,11 @@ class Applier:
             phase, message = self._await(spec, receipt, address, deadline)
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
-        except TaskTimeoutError as error:
+        except TaskTimeoutError as error:  # whichever wait ran out (task, database, status), say it one way
             return (
                 Outcome.UNCERTAIN,
-                f"{error}; the receipt stays claimed and the next plan settles it",
+                f"no outcome within the {self.options.timeout:g} s timeout ({error}); "
+                "the receipt stays claimed and the next plan settles it",
                 receipt.task_id,
             )
         except TaskFailedError as error:  # the API's own verdict: the task (or the database) failed
