@@ -164,14 +164,16 @@ class Applier:
 
     def _change(self, spec: DatabaseSpec, change: Change) -> tuple[Outcome, str, str | None]:
         if change.action is Action.UPDATE:
-            return self._update(spec)
+            return self._update(spec, change)
         kind, operation = operation_of(spec, change.address)
         return self._one_shot(spec, change, kind, operation)
 
     # --- settings -------------------------------------------------------------------------------------------
 
-    def _update(self, spec: DatabaseSpec) -> tuple[Outcome, str, str | None]:
-        body = settings_body(spec, self.options.environ)
+    def _update(self, spec: DatabaseSpec, change: Change) -> tuple[Outcome, str, str | None]:
+        # The live interval the plan saw; its `before` was re-checked against live before apply started.
+        live_interval = change.before.get("interval")
+        body = settings_body(spec, self.options.environ, live_interval=live_interval)
         deadline = self._clock() + self.options.timeout
         try:
             task_id = self.client.update_database(spec.tier, spec.subscription, spec.database, body)

@@ -13,9 +13,12 @@ from reconciler.model import DatabaseSpec, Import, Manifest, OnDemandBackup, Ope
 from reconciler.uris import UnsetVariableError, references, resolve
 
 
-def settings_body(spec: DatabaseSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+def settings_body(
+    spec: DatabaseSpec, environ: Mapping[str, str], *, live_interval: str | None = None
+) -> dict[str, Any]:
     """Pro: the whole `remoteBackup` object, as the provider sends it, or `{"active": false}` (API-NOTES §2);
-    Essentials: `periodicBackupPath`, `""` to switch backups off."""
+    Essentials: `periodicBackupPath`, `""` to switch backups off. An interval the manifest leaves out is not
+    managed: `live_interval`, the one the plan saw (apply has checked it still holds), is sent instead."""
     settings = spec.backup
     if settings is None:
         raise ReconcilerError(f"{spec.name}: backup settings are not managed; nothing to send")
@@ -24,9 +27,12 @@ def settings_body(spec: DatabaseSpec, environ: Mapping[str, str]) -> dict[str, A
         return {"periodicBackupPath": path or ""}
     if not settings.enabled:
         return {"remoteBackup": {"active": False}}
+    interval = settings.interval or live_interval
+    if interval is None:  # the planner refuses this; never send a PUT the API must reject
+        raise ReconcilerError(f"{spec.name}.backup: no interval in the manifest and none live to keep; add interval")
     remote: dict[str, Any] = {
         "active": True,
-        "interval": settings.interval,
+        "interval": interval,
         "storageType": settings.storage_type,
         "storagePath": path,
     }

@@ -92,13 +92,20 @@ class _DatabaseChecker:
 
     def _backup(self, block: dict[str, Any], path: JsonPath) -> None:
         if block.get("enabled", True) is False:
-            for key in sorted(set(block) - {"enabled"}):
+            # `confirm` may stand beside it: a protected database needs it to switch backups off (issue 12).
+            for key in sorted(set(block) - {"enabled", "confirm"}):
                 self._report(
                     (*path, key),
-                    "`enabled: false` stands alone — remove it, or set enabled: true",
+                    "`enabled: false` stands alone (with at most `confirm`) — remove it, or set enabled: true",
                     of_key=True,
                 )
             return
+        if "confirm" in block:
+            self._report(
+                (*path, "confirm"),
+                "`confirm` only goes with `enabled: false` (switching backups off) — remove it",
+                of_key=True,
+            )
         essentials = self.entry.get("tier") == "essentials"
         if essentials:
             for key in ("interval", "time_utc"):
@@ -108,8 +115,7 @@ class _DatabaseChecker:
                         "Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it",
                         of_key=True,
                     )
-        elif "interval" not in block:
-            self._report(path, "missing 'interval' — Pro backups need one, e.g. interval: every-24-hours")
+        # A Pro block without `interval` is fine: the interval is then not managed and the live one is kept.
         interval = block.get("interval")
         if not essentials and "time_utc" in block and isinstance(interval, str) and interval not in TIMED_INTERVALS:
             self._report(
@@ -162,17 +168,13 @@ class _DatabaseChecker:
             self._report((*path, "from"), "all sources of one import must use the same scheme")
         if "redis" in types and len(listed) > 1:
             self._report((*path, "from"), "a redis source takes a single URI")
+        # `confirm` is required by the schema (one "missing required key" line with the fix); what it must
+        # equal is the database's live name, which only plan can know (issue 12).
         confirm = item.get("confirm")
-        if self.entry.get("protected") is True and confirm is None:
-            self._report(
-                path,
-                f"{self.name} is protected: an import overwrites all its data — add "
-                f"`confirm: {self.name}` to this import",
-            )
-        elif confirm is not None and confirm != self.name:
+        if isinstance(confirm, str) and not confirm.strip():
             self._report(
                 (*path, "confirm"),
-                f"{confirm!r} does not match the database name — write `confirm: {self.name}`",
+                "confirm is empty — write the database's name as Redis Cloud shows it (plan checks it)",
             )
 
     def _uri(self, path: JsonPath, uri: str, allowed: Sequence[str], given: object) -> None:

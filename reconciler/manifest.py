@@ -142,6 +142,7 @@ def _build_backup(block: dict[str, Any]) -> BackupSettings:
         storage_type=block.get("storage_type") or (infer_type(path) if path else None),
         interval=block.get("interval"),
         time_utc=block.get("time_utc"),
+        confirm=block.get("confirm"),
     )
 
 

@@ -40,8 +40,9 @@ class BackupSettings:
     enabled: bool
     path: str | None = None
     storage_type: str | None = None  # given, or inferred from the path's scheme
-    interval: str | None = None  # Pro only
+    interval: str | None = None  # Pro only; None: not managed, the live interval is kept
     time_utc: str | None = None  # Pro only, with 12- or 24-hour intervals
+    confirm: str | None = None  # only beside `enabled: false`: the live name, required when protected
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,11 @@ class WarningKind(StrEnum):
     SETTLED = "settled"
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
 
+    @property
+    def needs_attention(self) -> bool:
+        """Everything but `settled` waits for a person; apply records a settled receipt by itself (issue 12)."""
+        return self is not WarningKind.SETTLED
+
 
 def database_path(tier: Tier, subscription: int, database: int) -> str:
     """The API path of a database: Essentials live under `/fixed` (API-NOTES §1)."""
@@ -225,18 +231,25 @@ def thaw(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseRef:
+    """The manifest's handle (`name`) and, as the API reports it, the live database's own name: a reviewer
+    must see which database a change overwrites, not only what the manifest calls it (issue 12)."""
+
     name: str
     subscription: int
     database: int
     tier: Tier
+    live_name: str | None = None  # None: a plan file written before issue 12
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "subscription": self.subscription,
             "database": self.database,
             "tier": self.tier.value,
         }
+        if self.live_name is not None:
+            data["live_name"] = self.live_name
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +276,7 @@ class Change:
     after: Mapping[str, Any]
     destructive: bool = False
     fields: tuple[FieldChange, ...] = ()  # settings updates only
+    risky: bool = False  # switches remote backup off: no backups from then on (issue 12)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "before", freeze(self.before))
@@ -276,6 +290,7 @@ class Change:
             "before": thaw(self.before),
             "after": thaw(self.after),
             "destructive": self.destructive,
+            "risky": self.risky,
         }
         if self.fields:
             data["fields"] = [f.to_dict() for f in self.fields]
@@ -319,8 +334,13 @@ class Plan:
 
     @property
     def is_empty(self) -> bool:
-        """Warnings are not changes: they never make `--detailed-exitcode` return 2."""
+        """No changes. Warnings are not changes, but those needing attention still fail `--detailed-exitcode`."""
         return not self.changes
+
+    @property
+    def attention(self) -> tuple[PlanWarning, ...]:
+        """Receipts that wait for a person (failed, uncertain, in-progress, claimed by another run)."""
+        return tuple(warning for warning in self.warnings if warning.kind.needs_attention)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -330,15 +350,21 @@ class Plan:
         return sum(1 for change in self.changes if change.destructive)
 
     @property
+    def risky_count(self) -> int:
+        return sum(1 for change in self.changes if change.risky)
+
+    @property
     def summary_line(self) -> str:
         if self.is_empty:
-            return "No changes. Live state matches the manifest."
-        line = (
-            f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
-            f"{self.count(Action.IMPORT)} to import"
-        )
-        destructive = self.destructive_count
-        return line + (f" ({destructive} destructive)." if destructive else ".")
+            line = "No changes." if self.attention else "No changes. Live state matches the manifest."
+        else:
+            line = (
+                f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
+                f"{self.count(Action.IMPORT)} to import"
+            )
+            destructive = self.destructive_count
+            line += f" ({destructive} destructive)." if destructive else "."
+        return f"{line} {_attention_phrase(self.attention)}" if self.attention else line
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -346,6 +372,8 @@ class Plan:
             "backup": self.count(Action.BACKUP),
             "import": self.count(Action.IMPORT),
             "destructive": self.destructive_count,
+            "risky": self.risky_count,
+            "attention": len(self.attention),
             "line": self.summary_line,
         }
 
@@ -355,3 +383,15 @@ class Plan:
             "summary": self.summary(),
             "warnings": [warning.to_dict() for warning in self.warnings],
         }
+
+
+_ATTENTION_LISTED = 5  # the summary line names this many; the warnings section lists every one
+
+
+def _attention_phrase(items: tuple[PlanWarning, ...]) -> str:
+    """`2 operations need attention: a (failed), b (uncertain).`"""
+    count = len(items)
+    named = ", ".join(f"{w.address} ({w.kind.value})" for w in items[:_ATTENTION_LISTED])
+    more = f" and {count - _ATTENTION_LISTED} more" if count > _ATTENTION_LISTED else ""
+    verb = "operation needs" if count == 1 else "operations need"
+    return f"{count} {verb} attention: {named}{more}."

@@ -99,7 +99,9 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
 
 def _change(item: Mapping[str, Any]) -> Change:
     db = item["database"]
-    ref = DatabaseRef(str(db["name"]), int(db["subscription"]), int(db["database"]), Tier(db["tier"]))
+    live_name = db.get("live_name")  # absent in plan files written before issue 12
+    ref = DatabaseRef(str(db["name"]), int(db["subscription"]), int(db["database"]), Tier(db["tier"]),
+                      None if live_name is None else str(live_name))
     fields = tuple(FieldChange(str(f["field"]), f["before"], f["after"]) for f in item.get("fields", ()))
     return Change(
         address=str(item["address"]),
@@ -109,6 +111,7 @@ def _change(item: Mapping[str, Any]) -> Change:
         after=dict(item["after"]),
         destructive=bool(item["destructive"]),
         fields=fields,
+        risky=bool(item.get("risky", False)),  # absent in plan files written before issue 12
     )
 
 

@@ -114,12 +114,13 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     db = _find(spec, live, out)
     if db is None:
         return
-    ref = DatabaseRef(spec.name, spec.subscription, spec.database, spec.tier)
+    ref = DatabaseRef(spec.name, spec.subscription, spec.database, spec.tier, live_name=db.name)
     backup_on = normalise.from_live(db.backup, db.tier).enabled
-    update = _settings_change(spec, db, ref)
-    if update is not None and _targeted(update.address, spec, options.targets):
-        out.changes.append(update)
-        backup_on = bool(update.after["enabled"])
+    if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
+        update = _settings_change(spec, db, ref, out.problems)
+        if update is not None:
+            out.changes.append(update)
+            backup_on = bool(update.after["enabled"])
     if not spec.has_one_shot_operations:
         return
     if db.tags is None:
@@ -158,7 +159,7 @@ def _tier_name(tier: Tier) -> str:
     return "Pro" if tier is Tier.PRO else "Essentials"
 
 
-def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> Change | None:
+def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, problems: list[str]) -> Change | None:
     """Settings drift, compared field by field after normalisation; unmanaged fields never drift."""
     if spec.backup is None:
         return None
@@ -171,6 +172,11 @@ def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> 
     changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
     if not changed:
         return None
+    address = settings_address(spec.name)
+    found = _settings_problems(address, spec, desired, current, ref)
+    if found:
+        problems.extend(found)
+        return None
     before_view, after_view = current.view(), desired.view()
     if spec.backup.path is not None:
         after_view["path"] = mask(spec.backup.path)  # written as the manifest gives it
@@ -181,7 +187,61 @@ def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> 
     if desired.enabled:
         after["storage_type"] = normalise.storage_type(spec.backup.path or current.path, spec.backup.storage_type)
     after["request"] = _settings_request(ref, after, current)
-    return Change(settings_address(spec.name), Action.UPDATE, ref, before_view, after, fields=fields)
+    # Pro `active: false` or Essentials `periodicBackupPath: ""`: no backups from now on (issue 12).
+    risky = current.enabled and not desired.enabled
+    return Change(address, Action.UPDATE, ref, before_view, after, fields=fields, risky=risky)
+
+
+def _settings_problems(
+    address: str, spec: DatabaseSpec, desired: normalise.Settings, current: normalise.Settings, ref: DatabaseRef
+) -> list[str]:
+    """What stops a settings update: an interval to keep that is not there, or an unconfirmed switch-off."""
+    assert spec.backup is not None
+    where = _where(ref)
+    if desired.enabled and spec.tier is Tier.PRO and desired.interval is None:
+        # `interval` left out is not managed: the PUT carries the live one (the API needs one), if there is one.
+        if current.interval is None:
+            state = "backup is off on" if not current.enabled else "Redis Cloud reports no backup interval for"
+            return [
+                f"{address}: {state} {where}, so there is no live interval to keep — add `interval:` to its "
+                "backup block, e.g. interval: every-24-hours"
+            ]
+        if desired.time_utc is not None and current.interval not in normalise.TIMED_INTERVALS:
+            return [
+                f"{address}: time_utc needs every-12-hours or every-24-hours, but the live interval it keeps is "
+                f"{current.interval} — add `interval:` to its backup block, or remove time_utc"
+            ]
+    if desired.enabled or not current.enabled:
+        return []
+    confirm, live_name = spec.backup.confirm, ref.live_name
+    if confirm is None and spec.protected:
+        return [
+            f"{address}: {spec.name} is protected and this plan switches its remote backup off: {where} is named "
+            f"{live_name!r} in Redis Cloud — if that is intended, write confirm: {live_name} beside enabled: false"
+        ]
+    if confirm is not None and confirm != live_name:
+        return [
+            f"{address}: confirm is {confirm!r} but {where} is named {live_name!r} in Redis Cloud — check the "
+            f"ids; if this really is the database whose backups to switch off, write confirm: {live_name}"
+        ]
+    return []
+
+
+def _import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | None:
+    """An import overwrites every key: `confirm` must name the database the API calls it, so a wrong id in
+    the manifest cannot wipe another database (issue 12)."""
+    live_name = ref.live_name
+    if operation.confirm == live_name:
+        return None
+    where = _where(ref)
+    fix = f"check the ids; if this really is the database to overwrite, write confirm: {live_name}"
+    if operation.confirm is None:
+        return f"{address}: an import needs `confirm:` — {where} is named {live_name!r} in Redis Cloud; {fix}"
+    return f"{address}: confirm is {operation.confirm!r} but {where} is named {live_name!r} in Redis Cloud — {fix}"
+
+
+def _where(ref: DatabaseRef) -> str:
+    return f"database {ref.database} in subscription {ref.subscription}"
 
 
 def _pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -241,6 +301,11 @@ def _plan_operation(
             + ("" if isinstance(operation, Import) else ", or give this backup a `path`")
         )
         return
+    if isinstance(operation, Import):
+        problem = _import_problem(address, operation, ctx.ref)
+        if problem is not None:
+            out.problems.append(problem)
+            return
     action = Action.IMPORT if kind is OperationKind.IMPORT else Action.BACKUP
     before = {"receipt": _receipt_view(receipt)}
     out.changes.append(

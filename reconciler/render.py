@@ -6,6 +6,7 @@ more, because a leaked credential in a PR comment cannot be taken back (SPEC §9
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -13,7 +14,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.model import Action, Change, Plan, PlanWarning
+from reconciler.model import Action, Change, DatabaseRef, Plan, PlanWarning
 from reconciler.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # GitHub rejects comments over 65,536 characters; keep a margin
@@ -21,6 +22,7 @@ SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
 _STYLES = {Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
 _VERBS = {Action.UPDATE: "will be updated", Action.BACKUP: "will be backed up once",
           Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database"}
+RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
@@ -35,27 +37,45 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         for line in _change_details(change):
             console.print(Text("      " + line))
         console.print()
-    if plan.warnings:
-        console.print(Text("Receipts needing attention:", style="bold yellow"))
-        for warning in plan.warnings:
-            console.print(Text.assemble(("  ! ", "yellow"), (warning.address, "bold"),
-                                        (f" [{warning.kind.value}] ", "yellow"), mask_in_text(warning.message)))
-        console.print()
+    for title, warnings in (("Operations needing attention:", plan.attention),
+                            ("Receipts apply will record:", _settled(plan.warnings))):
+        if warnings:
+            console.print(Text(title, style="bold yellow"))
+            for warning in warnings:
+                console.print(Text.assemble(("  ! ", "yellow"), (warning.address, "bold"),
+                                            (f" [{warning.kind.value}] ", "yellow"), mask_in_text(warning.message)))
+            console.print()
     console.print(Text(plan.summary_line, style="bold"))
+
+
+def _settled(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
+    return [warning for warning in warnings if not warning.kind.needs_attention]
 
 
 def _change_heading(change: Change) -> Text:
     style = _STYLES[change.action]
-    where = f"({change.database.tier.value} {change.database.subscription}/{change.database.database})"
+    verb = Text(_VERBS[change.action], style)
+    if change.risky:
+        verb.append(", ").append(RISKY, "bold red")
     return Text.assemble(("  " + SYMBOLS[change.action], style), " ", (change.address, "bold"), " ",
-                         (_VERBS[change.action], style), f" {where}")
+                         verb, f" ({_text_where(change.database)})")
+
+
+def _text_where(ref: DatabaseRef) -> str:
+    """`pro 1234567/7654321, named "orders-prod" in Redis Cloud`: the ids and the live name, side by side."""
+    ids = f"{ref.tier.value} {ref.subscription}/{ref.database}"
+    return ids if ref.live_name is None else f"{ids}, named {json.dumps(ref.live_name)} in Redis Cloud"
 
 
 def _change_details(change: Change, show: Callable[[Any], str] | None = None, arrow: str = "->") -> list[str]:
     """`field: before -> after` for updates; what will be sent for one-shots. `show` formats values."""
     show = show or _show
     if change.action is Action.UPDATE:
-        return [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
+        lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
+        kept = change.before.get("interval")
+        if change.after.get("enabled") and "interval" not in change.after and kept:
+            lines.append(f"interval: {show(kept)} (unchanged: not in the manifest, the live interval is sent)")
+        return lines
     after, lines = change.after, []
     if change.action is Action.BACKUP:
         lines.append(f"to: {show(after.get('path'))}" if after.get("path") else "to: the configured destination")
@@ -89,11 +109,13 @@ def render_json(document: Mapping[str, Any]) -> str:
 
 
 def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
-    """A pull-request comment: summary first, destructive imports called out, details folded,
-    truncated with a note rather than rejected by GitHub."""
+    """A pull-request comment: summary first, then what needs a person, destructive imports and backups
+    switched off called out, details folded; truncated with a note rather than rejected by GitHub."""
     pieces = [f"### {plan.summary_line}\n"]
+    pieces += _warnings_block("Needs attention", plan.attention)
     pieces += _destructive_block(plan.changes)
-    pieces += _warnings_block(plan.warnings)
+    pieces += _risky_block(plan.changes)
+    pieces += _warnings_block("Receipts apply will record", _settled(plan.warnings))
     names = list(dict.fromkeys(change.database.name for change in plan.changes))
     pieces += [_database_block(name, [c for c in plan.changes if c.database.name == name]) for name in names]
     return _fit(pieces, limit)
@@ -119,28 +141,49 @@ def _destructive_block(changes: Iterable[Change]) -> list[str]:
         return []
     head = (f"> [!WARNING]\n> **{len(destructive)} destructive import{'s' * (len(destructive) != 1)}**: "
             "each replaces all data in its database.")
-    items = [f"> - `{_code(c.address)}` from {', '.join(_code_span(u) for u in c.after.get('from', ()))}"
-             for c in destructive]
+    items = [f"> - `{_code(c.address)}` into {_md_where(c.database)} from "
+             f"{', '.join(_code_span(u) for u in c.after.get('from', ()))}" for c in destructive]
     return [head, *items, ""]
 
 
-def _warnings_block(warnings: Sequence[PlanWarning]) -> list[str]:
+def _risky_block(changes: Iterable[Change]) -> list[str]:
+    risky = [change for change in changes if change.risky]
+    if not risky:
+        return []
+    head = (f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
+            "remote backup is switched off.")
+    return [head, *(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky), ""]
+
+
+def _md_where(ref: DatabaseRef) -> str:
+    ids = f"{ref.tier.value} {ref.subscription}/{ref.database}"
+    return f"`{ids}`" if ref.live_name is None else f"`{ids}` (**{_escape(_code(ref.live_name))}** in Redis Cloud)"
+
+
+def _warnings_block(title: str, warnings: Sequence[PlanWarning]) -> list[str]:
     if not warnings:
         return []
     items = [f"- **{w.kind.value}** `{_code(w.address)}`: {_escape(mask_in_text(w.message))}" for w in warnings]
-    return ["#### Receipts needing attention\n", *items, ""]
+    return [f"#### {title}\n", *items, ""]
 
 
 def _database_block(name: str, changes: Sequence[Change]) -> str:
     counts = ", ".join(f"{sum(1 for c in changes if c.action is a)} {a.value}" for a in Action
                        if any(c.action is a for c in changes))
-    lines = [f"<details><summary><code>{name}</code>: {counts}</summary>\n"]
+    lines = [f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"]
     for change in changes:
         marker = SYMBOLS[change.action]
-        lines.append(f"- `{marker}` `{_code(change.address)}` {_VERBS[change.action]}")
+        verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
+        lines.append(f"- `{marker}` `{_code(change.address)}` {verb}")
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
     lines.append("\n</details>\n")
     return "\n".join(lines)
+
+
+def _html_where(ref: DatabaseRef) -> str:
+    """Inside `<summary>` markdown is not rendered: plain HTML, the live name escaped."""
+    ids = f"{ref.tier.value} {ref.subscription}/{ref.database}"
+    return ids if ref.live_name is None else f"{ids} (<b>{html.escape(ref.live_name)}</b> in Redis Cloud)"
 
 
 def _code(text: str) -> str:

@@ -19,6 +19,11 @@ _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
 }
+# A required key whose absence needs more than its name to fix.
+_REQUIRED_HINTS = {
+    "confirm": "an import overwrites all data in its database: add `confirm:` with the database's name as "
+    "Redis Cloud shows it (plan checks it against the live name)",
+}
 _TYPE_WORDS = {
     "integer": "a whole number",
     "string": "a string",
@@ -83,7 +88,8 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
         return
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in str(error.message) else str(error.message)
-        yield document.position(path), f"{where}: missing required key '{missing}'"
+        hint = f" — {_REQUIRED_HINTS[missing]}" if missing in _REQUIRED_HINTS else ""
+        yield document.position(path), f"{where}: missing required key '{missing}'{hint}"
         return
     position = document.position(path)
     if error.validator == "const" and path == ("version",):

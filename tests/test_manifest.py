@@ -35,6 +35,10 @@ def _problems(path: Path) -> list[str]:
     return list(caught.value.problems)
 
 
+NO_CONFIRM = ("m.yaml:8:9: databases[0].imports[0]: missing required key 'confirm' — an import overwrites all data in its "
+              "database: add `confirm:` with the database's name as Redis Cloud shows it (plan checks it against the "
+              "live name)")
+
 BAD = [
     pytest.param("version: 2\ndatabases: []\n", "m.yaml:1:10: version: unsupported version 2 — this reconciler reads version 1", id="version-2"),
     pytest.param("databases: []\n", "m.yaml:1:1: (top level): missing required key 'version'", id="no-version"),
@@ -52,14 +56,15 @@ BAD = [
     pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: \"16:30\"\n", "m.yaml:9:17: databases[0].backup.time_utc: '16:30' is not valid — write a whole hour in UTC as \"HH:00\", e.g. \"04:00\"", id="time-not-whole-hour"),
     pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-6-hours\n      time_utc: \"04:00\"\n", "m.yaml:9:17: databases[0].backup.time_utc: a time of day is only allowed with every-12-hours or every-24-hours, not every-6-hours — remove time_utc or change the interval", id="time-with-6-hours"),
     pytest.param(GOOD_DB + "    tier: essentials\n    backup:\n      path: s3://b/p\n      interval: every-24-hours\n", "m.yaml:9:7: databases[0].backup.interval: Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it", id="essentials-interval"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n", "m.yaml:7:7: databases[0].backup: missing 'interval' — Pro backups need one, e.g. interval: every-24-hours", id="pro-without-interval"),
     pytest.param(GOOD_DB + "    backup:\n      interval: every-24-hours\n", "m.yaml:7:7: databases[0].backup: missing 'path' — an enabled backup needs a destination such as s3://bucket/path", id="enabled-without-path"),
-    pytest.param(GOOD_DB + "    backup:\n      enabled: false\n      path: s3://b/p\n", "m.yaml:8:7: databases[0].backup.path: `enabled: false` stands alone — remove it, or set enabled: true", id="disabled-with-path"),
+    pytest.param(GOOD_DB + "    backup:\n      enabled: false\n      path: s3://b/p\n", "m.yaml:8:7: databases[0].backup.path: `enabled: false` stands alone (with at most `confirm`) — remove it, or set enabled: true", id="disabled-with-path"),
     pytest.param(GOOD_DB + "    backup:\n      path: gs://b/p\n      storage_type: aws-s3\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'gs://b/p' is a google-blob-storage URI but the type says aws-s3 — fix the URI, or the type (or drop the type: it is inferred from the scheme)", id="scheme-vs-storage-type"),
     pytest.param(GOOD_DB + "    backup:\n      path: https://b/p\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'https://b/p': unsupported scheme 'https' here — use one of s3://, gs://, abs://, ftp://, ftps://", id="http-backup-destination"),
     pytest.param(GOOD_DB + "    backups:\n      - id: a\n      - id: a\n", "m.yaml:8:13: databases[0].backups[1].id: id 'a' is already used by orders-prod.backups.a — ids are unique within a database", id="duplicate-id"),
-    pytest.param(GOOD_DB + "    protected: true\n    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", "m.yaml:8:9: databases[0].imports[0]: orders-prod is protected: an import overwrites all its data — add `confirm: orders-prod` to this import", id="protected-without-confirm"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: orders\n", "m.yaml:9:18: databases[0].imports[0].confirm: 'orders' does not match the database name — write `confirm: orders-prod`", id="confirm-mismatch"),
+    pytest.param(GOOD_DB + "    protected: true\n    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", NO_CONFIRM, id="protected-without-confirm"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", NO_CONFIRM.replace(":8:9:", ":7:9:"), id="import-without-confirm"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: ''\n", "m.yaml:9:18: databases[0].imports[0].confirm: confirm is empty — write the database's name as Redis Cloud shows it (plan checks it)", id="empty-confirm"),
+    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-1-hours\n      confirm: orders-prod\n", "m.yaml:9:7: databases[0].backup.confirm: `confirm` only goes with `enabled: false` (switching backups off) — remove it", id="confirm-beside-enabled-backup"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: [s3://b/1.rdb, gs://b/2.rdb]\n", "m.yaml:8:15: databases[0].imports[0].from: all sources of one import must use the same scheme", id="mixed-schemes"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: []\n", "m.yaml:8:15: databases[0].imports[0].from: expected a URI or a non-empty list of distinct URIs", id="empty-from"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: redis://s3cr3tpw@10.0.0.1:6379\n", "m.yaml:8:15: databases[0].imports[0].from: 'redis://****@10.0.0.1:6379' holds a literal credential — keep secrets out of manifests: write 'redis://${env:ORDERS_PROD_PASSWORD}@10.0.0.1:6379' and set ORDERS_PROD_PASSWORD in the environment", id="literal-redis-password"),
@@ -110,6 +115,20 @@ def test_examples_validate_into_the_model() -> None:
     assert by_name["marketing-cache"].tier is Tier.ESSENTIALS
     assert by_name["analytics-prod"].backup is not None and not by_name["analytics-prod"].backup.enabled
     assert by_name["inventory-prod"].backup is None
+
+
+@pytest.mark.parametrize(
+    ("backup", "expected"),
+    [
+        pytest.param("      path: s3://b/p\n", None, id="pro-path-without-interval"),
+        pytest.param("      path: s3://b/p\n      time_utc: \"04:00\"\n", None, id="pro-time-without-interval"),
+        pytest.param("      enabled: false\n      confirm: orders-prod\n", "orders-prod", id="switch-off-confirmed"),
+    ],
+)
+def test_backup_blocks_that_validate(tmp_path: Path, backup: str, expected: str | None) -> None:
+    """An interval left out is not managed (issue 12 part 5); `confirm` may stand beside `enabled: false`."""
+    (db,) = load_manifest([_write(tmp_path, GOOD_DB + "    protected: true\n    backup:\n" + backup)]).databases
+    assert db.backup is not None and db.backup.interval is None and db.backup.confirm == expected
 
 
 def test_invalid_example_reports_one_positioned_line_per_problem() -> None:

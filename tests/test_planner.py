@@ -33,7 +33,7 @@ S3 = "s3://acme-backups/orders"
 ON = BackupSettings(True, S3, "aws-s3", "every-12-hours", "04:00")
 LIVE_ON = LiveBackup(True, S3, "every-12-hours", "04:00")
 LIVE_OFF = LiveBackup(False, None, "", "")
-SEED = Import("seed", ("s3://acme-seeds/orders.rdb.gz",), "aws-s3")
+SEED = Import("seed", ("s3://acme-seeds/orders.rdb.gz",), "aws-s3", confirm="orders")
 SEED_FIRST = replace(SEED, backup_first=True)
 ADHOC = OnDemandBackup("pre", None)
 CLAIMED_AT = "2026-11-24T06:30:00Z"
@@ -41,8 +41,9 @@ AFTER = "2026-11-24T07:00:00Z"
 
 
 def spec(backup: BackupSettings | None = ON, *, tier: Tier = Tier.PRO, backups: tuple[OnDemandBackup, ...] = (),
-         imports: tuple[Import, ...] = (), name: str = "orders", database: int = 10) -> DatabaseSpec:
-    return DatabaseSpec(name, 1, database, tier, False, backup, backups, imports, Position("m.yaml", 1, 3))
+         imports: tuple[Import, ...] = (), name: str = "orders", database: int = 10,
+         protected: bool = False) -> DatabaseSpec:
+    return DatabaseSpec(name, 1, database, tier, protected, backup, backups, imports, Position("m.yaml", 1, 3))
 
 
 def live(backup: LiveBackup = LIVE_ON, *, tier: Tier = Tier.PRO, tags: tuple[LiveTag, ...] | None = (),
@@ -77,6 +78,14 @@ def case(desired: DatabaseSpec, current: LiveDatabase, expect: dict[str, Any], *
          options: PlanOptions | None = None, id: str) -> Any:
     return pytest.param(desired, current, extra or {}, options or PlanOptions(), expect, id=id)
 
+
+OFF = BackupSettings(False)
+OFF_CONFIRMED = BackupSettings(False, confirm="orders")
+NO_INTERVAL = BackupSettings(True, "s3://other", "aws-s3")
+STAGING_SEED = replace(SEED, confirm="orders-staging")
+WRONG_ID = ("orders-staging.imports.seed: confirm is 'orders-staging' but database 10 in subscription 1 is named "
+            "'orders-prod' in Redis Cloud — check the ids; if this really is the database to overwrite, write "
+            "confirm: orders-prod")
 
 CASES = [
     case(spec(), live(), {"changes": []}, id="no-op"),
@@ -188,6 +197,12 @@ def test_plan(desired: DatabaseSpec, current: LiveDatabase, extra: dict[str, Any
         assert (receipt and receipt["phase"]) == expect["receipt"]
     if "warnings" in expect:
         assert [(w.kind.value, w.outcome) for w in result.warnings] == expect["warnings"]
+    if "live_name" in expect:
+        assert {c.database.live_name for c in result.changes} == {expect["live_name"]}
+        assert {c.to_dict()["database"]["live_name"] for c in result.changes} == {expect["live_name"]}
+    if "risky" in expect:
+        (update,) = [c for c in result.changes if c.action is Action.UPDATE]
+        assert update.risky is expect["risky"] and update.to_dict()["risky"] is expect["risky"]
     assert result.is_empty == (not result.changes)
 
 
@@ -195,12 +210,12 @@ def test_order_is_name_then_action_then_declaration() -> None:
     first, second = OnDemandBackup("b2", "s3://x"), OnDemandBackup("b1", "s3://y")
     desired = manifest(spec(replace(ON, path="s3://new"), backups=(first, second), imports=(SEED,), name="zeta"),
                        spec(backups=(first,), name="alpha", database=11))
-    result = plan(desired, LiveAccount.of(live(name="zeta"), live(name="alpha", database=11)))
+    result = plan(desired, LiveAccount.of(live(), live(name="alpha", database=11)))
     assert [c.address for c in result.changes] == [
         "alpha.backups.b2", "zeta.backup", "zeta.backups.b2", "zeta.backups.b1", "zeta.imports.seed"]
     assert [c.action for c in result.changes][1:] == [Action.UPDATE, Action.BACKUP, Action.BACKUP, Action.IMPORT]
     assert result.changes[-1].destructive
-    assert plan(desired, LiveAccount.of(live(name="alpha", database=11), live(name="zeta"))) == result
+    assert plan(desired, LiveAccount.of(live(name="alpha", database=11), live())) == result
 
 
 def test_all_problems_are_reported_at_once() -> None:

@@ -45,7 +45,7 @@ def _planted_plan() -> Plan:
         "orders", 1, 10, Tier.PRO, True,
         BackupSettings(True, "ftp://user:${env:FTP_PASS}@host/new", None, "every-6-hours"),
         (OnDemandBackup("pre", f"ftp://user:{SECRET}@host/adhoc"),),
-        (Import("seed", (f"redis://{SECRET}@src:6379", f"http://u:{SECRET}@h/x.rdb"), "redis"),),
+        (Import("seed", (f"redis://{SECRET}@src:6379", f"http://u:{SECRET}@h/x.rdb"), "redis", confirm="orders"),),
         Position("m.yaml", 1, 3),
     )
     live = LiveDatabase(Tier.PRO, 1, 10, "orders", "active",
@@ -53,24 +53,48 @@ def _planted_plan() -> Plan:
     return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
 
 
+def _warning(kind: WarningKind, name: str = "z") -> PlanWarning:
+    return PlanWarning(f"orders.imports.{name}", kind, f"{kind.value} receipt")
+
+
+SETTLED = _warning(WarningKind.SETTLED)
+UPDATE = _change(Action.UPDATE, "orders.backup")
+
+
 @pytest.mark.parametrize(
-    ("changes", "line"),
+    ("changes", "warnings", "line"),
     [
-        pytest.param((), "No changes. Live state matches the manifest.", id="empty"),
-        pytest.param((_change(Action.UPDATE, "orders.backup"), _change(Action.BACKUP, "orders.backups.a"),
+        pytest.param((), (), "No changes. Live state matches the manifest.", id="empty"),
+        pytest.param((UPDATE, _change(Action.BACKUP, "orders.backups.a"),
                       _change(Action.IMPORT, "orders.imports.a"), _change(Action.IMPORT, "orders.imports.b")),
-                     "Plan: 1 to update, 1 to back up, 2 to import (2 destructive).", id="spec-example"),
-        pytest.param((_change(Action.UPDATE, "orders.backup"),), "Plan: 1 to update, 0 to back up, 0 to import.",
-                     id="no-destructive"),
+                     (SETTLED,), "Plan: 1 to update, 1 to back up, 2 to import (2 destructive).", id="spec-example"),
+        pytest.param((UPDATE,), (), "Plan: 1 to update, 0 to back up, 0 to import.", id="no-destructive"),
+        pytest.param((), (SETTLED,), "No changes. Live state matches the manifest.",
+                     id="settled-is-not-attention"),
+        pytest.param((), (_warning(WarningKind.UNCERTAIN, "seed"),),
+                     "No changes. 1 operation needs attention: orders.imports.seed (uncertain).",
+                     id="issue-example-no-changes"),
+        pytest.param((UPDATE,), (_warning(WarningKind.FAILED, "a"), SETTLED, _warning(WarningKind.UNCERTAIN, "b")),
+                     "Plan: 1 to update, 0 to back up, 0 to import. 2 operations need attention: "
+                     "orders.imports.a (failed), orders.imports.b (uncertain).", id="issue-example-with-changes"),
+        pytest.param((), tuple(_warning(kind, kind.value) for kind in WarningKind),
+                     "No changes. 4 operations need attention: orders.imports.failed (failed), orders.imports.uncertain "
+                     "(uncertain), orders.imports.in-progress (in-progress), orders.imports.claimed-by-other-run "
+                     "(claimed-by-other-run).", id="every-kind-but-settled"),
+        pytest.param((), tuple(_warning(WarningKind.FAILED, f"f{n}") for n in range(7)),
+                     "No changes. 7 operations need attention: orders.imports.f0 (failed), orders.imports.f1 (failed), "
+                     "orders.imports.f2 (failed), orders.imports.f3 (failed), orders.imports.f4 (failed) and 2 more.",
+                     id="a-long-list-is-cut"),
     ],
 )
-def test_summary_line(changes: tuple[Change, ...], line: str) -> None:
-    result = Plan(changes, (PlanWarning("orders.imports.z", WarningKind.FAILED, "failed"),))
+def test_summary_line(changes: tuple[Change, ...], warnings: tuple[PlanWarning, ...], line: str) -> None:
+    result = Plan(changes, warnings)
     stream = io.StringIO()
     render_text(result, stream, color=False)
     assert result.summary_line == line
     assert stream.getvalue().rstrip().endswith(line)
     assert render_markdown(result).startswith(f"### {line}")
+    assert result.summary()["attention"] == sum(1 for w in warnings if w.kind is not WarningKind.SETTLED)
 
 
 def test_colour_only_when_asked() -> None:

@@ -46,7 +46,9 @@ def run_plan(rt: Runtime) -> int:
     _render(rt, result, document)
     rt.append_step_summary(render_markdown(result))
     rt.report_requests()
-    return EXIT_CHANGES if args.detailed_exitcode and not result.is_empty else EXIT_OK
+    # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
+    needs_review = not result.is_empty or bool(result.attention)
+    return EXIT_CHANGES if args.detailed_exitcode and needs_review else EXIT_OK
 
 
 def run_show(rt: Runtime) -> int:
