@@ -380,6 +380,7 @@ databases:
           - s3://acme-seeds/orders/orders-1_of_3.rdb.gz
           - s3://acme-seeds/orders/orders-2_of_3.rdb.gz
           - s3://acme-seeds/orders/orders-3_of_3.rdb.gz
+        confirm: orders-prod
 """
 
 

@@ -376,6 +376,7 @@ def test_unset_variable_fails_before_any_call(tmp_path: Path) -> None:
         "version: 1\ndatabases:\n  - name: inventory-prod\n    subscription: 1234568\n    database: 7654402\n"
         "    imports:\n      - id: reload-2026-12\n"
         '        from: "ftp://loader:${env:SEED_FTP_PASSWORD}@ftp.acme.test/inventory.rdb.gz"\n'
+        "        confirm: inventory-prod\n"
     )
     planned = cli(directory, "plan", "-f", "manifests/")
     assert planned.code == 0 and "inventory-prod.imports.reload-2026-12" in planned.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,83 @@ def test_credentials_in_warning_messages_are_masked() -> None:
     text = io.StringIO()
     render_text(result, text, color=False)
     assert SECRET not in text.getvalue() + render_markdown(result)
+
+
+# --- issue 12: which database, what is risky, what needs a person ------------------------------------------------
+
+
+def _staging_plan(backup: BackupSettings | None = None, live_backup: LiveBackup | None = None) -> Plan:
+    """The manifest calls it orders-staging; the API calls database 10 orders-prod."""
+    desired = DatabaseSpec("orders-staging", 1, 10, Tier.PRO, False, backup, (),
+                           (Import("seed", ("s3://b/x.rdb",), "aws-s3", confirm="orders-prod"),),
+                           Position("m.yaml", 1, 3))
+    live = LiveDatabase(Tier.PRO, 1, 10, "orders-prod", "active",
+                        live_backup or LiveBackup(True, "s3://b/backups", "every-6-hours"), ())
+    return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
+
+
+def _all_formats(result: Plan) -> tuple[str, str, dict[str, Any]]:
+    text = io.StringIO()
+    render_text(result, text, color=False)
+    document = build_document(result, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z", manifest_digest="d",
+                              manifest_paths=["m.yaml"], api_url="sandbox")
+    return text.getvalue(), render_markdown(result), json.loads(render_json(document))
+
+
+def test_every_format_shows_the_live_name_beside_the_ids() -> None:
+    text, markdown, document = _all_formats(_staging_plan())
+    assert '-/+ orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database (pro 1/10, ' \
+           'named "orders-prod" in Redis Cloud)' in text
+    callout = markdown[markdown.index("> [!WARNING]"):].split("\n\n")[0]
+    assert "`orders-staging.imports.seed` into `pro 1/10` (**orders-prod** in Redis Cloud)" in callout
+    assert "<summary><code>orders-staging</code> on pro 1/10 (<b>orders-prod</b> in Redis Cloud)" in markdown
+    assert document["changes"][0]["database"] == {
+        "name": "orders-staging", "subscription": 1, "database": 10, "tier": "pro", "live_name": "orders-prod"}
+
+
+def test_a_live_name_is_escaped_in_markdown() -> None:
+    ref = DatabaseRef("orders", 1, 10, Tier.PRO, live_name="<img src=x>*bold*")
+    markdown = render_markdown(Plan((_change(Action.IMPORT, "orders.imports.a", ref),)))
+    assert "<img" not in markdown and "&lt;img src=x&gt;" in markdown
+
+
+@pytest.mark.parametrize(
+    ("backup", "tier"),
+    [pytest.param(BackupSettings(False), Tier.PRO, id="pro-enabled-false"),
+     pytest.param(BackupSettings(False), Tier.ESSENTIALS, id="essentials-empty-path")],
+)
+def test_switching_backup_off_is_flagged_in_every_format(backup: BackupSettings, tier: Tier) -> None:
+    desired = DatabaseSpec("orders", 1, 10, tier, False, backup, (), (), Position("m.yaml", 1, 3))
+    live = LiveDatabase(tier, 1, 10, "orders", "active", LiveBackup(True, "s3://b/backups", "every-6-hours"), ())
+    text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
+    assert "~ orders.backup will be updated, SWITCHING REMOTE BACKUP OFF: no backups from now on" in text
+    assert document["changes"][0]["risky"] is True
+    assert document["summary"]["risky"] == 1
+    callout = markdown[: markdown.index("<details>")]  # outside every folded section
+    assert "> [!CAUTION]" in callout and "`orders.backup` on `" + f"{tier.value} 1/10`" in callout
+
+
+def test_a_plain_update_is_not_risky() -> None:
+    text, markdown, document = _all_formats(_staging_plan(BackupSettings(True, "s3://b/new", "aws-s3")))
+    assert "SWITCHING" not in text and "[!CAUTION]" not in markdown
+    assert [c["risky"] for c in document["changes"]] == [False, False]
+
+
+def test_markdown_shows_operations_needing_attention_first() -> None:
+    warnings = (PlanWarning("orders.imports.old", WarningKind.SETTLED, "apply will record done", "done"),
+                PlanWarning("orders.imports.seed", WarningKind.UNCERTAIN, "claimed, no outcome seen"))
+    markdown = render_markdown(Plan((_change(Action.IMPORT, "orders.imports.new"),), warnings))
+    lines = markdown.splitlines()
+    assert lines[0] == ("### Plan: 0 to update, 0 to back up, 1 to import (1 destructive). "
+                        "1 operation needs attention: orders.imports.seed (uncertain).")
+    attention = markdown.index("#### Needs attention")
+    assert attention < markdown.index("> [!WARNING]") < markdown.index("orders.imports.old") < markdown.index("<details>")
+    assert markdown.index("**uncertain** `orders.imports.seed`") > attention
+
+
+def test_a_kept_interval_is_shown_as_unchanged() -> None:
+    text, markdown, document = _all_formats(_staging_plan(BackupSettings(True, "s3://b/new", "aws-s3")))
+    assert 'interval: "every-6-hours" (unchanged: not in the manifest, the live interval is sent)' in text
+    (update,) = [c for c in document["changes"] if c["action"] == "update"]
+    assert update["after"]["request"]["body"]["remoteBackup"]["interval"] == "every-6-hours"
+    assert "interval" not in update["after"] and [f["field"] for f in update["fields"]] == ["path"]

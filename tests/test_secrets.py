@@ -32,6 +32,7 @@ databases:
     imports:
       - id: seed-from-ftp
         from: ftp://loader:${env:SEED_FTP_PASSWORD}@ftp.acme.example/x.rdb
+        confirm: catalog-prod
 """
 UNKNOWN_DATABASE = """\
   - name: ghost-db
@@ -48,6 +49,7 @@ databases:
     imports:
       - id: seed-literal
         from: ftp://loader:{LITERAL_PASSWORD}@ftp.acme.example/x.rdb
+        confirm: catalog-prod
 """
 
 
