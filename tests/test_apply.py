@@ -541,3 +541,31 @@ def test_an_unmanaged_time_of_day_is_not_sent_so_a_12_hourly_time_is_not_moved(
     (put,) = [r for r in acct.writes(mark) if r.method == "PUT"]
     assert "timeUTC" not in put.body["remoteBackup"]
     assert acct.emulator.database(7654322)["backup"]["time_utc"] == "16:00"
+
+
+def test_an_interval_left_out_is_sent_at_its_live_value_and_then_nothing_drifts(
+    make_account: MakeAccount, tmp_path: Path
+) -> None:
+    """Issue 12 part 5: analytics-prod backs up every 6 hours; a manifest that moves only its path must keep that."""
+    manifest = tmp_path / "analytics.yaml"
+    manifest.write_text(
+        "version: 1\ndatabases:\n  - name: analytics-prod\n    subscription: 1234568\n    database: 7654401\n"
+        "    backup:\n      path: s3://acme-backups/analytics-v2\n"
+    )
+    acct = make_account(manifest_paths=[manifest])
+    (change,) = acct.plan().changes
+    assert [f.field for f in change.fields] == ["path"]
+    assert change.after["request"]["body"]["remoteBackup"]["interval"] == "every-6-hours"
+    mark = acct.log_size()
+
+    assert [r.outcome for r in acct.apply(acct.plan())] == [Outcome.DONE]
+
+    (put,) = [r for r in acct.writes(mark) if r.method == "PUT"]
+    assert put.body["remoteBackup"] == {
+        "active": True,
+        "interval": "every-6-hours",
+        "storageType": "aws-s3",
+        "storagePath": "s3://acme-backups/analytics-v2",
+    }
+    assert acct.emulator.database(ANALYTICS_DB)["backup"]["interval"] == "every-6-hours"
+    assert acct.plan().is_empty

@@ -336,3 +336,130 @@ def test_status_prints_each_managed_database(work: Path) -> None:
     assert catalog[1].strip() == "backup:      off"
     assert "unavailable (DATABASE_BACKUP_DISABLED)" in catalog[2]
     assert {entry.method for entry in sandbox_world(work).request_log()} == {"GET"}
+
+
+# --- issue 12: which database a change overwrites, what needs a person, what is not managed -------------
+
+
+STAGING = """\
+version: 1
+databases:
+  - name: orders-staging
+    subscription: 1234567
+    database: 7654321          # a copy-paste slip: this is orders-prod's id
+    imports:
+      - id: seed
+        from: s3://acme-seeds/orders/orders-1_of_3.rdb.gz
+        confirm: {confirm}
+"""
+
+
+def test_a_wrong_id_cannot_wipe_another_database(work: Path) -> None:
+    write_manifest(work / "m", STAGING.format(confirm="orders-staging"))
+    validated = in_process("validate", "-f", "m/", cwd=work)
+    assert validated.returncode == 0, validated.stderr  # the live name is only known to plan
+
+    for command in (("plan", "--out", "plan.json"), ("apply", "--auto-approve")):
+        result = in_process("--sandbox", *command, "-f", "m/", cwd=work)
+        assert result.returncode == 1
+        assert (
+            "orders-staging.imports.seed: confirm is 'orders-staging' but database 7654321 in subscription 1234567 "
+            "is named 'orders-prod' in Redis Cloud — check the ids; if this really is the database to overwrite, "
+            "write confirm: orders-prod"
+        ) in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (work / "plan.json").exists()
+    assert {entry.method for entry in sandbox_world(work).request_log()} == {"GET"}
+
+
+def test_confirm_is_the_live_name_and_every_format_shows_it(work: Path) -> None:
+    write_manifest(work / "m", STAGING.format(confirm="orders-prod"))
+    text = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
+    assert text.returncode == 0, text.stderr
+    assert "orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database " \
+           '(pro 1234567/7654321, named "orders-prod" in Redis Cloud)' in text.stdout
+    markdown = in_process("--sandbox", "plan", "-f", "m/", "--format", "markdown", cwd=work).stdout
+    assert "`orders-staging.imports.seed` into `pro 1234567/7654321` (**orders-prod** in Redis Cloud)" in markdown
+    document = json.loads(in_process("--sandbox", "plan", "-f", "m/", "--format", "json", cwd=work).stdout)
+    assert document["changes"][0]["database"]["live_name"] == "orders-prod"
+
+
+PROTECTED_OFF = """\
+version: 1
+databases:
+  - name: orders-prod
+    subscription: 1234567
+    database: 7654321
+    protected: true
+    backup: {block}
+"""
+
+
+def test_a_protected_database_switches_backups_off_only_when_confirmed(work: Path) -> None:
+    write_manifest(work / "m", PROTECTED_OFF.format(block="{enabled: false}"))
+    refused = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
+    assert refused.returncode == 1
+    assert "orders-prod.backup: orders-prod is protected and this plan switches its remote backup off" in refused.stderr
+    assert "write confirm: orders-prod beside enabled: false" in refused.stderr
+
+    write_manifest(work / "m", PROTECTED_OFF.format(block="{enabled: false, confirm: orders-prod}"))
+    assert in_process("validate", "-f", "m/", cwd=work).returncode == 0
+    text = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
+    assert text.returncode == 0, text.stderr
+    assert "orders-prod.backup will be updated, SWITCHING REMOTE BACKUP OFF" in text.stdout
+    document = json.loads(in_process("--sandbox", "plan", "-f", "m/", "--format", "json", cwd=work).stdout)
+    assert [c["risky"] for c in document["changes"]] == [True] and document["summary"]["risky"] == 1
+    markdown = in_process("--sandbox", "plan", "-f", "m/", "--format", "markdown", cwd=work).stdout
+    assert "> [!CAUTION]" in markdown[: markdown.index("<details>")]
+
+
+def test_an_uncertain_receipt_is_in_the_summary_and_fails_detailed_exitcode(work: Path) -> None:
+    """The state a double Ctrl-C leaves: everything done but the import, whose receipt stays `claimed`."""
+    converge_by_hand(work)
+    spec = next(db for db in load_manifest([work / "examples"]).databases if db.name == "orders-prod")
+    http = open_http("https://sandbox.invalid/v1", Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
+                     transport=sandbox_world(work).transport())
+    with http:
+        client = RedisCloudClient(Session(http))
+        receipt = claim(OperationKind.IMPORT, spec.imports[0], at=int(time.time()))
+        client.delete_tag(Tier.PRO, 1234567, 7654321, receipt.key)
+        client.create_tag(Tier.PRO, 1234567, 7654321, receipt.key, receipt.value)
+    line = "No changes. 1 operation needs attention: orders-prod.imports.seed-2026-11-20 (uncertain)."
+
+    result = run_reconciler("--sandbox", "plan", "-f", "examples/", "--detailed-exitcode", cwd=work)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == line
+
+    markdown = in_process("--sandbox", "plan", "-f", "examples/", "--format", "markdown", cwd=work).stdout
+    assert markdown.splitlines()[0] == f"### {line}"
+    assert markdown.splitlines()[2] == "#### Needs attention"
+    document = json.loads(in_process("--sandbox", "plan", "-f", "examples/", "--format", "json", cwd=work).stdout)
+    assert document["summary"]["attention"] == 1 and document["summary"]["line"] == line
+
+
+UNMANAGED_INTERVAL = """\
+version: 1
+databases:
+  - name: {name}
+    subscription: 1234567
+    database: {database}
+    backup:
+      path: s3://acme-backups/new-place
+"""
+
+
+def test_an_interval_left_out_is_kept_and_needs_a_live_one(work: Path) -> None:
+    write_manifest(work / "m", UNMANAGED_INTERVAL.format(name="orders-prod", database=7654321))
+    assert in_process("validate", "-f", "m/", cwd=work).returncode == 0
+    text = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
+    assert text.returncode == 0, text.stderr
+    assert 'interval: "every-24-hours" (unchanged: not in the manifest, the live interval is sent)' in text.stdout
+
+    write_manifest(work / "m", UNMANAGED_INTERVAL.format(name="catalog-prod", database=7654323))  # backup off live
+    assert in_process("validate", "-f", "m/", cwd=work).returncode == 0
+    refused = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
+    assert refused.returncode == 1
+    assert (
+        "catalog-prod.backup: backup is off on database 7654323 in subscription 1234567, so there is no live "
+        "interval to keep — add `interval:` to its backup block, e.g. interval: every-24-hours"
+    ) in refused.stderr
