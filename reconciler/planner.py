@@ -10,6 +10,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler import normalise
+from reconciler.confirmation import import_problem, switch_off_problem, where
 from reconciler.errors import UnsafePlanError
 from reconciler.model import (
     Action,
@@ -196,14 +197,12 @@ def _settings_problems(
     address: str, spec: DatabaseSpec, desired: normalise.Settings, current: normalise.Settings, ref: DatabaseRef
 ) -> list[str]:
     """What stops a settings update: an interval to keep that is not there, or an unconfirmed switch-off."""
-    assert spec.backup is not None
-    where = _where(ref)
     if desired.enabled and spec.tier is Tier.PRO and desired.interval is None:
         # `interval` left out is not managed: the PUT carries the live one (the API needs one), if there is one.
         if current.interval is None:
             state = "backup is off on" if not current.enabled else "Redis Cloud reports no backup interval for"
             return [
-                f"{address}: {state} {where}, so there is no live interval to keep — add `interval:` to its "
+                f"{address}: {state} {where(ref)}, so there is no live interval to keep — add `interval:` to its "
                 "backup block, e.g. interval: every-24-hours"
             ]
         if desired.time_utc is not None and current.interval not in normalise.TIMED_INTERVALS:
@@ -211,37 +210,10 @@ def _settings_problems(
                 f"{address}: time_utc needs every-12-hours or every-24-hours, but the live interval it keeps is "
                 f"{current.interval} — add `interval:` to its backup block, or remove time_utc"
             ]
-    if desired.enabled or not current.enabled:
-        return []
-    confirm, live_name = spec.backup.confirm, ref.live_name
-    if confirm is None and spec.protected:
-        return [
-            f"{address}: {spec.name} is protected and this plan switches its remote backup off: {where} is named "
-            f"{live_name!r} in Redis Cloud — if that is intended, write confirm: {live_name} beside enabled: false"
-        ]
-    if confirm is not None and confirm != live_name:
-        return [
-            f"{address}: confirm is {confirm!r} but {where} is named {live_name!r} in Redis Cloud — check the "
-            f"ids; if this really is the database whose backups to switch off, write confirm: {live_name}"
-        ]
+    if current.enabled and not desired.enabled:
+        problem = switch_off_problem(address, spec, ref)
+        return [problem] if problem else []
     return []
-
-
-def _import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | None:
-    """An import overwrites every key: `confirm` must name the database the API calls it, so a wrong id in
-    the manifest cannot wipe another database (issue 12)."""
-    live_name = ref.live_name
-    if operation.confirm == live_name:
-        return None
-    where = _where(ref)
-    fix = f"check the ids; if this really is the database to overwrite, write confirm: {live_name}"
-    if operation.confirm is None:
-        return f"{address}: an import needs `confirm:` — {where} is named {live_name!r} in Redis Cloud; {fix}"
-    return f"{address}: confirm is {operation.confirm!r} but {where} is named {live_name!r} in Redis Cloud — {fix}"
-
-
-def _where(ref: DatabaseRef) -> str:
-    return f"database {ref.database} in subscription {ref.subscription}"
 
 
 def _pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -302,7 +274,7 @@ def _plan_operation(
         )
         return
     if isinstance(operation, Import):
-        problem = _import_problem(address, operation, ctx.ref)
+        problem = import_problem(address, operation, ctx.ref)
         if problem is not None:
             out.problems.append(problem)
             return
