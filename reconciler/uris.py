@@ -42,12 +42,13 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SECRET_WITHOUT_COLON = {"abs", "redis"}
 # An Azure storage account name: 3-24 lowercase letters and digits. An Azure key is base64 and may hold
 # '/', so in `abs://` a '/' before the '@' ends the user-info only when no account follows the '@'.
-_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}(?:[/?#]|$)")
+_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}(?:[/?#]|$)", re.IGNORECASE)
 # RFC 3986 user-info keeps unreserved characters and sub-delims as they are; everything else (notably
-# `@ : / ? # %`, spaces and newlines) is percent-encoded. Azure keys are base64, whose `+` and `=` a URI
-# parser may read as a space or a separator, so they are encoded too (API-NOTES §11: no doc says either way).
-_USERINFO_SAFE = "!$&'()*+,;="
-_AZURE_USERINFO_SAFE = "!$&'()*,;"
+# `@ : / ? # %`, spaces and newlines) is percent-encoded, and so is `'`, which would end a URI quoted in a
+# message before `mask_in_text` reaches its '@'. Azure keys are base64, whose `+` and `=` a URI parser may
+# read as a space or a separator, so they are encoded too (API-NOTES §11: no doc says either way).
+_USERINFO_SAFE = "!$&()*+,;="
+_AZURE_USERINFO_SAFE = "!$&()*,;"
 
 
 class UnsetVariableError(ReconcilerError):
@@ -84,20 +85,26 @@ def infer_type(uri: str) -> str | None:
 
 def _userinfo_end(scheme: str, after: str) -> int | None:
     """The index of the '@' that ends the user-info in `after` (the text past '://'), or None."""
-    authority = re.split(r"[/?#]", after, maxsplit=1)[0]
-    if scheme == "redis":  # `redis://[password]@host:port` has no path that could hold an '@'
+    if scheme == "redis":  # `redis://[password]@host:port` has no path: the last '@' ends the password
         at = after.rfind("@")
         return at if at >= 0 else None
-    if scheme != "abs":
+    authority = re.split(r"[/?#]", after, maxsplit=1)[0]
+    at = authority.rfind("@")
+    if at >= 0:
         # The last '@' of the authority: an unencoded '@' in a user name (an e-mail address) stays in it,
         # and an '@' after the first '/' is part of the path (`s3://bucket/user@x/f.rdb`).
-        at = authority.rfind("@")
-        return at if at >= 0 else None
-    at = after.find("@")  # base64 has no '@': the first one ends an Azure key
-    if at < 0:
-        return None
-    if at < len(authority) or _AZURE_ACCOUNT.match(after[at + 1 :]):
         return at
+    later = after.find("@")
+    if later < 0:
+        return None
+    if scheme == "abs":
+        # Base64 has no '@': the first one ends an Azure key, which may hold '/', when an account follows.
+        return later if _AZURE_ACCOUNT.match(after[later + 1 :]) else None
+    # `user:pa/ss@host` (a literal password holding '/', as the API may echo a destination set elsewhere):
+    # what follows the colon is no port, so the authority goes on to the '@'. Masking must not miss it.
+    colon = authority.find(":")
+    if colon >= 0 and not authority.startswith("[") and not authority[colon + 1 :].isdigit():
+        return later
     return None
 
 

@@ -37,6 +37,9 @@ PARSED = [
     pytest.param("ftp://loader@host/f", False, "ftp://loader@host/f", "ftp://loader@host/f", id="ftp-user-only"),
     pytest.param("ftp://${env:FTP_USER}@host/f", False, "ftp://${env:FTP_USER}@host/f", "ftp://${env:FTP_USER}@host/f", id="ftp-user-reference-only"),
     pytest.param("ftp://host/dir@x/f.rdb", False, "ftp://host/dir@x/f.rdb", "ftp://host/dir@x/f.rdb", id="ftp-no-userinfo-at-in-path"),
+    pytest.param("ftp://loader:pa/ss@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password-with-slash"),
+    pytest.param("ftp://host:21/dir@x/f", False, "ftp://host:21/dir@x/f", "ftp://host:21/dir@x/f", id="ftp-port-then-at-in-path"),
+    pytest.param("abs://:Zm9v/YmFy==@MyAccount/c/f.rdb", True, "abs://:****@MyAccount/c/f.rdb", "abs://:${env:V}@MyAccount/c/f.rdb", id="abs-literal-key-uppercase-account"),
     pytest.param("ftp://loader:hunter2@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password"),
     pytest.param("ftp://${env:FTP_USER}:hunter2@host/f", True, "ftp://${env:FTP_USER}:****@host/f", "ftp://${env:FTP_USER}:${env:V}@host/f", id="ftp-reference-user-literal-password"),
     pytest.param("ftp://loader:${env:P}x@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-reference-and-literal-mixed"),
@@ -75,6 +78,7 @@ ENVIRON = {
     "ODD": "x?y#z%20 w",
     "NEWLINE": "line-one\nline-two",
     "DIR": "team@eu/2026",
+    "QUOTE": "it's\"q\"",
 }
 
 # (unresolved, resolved); the second element is exactly what the API receives.
@@ -86,6 +90,7 @@ RESOLVED = [
     pytest.param("ftp://${env:USER}:${env:SECRET}@h:21/d/f.rdb", "ftp://ci+loader%40acme:k%40y%2Fw%3Ath+and==@h:21/d/f.rdb", id="ftp"),
     pytest.param("ftps://loader:${env:SECRET}@h/f.rdb", "ftps://loader:k%40y%2Fw%3Ath+and==@h/f.rdb", id="ftps"),
     pytest.param("http://u:${env:ODD}@h/f.rdb", "http://u:x%3Fy%23z%2520%20w@h/f.rdb", id="http-query-fragment-percent-space"),
+    pytest.param("ftp://u:${env:QUOTE}@h/f.rdb", "ftp://u:it%27s%22q%22@h/f.rdb", id="ftp-quotes"),
     pytest.param("https://${env:USER}:${env:NEWLINE}@h/f.rdb", "https://ci+loader%40acme:line-one%0Aline-two@h/f.rdb", id="https-newline"),
     # Outside the user-info a value is inserted as is: there the manifest's author writes the URI.
     pytest.param("s3://bucket/${env:DIR}/f.rdb", "s3://bucket/team@eu/2026/f.rdb", id="s3-path-as-is"),
