@@ -159,11 +159,14 @@ def mask(uri: str) -> str:
 
 
 def suggest_reference(uri: str, variable: str) -> str:
-    """The URI as it should be written, with its credential moved into `${env:variable}`."""
+    """The URI as it should be written, with its credential moved into `${env:variable}`; an Azure key in
+    the leading-colon form `abs://:key@…` that the import docs use (API-NOTES §11). Normalising compares
+    paths through this too, so either Azure form matches the other."""
     parts = _split(uri)
     if parts is None or not parts.secret:
         return uri
-    return parts.joined(parts.user, f"${{env:{variable}}}")
+    user = "" if parts.user is None and parts.scheme == "abs" else parts.user
+    return parts.joined(user, f"${{env:{variable}}}")
 
 
 def references(text: str) -> tuple[str, ...]:

@@ -25,9 +25,9 @@ PARSED = [
     pytest.param("gs://bucket/${env:DIR}/f.rdb", False, "gs://bucket/${env:DIR}/f.rdb", "gs://bucket/${env:DIR}/f.rdb", id="gs-reference-in-path"),
     # Azure: the key alone or after a leading colon; a literal key may hold '/', '+' and '='.
     pytest.param("abs://:${env:AZ_KEY}@account/container/f.rdb", False, "abs://:${env:AZ_KEY}@account/container/f.rdb", "abs://:${env:V}@account/container/f.rdb", id="abs-leading-colon"),
-    pytest.param("abs://${env:AZ_KEY}@acct/c/f", False, "abs://${env:AZ_KEY}@acct/c/f", "abs://${env:V}@acct/c/f", id="abs-no-colon"),
+    pytest.param("abs://${env:AZ_KEY}@acct/c/f", False, "abs://${env:AZ_KEY}@acct/c/f", "abs://:${env:V}@acct/c/f", id="abs-no-colon"),
     pytest.param("abs://:Zm9v/YmFy+cXV4==@acct/c/f.rdb", True, "abs://:****@acct/c/f.rdb", "abs://:${env:V}@acct/c/f.rdb", id="abs-literal-key-with-slash"),
-    pytest.param("abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb", True, "abs://****@acct/c/f.rdb", "abs://${env:V}@acct/c/f.rdb", id="abs-literal-key-no-colon"),
+    pytest.param("abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb", True, "abs://****@acct/c/f.rdb", "abs://:${env:V}@acct/c/f.rdb", id="abs-literal-key-no-colon"),
     pytest.param("abs://:${env:AZ_KEY}@acct/c/x@y.rdb", False, "abs://:${env:AZ_KEY}@acct/c/x@y.rdb", "abs://:${env:V}@acct/c/x@y.rdb", id="abs-at-in-path-too"),
     pytest.param("abs://acct/c/a@b.rdb", False, "abs://acct/c/a@b.rdb", "abs://acct/c/a@b.rdb", id="abs-at-in-path-no-key"),
     # FTP: user and password, each a reference or a literal user name; ports; '@' in the path.
@@ -121,3 +121,16 @@ def test_an_empty_or_unset_variable_is_an_error_naming_it(value: str | None) -> 
     environ = {"SRC_PASS": value} if value is not None else {}
     with pytest.raises(UnsetVariableError, match=r"^environment variable SRC_PASS is not set"):
         resolve("redis://${env:SRC_PASS}@10.0.0.5:6379", environ)
+
+
+@pytest.mark.parametrize(
+    ("written", "echoed"),
+    [
+        pytest.param("abs://${env:AZ_KEY}@acct/c/backups", "abs://:Zm9v%2FYmFy%3D%3D@acct/c/backups", id="no-colon-vs-colon"),
+        pytest.param("abs://:${env:AZ_KEY}@acct/c/backups", "abs://Zm9v/YmFy==@acct/c/backups", id="colon-vs-raw-key"),
+        pytest.param("ftp://backup:${env:P}@h/d", "ftp://backup:p%40ss@h/d", id="ftp-encoded-echo"),
+    ],
+)
+def test_a_destination_compares_equal_whichever_form_the_api_echoes(written: str, echoed: str) -> None:
+    # Normalising compares backup paths with the credential replaced (normalise._path_key).
+    assert suggest_reference(written, "CREDENTIAL") == suggest_reference(echoed, "CREDENTIAL")
