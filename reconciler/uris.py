@@ -46,7 +46,8 @@ _AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}(?:[/?#]|$)", re.IGNORECASE)
 # RFC 3986 user-info keeps unreserved characters and sub-delims as they are; everything else (notably
 # `@ : / ? # %`, spaces and newlines) is percent-encoded, and so is `'`, which would end a URI quoted in a
 # message before `mask_in_text` reaches its '@'. Azure keys are base64, whose `+` and `=` a URI parser may
-# read as a space or a separator, so they are encoded too (API-NOTES §11: no doc says either way).
+# read as a space or a separator, so they are encoded too. The FTP docs ask for percent-encoding (API-NOTES
+# §2); UNCONFIRMED (API-NOTES §11) that the API decodes an encoded Azure key or redis password likewise.
 _USERINFO_SAFE = "!$&()*+,;="
 _AZURE_USERINFO_SAFE = "!$&()*,;"
 
