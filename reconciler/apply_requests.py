@@ -61,8 +61,7 @@ def check_variables(plan: Plan, manifest: Manifest, environ: Mapping[str, str]) 
     needed: dict[str, list[str]] = {}
     for change in plan.changes:
         for uri in _uris(specs[change.database.name], change.address, change.action.value):
-            for name in references(uri):
-                needed.setdefault(name, []).append(change.address)
+            _need(needed, uri, change.address)
     _refuse_unset(needed, environ)
 
 
@@ -86,10 +85,14 @@ def needed_variables(manifest: Manifest, targets: frozenset[str] = frozenset()) 
             if targets and spec.name not in targets and address not in targets:
                 continue
             for uri in _uris(spec, address, action):
-                for name in references(uri):
-                    if address not in needed.setdefault(name, []):
-                        needed[name].append(address)
+                _need(needed, uri, address)
     return dict(sorted(needed.items()))
+
+
+def _need(needed: dict[str, list[str]], uri: str, address: str) -> None:
+    for name in references(uri):  # once per address, however many shard URIs repeat the variable
+        if address not in needed.setdefault(name, []):
+            needed[name].append(address)
 
 
 def _refuse_unset(needed: Mapping[str, list[str]], environ: Mapping[str, str]) -> None:

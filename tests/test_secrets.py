@@ -282,7 +282,8 @@ def test_an_unset_variable_stops_plan_and_apply_before_any_request(
         "      path: ftp://backup:${env:SRC_SECRET}@ftp.acme.example/catalog\n"
         "      interval: every-24-hours\n"
         + _import("redis://${env:SRC_SECRET}@10.0.0.5:6379")
-        + "      - id: second\n        from: ftp://${env:SRC_USER}:${env:FTP_PASS}@ftp.acme.example/x.rdb\n",
+        + "      - id: second\n        from:\n"  # two shard files, one variable: the address is named once
+        + "".join(f"          - ftp://${{env:SRC_USER}}:${{env:FTP_PASS}}@ftp.acme.example/x-{n}.rdb\n" for n in (1, 2)),
     )
     before = len(world(directory).request_log())
     environ = {"SRC_USER": AWKWARD_USER} | ({"SRC_SECRET": value} if value is not None else {})
@@ -295,6 +296,20 @@ def test_an_unset_variable_stops_plan_and_apply_before_any_request(
     ]
     assert "Traceback" not in ran.err and "None" not in ran.err
     assert len(world(directory).request_log()) == before  # not one request
+
+
+def test_a_saved_plan_applied_without_its_variables_writes_nothing(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    shards = "".join(f"          - abs://:${{env:SRC_SECRET}}@acmestore/seeds/part-{n}.rdb\n" for n in (1, 2, 3))
+    _catalog(directory, "    imports:\n      - id: seed\n        confirm: catalog-prod\n        from:\n" + shards)
+    assert cli(directory, "plan", "-f", "manifests/", "--out", "plan.json", environ=VARIABLES).code == 0
+    mark = len(world(directory).request_log())
+    ran = cli(directory, "apply", "plan.json", "-f", "manifests/", "--auto-approve", environ={})
+    assert ran.code == 1
+    assert ran.err.splitlines()[0] == (
+        "Error: environment variable SRC_SECRET is not set (needed by catalog-prod.imports.seed)"
+    )
+    assert not [r for r in world(directory).request_log()[mark:] if r.method != "GET"]
 
 
 def test_target_narrows_the_variables_a_plan_needs(tmp_path: Path) -> None:
