@@ -9,8 +9,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import DatabaseSpec, Import, Manifest, OnDemandBackup, OperationKind, Plan, Tier
-from reconciler.uris import UnsetVariableError, references, resolve
+from reconciler.model import (
+    DatabaseSpec,
+    Import,
+    Manifest,
+    OnDemandBackup,
+    OperationKind,
+    Plan,
+    Tier,
+    operation_address,
+    settings_address,
+)
+from reconciler.uris import references, resolve
 
 
 def settings_body(
@@ -54,15 +64,46 @@ def operation_of(spec: DatabaseSpec, address: str) -> tuple[OperationKind, Impor
 def check_variables(plan: Plan, manifest: Manifest, environ: Mapping[str, str]) -> None:
     """Every variable the plan's requests need must be set before the first call is made."""
     specs = {spec.name: spec for spec in manifest.databases}
-    missing: dict[str, list[str]] = {}
+    needed: dict[str, list[str]] = {}
     for change in plan.changes:
-        spec = specs[change.database.name]
-        for uri in _uris(spec, change.address, change.action.value):
-            for name in references(uri):
-                try:
-                    resolve(f"${{env:{name}}}", environ)
-                except UnsetVariableError:
-                    missing.setdefault(name, []).append(change.address)
+        for uri in _uris(specs[change.database.name], change.address, change.action.value):
+            _need(needed, uri, change.address)
+    _refuse_unset(needed, environ)
+
+
+def check_manifest_variables(manifest: Manifest, environ: Mapping[str, str], targets: frozenset[str]) -> None:
+    """Before `plan` reads the account: every variable of the (targeted) entries must be set, since which
+    of their requests the plan will need is only known once the live state has been read."""
+    _refuse_unset(needed_variables(manifest, targets), environ)
+
+
+def needed_variables(manifest: Manifest, targets: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The variables the manifest's URIs reference, each with the addresses that need it, sorted by name.
+    `targets` are addresses or database names, as `--target` takes them (empty: everything)."""
+    needed: dict[str, list[str]] = {}
+    for spec in manifest.databases:
+        addresses = []
+        if spec.backup is not None:
+            addresses.append((settings_address(spec.name), "update"))
+        addresses += [(operation_address(spec.name, OperationKind.BACKUP, b.id), "backup") for b in spec.backups]
+        addresses += [(operation_address(spec.name, OperationKind.IMPORT, i.id), "import") for i in spec.imports]
+        for address, action in addresses:
+            if targets and spec.name not in targets and address not in targets:
+                continue
+            for uri in _uris(spec, address, action):
+                _need(needed, uri, address)
+    return dict(sorted(needed.items()))
+
+
+def _need(needed: dict[str, list[str]], uri: str, address: str) -> None:
+    for name in references(uri):  # once per address, however many shard URIs repeat the variable
+        if address not in needed.setdefault(name, []):
+            needed[name].append(address)
+
+
+def _refuse_unset(needed: Mapping[str, list[str]], environ: Mapping[str, str]) -> None:
+    # An empty variable counts as unset, as in `resolve`: an empty password is never what was meant.
+    missing = {name: addresses for name, addresses in needed.items() if not environ.get(name)}
     if missing:
         lines = [
             f"environment variable {name} is not set (needed by {', '.join(addresses)})"

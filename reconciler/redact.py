@@ -1,16 +1,19 @@
 """Last line of defence for secrets: every byte the CLI prints passes through here.
 
 URIs are masked where they are rendered; this catches what nobody thought of: the API keys and the
-values of `${env:…}` variables, should any of them reach a message, a traceback or a report.
+values of `${env:…}` variables, should any of them reach a message, a traceback or a report. A value is
+known in every form it may travel in: percent-encoded as `resolve` puts it into a URI (an API error may echo
+the URI it was sent), and escaped as JSON or a Python repr would print it (a newline becomes `\\n`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from typing import TextIO
 
-from reconciler.uris import MASK
+from reconciler.uris import MASK, userinfo_encodings
 
 _MIN_SECRET = 4  # shorter values would mangle ordinary words
 
@@ -24,8 +27,11 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= _MIN_SECRET:
+            forms = set(userinfo_encodings(secret))
+            forms |= {json.dumps(form, ensure_ascii=only_ascii)[1:-1] for form in forms for only_ascii in (True, False)}
+            forms |= {repr(form)[1:-1] for form in forms}
             with self._lock:
-                self._secrets.add(secret)
+                self._secrets.update(forms)
 
     def __call__(self, text: str) -> str:
         with self._lock:

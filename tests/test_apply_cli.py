@@ -378,15 +378,17 @@ def test_unset_variable_fails_before_any_call(tmp_path: Path) -> None:
         '        from: "ftp://loader:${env:SEED_FTP_PASSWORD}@ftp.acme.test/inventory.rdb.gz"\n'
         "        confirm: inventory-prod\n"
     )
-    planned = cli(directory, "plan", "-f", "manifests/")
-    assert planned.code == 0 and "inventory-prod.imports.reload-2026-12" in planned.out
     mark = log_size(directory)
+    # Issue 12: plan checks the variables too, before its first request (it used to plan without them).
+    planned = cli(directory, "plan", "-f", "manifests/")
+    assert planned.code == 1
+    assert "SEED_FTP_PASSWORD" in planned.err and "inventory-prod.imports.reload-2026-12" in planned.err
 
     ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve")
 
     assert ran.code == 1
     assert "SEED_FTP_PASSWORD" in ran.err and "inventory-prod.imports.reload-2026-12" in ran.err
-    assert writes_since(directory, mark) == []
+    assert log_size(directory) == mark  # not one request, reads included
 
     ok = cli(directory, "apply", "-f", "manifests/", "--auto-approve", environ={"SEED_FTP_PASSWORD": "s3cr3t-pw"})
     assert ok.code == 0, ok.err

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from reconciler.cli import main
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.model import Tier
@@ -69,6 +72,8 @@ BAD = [
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: []\n", "m.yaml:8:15: databases[0].imports[0].from: expected a URI or a non-empty list of distinct URIs", id="empty-from"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: redis://s3cr3tpw@10.0.0.1:6379\n", "m.yaml:8:15: databases[0].imports[0].from: 'redis://****@10.0.0.1:6379' holds a literal credential — keep secrets out of manifests: write 'redis://${env:ORDERS_PROD_PASSWORD}@10.0.0.1:6379' and set ORDERS_PROD_PASSWORD in the environment", id="literal-redis-password"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: abs://:s3cr3tkey/x+y==@acct/c/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'abs://:****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment", id="literal-azure-key"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://${env:FTP_USER}:hunter2@host/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'ftp://${env:FTP_USER}:****@host/f.rdb' holds a literal credential — keep secrets out of manifests: write 'ftp://${env:FTP_USER}:${env:ORDERS_PROD_PASSWORD}@host/f.rdb' and set ORDERS_PROD_PASSWORD in the environment", id="literal-password-after-a-referenced-user"),
+    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'abs://****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment", id="literal-azure-key-without-colon"),
     pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://u:${env:PW@host/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'ftp://u:****@host/f.rdb' has a malformed reference — write ${env:NAME}", id="malformed-reference"),
     pytest.param(GOOD_DB + "  - name: orders-prod\n    subscription: 1\n    database: 2\n", "m.yaml:6:11: name 'orders-prod' is already used at m.yaml:3:11 — names are unique across all manifests", id="duplicate-name"),
     pytest.param(GOOD_DB + "  - name: other\n    subscription: 1234567\n    database: 7654321\n", "m.yaml:8:15: subscription 1234567 database 7654321 is already declared at m.yaml:5:15 — declare each database once", id="duplicate-database"),
@@ -81,6 +86,60 @@ def test_bad_manifest_names_position_and_fix(tmp_path: Path, text: str, expected
     expected = expected.replace("m.yaml", str(tmp_path / "m.yaml"))
     # YAML syntax errors are worded by the parser (libyaml or PyYAML's own): only their start is ours.
     assert any(p == expected or (expected.endswith(": ") and p.startswith(expected)) for p in problems), problems
+
+
+# Every form the issue names (12, part 1): references anywhere in the user-info, with or without literal users.
+REFERENCED = [
+    "redis://${env:SRC_PASS}@10.0.0.5:6379",
+    "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/f.rdb",
+    "ftp://loader:${env:P}@host/f.rdb",
+    "ftps://loader:${env:P}@host:990/dir@2026/f.rdb",
+    "abs://:${env:AZ_KEY}@account/container/f.rdb",
+    "abs://${env:AZ_KEY}@acct/c/f.rdb",
+    "http://u:${env:P}@h/f.rdb",
+    "https://${env:U}:${env:P}@h/f.rdb",
+]
+
+
+@pytest.mark.parametrize("uri", REFERENCED)
+def test_references_anywhere_in_the_userinfo_are_accepted_and_kept_unresolved(tmp_path: Path, uri: str) -> None:
+    text = GOOD_DB + f"    imports:\n      - id: seed\n        from: \"{uri}\"\n"
+    (database,) = load_manifest([_write(tmp_path, text)]).databases
+    assert database.imports[0].sources == (uri,)
+
+
+def _validate(path: Path, *flags: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["validate", *flags, "-f", str(path)], out=out, err=err, environ={})
+    return code, out.getvalue(), err.getvalue()
+
+
+VARIABLES_MANIFEST = GOOD_DB + """\
+    backup:
+      path: ftp://backup:${env:FTP_PASS}@ftp.example/orders
+      interval: every-24-hours
+    imports:
+      - id: seed
+        from: redis://${env:SRC_PASS}@10.0.0.5:6379
+      - id: again
+        from: ftp://${env:FTP_USER}:${env:FTP_PASS}@ftp.example/o.rdb
+"""
+
+
+def test_validate_names_the_variables_a_plan_will_need_without_reading_them(tmp_path: Path) -> None:
+    path = _write(tmp_path, VARIABLES_MANIFEST)
+    code, out, err = _validate(path)  # offline, and with none of them set
+    assert (code, err) == (0, "")
+    assert out.splitlines() == ["Valid: 1 database in 1 file.", "Variables a plan will need: FTP_PASS, FTP_USER, SRC_PASS"]
+    code, out, _ = _validate(path, "--format", "json")
+    assert code == 0 and json.loads(out)["variables"] == ["FTP_PASS", "FTP_USER", "SRC_PASS"]
+    assert _validate(path, "--quiet")[:2] == (0, "")
+
+
+def test_validate_without_variables_prints_no_variables_line(tmp_path: Path) -> None:
+    code, out, _ = _validate(_write(tmp_path, GOOD_DB), "--format", "json")
+    assert code == 0 and json.loads(out)["variables"] == []
+    assert _validate(_write(tmp_path, GOOD_DB))[1] == "Valid: 1 database in 1 file.\n"
 
 
 def test_literal_credential_is_never_echoed(tmp_path: Path) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+from apply_support import Ran, cli, sandbox_dir, world
 from conftest import copy_examples, run_reconciler, write_manifest
+
+from reconciler.redact import Redactor
+from reconciler.uris import resolve
 
 ACCESS_KEY = "acme-ci-access-Kq7Zp2"
 SECRET_KEY = "acme-ci-secret-Wv93Lm"
@@ -154,3 +160,193 @@ def test_a_literal_credential_in_a_manifest_is_refused_without_echoing_it(work: 
     assert result.returncode == 1
     assert "${env:" in result.stderr  # it says how to fix it
     assert_clean(work, result)
+
+
+# --- issue 12 part 1: references anywhere in a user-info, encoded values, unset variables -----------------
+
+AWKWARD = "Aw@k/w:rd+K3y=="  # '@', '/', ':', '+' and '=' (the issue's list)
+AWKWARD_USER = "ci+loader@acme"
+VARIABLES = {"SRC_SECRET": AWKWARD, "SRC_USER": AWKWARD_USER}
+CATALOG_DB = 7654323
+CATALOG = """\
+version: 1
+databases:
+  - name: catalog-prod
+    subscription: 1234567
+    database: 7654323
+"""
+
+# (scheme case, the manifest's URI, exactly what the emulator must receive in importFromUri)
+SOURCES = [
+    pytest.param("abs://:${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
+                 "abs://:Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb", id="abs"),
+    pytest.param("abs://${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
+                 "abs://Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb", id="abs-no-colon"),
+    pytest.param("ftp://${env:SRC_USER}:${env:SRC_SECRET}@ftp.acme.example/catalog.rdb",
+                 "ftp://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example/catalog.rdb", id="ftp"),
+    pytest.param("ftps://loader:${env:SRC_SECRET}@ftp.acme.example:990/seeds@2026/catalog.rdb",
+                 "ftps://loader:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example:990/seeds@2026/catalog.rdb", id="ftps"),
+    pytest.param("http://loader:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
+                 "http://loader:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb", id="http"),
+    pytest.param("https://${env:SRC_USER}:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
+                 "https://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb", id="https"),
+    pytest.param("redis://${env:SRC_SECRET}@10.0.0.5:6379", "redis://Aw%40k%2Fw%3Ard+K3y==@10.0.0.5:6379", id="redis"),
+]
+
+
+def _catalog(directory: Path, extra: str) -> None:
+    write_manifest(directory / "manifests", CATALOG + extra)
+
+
+def _import(uri: str) -> str:
+    return f"    imports:\n      - id: seed\n        from: \"{uri}\"\n        confirm: catalog-prod\n"
+
+
+def _assert_never_shown(directory: Path, ran: Ran, *values: str) -> None:
+    shown = {"stdout": ran.out, "stderr": ran.err}
+    for name in ("plan.json", "report.json"):
+        if (directory / name).exists():
+            shown[name] = (directory / name).read_text(encoding="utf-8")
+    for where, text in shown.items():
+        for value in values:
+            assert value not in text, f"{value!r} leaked into {where}"
+
+
+@pytest.mark.parametrize(("uri", "received"), SOURCES)
+def test_an_import_sends_referenced_credentials_percent_encoded(tmp_path: Path, uri: str, received: str) -> None:
+    directory = sandbox_dir(tmp_path)
+    _catalog(directory, _import(uri))
+    planned = cli(directory, "plan", "-f", "manifests/", "--out", "plan.json", environ=VARIABLES)
+    assert planned.code == 0, planned.err
+    assert uri in planned.out  # the reviewer sees the references, unresolved
+
+    ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json", environ=VARIABLES)
+    assert ran.code == 0, ran.err
+    # What the emulator received (its request log masks credentials, as a server's logs should).
+    (sent,) = world(directory).import_history(CATALOG_DB)
+    assert sent.uris == (received,) and sent.status == "success"
+    parts = urlsplit(received)  # well formed: a standard parser gets every value back exactly
+    assert unquote(parts.password or parts.username or "") == AWKWARD
+    assert parts.hostname in ("acmestore", "ftp.acme.example", "files.acme.example", "10.0.0.5")
+    _assert_never_shown(directory, planned, AWKWARD, "Aw%40k")
+    _assert_never_shown(directory, ran, AWKWARD, "Aw%40k")
+
+
+def test_backup_destinations_are_sent_percent_encoded_and_read_back_without_drift(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    _catalog(
+        directory,
+        "    backup:\n"
+        "      path: ftp://backup:${env:SRC_SECRET}@ftp.acme.example/catalog\n"
+        "      interval: every-24-hours\n"
+        "    backups:\n"
+        "      - id: adhoc\n"
+        "        path: abs://:${env:SRC_SECRET}@acmestore/adhoc\n",
+    )
+    ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json", environ=VARIABLES)
+    assert ran.code == 0, ran.err
+    received = world(directory)
+    assert received.database(CATALOG_DB)["backup"]["path"] == (
+        "ftp://backup:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example/catalog"
+    )
+    (adhoc,) = received.backup_history(CATALOG_DB)
+    assert adhoc.adhoc and adhoc.destination == "abs://:Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/adhoc"
+    _assert_never_shown(directory, ran, AWKWARD, "Aw%40k")
+
+    again = cli(directory, "plan", "-f", "manifests/", "--detailed-exitcode", environ=VARIABLES)
+    assert again.code == 0, again.out + again.err  # the encoded destination the API echoes is no drift
+    assert "No changes" in again.out
+
+
+def test_an_api_error_echoing_the_encoded_uri_shows_no_part_of_the_secrets(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    uri = "ftp://${env:SRC_USER}:${env:SRC_SECRET}@ftp.acme.example/missing.rdb"
+    world(directory).mark_source("ftp://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example/missing.rdb", "missing")
+    _catalog(directory, _import(uri))
+    ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json", environ=VARIABLES)
+    assert ran.code == 1
+    # The description names the URI the API was sent: the password is masked, and so is the user name
+    # wherever the redactor sees it (it is a variable too, so the redactor treats it as a secret).
+    assert "DATABASE_IMPORT_SOURCE_NOT_FOUND" in ran.err and "ftp://****:****@ftp.acme.example/missing.rdb" in ran.err
+    _assert_never_shown(directory, ran, AWKWARD, "Aw%40k", AWKWARD_USER)
+    assert "ci+loader%40acme" not in ran.out + ran.err
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+def test_an_unset_variable_stops_plan_and_apply_before_any_request(
+    tmp_path: Path, command: str, value: str | None
+) -> None:
+    directory = sandbox_dir(tmp_path)
+    _catalog(
+        directory,
+        "    backup:\n"
+        "      path: ftp://backup:${env:SRC_SECRET}@ftp.acme.example/catalog\n"
+        "      interval: every-24-hours\n"
+        + _import("redis://${env:SRC_SECRET}@10.0.0.5:6379")
+        + "      - id: second\n        from:\n"  # two shard files, one variable: the address is named once
+        + "".join(f"          - ftp://${{env:SRC_USER}}:${{env:FTP_PASS}}@ftp.acme.example/x-{n}.rdb\n" for n in (1, 2)),
+    )
+    before = len(world(directory).request_log())
+    environ = {"SRC_USER": AWKWARD_USER} | ({"SRC_SECRET": value} if value is not None else {})
+    argv = ("plan", "-f", "manifests/") if command == "plan" else ("apply", "-f", "manifests/", "--auto-approve")
+    ran = cli(directory, *argv, environ=environ)
+    assert ran.code == 1
+    assert ran.err.splitlines()[:2] == [
+        "Error: environment variable FTP_PASS is not set (needed by catalog-prod.imports.second)",
+        "environment variable SRC_SECRET is not set (needed by catalog-prod.backup, catalog-prod.imports.seed)",
+    ]
+    assert "Traceback" not in ran.err and "None" not in ran.err
+    assert len(world(directory).request_log()) == before  # not one request
+
+
+def test_a_saved_plan_applied_without_its_variables_writes_nothing(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    shards = "".join(f"          - abs://:${{env:SRC_SECRET}}@acmestore/seeds/part-{n}.rdb\n" for n in (1, 2, 3))
+    _catalog(directory, "    imports:\n      - id: seed\n        confirm: catalog-prod\n        from:\n" + shards)
+    assert cli(directory, "plan", "-f", "manifests/", "--out", "plan.json", environ=VARIABLES).code == 0
+    mark = len(world(directory).request_log())
+    ran = cli(directory, "apply", "plan.json", "-f", "manifests/", "--auto-approve", environ={})
+    assert ran.code == 1
+    assert ran.err.splitlines()[0] == (
+        "Error: environment variable SRC_SECRET is not set (needed by catalog-prod.imports.seed)"
+    )
+    assert not [r for r in world(directory).request_log()[mark:] if r.method != "GET"]
+
+
+def test_target_narrows_the_variables_a_plan_needs(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    _catalog(
+        directory,
+        "    backup: {path: s3://acme-backups/catalog, interval: every-24-hours}\n"
+        + _import("redis://${env:SRC_SECRET}@10.0.0.5:6379"),
+    )
+    narrowed = cli(directory, "plan", "-f", "manifests/", "--target", "catalog-prod.backup", environ={})
+    assert narrowed.code == 0, narrowed.err
+    assert "catalog-prod.backup" in narrowed.out and "imports.seed" not in narrowed.out
+    whole = cli(directory, "plan", "-f", "manifests/", environ={})
+    assert "SRC_SECRET is not set (needed by catalog-prod.imports.seed)" in whole.err
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [pytest.param(AWKWARD, id="at-slash-colon-plus-equals"), pytest.param("first\nsecond-line", id="newline"),
+     pytest.param("Zq/+=@:" * 300, id="2KB")],
+)
+def test_the_redactor_knows_every_form_a_secret_travels_in(secret: str) -> None:
+    redact = Redactor([secret])
+    forms = {
+        "raw": secret,
+        "userinfo": resolve("ftp://u:${env:S}@h/f", {"S": secret}),
+        "azure": resolve("abs://:${env:S}@acct/c/f", {"S": secret}),
+        "json": json.dumps({"description": f"bad uri {resolve('redis://${env:S}@h:1', {'S': secret})}"}),
+        "json-raw": json.dumps({"description": secret}),
+        "repr": repr(secret),
+        "lowercase-hex": re.sub("%[0-9A-F]{2}", lambda hexa: hexa.group(0).lower(), quote(secret, safe="")),
+    }
+    for name, text in forms.items():
+        shown = redact(f"error: {text} (end)")
+        assert shown.startswith("error: ") and shown.endswith(" (end)"), name
+        for fragment in (secret, quote(secret, safe=""), forms["lowercase-hex"]):
+            assert fragment not in shown, name
+        assert "****" in shown, name

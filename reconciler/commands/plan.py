@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler import __version__
+from reconciler.apply_requests import check_manifest_variables
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
 from reconciler.errors import ReconcilerError
 from reconciler.model import Manifest, Plan
@@ -16,6 +17,7 @@ def plan_from_flags(rt: Runtime) -> tuple[Manifest, Plan]:
     """Manifests, live state and the plan, as `plan` and a fresh `apply` both make it from their flags."""
     args = rt.args
     manifest = rt.manifest()
+    check_manifest_variables(manifest, rt.environ, frozenset(args.target))  # before the first request
     live = fetch_live(rt.connect().client, manifest)
     options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
     return manifest, plan(manifest, live, options)

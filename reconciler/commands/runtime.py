@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import Redactor
-from reconciler.uris import references
 
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
     from reconciler.cloud.client import PollPolicy
@@ -33,16 +32,12 @@ class Runtime:
 
     def manifest(self, files: list[Path] | None = None) -> Manifest:
         """Load the manifests, and teach the redactor the values of every variable they reference."""
+        from reconciler.apply_requests import needed_variables
         from reconciler.manifest import load_manifest
 
         manifest = load_manifest(files if files is not None else self.args.files)
-        for spec in manifest.databases:
-            uris = [spec.backup.path] if spec.backup and spec.backup.path else []
-            uris += [b.path for b in spec.backups if b.path]
-            uris += [uri for item in spec.imports for uri in item.sources]
-            for uri in uris:
-                for name in references(uri):
-                    self.redactor.add(self.environ.get(name))
+        for name in needed_variables(manifest):
+            self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
         return manifest
 
     def connect(self, poll: PollPolicy | None = None) -> Connection:

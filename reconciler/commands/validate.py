@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from reconciler.apply_requests import needed_variables
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ManifestError
 from reconciler.schema import schema_text
@@ -27,11 +28,20 @@ def run_validate(rt: Runtime) -> int:
         )
         return EXIT_ERROR
     files, count = len(manifest.paths), len(manifest.databases)
+    # Offline and without the secrets (it runs in pre-commit): name the variables, never read them.
+    variables = list(needed_variables(manifest))
     if rt.args.format == "json":
-        document = {"valid": True, "files": list(manifest.paths), "databases": [db.name for db in manifest.databases]}
+        document = {
+            "valid": True,
+            "files": list(manifest.paths),
+            "databases": [db.name for db in manifest.databases],
+            "variables": variables,
+        }
         print(json.dumps(document, indent=2), file=rt.out)
     elif not rt.args.quiet:
         print(f"Valid: {count} database{'s' * (count != 1)} in {files} file{'s' * (files != 1)}.", file=rt.out)
+        if variables:
+            print(f"Variables a plan will need: {', '.join(variables)}", file=rt.out)
     return EXIT_OK
 
 
