@@ -53,7 +53,7 @@ TINY = Timings(
 
 ORDERS_SEEDS = tuple(f"s3://acme-seeds/orders/orders-{n}_of_3.rdb.gz" for n in (1, 2, 3))
 IMPORT = "orders-prod.imports.seed-2026-11-20"
-IMPORT_KEY = "rcr.import.seed-2026-11-20"
+IMPORT_KEY = "rcr_import_seed-2026-11-20"
 ORDERS, INVENTORY = 7654321, 7654402
 WRITES = ("POST", "PUT", "DELETE")
 

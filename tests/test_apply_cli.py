@@ -261,11 +261,11 @@ def test_two_applies_at_once_run_each_one_shot_once(tmp_path: Path, start: Spawn
             assert "claimed-by-other-run" in ran.out + ran.err
     # No receipt lies: everything ends done, and a fresh plan has nothing left to do.
     tags = {**peek_tags(directory, ORDERS), **peek_tags(directory, INVENTORY)}
-    receipts = {k: v.split()[1] for k, v in tags.items() if k.startswith("rcr.")}
+    receipts = {k: v.split()[1] for k, v in tags.items() if k.startswith("rcr_")}
     assert receipts == {
         IMPORT_KEY: "done",
-        "rcr.backup.before-migration-2026-11": "done",
-        "rcr.backup.pre-reindex-2026-11": "done",
+        "rcr_backup_before-migration-2026-11": "done",
+        "rcr_backup_pre-reindex-2026-11": "done",
     }
     final = plan_json(directory)
     assert changes_of(final) == [] and warnings_of(final) == {}
@@ -281,7 +281,7 @@ def test_interrupt_starts_nothing_new_settles_the_running_backup_and_exits_130(
     directory = sandbox_dir(tmp_path, backup=1.2)
     # One database at a time, in plan order: inventory-prod's backup runs before marketing-cache and orders-prod.
     process = start(directory, *APPLY, "--parallelism", "1", "--report", "report.json")
-    backup_key = "rcr.backup.pre-reindex-2026-11"
+    backup_key = "rcr_backup_pre-reindex-2026-11"
     deadline = time.monotonic() + 15
     while not claimed_with_task(peek_tags(directory, INVENTORY).get(backup_key, "")):
         assert process.poll() is None and time.monotonic() < deadline, "the backup never got a task id"
@@ -392,7 +392,7 @@ def test_unset_variable_fails_before_any_call(tmp_path: Path) -> None:
     assert "s3cr3t-pw" not in ok.out + ok.err
     (run,) = world(directory).import_history(INVENTORY)
     assert run.uris == ("ftp://loader:s3cr3t-pw@ftp.acme.test/inventory.rdb.gz",)
-    assert "s3cr3t-pw" not in peek_tags(directory, INVENTORY)["rcr.import.reload-2026-12"]
+    assert "s3cr3t-pw" not in peek_tags(directory, INVENTORY)["rcr_import_reload-2026-12"]
 
 
 # --- settling from a saved plan ---------------------------------------------------------------------------

@@ -20,19 +20,19 @@ def test_tags_list_is_a_cloud_tags_envelope(client: httpx.Client) -> None:
 
 
 def test_create_tag_answers_a_cloud_tag(client: httpx.Client, emulator: Emulator) -> None:
-    response = client.post(TAGS, json={"key": "rcr.import.seed-1", "value": "claimed 1764000000"})
+    response = client.post(TAGS, json={"key": "rcr_import_seed-1", "value": "claimed 1764000000"})
     assert response.status_code == 200
     tag = response.json()
-    assert (tag["key"], tag["value"]) == ("rcr.import.seed-1", "claimed 1764000000")
+    assert (tag["key"], tag["value"]) == ("rcr_import_seed-1", "claimed 1764000000")
     assert tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00Z"
-    assert emulator.tags(ORDERS)["rcr.import.seed-1"] == "claimed 1764000000"
+    assert emulator.tags(ORDERS)["rcr_import_seed-1"] == "claimed 1764000000"
 
 
 def test_duplicate_tag_post_answers_409(client: httpx.Client, emulator: Emulator) -> None:
-    assert client.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed"}).status_code == 200
-    response = client.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed by another run"})
+    assert client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed"}).status_code == 200
+    response = client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed by another run"})
     assert response.status_code == 409
-    assert emulator.tags(ORDERS)["rcr.backup.b1"] == "claimed"
+    assert emulator.tags(ORDERS)["rcr_backup_b1"] == "claimed"
 
 
 @pytest.mark.parametrize(
@@ -60,9 +60,9 @@ def test_tag_at_the_length_limits_with_every_allowed_character_is_accepted(clien
 
 
 def test_update_tag_keeps_created_at(client: httpx.Client, clock: ManualClock) -> None:
-    client.post(TAGS, json={"key": "rcr.import.seed-1", "value": "claimed"})
+    client.post(TAGS, json={"key": "rcr_import_seed-1", "value": "claimed"})
     clock.advance(5)
-    tag = client.put(TAGS + "/rcr.import.seed-1", json={"value": "done"}).json()
+    tag = client.put(TAGS + "/rcr_import_seed-1", json={"value": "done"}).json()
     assert tag["value"] == "done"
     assert tag["createdAt"] == "2025-11-24T16:00:00Z" and tag["updatedAt"] == "2025-11-24T16:00:05Z"
 
@@ -92,6 +92,6 @@ def test_put_all_tags_overwrites_every_tag(client: httpx.Client, emulator: Emula
 
 def test_essentials_tags_work_the_same(client: httpx.Client, emulator: Emulator) -> None:
     path = fixed_db(MARKETING_CACHE) + "/tags"
-    assert client.post(path, json={"key": "rcr.import.x", "value": "claimed"}).status_code == 200
-    assert client.post(path, json={"key": "rcr.import.x", "value": "claimed"}).status_code == 409
-    assert emulator.tags(MARKETING_CACHE) == {"rcr.import.x": "claimed"}
+    assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 200
+    assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 409
+    assert emulator.tags(MARKETING_CACHE) == {"rcr_import_x": "claimed"}
