@@ -104,6 +104,7 @@ class Ledger:
                 "own tags; nothing was written and the operation did not run"
             )
         created = self._create(spec, receipt)
+        self._seen[spec.name] = len(tags) + 1
         with self._verdict_lock:
             verdict = self.refuses_duplicates
         if verdict is None:
@@ -207,17 +208,18 @@ class Ledger:
 
     def forget(self, spec: DatabaseSpec, receipt: Receipt) -> None:
         """Delete one receipt (`receipts forget`); a compacted one is taken out of its compact tag."""
-        if not receipt.compacted:
-            self._delete(spec, receipt.key)
-            return
         tag = self._tag(spec, receipt.key)
-        entries = decode_compact(tag, spec.name) if tag is not None else None
-        if not entries:
+        if tag is None:
             return
-        rest = [entry for entry in entries if entry != compact_entry(receipt)]
-        if rest:
-            self._write_compact(spec, rest)
+        entries = decode_compact(tag, spec.name) if receipt.compacted else None
+        rest = [entry for entry in entries or () if entry != compact_entry(receipt)]
+        if rest and not self._write_compact(spec, rest):
+            raise ReconcilerError(f"{spec.name}: could not rewrite the compact receipt {tag.key} without this one; "
+                                  "nothing was forgotten")
         self._delete(spec, receipt.key)
+        if self._tag(spec, receipt.key) is not None:
+            raise ReconcilerError(f"{spec.name}: the API did not delete tag {receipt.key} (a 404 for its path); "
+                                  "delete it in the console")
 
     # --- the tag budget -----------------------------------------------------------------------------------------
 

@@ -188,6 +188,7 @@ class WarningKind(StrEnum):
     IN_PROGRESS = "in-progress"
     SETTLED = "settled"
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+    TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
 
 
 def database_path(tier: Tier, subscription: int, database: int) -> str:

@@ -95,3 +95,44 @@ def test_essentials_tags_work_the_same(client: httpx.Client, emulator: Emulator)
     assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 200
     assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 409
     assert emulator.tags(MARKETING_CACHE) == {"rcr_import_x": "claimed"}
+
+
+# --- issue 12 §3: the tag behaviours API-NOTES §11 leaves UNCONFIRMED, one option each ------------------------
+
+
+def test_overwrite_option_makes_a_duplicate_create_a_silent_update(client: httpx.Client, emulator: Emulator,
+                                                                   clock: ManualClock) -> None:
+    emulator.set_options(tag_create_existing="overwrite")
+    client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run a"})
+    clock.advance(3)
+    response = client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run b"})
+    assert response.status_code == 200
+    assert emulator.tags(ORDERS)["rcr_backup_b1"] == "claimed run b"
+    assert response.json()["createdAt"] == "2025-11-24T16:00:00Z"  # the first create's time stays
+
+
+def test_lowercase_option_stores_keys_lowercased_instead_of_refusing(client: httpx.Client, emulator: Emulator) -> None:
+    emulator.set_options(tag_keys="lowercase")
+    response = client.post(TAGS, json={"key": "costCenter", "value": "x"})
+    assert (response.status_code, response.json()["key"]) == (200, "costcenter")
+    assert client.put(TAGS + "/costCenter", json={"value": "y"}).status_code == 200
+    assert emulator.tags(ORDERS)["costcenter"] == "y"
+
+
+def test_tag_cap_option_refuses_the_tag_past_the_cap(client: httpx.Client, emulator: Emulator) -> None:
+    emulator.set_options(max_tags_per_database=3)  # the seed gives orders-prod two tags
+    assert client.post(TAGS, json={"key": "third", "value": "x"}).status_code == 200
+    response = client.post(TAGS, json={"key": "fourth", "value": "x"})
+    assert response.status_code == 400 and "at most 3 tags" in response.text
+    assert client.put(TAGS + "/third", json={"value": "y"}).status_code == 200  # updates still fit
+    assert set(emulator.tags(ORDERS)) == {"team", "env", "third"}
+
+
+def test_suffix_stripping_option_reads_a_dotted_key_in_the_path_as_a_file_extension(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    emulator.set_options(tag_path_suffix_stripping=True)
+    client.post(TAGS, json={"key": "rcr.import.seed", "value": "claimed"})
+    assert client.put(TAGS + "/rcr.import.seed", json={"value": "done"}).status_code == 404  # addressed rcr.import
+    assert client.put(TAGS + "/rcr_import_seed", json={"value": "done"}).status_code == 404  # simply absent
+    assert emulator.tags(ORDERS)["rcr.import.seed"] == "claimed"
