@@ -29,7 +29,7 @@ from reconciler.errors import (
     TaskFailedError,
     TaskTimeoutError,
 )
-from reconciler.ledger import ClaimedElsewhere, Ledger
+from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
 from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict
 from reconciler.schedule import Job, run_jobs
@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNCERTAIN = "uncertain"  # the receipt stays claimed; the next plan settles it
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+    REFUSED = "refused"  # the API refused the claim: nothing was written or run; the next plan plans it again
     SKIPPED = "skipped"  # not started: interrupted, or an earlier step on the database did not finish
     SETTLED = "settled"  # an interrupted receipt recorded from the API's evidence
 
@@ -78,6 +79,7 @@ class ApplyOptions:
     parallelism: int = 4
     max_backups_per_subscription: int = 4  # the documented default per cluster/subscription (API-NOTES §3)
     timeout: float = 6 * 3600.0  # per operation
+    claim_settle: float = CLAIM_SETTLE  # where the API overwrites on create (ledger.py); every run must agree
 
 
 Listener = Callable[[str, str, StepResult | None], None]  # (event "start"|"finish", address, result)
@@ -97,7 +99,7 @@ class Applier:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.ledger = Ledger(client)
+        self.ledger = Ledger(client, settle=options.claim_settle, clock=clock)
         self.plan = plan
         self.options = options
         self.specs = {spec.name: spec for spec in manifest.databases}
@@ -156,6 +158,10 @@ class Applier:
             outcome, message, task_id = work()
         except ClaimedElsewhere as claimed:
             outcome, message, task_id = Outcome.CLAIMED_BY_OTHER_RUN, str(claimed), None
+        except ClaimRefused as refused:
+            outcome, message, task_id = Outcome.REFUSED, mask_in_text(str(refused)), None
+        except ClaimUnconfirmed as unconfirmed:
+            outcome, message, task_id = Outcome.UNCERTAIN, str(unconfirmed), None
         except ReconcilerError as error:  # e.g. a receipt write that failed after retries
             outcome, message, task_id = Outcome.UNCERTAIN, mask_in_text(str(error)), None
         result = StepResult(address, action, outcome, self._clock() - started, message, task_id)
@@ -231,7 +237,7 @@ class Applier:
                     receipt.task_id,
                 )
             phase, message = Phase.FAILED, str(error)
-        self.ledger.write(spec, receipt.with_phase(phase, at=int(self._wall())), required=True)
+        self.ledger.record(spec, receipt.with_phase(phase, at=int(self._wall())))
         outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
         return outcome, message, receipt.task_id
 

@@ -189,6 +189,7 @@ class WarningKind(StrEnum):
     IN_PROGRESS = "in-progress"
     SETTLED = "settled"
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+    TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
 
     @property
     def needs_attention(self) -> bool:

@@ -32,7 +32,15 @@ from reconciler.model import (
     operation_address,
     settings_address,
 )
-from reconciler.receipts import Receipt, classify, fingerprint, fingerprint_problem, read_receipts
+from reconciler.receipts import (
+    Receipt,
+    budget_note,
+    classify,
+    fingerprint,
+    fingerprint_problem,
+    operation_ids,
+    read_receipts,
+)
 from reconciler.uris import mask, mask_in_text
 
 
@@ -130,8 +138,13 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
             "on-demand backups and imports cannot be planned safely"
         )
         return
-    receipts, problems = read_receipts(spec.name, db.tags)
+    receipts, problems = read_receipts(spec.name, db.tags, operation_ids(spec))
     out.problems.extend(problems)
+    unclaimed = [address for address, _, _ in _operations(spec) if address not in receipts]
+    planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
+    note = budget_note(spec.name, db.tags, planned)
+    if note is not None:
+        out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
     for address, kind, operation in _operations(spec):
         if _targeted(address, spec, options.targets):
             _plan_operation(

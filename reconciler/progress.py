@@ -19,6 +19,7 @@ _STYLE = {
     Outcome.FAILED: "bold red",
     Outcome.UNCERTAIN: "yellow",
     Outcome.CLAIMED_BY_OTHER_RUN: "yellow",
+    Outcome.REFUSED: "bold red",
     Outcome.SKIPPED: "dim",
 }
 

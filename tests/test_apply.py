@@ -73,10 +73,10 @@ def test_full_apply_then_plan_is_empty(acct: Account) -> None:
 
     # Every receipt ends done, with the task id of the call it records.
     receipts = {
-        db: {k: v for k, v in acct.emulator.tags(db).items() if k.startswith("rcr.")} for db in (ORDERS, 7654402)
+        db: {k: v for k, v in acct.emulator.tags(db).items() if k.startswith("rcr_")} for db in (ORDERS, 7654402)
     }
-    assert set(receipts[ORDERS]) == {IMPORT_KEY, "rcr.backup.before-migration-2026-11"}
-    assert set(receipts[7654402]) == {"rcr.backup.pre-reindex-2026-11"}
+    assert set(receipts[ORDERS]) == {IMPORT_KEY, "rcr_backup_before-migration-2026-11"}
+    assert set(receipts[7654402]) == {"rcr_backup_pre-reindex-2026-11"}
     task_ids = {task["task_id"] for task in acct.emulator.tasks()}
     for values in receipts.values():
         for value in values.values():
@@ -297,7 +297,7 @@ def test_dropped_answer_to_a_backup_post_never_repeats_the_backup(acct: Account)
 
     assert result.outcome is Outcome.UNCERTAIN
     assert len(acct.emulator.backup_history(7654402)) == 1
-    assert acct.emulator.tags(7654402)["rcr.backup.pre-reindex-2026-11"].startswith("v1 claimed ")
+    assert acct.emulator.tags(7654402)["rcr_backup_pre-reindex-2026-11"].startswith("v1 claimed ")
     wait_for(lambda: acct.emulator.backup_history(7654402)[0].status == "success")
     (warning,) = acct.plan(targets={"inventory-prod"}).warnings
     assert warning.kind.value == "settled" and "will record done" in warning.message
@@ -447,7 +447,7 @@ def test_backup_with_periodic_backup_off_is_done_on_the_tasks_word(acct: Account
     acct.manifest = load_manifest([manifest])
     (result,) = acct.apply(acct.plan())
     assert result.outcome is Outcome.DONE and "DATABASE_BACKUP_DISABLED" in result.message
-    assert acct.emulator.tags(7654323)["rcr.backup.one-off"].startswith("v1 done ")
+    assert acct.emulator.tags(7654323)["rcr_backup_one-off"].startswith("v1 done ")
 
 
 def test_lost_answer_to_the_claim_is_recognised_as_our_own(acct: Account) -> None:

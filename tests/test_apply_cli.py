@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from apply_support import (
     IMPORT,
     IMPORT_KEY,
     INVENTORY,
     ORDERS,
     ORDERS_SEEDS,
+    STATE,
+    TAG_VARIANTS,
     WRITES,
     cli,
     finish,
@@ -29,9 +32,12 @@ from apply_support import (
     wait_for,
     world,
 )
+from conftest import EXAMPLES
 
+from reconciler.manifest import load_manifest
 from reconciler.model import Tier
-from reconciler.sandbox import Fault
+from reconciler.receipts import fingerprint
+from reconciler.sandbox import Fault, reset
 
 APPLY = ("apply", "-f", "examples/", "--auto-approve")
 PLAN = ("plan", "-f", "examples/")
@@ -202,6 +208,7 @@ def test_saved_plan_applies_without_a_question_when_nothing_moved(tmp_path: Path
 # --- 7. SIGKILL mid-import --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("variant", TAG_VARIANTS)
 @pytest.mark.parametrize(
     "kill_when",
     [
@@ -210,10 +217,10 @@ def test_saved_plan_applies_without_a_question_when_nothing_moved(tmp_path: Path
     ],
 )
 def test_sigkill_mid_import_then_plan_tells_the_truth_and_the_import_runs_once(
-    tmp_path: Path, start: Spawn, kill_when: Callable[[str], bool]
+    tmp_path: Path, start: Spawn, kill_when: Callable[[str], bool], variant: str
 ) -> None:
     # backup_first's backup lasts long enough to kill during it; the import long enough to kill during it.
-    directory = sandbox_dir(tmp_path, backup=0.3, **{"import": 0.8})
+    directory = sandbox_dir(tmp_path, TAG_VARIANTS[variant], backup=0.3, **{"import": 0.8})
     process = start(directory, *APPLY)
     value = await_tag(directory, kill_when, process)
     process.send_signal(signal.SIGKILL)
@@ -247,10 +254,14 @@ def test_sigkill_mid_import_then_plan_tells_the_truth_and_the_import_runs_once(
 # --- 8. two applies at once ---------------------------------------------------------------------------------
 
 
-def test_two_applies_at_once_run_each_one_shot_once(tmp_path: Path, start: Spawn) -> None:
-    directory = sandbox_dir(tmp_path, backup=0.05, **{"import": 0.05})
-    first, second = start(directory, *APPLY), start(directory, *APPLY)
-    results = [finish(first, timeout=40), finish(second, timeout=40)]
+@pytest.mark.parametrize(
+    ("variant", "runs"),
+    [(variant, 2) for variant in TAG_VARIANTS]
+    + [("duplicate-create-409", 5), ("duplicate-create-overwrites", 5)],  # five matter where claims can collide
+)
+def test_racing_applies_run_each_one_shot_once(tmp_path: Path, start: Spawn, variant: str, runs: int) -> None:
+    directory = sandbox_dir(tmp_path, TAG_VARIANTS[variant], backup=0.05, **{"import": 0.05})
+    results = [finish(process, timeout=60) for process in [start(directory, *APPLY) for _ in range(runs)]]
 
     assert len(world(directory).import_history(ORDERS)) == 1
     adhoc = [b.destination for b in world(directory).backup_history() if b.adhoc]
@@ -261,11 +272,11 @@ def test_two_applies_at_once_run_each_one_shot_once(tmp_path: Path, start: Spawn
             assert "claimed-by-other-run" in ran.out + ran.err
     # No receipt lies: everything ends done, and a fresh plan has nothing left to do.
     tags = {**peek_tags(directory, ORDERS), **peek_tags(directory, INVENTORY)}
-    receipts = {k: v.split()[1] for k, v in tags.items() if k.startswith("rcr.")}
+    receipts = {k: v.split()[1] for k, v in tags.items() if k.startswith("rcr_")}
     assert receipts == {
         IMPORT_KEY: "done",
-        "rcr.backup.before-migration-2026-11": "done",
-        "rcr.backup.pre-reindex-2026-11": "done",
+        "rcr_backup_before-migration-2026-11": "done",
+        "rcr_backup_pre-reindex-2026-11": "done",
     }
     final = plan_json(directory)
     assert changes_of(final) == [] and warnings_of(final) == {}
@@ -281,7 +292,7 @@ def test_interrupt_starts_nothing_new_settles_the_running_backup_and_exits_130(
     directory = sandbox_dir(tmp_path, backup=1.2)
     # One database at a time, in plan order: inventory-prod's backup runs before marketing-cache and orders-prod.
     process = start(directory, *APPLY, "--parallelism", "1", "--report", "report.json")
-    backup_key = "rcr.backup.pre-reindex-2026-11"
+    backup_key = "rcr_backup_pre-reindex-2026-11"
     deadline = time.monotonic() + 15
     while not claimed_with_task(peek_tags(directory, INVENTORY).get(backup_key, "")):
         assert process.poll() is None and time.monotonic() < deadline, "the backup never got a task id"
@@ -395,7 +406,7 @@ def test_unset_variable_fails_before_any_call(tmp_path: Path) -> None:
     assert "s3cr3t-pw" not in ok.out + ok.err
     (run,) = world(directory).import_history(INVENTORY)
     assert run.uris == ("ftp://loader:s3cr3t-pw@ftp.acme.test/inventory.rdb.gz",)
-    assert "s3cr3t-pw" not in peek_tags(directory, INVENTORY)["rcr.import.reload-2026-12"]
+    assert "s3cr3t-pw" not in peek_tags(directory, INVENTORY)["rcr_import_reload-2026-12"]
 
 
 # --- settling from a saved plan ---------------------------------------------------------------------------
@@ -438,3 +449,61 @@ def test_saved_settlement_refused_when_the_receipt_was_claimed_again(tmp_path: P
     assert ran.code == 1 and "stale plan" in ran.err and IMPORT in ran.err
     assert peek_tags(directory)[IMPORT_KEY] == theirs
     assert writes_since(directory, mark) == []
+
+
+# --- issue 12 §3, §4: refused claims, the tag budget, receipts of version 0.1 --------------------------------
+
+
+def test_a_viewer_keys_apply_reports_refused_nothing_written_not_uncertain(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    mark = log_size(directory)
+    viewer = {"REDISCLOUD_ACCESS_KEY": "sandbox-account-key", "REDISCLOUD_SECRET_KEY": "sandbox-viewer-secret-key"}
+    ran = cli(directory, *APPLY, "--report", "report.json", environ=viewer)
+
+    assert ran.code == 1
+    outcomes = {op["address"]: op for op in json.loads((directory / "report.json").read_text())["operations"]}
+    refused = outcomes["inventory-prod.backups.pre-reindex-2026-11"]
+    assert refused["outcome"] == "refused" and "nothing was written" in refused["message"], refused
+    assert "403" in refused["message"]
+    # orders-prod's settings update was refused first (403), so its one-shots were not started at all.
+    assert outcomes["orders-prod.backup"]["outcome"] == "failed"
+    assert outcomes[IMPORT]["outcome"] == "skipped"
+    assert "uncertain" not in ran.out + ran.err
+    assert not any(key.startswith("rcr") for key in peek_tags(directory))
+    landed = [r for r in world(directory).request_log()[mark:] if r.method in WRITES and (r.status or 500) < 400]
+    assert landed == []  # every write was refused: no tag, no PUT, no backup, no import
+
+
+def seeded(tmp_path: Path, tags: dict[str, str], database: int = ORDERS) -> Path:
+    """The fast sandbox with extra tags on one database, as a console user or version 0.1 left them."""
+    directory = sandbox_dir(tmp_path)
+    seed = directory / "fast-world.yaml"
+    document = yaml.safe_load(seed.read_text(encoding="utf-8"))
+    for subscription in document["subscriptions"]:
+        for db in subscription.get("databases", []):
+            if db["id"] == database:
+                db["tags"] = {**db.get("tags", {}), **tags}
+    seed.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    reset(directory / STATE, seed)
+    return directory
+
+
+def test_plan_says_when_a_database_nears_the_tag_budget(tmp_path: Path) -> None:
+    directory = seeded(tmp_path, {f"team-{n}": "x" for n in range(26)})  # 28 of its own with the seed's two
+    document = plan_json(directory)
+    assert warnings_of(document)["orders-prod"] == "tag-budget"
+    note = next(w["message"] for w in document["warnings"] if w["address"] == "orders-prod")
+    assert "28 of its 30 tags" in note and "remove some of the database's own tags" in note
+    assert IMPORT in changes_of(document)  # a note, not a refusal: apply decides with the tags it then finds
+
+
+def test_receipts_written_by_version_0_1_keep_working(tmp_path: Path) -> None:
+    spec = next(s for s in load_manifest([EXAMPLES]).databases if s.name == "orders-prod")
+    seed_import = spec.imports[0]
+    done = f"v1 done fp:{fingerprint(seed_import)} at:1764312600 run:0c1d2e3f"
+    directory = seeded(tmp_path, {"rcr.import.seed-2026-11-20": done})
+    document = plan_json(directory)
+    assert IMPORT not in changes_of(document) and IMPORT not in warnings_of(document)
+    assert cli(directory, *APPLY).code == 0
+    assert imports(directory) == []  # never run again under the new key
+    assert "rcr_import_seed-2026-11-20" not in peek_tags(directory)

@@ -268,19 +268,19 @@ def test_a_viewer_reads_but_gets_403_on_a_tag_write(emulator: Emulator, make_api
     viewer = make_api(emulator, access_key=SANDBOX_ACCESS_KEY, secret_key=SANDBOX_VIEWER_SECRET_KEY).client
     assert {tag.key for tag in viewer.list_tags(Tier.PRO, PROD_EU, ORDERS)} == {"team", "env"}
     with pytest.raises(CredentialsError) as caught:
-        viewer.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr.import.x", "v1 claimed fp:000000000000 at:1")
+        viewer.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr_import_x", "v1 claimed fp:000000000000 at:1")
     assert isinstance(caught.value, ApiError) and caught.value.status == 403
     assert "HTTP 403" in str(caught.value)
     assert emulator.tags(ORDERS) == {"team": "orders", "env": "prod"}
 
 
 def test_creating_a_tag_that_exists_is_a_conflict(emulator: Emulator, api: Api) -> None:
-    created = api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr.backup.x", "v1 claimed fp:000000000000 at:1")
-    assert created.key == "rcr.backup.x" and created.created_at.endswith("Z")
+    created = api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr_backup_x", "v1 claimed fp:000000000000 at:1")
+    assert created.key == "rcr_backup_x" and created.created_at.endswith("Z")
     with pytest.raises(ConflictError) as caught:
-        api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr.backup.x", "v1 done fp:000000000000 at:2")
+        api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, "rcr_backup_x", "v1 done fp:000000000000 at:2")
     assert caught.value.status == 409
-    assert emulator.tags(ORDERS)["rcr.backup.x"] == "v1 claimed fp:000000000000 at:1"
+    assert emulator.tags(ORDERS)["rcr_backup_x"] == "v1 claimed fp:000000000000 at:1"
 
 
 # --- tasks ----------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_round_trip_with_the_longest_id_fits_the_tag_rules() -> None:
 
 def test_value_format_and_phase_change() -> None:
     receipt = receipts.claim(OperationKind.BACKUP, OnDemandBackup("pre", "s3://b/x"), at=1764312600)
-    assert receipt.key == "rcr.backup.pre"
+    assert receipt.key == "rcr_backup_pre"
     assert re.fullmatch(r"v1 claimed fp:[0-9a-f]{12} at:1764312600", receipt.value)
     assert receipt.with_task("t-1").with_phase(Phase.DONE).value.startswith("v1 done ")
     assert "s3" not in receipt.value  # never a URI
@@ -46,8 +46,8 @@ def test_fingerprint_covers_what_the_api_call_sends_only() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        pytest.param("rcr.import.seed", "claimed at noon", "orders.imports.seed", id="bad-value"),
-        pytest.param("rcr.import.seed", "v9 done fp:0123456789ab at:1", "orders.imports.seed", id="unknown-version"),
+        pytest.param("rcr_import_seed", "claimed at noon", "orders.imports.seed", id="bad-value"),
+        pytest.param("rcr_import_seed", "v9 done fp:0123456789ab at:1", "orders.imports.seed", id="unknown-version"),
         pytest.param("rcr.restore.seed", "v1 done fp:0123456789ab at:1", "rcr.restore.seed", id="unknown-kind"),
     ],
 )
@@ -127,3 +127,102 @@ def test_run_id_round_trips_and_tells_our_claim_from_another_runs() -> None:
     assert ours.value != theirs.value
     decoded = receipts.decode(LiveTag(ours.key, ours.value, CLAIMED_AT), "orders")
     assert decoded is not None and decoded.run == "0c1d2e3f"
+
+
+# --- issue 12 §3: keys without dots, legacy keys, compact done receipts, the tag budget ---------------------
+
+
+def test_new_keys_have_no_dot_and_legacy_keys_still_read() -> None:
+    receipt = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
+    assert receipt.key == "rcr_import_seed" and "." not in receipt.key
+    legacy = receipts.decode(LiveTag("rcr.import.seed", receipt.value, CLAIMED_AT), "orders")
+    assert legacy is not None and (legacy.kind, legacy.op_id, legacy.phase) == (OperationKind.IMPORT, "seed",
+                                                                                Phase.CLAIMED)
+    # Updated under the key it was read from, never a second receipt under the new key.
+    assert legacy.key == "rcr.import.seed" and legacy.with_phase(Phase.DONE).key == "rcr.import.seed"
+
+
+def _done(kind: OperationKind, op_id: str, fp: str = "0123456789ab") -> Receipt:
+    return Receipt(kind, op_id, Phase.DONE, fp, 1)
+
+
+def test_compact_tag_round_trips_within_the_tag_rules() -> None:
+    ids = [LONGEST_ID[: 40 - n] + str(n) for n in range(receipts.COMPACT_ENTRIES)]
+    entries = [receipts.compact_entry(_done(OperationKind.IMPORT, op_id)) for op_id in ids]
+    value = receipts.encode_compact(entries)
+    assert len(value) <= receipts.MAX_VALUE_LENGTH and TAG_RULES.match(value)
+    tag = LiveTag("rcr_done_0a1b2c3d", value, CLAIMED_AT)
+    found, problems = receipts.read_receipts("orders", [tag], [(OperationKind.IMPORT, i) for i in ids])
+    assert problems == ()
+    assert {r.op_id for r in found.values()} == set(ids)
+    assert all(r.phase is Phase.DONE and r.compacted and r.key == tag.key for r in found.values())
+    with pytest.raises(ValueError):
+        receipts.encode_compact(entries + [receipts.compact_entry(_done(OperationKind.BACKUP, "one-more"))])
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        pytest.param([("rcr_import_seed", "v1 failed fp:0123456789ab at:1")], "failed", id="individual"),
+        pytest.param([("rcr_import_seed", "v1 claimed fp:0123456789ab at:1"), ("rcr_done_00000000", "COMPACT")],
+                     "done", id="done-in-a-compact-tag-wins-over-a-claim"),
+        pytest.param([("rcr.import.seed", "v1 done fp:0123456789ab at:1"),
+                      ("rcr_import_seed", "v1 claimed fp:0123456789ab at:2")], "done", id="legacy-done-wins"),
+        pytest.param([("rcr_done_00000000", "COMPACT")], "done", id="compact-only"),
+        pytest.param([("team", "payments")], None, id="not-ours"),
+    ],
+)
+def test_read_receipts_done_anywhere_is_done(tags: list[tuple[str, str]], expected: str | None) -> None:
+    compact = receipts.encode_compact([receipts.compact_entry(_done(OperationKind.IMPORT, "seed"))])
+    live = [LiveTag(k, compact if v == "COMPACT" else v, CLAIMED_AT) for k, v in tags]
+    found, problems = receipts.read_receipts("orders", live, [(OperationKind.IMPORT, "seed")])
+    assert problems == ()
+    receipt = found.get("orders.imports.seed")
+    assert (receipt.phase.value if receipt else None) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("v1 done", id="no-entries"),
+        pytest.param("v1 done x0123abcd:0123456789ab", id="unknown-kind"),
+        pytest.param("v1 claimed i0123abcd:0123456789ab", id="not-done"),
+    ],
+)
+def test_unreadable_compact_tags_are_problems_not_silence(value: str) -> None:
+    _, problems = receipts.read_receipts("orders", [LiveTag("rcr_done_0a1b2c3d", value, CLAIMED_AT)])
+    assert len(problems) == 1 and "rcr_done_0a1b2c3d" in problems[0]
+
+
+def _tags(own: int, ours: int) -> list[LiveTag]:
+    return [LiveTag(f"team-{n}", "x", CLAIMED_AT) for n in range(own)] + [
+        LiveTag(f"rcr_backup_b{n}", "v1 done fp:0123456789ab at:1", CLAIMED_AT) for n in range(ours)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("own", "ours", "planned", "says"),
+    [
+        pytest.param(3, 2, 1, None, id="plenty-of-room"),
+        pytest.param(20, 4, 0, None, id="below-the-mark-nothing-planned"),
+        pytest.param(20, 6, 0, "apply compacts", id="near-the-budget"),
+        pytest.param(28, 1, 1, "remove some of the database's own tags", id="no-room-to-claim-and-compact"),
+        pytest.param(30, 0, 0, "remove some", id="full-of-the-users-own"),
+    ],
+)
+def test_budget_note(own: int, ours: int, planned: int, says: str | None) -> None:
+    note = receipts.budget_note("orders", _tags(own, ours), planned)
+    if says is None:
+        assert note is None
+    else:
+        assert note is not None and says in note and f"{own + ours} of its 30 tags" in note
+
+
+@pytest.mark.parametrize(
+    "latest",
+    [None, LatestStatus(), LatestStatus("importing"), LatestStatus(time="2026-11-24T06:00:00Z"),
+     LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), LatestStatus("failed", None, "file-corrupted")],
+)
+def test_no_message_prints_a_python_none(latest: LatestStatus | None) -> None:
+    assessment = receipts.classify(_claimed(), "orders.imports.seed", latest=latest, task=None)
+    assert "None" not in assessment.message

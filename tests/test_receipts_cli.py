@@ -81,10 +81,10 @@ def test_forget_deletes_exactly_one_tag_and_plan_plans_it_again(applied: Path) -
     assert ran.code == 0, ran.err
     assert f"Forgot {INVENTORY_BACKUP}." in ran.out
     assert writes(applied, mark) == [
-        ("DELETE", "/v1/subscriptions/1234568/databases/7654402/tags/rcr.backup.pre-reindex-2026-11")
+        ("DELETE", "/v1/subscriptions/1234568/databases/7654402/tags/rcr_backup_pre-reindex-2026-11")
     ]
     after = peek_tags(applied, INVENTORY)
-    assert set(before) - set(after) == {"rcr.backup.pre-reindex-2026-11"} and len(after) == len(before) - 1
+    assert set(before) - set(after) == {"rcr_backup_pre-reindex-2026-11"} and len(after) == len(before) - 1
     assert peek_tags(applied, ORDERS) == orders_before
 
     replan = json.loads(cli(applied, "plan", "-f", "examples/", "--format", "json").out)

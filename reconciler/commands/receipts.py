@@ -8,23 +8,26 @@ from typing import Any
 
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ReconcilerError
+from reconciler.ledger import Ledger
 from reconciler.model import DatabaseSpec, Import, OnDemandBackup, OperationKind, operation_address
-from reconciler.receipts import Receipt, fingerprint, read_receipts
+from reconciler.receipts import Receipt, fingerprint, operation_ids, read_receipts
 
 
 def run_receipts(rt: Runtime) -> int:
     manifest = rt.manifest()
     client = rt.connect().client
     rows: list[dict[str, Any]] = []
-    specs = list(manifest.databases)
-    for spec in specs:
+    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
+    for spec in manifest.databases:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
-        receipts, problems = read_receipts(spec.name, tags)
+        receipts, problems = read_receipts(spec.name, tags, operation_ids(spec))
         for problem in problems:
             print(f"warning: {problem}", file=rt.err)
-        rows.extend(_row(spec, address, receipt) for address, receipt in sorted(receipts.items()))
+        for address, receipt in sorted(receipts.items()):
+            rows.append(_row(spec, address, receipt))
+            found[address] = (spec, receipt)
     if rt.args.receipts_command == "forget":
-        return _forget(rt, specs, rows)
+        return _forget(rt, found)
     if rt.args.format == "json":
         print(json.dumps({"receipts": rows}, indent=2), file=rt.out)
     elif not rows:
@@ -34,7 +37,7 @@ def run_receipts(rt: Runtime) -> int:
             match = {True: "matches", False: "CHANGED", None: "not in manifest"}[row["fingerprint_matches"]]
             print(
                 f"{row['address']:<60} {row['phase']:<8} {row['created_at'] or '-':<26} "
-                f"task {row['task_id'] or '-'}  fingerprint {match}",
+                f"task {row['task_id'] or '-'}  fingerprint {match}" + ("  (compacted)" if row["compacted"] else ""),
                 file=rt.out,
             )
     rt.report_requests()
@@ -56,21 +59,22 @@ def _row(spec: DatabaseSpec, address: str, receipt: Receipt) -> dict[str, Any]:
         "key": receipt.key,
         "phase": receipt.phase.value,
         "created_at": receipt.created_at,
-        "written_at": receipt.at,
+        "written_at": receipt.at or None,  # a compacted receipt keeps only its tag's createdAt
         "task_id": receipt.task_id,
         "fingerprint_matches": matches,
+        "compacted": receipt.compacted,
     }
 
 
-def _forget(rt: Runtime, specs: list[DatabaseSpec], rows: list[dict[str, Any]]) -> int:
+def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
     address = rt.args.address
-    row = next((r for r in rows if r["address"] == address), None)
-    if row is None:
+    if address not in found:
         raise ReconcilerError(
             f"{address}: no receipt with this address on the managed databases (see `reconciler receipts list`)"
         )
-    spec = next(s for s in specs if s.name == row["database"])
-    print(f"{address}: {row['phase']} receipt, claimed {row['created_at']}, task {row['task_id'] or '-'}.", file=rt.out)
+    spec, receipt = found[address]
+    task = receipt.task_id or "-"
+    print(f"{address}: {receipt.phase.value} receipt, claimed {receipt.created_at}, task {task}.", file=rt.out)
     print("Forgetting it lets the operation run again on the next apply.", file=rt.out)
     if not rt.args.auto_approve:
         if not sys.stdin.isatty():
@@ -78,6 +82,6 @@ def _forget(rt: Runtime, specs: list[DatabaseSpec], rows: list[dict[str, Any]]) 
         if input(f"Type the address to confirm ({address}): ").strip() != address:
             print("Not forgotten; nothing was changed.", file=rt.err)
             return EXIT_ERROR
-    rt.connect().client.delete_tag(spec.tier, spec.subscription, spec.database, row["key"])
+    Ledger(rt.connect().client).forget(spec, receipt)
     print(f"Forgot {address}.", file=rt.out)
     return EXIT_OK

@@ -29,6 +29,11 @@ class Options(TypedDict):
     max_concurrent_backups_per_subscription: int
     rate_limit: int
     request_log_limit: int
+    # How tags behave where API-NOTES §11 leaves it UNCONFIRMED (issue 12 §3):
+    tag_create_existing: Literal["conflict", "overwrite"]  # POST …/tags on an existing key: 409, or a silent update
+    tag_keys: Literal["exact", "lowercase"]  # an uppercase key: refused (400), or stored lowercased
+    max_tags_per_database: int | None  # None: no cap; Redis Software's is 30
+    tag_path_suffix_stripping: bool  # Spring's suffix matching: `…/tags/a.b.c` addresses the key `a.b`
 
 
 class Subscription(TypedDict):
@@ -186,6 +191,10 @@ def default_options() -> Options:
         "max_concurrent_backups_per_subscription": 4,
         "rate_limit": 400,
         "request_log_limit": 10_000,
+        "tag_create_existing": "conflict",
+        "tag_keys": "exact",
+        "max_tags_per_database": None,
+        "tag_path_suffix_stripping": False,
     }
 
 

@@ -21,21 +21,32 @@ def list_tags(ctx: Context, params: Params) -> Answer:
 
 
 def create_tag(ctx: Context, params: Params) -> Answer:
-    """409 when the key exists: the OpenAPI's "another resource exists with the new name" (API-NOTES §9)."""
+    """409 when the key exists: the OpenAPI's "another resource exists with the new name" (API-NOTES §9).
+
+    UNCONFIRMED (API-NOTES §11): no public client creates single tags, so `tag_create_existing: overwrite`
+    makes the create of an existing key a silent update instead.
+    """
     database = _database(ctx, params)
     body = ctx.body_object()
-    key, value = _checked(body.get("key"), body.get("value"))
-    if key in database["tags"]:
-        raise ApiProblem(409, None, f"Tag {key!r} already exists")
+    key, value = _checked(ctx, body.get("key"), body.get("value"))
+    existing = database["tags"].get(key)
+    if existing is not None:
+        if ctx.world["options"]["tag_create_existing"] == "conflict":
+            raise ApiProblem(409, None, f"Tag {key!r} already exists")
+        existing["value"] = value
+        existing["updated_at"] = ctx.now
+        return 200, _tag_shape(ctx, params, key, existing)
+    _check_room(ctx, database, 1)
     database["tags"][key] = {"value": value, "created_at": ctx.now, "updated_at": ctx.now}
     return 200, _tag_shape(ctx, params, key, database["tags"][key])
 
 
 def update_tag(ctx: Context, params: Params) -> Answer:
     database = _database(ctx, params)
-    if params.tag_key not in database["tags"]:
+    path_key = _path_key(ctx, params)
+    if path_key not in database["tags"]:
         raise ApiProblem(404)
-    key, value = _checked(params.tag_key, ctx.body_object().get("value"))
+    key, value = _checked(ctx, path_key, ctx.body_object().get("value"))
     tag = database["tags"][key]
     tag["value"] = value
     tag["updated_at"] = ctx.now
@@ -52,17 +63,18 @@ def replace_tags(ctx: Context, params: Params) -> Answer:
     for item in items:
         if not isinstance(item, dict):
             raise ApiProblem(400, "BAD_REQUEST", "tags must be a list of {key, value}")
-        key, value = _checked(item.get("key"), item.get("value"))
+        key, value = _checked(ctx, item.get("key"), item.get("value"))
         old = database["tags"].get(key)
         created = old["created_at"] if old else ctx.now
         new[key] = {"value": value, "created_at": created, "updated_at": ctx.now}
+    _check_room(ctx, {**database, "tags": {}}, len(new))
     database["tags"] = new
     return 200, _tags_shape(ctx, params, database)
 
 
 def delete_tag(ctx: Context, params: Params) -> Answer:
     database = _database(ctx, params)
-    if database["tags"].pop(params.tag_key, None) is None:
+    if database["tags"].pop(_path_key(ctx, params), None) is None:
         raise ApiProblem(404)
     return 200, {}  # the OpenAPI documents `{"type": "object"}` with no properties
 
@@ -71,7 +83,25 @@ def _database(ctx: Context, params: Params) -> Database:
     return ctx.database(params.tier, params.subscription_id, params.database_id)
 
 
-def _checked(key: Any, value: Any) -> tuple[str, str]:
+def _path_key(ctx: Context, params: Params) -> str:
+    """The key a `…/tags/{tagKey}` path addresses. With `tag_path_suffix_stripping`, like a Spring server with
+    suffix pattern matching, a trailing `.ext` is taken for a file extension (API-NOTES §11)."""
+    key = params.tag_key
+    if ctx.world["options"]["tag_path_suffix_stripping"] and "." in key:
+        key = key.rsplit(".", 1)[0]
+    return key.lower() if ctx.world["options"]["tag_keys"] == "lowercase" else key
+
+
+def _check_room(ctx: Context, database: Database, adding: int) -> None:
+    """UNCONFIRMED (API-NOTES §11): Redis Software caps a database at 30 tags; the Cloud's cap is not known."""
+    cap = ctx.world["options"]["max_tags_per_database"]
+    if cap is not None and len(database["tags"]) + adding > cap:
+        raise ApiProblem(400, "BAD_REQUEST", f"A database can have at most {cap} tags")
+
+
+def _checked(ctx: Context, key: Any, value: Any) -> tuple[str, str]:
+    if isinstance(key, str) and ctx.world["options"]["tag_keys"] == "lowercase":
+        key = key.lower()  # API-NOTES §11: staging answered `costCenter` with `costcenter`
     if not isinstance(key, str) or not _KEY.match(key):
         raise ApiProblem(400, "BAD_REQUEST", "Tag key must be 1-64 of: lowercase letters, digits, spaces, - _ . + @ :")
     if not isinstance(value, str) or not _VALUE.match(value):

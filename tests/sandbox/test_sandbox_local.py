@@ -39,7 +39,7 @@ client = httpx.Client(transport=local_transport(Path(sys.argv[1]), Path(sys.argv
                       headers={"x-api-key": sys.argv[4], "x-api-secret-key": sys.argv[5]})
 mode = sys.argv[6]
 if mode == "claim":
-    print(client.post(sys.argv[7], json={"key": "rcr.import.seed-1", "value": "claimed"}).status_code)
+    print(client.post(sys.argv[7], json={"key": "rcr_import_seed-1", "value": "claimed"}).status_code)
 else:
     n = 0
     while True:
@@ -68,10 +68,10 @@ def test_local_world_is_created_from_the_seed_with_a_format_version(tmp_path: Pa
 
 def test_two_emulators_on_one_state_dir_see_one_account(tmp_path: Path) -> None:
     with _client(tmp_path) as first:
-        first.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed"})
+        first.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed"})
     with _client(tmp_path) as second:
-        assert second.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed"}).status_code == 409
-    assert local_emulator(tmp_path).tags(ORDERS)["rcr.backup.b1"] == "claimed"
+        assert second.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed"}).status_code == 409
+    assert local_emulator(tmp_path).tags(ORDERS)["rcr_backup_b1"] == "claimed"
 
 
 def test_racing_processes_claim_a_tag_exactly_once(tmp_path: Path) -> None:

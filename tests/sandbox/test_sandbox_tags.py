@@ -20,19 +20,19 @@ def test_tags_list_is_a_cloud_tags_envelope(client: httpx.Client) -> None:
 
 
 def test_create_tag_answers_a_cloud_tag(client: httpx.Client, emulator: Emulator) -> None:
-    response = client.post(TAGS, json={"key": "rcr.import.seed-1", "value": "claimed 1764000000"})
+    response = client.post(TAGS, json={"key": "rcr_import_seed-1", "value": "claimed 1764000000"})
     assert response.status_code == 200
     tag = response.json()
-    assert (tag["key"], tag["value"]) == ("rcr.import.seed-1", "claimed 1764000000")
+    assert (tag["key"], tag["value"]) == ("rcr_import_seed-1", "claimed 1764000000")
     assert tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00Z"
-    assert emulator.tags(ORDERS)["rcr.import.seed-1"] == "claimed 1764000000"
+    assert emulator.tags(ORDERS)["rcr_import_seed-1"] == "claimed 1764000000"
 
 
 def test_duplicate_tag_post_answers_409(client: httpx.Client, emulator: Emulator) -> None:
-    assert client.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed"}).status_code == 200
-    response = client.post(TAGS, json={"key": "rcr.backup.b1", "value": "claimed by another run"})
+    assert client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed"}).status_code == 200
+    response = client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed by another run"})
     assert response.status_code == 409
-    assert emulator.tags(ORDERS)["rcr.backup.b1"] == "claimed"
+    assert emulator.tags(ORDERS)["rcr_backup_b1"] == "claimed"
 
 
 @pytest.mark.parametrize(
@@ -60,9 +60,9 @@ def test_tag_at_the_length_limits_with_every_allowed_character_is_accepted(clien
 
 
 def test_update_tag_keeps_created_at(client: httpx.Client, clock: ManualClock) -> None:
-    client.post(TAGS, json={"key": "rcr.import.seed-1", "value": "claimed"})
+    client.post(TAGS, json={"key": "rcr_import_seed-1", "value": "claimed"})
     clock.advance(5)
-    tag = client.put(TAGS + "/rcr.import.seed-1", json={"value": "done"}).json()
+    tag = client.put(TAGS + "/rcr_import_seed-1", json={"value": "done"}).json()
     assert tag["value"] == "done"
     assert tag["createdAt"] == "2025-11-24T16:00:00Z" and tag["updatedAt"] == "2025-11-24T16:00:05Z"
 
@@ -92,6 +92,47 @@ def test_put_all_tags_overwrites_every_tag(client: httpx.Client, emulator: Emula
 
 def test_essentials_tags_work_the_same(client: httpx.Client, emulator: Emulator) -> None:
     path = fixed_db(MARKETING_CACHE) + "/tags"
-    assert client.post(path, json={"key": "rcr.import.x", "value": "claimed"}).status_code == 200
-    assert client.post(path, json={"key": "rcr.import.x", "value": "claimed"}).status_code == 409
-    assert emulator.tags(MARKETING_CACHE) == {"rcr.import.x": "claimed"}
+    assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 200
+    assert client.post(path, json={"key": "rcr_import_x", "value": "claimed"}).status_code == 409
+    assert emulator.tags(MARKETING_CACHE) == {"rcr_import_x": "claimed"}
+
+
+# --- issue 12 §3: the tag behaviours API-NOTES §11 leaves UNCONFIRMED, one option each ------------------------
+
+
+def test_overwrite_option_makes_a_duplicate_create_a_silent_update(client: httpx.Client, emulator: Emulator,
+                                                                   clock: ManualClock) -> None:
+    emulator.set_options(tag_create_existing="overwrite")
+    client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run a"})
+    clock.advance(3)
+    response = client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run b"})
+    assert response.status_code == 200
+    assert emulator.tags(ORDERS)["rcr_backup_b1"] == "claimed run b"
+    assert response.json()["createdAt"] == "2025-11-24T16:00:00Z"  # the first create's time stays
+
+
+def test_lowercase_option_stores_keys_lowercased_instead_of_refusing(client: httpx.Client, emulator: Emulator) -> None:
+    emulator.set_options(tag_keys="lowercase")
+    response = client.post(TAGS, json={"key": "costCenter", "value": "x"})
+    assert (response.status_code, response.json()["key"]) == (200, "costcenter")
+    assert client.put(TAGS + "/costCenter", json={"value": "y"}).status_code == 200
+    assert emulator.tags(ORDERS)["costcenter"] == "y"
+
+
+def test_tag_cap_option_refuses_the_tag_past_the_cap(client: httpx.Client, emulator: Emulator) -> None:
+    emulator.set_options(max_tags_per_database=3)  # the seed gives orders-prod two tags
+    assert client.post(TAGS, json={"key": "third", "value": "x"}).status_code == 200
+    response = client.post(TAGS, json={"key": "fourth", "value": "x"})
+    assert response.status_code == 400 and "at most 3 tags" in response.text
+    assert client.put(TAGS + "/third", json={"value": "y"}).status_code == 200  # updates still fit
+    assert set(emulator.tags(ORDERS)) == {"team", "env", "third"}
+
+
+def test_suffix_stripping_option_reads_a_dotted_key_in_the_path_as_a_file_extension(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    emulator.set_options(tag_path_suffix_stripping=True)
+    client.post(TAGS, json={"key": "rcr.import.seed", "value": "claimed"})
+    assert client.put(TAGS + "/rcr.import.seed", json={"value": "done"}).status_code == 404  # addressed rcr.import
+    assert client.put(TAGS + "/rcr_import_seed", json={"value": "done"}).status_code == 404  # simply absent
+    assert emulator.tags(ORDERS)["rcr.import.seed"] == "claimed"

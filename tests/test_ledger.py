@@ -1,0 +1,217 @@
+"""The receipt ledger over real HTTP against the emulator, under each tag behaviour API-NOTES §11 leaves
+UNCONFIRMED: a claim lets exactly one run proceed, whether or not the API refuses a duplicate create; the tag
+budget is kept; a refused claim writes nothing (issue 12 §3, §4)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from apply_support import ORDERS, Account, account, open_client
+from conftest import BASE_URL
+
+from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.limiter import RateLimiter
+from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.errors import ReconcilerError
+from reconciler.ledger import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
+from reconciler.model import DatabaseSpec, LiveTag, OnDemandBackup, OperationKind
+from reconciler.receipts import Phase, Receipt, claim, compact_entry, encode_compact, read_receipts
+from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Fault
+
+TAGS_PATH = f"/subscriptions/1234567/databases/{ORDERS}/tags"
+
+
+@pytest.fixture
+def acct() -> Account:
+    return account()
+
+
+def orders(acct: Account) -> DatabaseSpec:
+    return next(spec for spec in acct.manifest.databases if spec.name == "orders-prod")
+
+
+def backup_claim(op_id: str, run: str = "0a1b2c3d") -> Receipt:
+    return claim(OperationKind.BACKUP, OnDemandBackup(op_id, None), at=1764312600, run=run)
+
+
+def tag_posts(acct: Account, since: int = 0) -> int:
+    return sum(1 for r in acct.emulator.request_log()[since:] if r.method == "POST" and r.path.endswith("/tags"))
+
+
+def test_first_claim_learns_that_duplicates_are_refused_and_the_run_keeps_that(acct: Account) -> None:
+    ledger = Ledger(acct.client, sleep=_no_sleep_expected)
+    first = ledger.claim(orders(acct), backup_claim("one"), replacing=None)
+    assert ledger.refuses_duplicates is True
+    assert tag_posts(acct) == 2  # the claim, and the identical create that changed nothing (a 409)
+    ledger.claim(orders(acct), backup_claim("two"), replacing=None)
+    assert tag_posts(acct) == 3  # the verdict is kept: no second probe
+    assert acct.emulator.tags(ORDERS)["rcr_backup_one"] == first.value and first.created_at
+
+
+def test_where_creates_overwrite_a_claim_waits_out_the_settle_window_then_reads_itself_back(acct: Account) -> None:
+    acct.emulator.set_options(tag_create_existing="overwrite")
+    slept: list[float] = []
+    ledger = Ledger(acct.client, settle=0.01, sleep=slept.append)
+    ledger.claim(orders(acct), backup_claim("one"), replacing=None)
+    ledger.claim(orders(acct), backup_claim("two"), replacing=None)
+    assert ledger.refuses_duplicates is False
+    assert slept == [0.01, 0.01]  # every claim settles, not only the first
+    assert tag_posts(acct) == 3
+
+
+def _no_sleep_expected(seconds: float) -> None:
+    raise AssertionError(f"a claim on an API that refuses duplicates never waits ({seconds} s asked)")
+
+
+@pytest.mark.parametrize("mode", ["conflict", "overwrite"])
+@pytest.mark.parametrize("racers", [2, 5])
+def test_racing_claims_let_exactly_one_run_proceed(acct: Account, mode: str, racers: int) -> None:
+    acct.emulator.set_options(tag_create_existing=mode)
+    spec = orders(acct)
+    for round_ in range(6):
+        op_id = f"race-{round_}"
+        start = threading.Barrier(racers)
+        won: list[str] = []
+        lost: list[str] = []
+
+        def run(
+            run_id: str,
+            op_id: str = op_id,
+            start: threading.Barrier = start,
+            won: list[str] = won,
+            lost: list[str] = lost,
+        ) -> None:
+            client, _ = open_client(acct.emulator)
+            ledger = Ledger(client, settle=0.15)
+            start.wait()
+            try:
+                ledger.claim(spec, backup_claim(op_id, run=run_id), replacing=None)
+                won.append(run_id)
+            except (ClaimedElsewhere, ClaimUnconfirmed):
+                lost.append(run_id)
+
+        threads = [threading.Thread(target=run, args=(f"{n:08x}",)) for n in range(racers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(won) == 1, (mode, round_, won, lost)
+        assert len(lost) == racers - 1
+        assert f"run:{won[0]}" in acct.emulator.tags(ORDERS)[f"rcr_backup_{op_id}"]  # the tag names the winner
+
+
+def test_a_claim_slower_than_the_settle_window_never_proceeds(acct: Account) -> None:
+    acct.emulator.set_options(tag_create_existing="overwrite")
+    acct.emulator.inject(Fault.slow(0.3, count=1, method="POST", path="**/tags"))
+    ledger = Ledger(acct.client, settle=0.2, sleep=_no_sleep_expected)
+    with pytest.raises(ClaimUnconfirmed, match="no call was made and the receipt stays claimed"):
+        ledger.claim(orders(acct), backup_claim("slow"), replacing=None)
+    assert acct.emulator.tags(ORDERS)["rcr_backup_slow"].startswith("v1 claimed ")
+
+
+def viewer_client(acct: Account) -> RedisCloudClient:
+    http = open_http(BASE_URL, Credentials(SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY),
+                     transport=acct.emulator.transport())
+    session = Session(http, limiter=RateLimiter(1000, window=0.05), retry=RetryPolicy(attempts=2, base_delay=0.001),
+                      sleep=lambda seconds: None)
+    return RedisCloudClient(session, poll=PollPolicy(initial=0.005, maximum=0.05))
+
+
+def test_a_viewer_keys_claim_is_refused_and_nothing_is_written(acct: Account) -> None:
+    before = acct.emulator.tags(ORDERS)
+    with pytest.raises(ClaimRefused, match="nothing was written") as refused:
+        Ledger(viewer_client(acct)).claim(orders(acct), backup_claim("one"), replacing=None)
+    assert "403" in str(refused.value)
+    assert acct.emulator.tags(ORDERS) == before
+
+
+def add_own_tags(acct: Account, count: int) -> None:
+    for n in range(count):
+        acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, f"team-{n}", "x")
+
+
+@pytest.mark.parametrize("cap", [None, 30])
+def test_a_full_tag_budget_refuses_the_claim_and_writes_nothing(acct: Account, cap: int | None) -> None:
+    acct.emulator.set_options(max_tags_per_database=cap)
+    add_own_tags(acct, 28)  # plus the seed's two: 30
+    with pytest.raises(ClaimRefused, match="has 30 tags, the most a database may hold is 30"):
+        Ledger(acct.client).claim(orders(acct), backup_claim("one"), replacing=None)
+    assert not any(key.startswith("rcr") for key in acct.emulator.tags(ORDERS))
+
+
+def done_tag(acct: Account, op_id: str) -> None:
+    receipt = backup_claim(op_id).with_phase(Phase.DONE)
+    acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, receipt.key, receipt.value)
+
+
+def live_tags(acct: Account) -> tuple[LiveTag, ...]:
+    return acct.client.list_tags(orders(acct).tier, 1234567, ORDERS)
+
+
+def backups_done(acct: Account, *ids: str) -> dict[str, str]:
+    found, problems = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, i) for i in ids])
+    assert problems == ()
+    return {r.op_id: r.phase.value for r in found.values()}
+
+
+def test_near_the_budget_done_receipts_are_compacted_and_still_read_as_done(acct: Account) -> None:
+    acct.emulator.set_options(max_tags_per_database=30)
+    add_own_tags(acct, 19)  # 21 of the database's own
+    for op_id in ("a", "b", "c", "d"):
+        done_tag(acct, op_id)  # 25 tags: at the mark
+    ledger = Ledger(acct.client, sleep=_no_sleep_expected)
+    claimed = ledger.claim(orders(acct), backup_claim("e"), replacing=None)
+    keys = set(acct.emulator.tags(ORDERS))
+    assert {"rcr_backup_a", "rcr_backup_b", "rcr_backup_c", "rcr_backup_d"}.isdisjoint(keys)
+    assert len([k for k in keys if k.startswith("rcr_done_")]) == 1 and len(keys) == 23
+    assert backups_done(acct, "a", "b", "c", "d", "e") == {"a": "done", "b": "done", "c": "done", "d": "done",
+                                                           "e": "claimed"}
+    # Recording `e` done below the mark leaves it a receipt of its own: compaction is for room, not routine.
+    ledger.record(orders(acct), claimed.with_phase(Phase.DONE))
+    assert "rcr_backup_e" in acct.emulator.tags(ORDERS)
+
+
+def test_recording_done_near_the_budget_folds_it_into_the_compact_tag(acct: Account) -> None:
+    add_own_tags(acct, 20)  # 22 of the database's own
+    compact = encode_compact([compact_entry(backup_claim(i).with_phase(Phase.DONE)) for i in ("a", "b")])
+    acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr_done_00000001", compact)
+    done_tag(acct, "c")
+    ledger = Ledger(acct.client)
+    claimed = ledger.claim(orders(acct), backup_claim("d"), replacing=None)  # 25 with the claim
+    ledger.record(orders(acct), claimed.with_phase(Phase.DONE))
+    ours = {k: v for k, v in acct.emulator.tags(ORDERS).items() if k.startswith("rcr")}
+    assert len(ours) == 1 and next(iter(ours)).startswith("rcr_done_") and "rcr_done_00000001" not in ours
+    assert backups_done(acct, "a", "b", "c", "d") == dict.fromkeys("abcd", "done")
+
+
+def test_forgetting_a_compacted_receipt_keeps_the_others(acct: Account) -> None:
+    compact = encode_compact([compact_entry(backup_claim(i).with_phase(Phase.DONE)) for i in ("a", "b", "c")])
+    acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr_done_00000001", compact)
+    found, _ = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "b")])
+    Ledger(acct.client).forget(orders(acct), found["orders-prod.backups.b"])
+    assert backups_done(acct, "a", "b", "c") == {"a": "done", "c": "done"}
+    assert "rcr_done_00000001" not in acct.emulator.tags(ORDERS)
+
+
+@pytest.mark.parametrize("stripping", [False, True])
+def test_a_legacy_receipt_is_updated_under_its_own_key_or_the_failure_says_so(
+    acct: Account, stripping: bool
+) -> None:
+    acct.emulator.set_options(tag_path_suffix_stripping=stripping)
+    legacy = backup_claim("old")
+    acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr.backup.old", legacy.value)
+    found, _ = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "old")])
+    receipt = found["orders-prod.backups.old"]
+
+    def write() -> None:
+        Ledger(acct.client).record(orders(acct), receipt.with_phase(Phase.DONE))
+
+    if stripping:  # Spring-style suffix matching addresses `rcr.backup`: a 404, never a write elsewhere
+        with pytest.raises(ReconcilerError, match="404"):
+            write()
+        assert acct.emulator.tags(ORDERS)["rcr.backup.old"].startswith("v1 claimed ")
+    else:
+        write()
+        assert acct.emulator.tags(ORDERS)["rcr.backup.old"].startswith("v1 done ")
+    assert "rcr_backup_old" not in acct.emulator.tags(ORDERS)
