@@ -193,8 +193,9 @@ class WarningKind(StrEnum):
 
     @property
     def needs_attention(self) -> bool:
-        """Everything but `settled` waits for a person; apply records a settled receipt by itself (issue 12)."""
-        return self is not WarningKind.SETTLED
+        """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
+        note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
+        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET)
 
 
 def database_path(tier: Tier, subscription: int, database: int) -> str:
@@ -365,7 +366,12 @@ class Plan:
             )
             destructive = self.destructive_count
             line += f" ({destructive} destructive)." if destructive else "."
-        return f"{line} {_attention_phrase(self.attention)}" if self.attention else line
+        return f"{line} {self.attention_line}" if self.attention else line
+
+    @property
+    def attention_line(self) -> str:
+        """`2 operations need attention: a (failed), b (uncertain).`; empty when none does."""
+        return _attention_phrase(self.attention) if self.attention else ""
 
     def summary(self) -> dict[str, Any]:
         return {

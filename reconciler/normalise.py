@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import BackupSettings, LiveBackup, Tier
-from reconciler.uris import infer_type, mask, suggest_reference
+from reconciler.uris import infer_type, mask, without_userinfo
 
 TWELVE_HOURS = "every-12-hours"
 TIMED_INTERVALS = ("every-12-hours", "every-24-hours")  # the only intervals that take a timeUTC
@@ -101,9 +101,10 @@ def _path(path: str | None) -> str | None:
 
 
 def _path_key(path: str | None) -> str | None:
-    # The manifest holds `${env:NAME}` where the API may echo the credential itself (or not at all), and
-    # the core never resolves variables: compare paths with any credential replaced by one placeholder.
-    return suggest_reference(path, "CREDENTIAL") if path else None
+    # The manifest holds `${env:NAME}` where the API may echo the credential itself (encoded, or not at all),
+    # and the core never resolves variables: compare paths without their user-info. A user name is part of
+    # the credential (it may be a reference too), so changing only a user name is not drift.
+    return without_userinfo(path) if path else None
 
 
 def _interval(interval: str | None) -> str | None:

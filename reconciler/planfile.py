@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,9 +52,11 @@ def build_document(plan: Plan, *, tool_version: str, created_at: str, manifest_d
     }
 
 
-def write_plan(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
+def write_plan(
+    path: str | os.PathLike[str], document: Mapping[str, Any], *, redact: Callable[[str], str] | None = None
+) -> None:
     """All or nothing: a failed write leaves any previous plan file as it was."""
-    write_json(path, document)
+    write_json(path, document, redact=redact)
 
 
 def read_plan(path: str | os.PathLike[str]) -> SavedPlan:

@@ -170,6 +170,13 @@ def suggest_reference(uri: str, variable: str) -> str:
     return parts.joined(user, f"${{env:{variable}}}")
 
 
+def without_userinfo(uri: str) -> str:
+    """The URI with no user-info at all: what names the place, for comparing a manifest path (user and secret
+    often `${env:…}`) with the one the API echoes (resolved, encoded, or with the secret left out)."""
+    parts = _split(uri)
+    return uri if parts is None else parts.head + parts.rest
+
+
 def references(text: str) -> tuple[str, ...]:
     """The environment variables a string refers to, in order of first use."""
     return tuple(dict.fromkeys(ENV_REFERENCE.findall(text)))

@@ -103,7 +103,7 @@ REFERENCED = [
 
 @pytest.mark.parametrize("uri", REFERENCED)
 def test_references_anywhere_in_the_userinfo_are_accepted_and_kept_unresolved(tmp_path: Path, uri: str) -> None:
-    text = GOOD_DB + f"    imports:\n      - id: seed\n        from: \"{uri}\"\n"
+    text = GOOD_DB + f"    imports:\n      - id: seed\n        confirm: orders-prod\n        from: \"{uri}\"\n"
     (database,) = load_manifest([_write(tmp_path, text)]).databases
     assert database.imports[0].sources == (uri,)
 
@@ -121,8 +121,10 @@ VARIABLES_MANIFEST = GOOD_DB + """\
     imports:
       - id: seed
         from: redis://${env:SRC_PASS}@10.0.0.5:6379
+        confirm: orders-prod
       - id: again
         from: ftp://${env:FTP_USER}:${env:FTP_PASS}@ftp.example/o.rdb
+        confirm: orders-prod
 """
 
 

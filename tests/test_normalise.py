@@ -52,10 +52,29 @@ def test_twelve_hour_times_compare_modulo_12(time_utc: str, interval: str, expec
     assert normalise.comparable(settings, interval=interval)["time_utc"] == expected
 
 
-def test_paths_compare_without_credentials() -> None:
-    desired = normalise.Settings(True, "ftp://user:${env:FTP_PASS}@host/dir")
-    live = normalise.Settings(True, "ftp://user:s3cret@host/dir")
-    assert normalise.comparable(desired, interval=None) == normalise.comparable(live, interval=None)
+@pytest.mark.parametrize(
+    ("manifest", "live"),
+    [
+        pytest.param("ftp://user:${env:FTP_PASS}@host/dir", "ftp://user:s3cret@host/dir", id="password"),
+        pytest.param("ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir", "ftp://ci+loader%40acme:s3%2Fcret@host/dir",
+                     id="referenced-user-read-back-encoded"),
+        pytest.param("ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir", "ftp://host/dir", id="echoed-without-userinfo"),
+        pytest.param("abs://:${env:AZ_KEY}@acct/c/p", "abs://k3y/x+y==@acct/c/p", id="azure-either-form"),
+    ],
+)
+def test_paths_compare_without_credentials(manifest: str, live: str) -> None:
+    desired = normalise.Settings(True, manifest)
+    assert normalise.comparable(desired, interval=None) == normalise.comparable(
+        normalise.Settings(True, live), interval=None
+    )
+
+
+def test_a_different_host_or_path_is_still_drift() -> None:
+    desired = normalise.Settings(True, "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir")
+    for live in ("ftp://u:p@other/dir", "ftp://u:p@host/elsewhere"):
+        assert normalise.comparable(desired, interval=None) != normalise.comparable(
+            normalise.Settings(True, live), interval=None
+        )
 
 
 def test_view_masks_live_credentials() -> None:

@@ -81,7 +81,7 @@ UPDATE = _change(Action.UPDATE, "orders.backup")
         pytest.param((), tuple(_warning(kind, kind.value) for kind in WarningKind),
                      "No changes. 4 operations need attention: orders.imports.failed (failed), orders.imports.uncertain "
                      "(uncertain), orders.imports.in-progress (in-progress), orders.imports.claimed-by-other-run "
-                     "(claimed-by-other-run).", id="every-kind-but-settled"),
+                     "(claimed-by-other-run).", id="every-kind-but-settled-and-tag-budget"),
         pytest.param((), tuple(_warning(WarningKind.FAILED, f"f{n}") for n in range(7)),
                      "No changes. 7 operations need attention: orders.imports.f0 (failed), orders.imports.f1 (failed), "
                      "orders.imports.f2 (failed), orders.imports.f3 (failed), orders.imports.f4 (failed) and 2 more.",
@@ -95,7 +95,8 @@ def test_summary_line(changes: tuple[Change, ...], warnings: tuple[PlanWarning, 
     assert result.summary_line == line
     assert stream.getvalue().rstrip().endswith(line)
     assert render_markdown(result).startswith(f"### {line}")
-    assert result.summary()["attention"] == sum(1 for w in warnings if w.kind is not WarningKind.SETTLED)
+    waiting = {WarningKind.FAILED, WarningKind.UNCERTAIN, WarningKind.IN_PROGRESS, WarningKind.CLAIMED_BY_OTHER_RUN}
+    assert result.summary()["attention"] == sum(1 for w in warnings if w.kind in waiting)
 
 
 def test_colour_only_when_asked() -> None:

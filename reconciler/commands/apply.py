@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -38,8 +39,8 @@ def run_apply(rt: Runtime) -> int:
     to_apply = chosen
     if to_apply.is_empty and not any(w.outcome for w in to_apply.warnings):
         if args.planfile:  # a fresh plan has already said so
-            print("No changes. Live state matches the manifest.", file=rt.out)
-        return EXIT_OK
+            print(to_apply.summary_line, file=rt.out)
+        return EXIT_ERROR if to_apply.attention else EXIT_OK  # what needs a person is never a green run
     check_variables(to_apply, manifest, rt.environ)
     stop = threading.Event()
     options = ApplyOptions(
@@ -55,12 +56,16 @@ def run_apply(rt: Runtime) -> int:
     applier = Applier(rt.connect().client, manifest, to_apply, options, listener=progress, stop=stop)
     with _interrupts(rt, stop), progress or nullcontext():
         results = applier.run()
+    # Redacted before the table is laid out: a secret wrapped over two lines would slip past the stream's redactor.
+    results = [replace(result, message=rt.redactor(result.message)) for result in results]
     render_summary(results, rt.out, color=rt.color)
     _report(rt, results, started, options.run_id, interrupted=stop.is_set())
     rt.report_requests()
     if stop.is_set():
         return EXIT_INTERRUPTED
-    return EXIT_OK if all(result.ok for result in results) else EXIT_ERROR
+    if to_apply.attention:
+        print(f"Not applied: {to_apply.attention_line}", file=rt.out)
+    return EXIT_OK if all(result.ok for result in results) and not to_apply.attention else EXIT_ERROR
 
 
 def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
@@ -86,6 +91,7 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
         raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
+    check_variables(saved.plan, manifest, rt.environ)  # before the first request, even a read
     connection = rt.connect()
     if mask(connection.api_url) != saved.api_url:
         raise StalePlanError(f"stale plan: it was made against {saved.api_url}, not {mask(connection.api_url)}")
@@ -167,5 +173,6 @@ def _report(rt: Runtime, results: list[StepResult], started: str, run_id: str, *
                 "summary": summary_counts(results),
                 "operations": [result.to_dict() for result in results],
             },
+            redact=rt.redactor,
         )
     rt.append_step_summary(render_markdown_summary(results))

@@ -42,7 +42,7 @@ def run_plan(rt: Runtime) -> int:
         ]
     if args.out:
         try:
-            write_plan(args.out, document)
+            write_plan(args.out, document, redact=rt.redactor)
         except OSError as exc:  # a path the user gave: their mistake to fix, not a bug (exit 1, not 3)
             raise ReconcilerError(f"{args.out}: cannot write the plan file ({exc.strerror or exc})") from exc
     _render(rt, result, document)
