@@ -116,6 +116,7 @@ def test_get_database_reads_backup_settings(
 
 
 def test_list_items_carry_backup_only_where_the_api_sends_it(emulator: Emulator, api: Api) -> None:
+    emulator.set_options(pro_list_includes_backup=False)
     pro = {item.database: item for item in api.client.list_databases(Tier.PRO, PROD_EU)}
     assert all(item.backup is None for item in pro.values())
     assert pro[ORDERS].name == "orders-prod" and pro[ORDERS].status == "active"

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import httpx
 
 from reconciler.sandbox.faults import Fault, add_fault
+from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.pipeline import Incoming, Outcome, process
 from reconciler.sandbox.seed import load_seed
 from reconciler.sandbox.state import Database, LogEntry, Task, WorldData
@@ -106,6 +107,33 @@ class Emulator:
                 world["sources"].pop(uri, None)
             else:
                 world["sources"][uri] = state
+
+    def hold_status(self, database_id: int, status: str, seconds: float) -> None:
+        """Keep a database in a transient `status` (e.g. `active-change-pending`) for `seconds` from now."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            hold(database, status, now + seconds)
+
+    def start_foreign_backup(self, database_id: int, seconds: float) -> None:
+        """A backup we did not start (a scheduled one, or another tool's) that holds one of the subscription's
+        concurrent-backup slots for `seconds` (API-NOTES §11: scheduled backups count toward the limit)."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            world["backup_runs"].append(
+                {
+                    "task_id": f"scheduled-{len(world['backup_runs']) + 1}",
+                    "subscription_id": database["subscription_id"],
+                    "database_id": database_id,
+                    "destination": database["backup"]["path"],
+                    "adhoc": False,
+                    "started": now,
+                    "ends": now + seconds,
+                }
+            )
 
     def set_options(self, **changes: Any) -> None:
         """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""
