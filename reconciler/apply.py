@@ -14,17 +14,18 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.apply_requests import operation_of, settings_body
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.errors import (
     ApiError,
     ConflictError,
+    NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
     ReconcilerError,
@@ -37,6 +38,7 @@ from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status
 from reconciler.schedule import Job, run_jobs
 from reconciler.uris import mask_in_text, resolve
 
+_T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
 # A backup task may end with this when the subscription already runs its maximum of backups (API-NOTES §11:
 # the manner of that refusal is UNCONFIRMED; a 429 and a synchronous 409 are the other two candidates).
@@ -195,17 +197,34 @@ class Applier:
     def _one_shot(
         self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
     ) -> tuple[Outcome, str, str | None]:
-        # A backup claims its receipt only once it holds its subscription's slot, so the receipt spends no
-        # time without a task id: meanwhile another run's plan could take someone else's backup for it.
+        # A backup claims its receipt only once it holds its subscription's slot (and afresh after each refusal
+        # by the API), so the receipt spends no time without a task id: meanwhile another run's plan could take
+        # someone else's backup (a scheduled one) for it.
         with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
-            fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
-            receipt = self.ledger.claim(spec, fresh, replacing=change.before.get("receipt"))
-            return self._run_claimed(spec, change.address, kind, operation, receipt)
+            deadline = self._clock() + self.options.timeout
+            replacing = change.before.get("receipt")
+
+            def attempt() -> tuple[Outcome, str, str | None]:
+                nonlocal replacing
+                fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
+                receipt = self.ledger.claim(spec, fresh, replacing=replacing)
+                replacing = None  # released by the first claim
+                try:
+                    return self._run_claimed(spec, change.address, kind, operation, receipt, deadline)
+                except _BackupRefused:
+                    # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
+                    # there while scheduled backups finish, since their status could pass for ours.
+                    self._drop_claim(spec, receipt)
+                    raise
+
+            try:
+                return self._until_a_slot_frees(attempt, deadline)
+            except _NoBackupSlot as refused:
+                return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
 
     def _run_claimed(
-        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt
+        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt, deadline: float
     ) -> tuple[Outcome, str, str | None]:
-        deadline = self._clock() + self.options.timeout
         try:
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
             if isinstance(operation, Import) and operation.backup_first:
@@ -246,7 +265,7 @@ class Applier:
         """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
         against the import's own claim, which the backup follows."""
         with self._backup_slot(spec):
-            task_id = self._backup_when_a_slot_frees(spec, None, deadline)
+            task_id = self._until_a_slot_frees(partial(self._post_backup, spec, None, deadline), deadline)
             backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
             phase, message = self._await(spec, backup, address, deadline)
         if phase is not Phase.DONE:
@@ -266,45 +285,48 @@ class Applier:
         kind: OperationKind,
         operation: Any,
         deadline: float,
-        record: Callable[[str | None], None],
+        record: Callable[[str], None],
     ) -> str:
         where = (spec.tier, spec.subscription, spec.database)
         if kind is OperationKind.IMPORT:
             sources = [resolve(uri, self.options.environ) for uri in operation.sources]
             return self.client.start_import(*where, operation.source_type, sources)
         path = resolve(operation.path, self.options.environ) if operation.path else None
-        return self._backup_when_a_slot_frees(spec, path, deadline, record)
+        return self._post_backup(spec, path, deadline, record)
 
-    def _backup_when_a_slot_frees(
-        self, spec: DatabaseSpec, path: str | None, deadline: float, record: Callable[[str | None], None] | None = None
+    def _post_backup(
+        self, spec: DatabaseSpec, path: str | None, deadline: float, record: Callable[[str], None] | None = None
     ) -> str:
-        """`POST …/backup` until the API accepts it; the id of an accepted (completed) task.
+        """One `POST …/backup`: the id of its task once the API has accepted it, or `_BackupRefused`.
 
         With backups already running in the subscription (scheduled ones count, so our own cap can be exceeded),
         the API may refuse with a 429, a 409 or a task ending DATABASE_BACKUP_FAILED (API-NOTES §11: which one is
-        UNCONFIRMED). A refusal starts nothing, so it is no evidence of an outcome: wait and try again, and when
-        the deadline (or a Ctrl-C) comes first, raise `_NoBackupSlot`: the backup did not start."""
-        where = (spec.tier, spec.subscription, spec.database)
+        UNCONFIRMED). Each starts nothing, so it is no evidence of an outcome."""
+        try:
+            task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, path)
+        except (RateLimitedError, ConflictError) as error:
+            raise _BackupRefused(f"HTTP {error.status}") from None
+        if record is not None:
+            record(task_id)  # a crash while the task runs leaves its id on the claim
+        try:
+            self.client.wait_for_task(task_id, timeout=self._left(deadline))
+        except TaskFailedError as error:
+            if error.error_type != _BACKUP_REFUSED_ERROR:
+                raise
+            raise _BackupRefused(f"task {task_id} ended {error.error_type}") from None
+        return task_id
+
+    def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
+        """`attempt()` again, backing off, for as long as the API refuses the backup; when the deadline (or a
+        Ctrl-C) comes first, `_NoBackupSlot`: the backup never started."""
         delay = self.client.poll.initial
         refusals = 0
         while True:
             try:
-                task_id = self.client.start_backup(*where, path)
-            except (RateLimitedError, ConflictError) as error:
-                last = f"HTTP {error.status}"
-            else:
-                if record is not None:
-                    record(task_id)  # a crash while the task runs leaves its id on the claim
-                try:
-                    self.client.wait_for_task(task_id, timeout=self._left(deadline))
-                    return task_id
-                except TaskFailedError as error:
-                    if error.error_type != _BACKUP_REFUSED_ERROR:
-                        raise
-                    if record is not None:
-                        record(None)  # that task is no evidence for the next plan
-                    last = f"task {task_id} ended {error.error_type}"
-            refusals += 1
+                return attempt()
+            except _BackupRefused as refused:
+                refusals += 1
+                last = str(refused)
             if self.stop.is_set() or self._clock() + delay > deadline:
                 cause = "apply was interrupted" if self.stop.is_set() else f"the {self.options.timeout:g} s timeout"
                 raise _NoBackupSlot(
@@ -314,18 +336,22 @@ class Applier:
             time.sleep(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
-    def _record_task(self, spec: DatabaseSpec, claimed: Receipt, task_id: str | None) -> None:
-        """Best effort: the accepted task's id on the claim, or the bare claim again after a refused task."""
-        self.ledger.write(spec, claimed.with_task(task_id) if task_id else claimed, required=False)
+    def _record_task(self, spec: DatabaseSpec, claimed: Receipt, task_id: str) -> None:
+        """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
+        self.ledger.write(spec, claimed.with_task(task_id), required=False)
 
     def _withdraw(self, spec: DatabaseSpec, claimed: Receipt, reason: str) -> tuple[Outcome, str, str | None]:
         """Nothing started, so our own claim is deleted: the receipt must not suggest the operation ran, and
         the next apply runs it. If the delete fails the claim stays, and the next plan settles it."""
         try:
-            self.client.delete_tag(spec.tier, spec.subscription, spec.database, claimed.key)
+            self._drop_claim(spec, claimed)
         except ApiError as error:
             return Outcome.UNCERTAIN, f"{reason}; the claim could not be withdrawn ({error}); plan again", None
         return Outcome.SKIPPED, f"not started: {reason}; its claim was withdrawn, so the next apply runs it", None
+
+    def _drop_claim(self, spec: DatabaseSpec, claimed: Receipt) -> None:
+        with suppress(NotFoundError):  # already gone (`receipts forget`): nothing claims it
+            self.client.delete_tag(spec.tier, spec.subscription, spec.database, claimed.key)
 
     def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
         """The task first; then the latest status until it shows an outcome at or after the claim."""
@@ -377,6 +403,10 @@ class Applier:
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())
+
+
+class _BackupRefused(Exception):
+    """The API refused to start a backup (a 429, a 409, or a task ending DATABASE_BACKUP_FAILED)."""
 
 
 class _NoBackupSlot(Exception):

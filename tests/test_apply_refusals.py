@@ -127,8 +127,14 @@ def test_an_on_demand_backup_waits_for_a_slot_held_by_scheduled_backups(acct: Ac
     assert len(ours(acct)) == 1  # started once, when a slot had freed
     [backup] = [b for b in acct.emulator.backup_history(ORDERS) if b.task_id == ours(acct)[0]]
     assert backup.destination == "s3://acme-adhoc/orders"
-    refused = [e for e in acct.emulator.request_log() if e.method == "POST" and e.path.endswith("/backup")]
+    log = acct.emulator.request_log()
+    refused = [e for e in log if e.method == "POST" and e.path.endswith("/backup")]
     assert len(refused) > 1  # it was refused at least once before
+    # Each refusal withdrew the claim, and the next attempt claimed afresh: no claim without a task id waited
+    # while the scheduled backups ran (their status could have passed for ours).
+    claims = [e for e in log if e.method == "POST" and e.path.endswith("/tags") and e.body["key"] == ON_DEMAND_KEY]
+    withdrawn = [e for e in log if e.method == "DELETE" and e.path.endswith(f"/tags/{ON_DEMAND_KEY}")]
+    assert len(claims) == len(withdrawn) + 1 > 1
     value = acct.emulator.tags(ORDERS)[ON_DEMAND_KEY]
     assert value.startswith("v1 done ") and value.endswith(f"task:{ours(acct)[0]}")
     assert acct.plan().warnings == ()
