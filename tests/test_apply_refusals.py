@@ -4,13 +4,14 @@ three ways the API might refuse it (API-NOTES §11: which one is unconfirmed).""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import httpx
 import pytest
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account
+from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, wait_for
 from conftest import BASE_URL
 
 from reconciler.apply import Outcome, StepResult
@@ -190,3 +191,19 @@ def test_a_backup_first_import_whose_backup_never_starts_is_skipped(acct: Accoun
         return
     assert result.outcome is Outcome.SKIPPED, result.message
     assert IMPORT_KEY not in acct.emulator.tags(ORDERS)
+
+
+def test_ctrl_c_while_waiting_for_a_slot_skips_the_backup_and_records_nothing(acct: Account) -> None:
+    fill_the_subscription(acct, 600.0)
+    stop = threading.Event()
+    results: list[StepResult] = []
+    the_plan = acct.plan(targets={ON_DEMAND})
+    worker = threading.Thread(target=lambda: results.extend(acct.apply(the_plan, stop=stop)))
+    worker.start()
+    wait_for(lambda: any(e.status == 429 for e in acct.emulator.request_log()))
+    stop.set()
+    worker.join(timeout=30)
+
+    result = outcome_of(results, ON_DEMAND)
+    assert result.outcome is Outcome.SKIPPED and "apply was interrupted" in result.message
+    assert ours(acct) == [] and ON_DEMAND_KEY not in acct.emulator.tags(ORDERS)
