@@ -21,7 +21,7 @@ from reconciler.sandbox.faults import Fault, add_fault
 from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.pipeline import Incoming, Outcome, process
 from reconciler.sandbox.seed import load_seed
-from reconciler.sandbox.state import Database, LogEntry, Task, WorldData
+from reconciler.sandbox.state import Database, LogEntry, Task, WorldData, default_options
 from reconciler.sandbox.store import MemoryStore, Store
 from reconciler.sandbox.tasks import advance
 from reconciler.sandbox.timings import Clock, Timings
@@ -138,7 +138,8 @@ class Emulator:
     def set_options(self, **changes: Any) -> None:
         """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""
         with self._world() as (world, _):
-            unknown = set(changes) - set(world["options"])
+            # A world saved by an older version may lack newer options: they are known all the same.
+            unknown = set(changes) - set(world["options"]) - set(default_options())
             if unknown:
                 raise ValueError(f"unknown sandbox options: {', '.join(sorted(unknown))}")
             world["options"].update(changes)  # type: ignore[typeddict-item]
