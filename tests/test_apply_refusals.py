@@ -8,10 +8,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, wait_for
+from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, cli, sandbox_dir, wait_for, world
 from conftest import BASE_URL
 
 from reconciler.apply import Outcome, StepResult
@@ -207,3 +208,30 @@ def test_ctrl_c_while_waiting_for_a_slot_skips_the_backup_and_records_nothing(ac
     result = outcome_of(results, ON_DEMAND)
     assert result.outcome is Outcome.SKIPPED and "apply was interrupted" in result.message
     assert ours(acct) == [] and ON_DEMAND_KEY not in acct.emulator.tags(ORDERS)
+
+
+# --- through the CLI, against the file-backed sandbox --------------------------------------------------------
+
+
+def test_cli_apply_copes_with_a_busy_database_and_a_full_subscription(tmp_path: Path) -> None:
+    """`reconciler --sandbox apply`: orders-prod is in a transient status and scheduled backups fill its
+    subscription, refused as failed tasks; everything still ends done, each one-shot run once."""
+    directory = sandbox_dir(tmp_path)
+    shared = world(directory)
+    shared.set_options(backup_limit_refusal="task-error")
+    shared.hold_status(ORDERS, "active-change-pending", 0.3)
+    for database in (SESSIONS, LEGACY, CATALOG, SESSIONS):
+        shared.start_foreign_backup(database, 3.0)
+
+    ran = cli(directory, "apply", "-f", "examples/", "--auto-approve")
+
+    assert ran.code == 0, ran.out + ran.err
+    after = world(directory)
+    assert len(after.import_history(ORDERS)) == 1
+    assert len([b for b in after.backup_history(ORDERS) if not b.task_id.startswith("scheduled-")]) == 2
+    receipts = {key: value.split()[1] for key, value in after.tags(ORDERS).items() if key.startswith("rcr.")}
+    assert receipts == {IMPORT_KEY: "done", ON_DEMAND_KEY: "done"}
+    assert not [t for t in after.tasks() if t["error"] and t["error"]["type"] == "DATABASE_NOT_ACTIVE"]
+    assert [t["error"]["type"] for t in after.tasks() if t["error"]] != []  # the full subscription did refuse
+    again = cli(directory, "plan", "-f", "examples/", "--detailed-exitcode")
+    assert again.code == 0, again.out
