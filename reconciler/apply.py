@@ -18,13 +18,15 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.apply_requests import operation_of, settings_body
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.errors import (
     ApiError,
+    ConflictError,
     OutcomeUnknownError,
+    RateLimitedError,
     ReconcilerError,
     TaskFailedError,
     TaskTimeoutError,
@@ -35,7 +37,11 @@ from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status
 from reconciler.schedule import Job, run_jobs
 from reconciler.uris import mask_in_text, resolve
 
+_T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
+# A backup task may end with this when the subscription already runs its maximum of backups (API-NOTES §11:
+# the manner of that refusal is UNCONFIRMED; a 429 and a synchronous 409 are the other two candidates).
+_BACKUP_REFUSED_ERROR = "DATABASE_BACKUP_FAILED"
 
 
 class Outcome(StrEnum):
@@ -182,6 +188,13 @@ class Applier:
         body = settings_body(spec, self.options.environ, live_interval=live_interval)
         deadline = self._clock() + self.options.timeout
         try:
+            # The API refuses a write on a database that is not `active` (DATABASE_NOT_ACTIVE, API-NOTES §11).
+            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+        except TaskTimeoutError as error:
+            return Outcome.SKIPPED, f"not started: {error}; nothing was sent", None
+        except ApiError as error:
+            return Outcome.FAILED, f"not started: {error}", None
+        try:
             task_id = self.client.update_database(spec.tier, spec.subscription, spec.database, body)
             self.client.wait_for_task(task_id, timeout=self._left(deadline))
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
@@ -196,25 +209,44 @@ class Applier:
     def _one_shot(
         self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
     ) -> tuple[Outcome, str, str | None]:
-        # A backup claims its receipt only once it holds its subscription's slot, so the receipt spends no
-        # time without a task id: meanwhile another run's plan could take someone else's backup for it.
+        # A backup claims its receipt only once it holds its subscription's slot (and afresh after each refusal
+        # by the API), so the receipt spends no time without a task id: meanwhile another run's plan could take
+        # someone else's backup (a scheduled one) for it.
         with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
-            fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
-            receipt = self.ledger.claim(spec, fresh, replacing=change.before.get("receipt"))
-            return self._run_claimed(spec, change.address, kind, operation, receipt)
+            deadline = self._clock() + self.options.timeout
+            replacing = change.before.get("receipt")
+
+            def attempt() -> tuple[Outcome, str, str | None]:
+                nonlocal replacing
+                fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
+                receipt = self.ledger.claim(spec, fresh, replacing=replacing)
+                replacing = None  # released by the first claim
+                try:
+                    return self._run_claimed(spec, change.address, kind, operation, receipt, deadline)
+                except _BackupRefused:
+                    # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
+                    # there while scheduled backups finish, since their status could pass for ours.
+                    self._drop_claim(spec, receipt)
+                    raise
+
+            try:
+                return self._until_a_slot_frees(attempt, deadline)
+            except _NoBackupSlot as refused:
+                return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
 
     def _run_claimed(
-        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt
+        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt, deadline: float
     ) -> tuple[Outcome, str, str | None]:
-        deadline = self._clock() + self.options.timeout
         try:
             self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
             if isinstance(operation, Import) and operation.backup_first:
                 self._backup_first(spec, receipt, address, deadline)
-            task_id = self._start(spec, kind, operation)
+            task_id = self._start(spec, kind, operation, deadline, partial(self._record_task, spec, receipt))
             receipt = receipt.with_task(task_id)
             self.ledger.write(spec, receipt, required=False)
             phase, message = self._await(spec, receipt, address, deadline)
+        except _NoBackupSlot as refused:
+            return self._withdraw(spec, receipt, str(refused))
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
         except TaskTimeoutError as error:  # whichever wait ran out (task, database, status), say it one way
@@ -245,7 +277,7 @@ class Applier:
         """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
         against the import's own claim, which the backup follows."""
         with self._backup_slot(spec):
-            task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, None)
+            task_id = self._until_a_slot_frees(partial(self._post_backup, spec, None, deadline), deadline)
             backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
             phase, message = self._await(spec, backup, address, deadline)
         if phase is not Phase.DONE:
@@ -256,14 +288,81 @@ class Applier:
                 "BACKUP_FIRST_FAILED",
                 f"the backup before the import failed ({message}); the import did not run",
             )
+        # The import is a write too: it needs the database `active` again (DATABASE_NOT_ACTIVE, API-NOTES §11).
+        self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
 
-    def _start(self, spec: DatabaseSpec, kind: OperationKind, operation: Any) -> str:
+    def _start(
+        self,
+        spec: DatabaseSpec,
+        kind: OperationKind,
+        operation: Any,
+        deadline: float,
+        record: Callable[[str], None],
+    ) -> str:
         where = (spec.tier, spec.subscription, spec.database)
         if kind is OperationKind.IMPORT:
             sources = [resolve(uri, self.options.environ) for uri in operation.sources]
             return self.client.start_import(*where, operation.source_type, sources)
         path = resolve(operation.path, self.options.environ) if operation.path else None
-        return self.client.start_backup(*where, path)
+        return self._post_backup(spec, path, deadline, record)
+
+    def _post_backup(
+        self, spec: DatabaseSpec, path: str | None, deadline: float, record: Callable[[str], None] | None = None
+    ) -> str:
+        """One `POST …/backup`: the id of its task once the API has accepted it, or `_BackupRefused`.
+
+        With backups already running in the subscription (scheduled ones count, so our own cap can be exceeded),
+        the API may refuse with a 429, a 409 or a task ending DATABASE_BACKUP_FAILED (API-NOTES §11: which one is
+        UNCONFIRMED). Each starts nothing, so it is no evidence of an outcome."""
+        try:
+            task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, path)
+        except (RateLimitedError, ConflictError) as error:
+            raise _BackupRefused(f"HTTP {error.status}") from None
+        if record is not None:
+            record(task_id)  # a crash while the task runs leaves its id on the claim
+        try:
+            self.client.wait_for_task(task_id, timeout=self._left(deadline))
+        except TaskFailedError as error:
+            if error.error_type != _BACKUP_REFUSED_ERROR:
+                raise
+            raise _BackupRefused(f"task {task_id} ended {error.error_type}") from None
+        return task_id
+
+    def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
+        """`attempt()` again, backing off, for as long as the API refuses the backup; when the deadline (or a
+        Ctrl-C) comes first, `_NoBackupSlot`: the backup never started."""
+        delay = self.client.poll.initial
+        refusals = 0
+        while True:
+            try:
+                return attempt()
+            except _BackupRefused as refused:
+                refusals += 1
+                last = str(refused)
+            if self.stop.is_set() or self._clock() + delay > deadline:
+                cause = "apply was interrupted" if self.stop.is_set() else f"the {self.options.timeout:g} s timeout"
+                raise _NoBackupSlot(
+                    f"the API refused the backup {refusals} time(s) until {cause} (last: {last}); the subscription "
+                    "probably had its maximum of backups running (scheduled backups count too)"
+                )
+            time.sleep(delay)
+            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+
+    def _record_task(self, spec: DatabaseSpec, claimed: Receipt, task_id: str) -> None:
+        """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
+        self.ledger.write(spec, claimed.with_task(task_id), required=False)
+
+    def _withdraw(self, spec: DatabaseSpec, claimed: Receipt, reason: str) -> tuple[Outcome, str, str | None]:
+        """Nothing started, so our own claim is deleted: the receipt must not suggest the operation ran, and
+        the next apply runs it. If the delete fails the claim stays, and the next plan settles it."""
+        try:
+            self._drop_claim(spec, claimed)
+        except ApiError as error:
+            return Outcome.UNCERTAIN, f"{reason}; the claim could not be withdrawn ({error}); plan again", None
+        return Outcome.SKIPPED, f"not started: {reason}; its claim was withdrawn, so the next apply runs it", None
+
+    def _drop_claim(self, spec: DatabaseSpec, claimed: Receipt) -> None:
+        self.ledger.withdraw(spec, claimed)
 
     def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
         """The task first; then the latest status until it shows an outcome at or after the claim."""
@@ -292,7 +391,9 @@ class Applier:
                 detail = f": {latest.failure_reason}" if latest.failure_reason else ""
                 return verdict.outcome, f"{latest.status} at {latest.time}{detail}"
             if self._clock() + delay > deadline:
-                raise TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s")
+                # An unknown status word is shown as the API wrote it, never taken for success (statuses.py).
+                seen = f" (latest status {latest.status!r})" if latest.status else ""
+                raise TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s{seen}")
             time.sleep(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
@@ -313,6 +414,14 @@ class Applier:
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())
+
+
+class _BackupRefused(Exception):
+    """The API refused to start a backup (a 429, a 409, or a task ending DATABASE_BACKUP_FAILED)."""
+
+
+class _NoBackupSlot(Exception):
+    """Every `POST …/backup` was refused until the deadline: nothing started."""
 
 
 def _by_database(plan: Plan) -> dict[str, tuple[list[Change], list[PlanWarning]]]:

@@ -206,6 +206,15 @@ class Ledger:
             return f"recorded {warning.outcome}: {warning.message}", receipt.task_id
         return None
 
+    def withdraw(self, spec: DatabaseSpec, claimed: Receipt) -> None:
+        """Delete our own claim of an operation that never started (the API refused its backup), so the next run
+        may claim it; a claim that is no longer ours (overwritten, or claimed afresh since) is left alone."""
+        tag = next((t for t in self._tags(spec) if t.key == claimed.key), None)
+        current = decode(tag, spec.name) if tag is not None else None
+        if current is None or current.phase is not Phase.CLAIMED or current.run != claimed.run:
+            return
+        self._delete(spec, claimed.key)
+
     def forget(self, spec: DatabaseSpec, receipt: Receipt) -> None:
         """Delete one receipt (`receipts forget`); a compacted one is taken out of its compact tag."""
         tag = self._tag(spec, receipt.key)

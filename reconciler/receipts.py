@@ -50,6 +50,9 @@ from reconciler.model import (
     WarningKind,
     operation_address,
 )
+from reconciler.statuses import FAILED as _STATUS_FAILED
+from reconciler.statuses import RUNNING as _STATUS_RUNNING
+from reconciler.statuses import SUCCESS as _STATUS_SUCCESS
 
 KEY_PREFIX = "rcr_"
 LEGACY_KEY_PREFIX = "rcr."  # written by version 0.1; read, and updated under its own key
@@ -77,11 +80,6 @@ _KIND_LETTER = {OperationKind.IMPORT: "i", OperationKind.BACKUP: "b"}
 # Task states (API-NOTES §5): the first three are still running; anything but completed is a failure.
 _TASK_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})
 _TASK_COMPLETED = "processing-completed"
-# Latest backup/import `status` values (API-NOTES §3, §4: only "success", "importing", "failed" are seen;
-# the others are guesses kept on the cautious side: an unknown value leaves the receipt uncertain).
-_STATUS_RUNNING = frozenset({"importing", "in-progress", "running", "started", "pending", "backing-up"})
-_STATUS_SUCCESS = frozenset({"success", "succeeded", "completed", "done", "imported"})
-_STATUS_FAILED = frozenset({"failed", "failure", "error"})
 # Status-read errors meaning "backup is off/not configured" (API-NOTES §3, SPEC §10): for an on-demand backup
 # the task is then the only evidence of the outcome. No such rule exists for imports.
 BACKUP_OFF_ERRORS = frozenset({"DATABASE_BACKUP_DISABLED", "DATABASE_BACKUP_NOT_CONFIGURED"})

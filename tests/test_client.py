@@ -35,7 +35,14 @@ from reconciler.errors import (
     TaskFailedError,
 )
 from reconciler.model import LiveBackup, Tier
-from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock
+from reconciler.sandbox import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_KEY,
+    SANDBOX_VIEWER_SECRET_KEY,
+    Emulator,
+    Fault,
+    ManualClock,
+)
 
 SEED_URIS = ["s3://acme-seeds/orders/orders-1_of_3.rdb.gz"]
 
@@ -116,6 +123,7 @@ def test_get_database_reads_backup_settings(
 
 
 def test_list_items_carry_backup_only_where_the_api_sends_it(emulator: Emulator, api: Api) -> None:
+    emulator.set_options(pro_list_includes_backup=False)
     pro = {item.database: item for item in api.client.list_databases(Tier.PRO, PROD_EU)}
     assert all(item.backup is None for item in pro.values())
     assert pro[ORDERS].name == "orders-prod" and pro[ORDERS].status == "active"
@@ -415,3 +423,35 @@ def test_an_unparsable_url_is_a_user_error_not_a_crash() -> None:
     with pytest.raises(ReconcilerError) as caught:
         open_http("http://user:hunter22@[::1/v1", Credentials("a-key", "a-secret"))
     assert "REDISCLOUD_URL" in str(caught.value) and "hunter22" not in str(caught.value)
+
+
+# --- headers at the HTTP edge ---------------------------------------------------------------------------
+
+
+def test_every_request_says_its_body_is_json_even_the_bodiless_backup_post(emulator: Emulator) -> None:
+    """The official Go client sets `Content-Type: application/json` on every request: "The API expects this"
+    (API-NOTES §11). Seen at the HTTP edge, in front of the emulator."""
+    seen: list[tuple[str, str, bytes, str | None]] = []
+
+    def edge(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append((request.method, request.url.path, request.content, request.headers.get("content-type")))
+        return emulator.handle(request)
+
+    http = open_http("https://sandbox.test/v1", Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
+                     transport=httpx.MockTransport(edge))  # fmt: skip
+    with http:
+        client = RedisCloudClient(Session(http))
+        client.start_backup(Tier.PRO, PROD_EU, ORDERS, None)
+        client.start_backup(Tier.PRO, PROD_EU, SESSIONS, "s3://acme-adhoc/sessions")
+        client.start_import(Tier.PRO, PROD_EU, CATALOG, "aws-s3", ["s3://acme-seeds/catalog.rdb.gz"])
+        client.update_database(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
+        client.create_tag(Tier.PRO, PROD_EU, ORDERS, "team-x", "a")
+        client.update_tag(Tier.PRO, PROD_EU, ORDERS, "team-x", "b")
+        client.delete_tag(Tier.PRO, PROD_EU, ORDERS, "team-x")
+        client.get_database(Tier.PRO, PROD_EU, ORDERS)
+
+    bodiless_backup = next(entry for entry in seen if entry[0] == "POST" and entry[1].endswith(f"/{ORDERS}/backup"))
+    assert bodiless_backup[2] == b""
+    assert [entry[3] for entry in seen] == ["application/json"] * 8
+    assert all(status < 400 for status in (entry.status or 500 for entry in emulator.request_log()))

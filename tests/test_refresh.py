@@ -40,9 +40,9 @@ def shape(entry: LoggedRequest) -> str:
     return f"{entry.method} {path}"
 
 
-def test_refresh_of_the_examples_costs_one_list_per_subscription_a_get_per_pro_database_and_tags_for_operations(
-    emulator: Emulator, api: Api
-) -> None:
+def test_refresh_without_backup_in_pro_list_items_costs_a_get_per_pro_database(emulator: Emulator, api: Api) -> None:
+    """The costly mode (API-NOTES §11 says list items very likely carry `backup`; if not, the GET fallback)."""
+    emulator.set_options(pro_list_includes_backup=False)
     manifest = load_manifest([EXAMPLES])
     live = fetch_live(api.client, manifest)
 
@@ -66,7 +66,7 @@ def test_refresh_of_the_examples_costs_one_list_per_subscription_a_get_per_pro_d
 
 
 def test_refresh_makes_no_per_database_get_when_pro_list_items_carry_backup(emulator: Emulator, api: Api) -> None:
-    emulator.set_options(pro_list_includes_backup=True)
+    """The emulator's default, as API-NOTES §11 expects of the real API: one list page per subscription."""
     manifest = load_manifest([EXAMPLES])
     live = fetch_live(api.client, manifest)
 
@@ -94,7 +94,28 @@ def test_refresh_pages_a_big_subscription_once_for_all_its_managed_databases(
 
     log = emulator.request_log()
     assert [entry.query["offset"] for entry in calls(log, "GET", "/databases")] == ["0", "100", "200"]
+    assert len(calls(log, "GET")) == 3  # three pages, whose items carry the backup settings
+    assert plan(manifest, live).is_empty
+
+
+def test_refresh_pages_a_big_subscription_then_gets_only_the_managed_databases_when_items_lack_backup(
+    clock: ManualClock, make_api: MakeApi, tmp_path: Path
+) -> None:
+    emulator = Emulator(generated_world(pro=250), clock=clock, timings=FAST)
+    emulator.set_options(pro_list_includes_backup=False)
+    entries = "".join(
+        f"  - {{name: db-{n}, subscription: 1000001, database: {n}, backup: {{path: 's3://bulk-backups/db-{n}', "
+        "interval: every-6-hours}}\n"
+        for n in (100003, 100150, 100249)
+    )
+    manifest = manifest_from(tmp_path, "version: 1\ndatabases:\n" + entries)
+    live = fetch_live(make_api(emulator).client, manifest)
+
+    log = emulator.request_log()
     assert len(calls(log, "GET")) == 3 + 3  # three pages, then one GET per managed Pro database
+    assert sorted(entry.path for entry in calls(log, "GET") if "offset" not in entry.query) == [
+        f"/v1/subscriptions/1000001/databases/{n}" for n in (100003, 100150, 100249)
+    ]
     assert plan(manifest, live).is_empty
 
 
@@ -116,7 +137,7 @@ def test_statuses_are_read_only_for_a_claimed_receipt(emulator: Emulator, api: A
     ]
     assert calls(log, "GET", "/backup") == []  # the done receipt needs no evidence
     assert calls(log, "GET", "/tasks") == []  # the claim recorded no task id to look up
-    assert len(calls(log, "GET")) == 10 + 1 + len([e for e in log if "/tasks/" in e.path])
+    assert len(calls(log, "GET")) == 5 + 1 + len([e for e in log if "/tasks/" in e.path])
     assert set(live.latest_imports) == {(PROD_EU, ORDERS)} and not live.latest_backups
 
     result = plan(manifest, live)
@@ -191,9 +212,9 @@ def test_refresh_keeps_within_a_smaller_api_budget_without_a_single_429(
 
     assert len(live.databases) == 6
     statuses = [entry.status for entry in emulator.request_log()]
-    assert statuses == [200] * 10  # X-Rate-Limit-Remaining taught the limiter the real budget
+    assert statuses == [200] * 5  # X-Rate-Limit-Remaining taught the limiter the real budget
     assert api.session.retries == 0
-    assert clock() - start >= 120.0  # ten requests at four a minute span three windows
+    assert clock() - start >= 60.0  # five requests at four a minute span two windows
 
 
 def test_a_claimed_import_that_ran_is_settled_from_its_task_and_status(

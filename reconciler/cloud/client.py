@@ -148,6 +148,8 @@ class RedisCloudClient:
         return _task_id(self.session.call("PUT", database_path(tier, subscription, database), json=body))
 
     def start_backup(self, tier: Tier, subscription: int, database: int, adhoc_path: str | None) -> str:
+        """Not repeated after an unknown outcome. `RateLimitedError` (429) and `ConflictError` (409) mean the API
+        refused it and nothing started: the subscription may be running its maximum of backups (API-NOTES §11)."""
         body = {"adhocBackupPath": adhoc_path} if adhoc_path else None
         path = database_path(tier, subscription, database) + "/backup"
         return _task_id(self.session.call("POST", path, json=body, safe=False))

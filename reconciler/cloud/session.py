@@ -67,6 +67,9 @@ def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTran
                 "x-api-key": credentials.access_key,
                 "x-api-secret-key": credentials.secret_key,
                 "accept": "application/json",
+                # The official Go client sets it on every request, bodiless POSTs (a backup) and GETs included:
+                # "The API expects this" (API-NOTES §11).
+                "content-type": "application/json",
             },
             timeout=httpx.Timeout(30.0, connect=10.0),
             transport=transport,

@@ -15,6 +15,7 @@ from reconciler.commands.runtime import EXIT_OK, Runtime
 from reconciler.errors import NotFoundError
 from reconciler.model import DatabaseSpec, LatestStatus
 from reconciler.normalise import from_live
+from reconciler.statuses import StatusMeaning, meaning
 from reconciler.uris import mask
 
 _STATUS_TIMEOUT = 600.0
@@ -64,8 +65,11 @@ def _row(client: RedisCloudClient, spec: DatabaseSpec) -> dict[str, Any]:
 
 
 def _latest(status: LatestStatus) -> dict[str, Any]:
+    """`status` exactly as the API wrote it; `outcome` is what it means in either vocabulary (statuses.py)."""
+    what = meaning(status.status)
     return {
         "status": status.status,
+        "outcome": what.value if what is not None else None,
         "time": status.time,
         "failure_reason": status.failure_reason,
         "error": status.error_type,
@@ -94,5 +98,10 @@ def _describe(latest: dict[str, Any]) -> str:
         return f"unavailable ({latest['error']})"
     if not latest["status"]:
         return "none"
-    text = f"{latest['status']}" + (f" at {latest['time']}" if latest["time"] else "")
+    text = f"{latest['status']}"
+    if latest["outcome"] == StatusMeaning.RUNNING:
+        text += " (running)"
+    elif latest["outcome"] == StatusMeaning.UNKNOWN:
+        text += " (a status this version does not know; not counted as success)"
+    text += f" at {latest['time']}" if latest["time"] else ""
     return text + (f" — {latest['failure_reason']}" if latest["failure_reason"] else "")

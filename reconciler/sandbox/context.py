@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.sandbox.faults import take_task_fault
+from reconciler.sandbox.lifecycle import ACTIVE, NOT_ACTIVE_ERROR, NOT_ACTIVE_STATUS, status_at
 from reconciler.sandbox.problems import ApiProblem, error_object
 from reconciler.sandbox.state import Database, Effect, ErrorObject, JsonObject, Subscription, Task, Tier, WorldData
 from reconciler.sandbox.tasks import create_task, render_task
@@ -99,3 +100,12 @@ class Context:
             error=error_object(error_type, description, status),
         )
         return 200, self.render(task)
+
+    def refuse_unless_active(self, command_type: str, database: Database) -> Answer | None:
+        """A write on a database that is not `active` answers DATABASE_NOT_ACTIVE (API-NOTES §7, §11), the way
+        the world's `validation_errors` option says (a synchronous 4xx or a failed task); None when active."""
+        status = status_at(database, self.now)
+        if status == ACTIVE:
+            return None
+        description = f"Database {database['id']} is not active (status {status})"
+        return self.reject(command_type, database, NOT_ACTIVE_ERROR, description, NOT_ACTIVE_STATUS)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.lifecycle import status_at
 from reconciler.sandbox.problems import ApiProblem
 from reconciler.sandbox.state import Database, JsonObject, Subscription, Tier
 from reconciler.sandbox.timings import iso_utc
 
 ACTIVATED_ON = 1_700_000_000.0  # a fixed, harmless creation time for every emulated database
 LIST_DEFAULT_LIMIT = 100  # what the Go client asks for (API-NOTES §1 "List endpoints")
-
-
-def status_at(database: Database, now: float) -> str:
-    """A change leaves the database in a transient status (e.g. `active-change-pending`) for a while (API-NOTES §2)."""
-    if database["busy_until"] is not None and now < database["busy_until"]:
-        return database["busy_status"]
-    return database["status"]
 
 
 def reported_time(interval: str, time_utc: str) -> str:
@@ -146,6 +140,47 @@ def list_subscriptions(ctx: Context, params: Params) -> Answer:
         items.append(_subscription_shape(sub, count))
     links = [{"rel": "self", "href": _self_href(ctx), "type": "GET"}]
     return 200, {"accountId": ctx.world["account_id"], "subscriptions": items, "links": links}
+
+
+def get_subscription(ctx: Context, params: Params) -> Answer:
+    """`GET /subscriptions/{id}` (OpenAPI `Subscription`) and `GET /fixed/subscriptions/{id}` (`FixedSubscription`):
+    the list item's fields plus the rest of each schema's example, with harmless values."""
+    sub = ctx.subscription(params.tier, params.subscription_id)
+    count = sum(1 for db in ctx.world["databases"] if db["subscription_id"] == sub["id"])
+    shape = _subscription_shape(sub, count)
+    shape |= {"paymentMethodId": 1, "paymentMethodType": "credit-card"}
+    if sub["tier"] == "pro":
+        region = {
+            "region": "us-east-1",
+            "networking": [{"deploymentCIDR": "10.0.0.0/24", "subnetId": f"subnet-{sub['id']:017x}"}],
+            "preferredAvailabilityZones": ["us-east-1a"],
+            "multipleAvailabilityZones": False,
+        }
+        shape |= {
+            "storageEncryption": False,
+            "cloudDetails": [
+                {"provider": "AWS", "cloudAccountId": 1, "totalSizeInGb": 0.0, "regions": [region], "links": []}
+            ],
+        }
+    else:
+        shape |= {
+            "planId": 98276,
+            "size": 250,
+            "sizeMeasurementUnit": "MB",
+            "price": 5,
+            "pricePeriod": "Month",
+            "priceCurrency": "USD",
+            "availability": "Single-zone",
+            "connections": "256",
+            "cidrAllowRules": 8,
+            "supportDataPersistence": True,
+            "supportReplication": True,
+            "supportClustering": False,
+            "customerSupport": "Standard",
+            "creationDate": iso_utc(ACTIVATED_ON),
+        }
+    shape["links"] = [{"rel": "self", "href": _self_href(ctx), "type": "GET"}]
+    return 200, shape
 
 
 def _subscription_shape(sub: Subscription, number_of_databases: int) -> JsonObject:

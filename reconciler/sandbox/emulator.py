@@ -18,9 +18,10 @@ from typing import Any, Literal
 import httpx
 
 from reconciler.sandbox.faults import Fault, add_fault
+from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.pipeline import Incoming, Outcome, process
 from reconciler.sandbox.seed import load_seed
-from reconciler.sandbox.state import Database, LogEntry, Task, WorldData
+from reconciler.sandbox.state import Database, LogEntry, Task, WorldData, default_options
 from reconciler.sandbox.store import MemoryStore, Store
 from reconciler.sandbox.tasks import advance
 from reconciler.sandbox.timings import Clock, Timings
@@ -107,10 +108,38 @@ class Emulator:
             else:
                 world["sources"][uri] = state
 
+    def hold_status(self, database_id: int, status: str, seconds: float) -> None:
+        """Keep a database in a transient `status` (e.g. `active-change-pending`) for `seconds` from now."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            hold(database, status, now + seconds)
+
+    def start_foreign_backup(self, database_id: int, seconds: float) -> None:
+        """A backup we did not start (a scheduled one, or another tool's) that holds one of the subscription's
+        concurrent-backup slots for `seconds` (API-NOTES §11: scheduled backups count toward the limit)."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            world["backup_runs"].append(
+                {
+                    "task_id": f"scheduled-{len(world['backup_runs']) + 1}",
+                    "subscription_id": database["subscription_id"],
+                    "database_id": database_id,
+                    "destination": database["backup"]["path"],
+                    "adhoc": False,
+                    "started": now,
+                    "ends": now + seconds,
+                }
+            )
+
     def set_options(self, **changes: Any) -> None:
         """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""
         with self._world() as (world, _):
-            unknown = set(changes) - set(world["options"])
+            # A world saved by an older version may lack newer options: they are known all the same.
+            unknown = set(changes) - set(world["options"]) - set(default_options())
             if unknown:
                 raise ValueError(f"unknown sandbox options: {', '.join(sorted(unknown))}")
             world["options"].update(changes)  # type: ignore[typeddict-item]

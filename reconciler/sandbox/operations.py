@@ -16,6 +16,9 @@ BACKUP_SUCCESS = "success"
 IMPORT_RUNNING = "importing"
 IMPORT_SUCCESS = "success"
 IMPORT_FAILED = "failed"
+# API-NOTES §11: the cluster's own words, which the API may pass through (option `status_vocabulary: cluster`).
+CLUSTER_BACKUP_RUNNING = "exporting"
+CLUSTER_SUCCESS = "succeeded"
 
 
 def running_backups(world: WorldData, subscription_id: int, at: float) -> list[BackupRun]:
@@ -37,10 +40,11 @@ def backup_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
     latest = max(runs, key=lambda r: r["started"])
     finished = [r for r in runs if r["ends"] <= at]
     resource: JsonObject = {}
+    cluster = _cluster_words(world)
     if latest["ends"] > at:
-        resource["status"] = BACKUP_RUNNING
+        resource["status"] = CLUSTER_BACKUP_RUNNING if cluster else BACKUP_RUNNING
     else:
-        resource["status"] = BACKUP_SUCCESS
+        resource["status"] = CLUSTER_SUCCESS if cluster else BACKUP_SUCCESS
     if finished:
         resource["lastBackupTime"] = iso_utc(max(r["ends"] for r in finished))
     return resource
@@ -56,7 +60,7 @@ def import_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
         return {"status": IMPORT_RUNNING}
     resource: JsonObject = {"lastImportTime": iso_utc(latest["ends"])}
     if latest["outcome"] == "success":
-        resource["status"] = IMPORT_SUCCESS
+        resource["status"] = CLUSTER_SUCCESS if _cluster_words(world) else IMPORT_SUCCESS
         return resource
     resource["status"] = IMPORT_FAILED
     resource["failureReason"] = latest["failure_reason"] or "general-error"
@@ -66,6 +70,10 @@ def import_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
         {"key": "bytes_of_expected_dataset", "value": "0"},
     ]
     return resource
+
+
+def _cluster_words(world: WorldData) -> bool:
+    return world["options"].get("status_vocabulary", "cloud") == "cluster"
 
 
 def finish_import(database: Database, run: ImportRun) -> None:

@@ -19,6 +19,9 @@ IMPORT_STATUS = "databaseImportStatusRequest"
 def post_backup(ctx: Context, params: Params) -> Answer:
     database = _operation_target(ctx, params, "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
     body = ctx.body_object()
+    refused = ctx.refuse_unless_active(BACKUP, database)
+    if refused is not None:
+        return refused
     if params.tier == "pro" and body.get("regionName"):
         return ctx.reject(
             BACKUP,
@@ -38,9 +41,7 @@ def post_backup(ctx: Context, params: Params) -> Answer:
     limit = ctx.world["options"]["max_concurrent_backups_per_subscription"]
     running = running_backups(ctx.world, database["subscription_id"], ctx.now)
     if len(running) >= limit:
-        # UNCONFIRMED (API-NOTES §3): how the 4-backup limit surfaces. We refuse loudly with 429, which the
-        # OpenAPI documents as "Too many resources are concurrently created / updated / deleted in the account".
-        raise ApiProblem(429)
+        return _refuse_beyond_limit(ctx, database, limit)
     task = ctx.start_task(
         BACKUP,
         {"kind": "none", "database_id": database["id"]},
@@ -67,6 +68,26 @@ def post_backup(ctx: Context, params: Params) -> Answer:
     return 200, ctx.render(task)
 
 
+def _refuse_beyond_limit(ctx: Context, database: Database, limit: int) -> Answer:
+    """UNCONFIRMED (API-NOTES §3, §11): how the limit surfaces; the world's `backup_limit_refusal` picks one.
+    Nothing starts in any of the three."""
+    refusal = ctx.world["options"].get("backup_limit_refusal", "rate-limited")
+    description = f"Too many backups in progress in subscription {database['subscription_id']} (limit {limit})"
+    if refusal == "conflict":
+        raise ApiProblem(409, description=description)
+    if refusal == "task-error":
+        task = ctx.start_task(
+            BACKUP,
+            {"kind": "none", "database_id": database["id"]},
+            resource_id=database["id"],
+            additional_resource_id=database["subscription_id"],
+            error=error_object("DATABASE_BACKUP_FAILED", description),
+        )
+        return 200, ctx.render(task)
+    # The OpenAPI documents 429 as "Too many resources are concurrently created / updated / deleted in the account".
+    raise ApiProblem(429)
+
+
 def get_backup_status(ctx: Context, params: Params) -> Answer:
     """Itself asynchronous: a status task whose resource is computed when it completes (API-NOTES §3)."""
     return _status_task(
@@ -81,6 +102,9 @@ def get_backup_status(ctx: Context, params: Params) -> Answer:
 def post_import(ctx: Context, params: Params) -> Answer:
     database = _operation_target(ctx, params, "IMPORT_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
     body = ctx.body_object()
+    refused = ctx.refuse_unless_active(IMPORT, database)
+    if refused is not None:
+        return refused
     source_type = body.get("sourceType")
     uris = body.get("importFromUri")
     problem = _import_problem(source_type, uris)

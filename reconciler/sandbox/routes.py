@@ -37,6 +37,7 @@ def list_tasks(ctx: Context, params: Params) -> Answer:
 
 _route(r"/subscriptions", get=databases.list_subscriptions)
 _route(r"/(?P<fixed>fixed/)subscriptions", get=databases.list_subscriptions)
+_route(r"/(?P<fixed>fixed/)?subscriptions/(?P<sid>\d+)", get=databases.get_subscription)
 _route(r"/(?P<fixed>fixed/)?subscriptions/(?P<sid>\d+)/databases", get=databases.list_databases)
 _route(_DB, get=databases.get_database, put=settings.update_database)
 _route(_DB + "/backup", get=operations_api.get_backup_status, post=operations_api.post_backup)

@@ -115,6 +115,10 @@ def _options(raw: dict[str, Any]) -> Any:
     merged: dict[str, Any] = {**options, **raw}
     if merged["validation_errors"] not in ("task", "synchronous"):
         raise ValueError("options.validation_errors must be task or synchronous")
+    if merged["status_vocabulary"] not in ("cloud", "cluster"):
+        raise ValueError("options.status_vocabulary must be cloud or cluster")
+    if merged["backup_limit_refusal"] not in ("rate-limited", "conflict", "task-error"):
+        raise ValueError("options.backup_limit_refusal must be rate-limited, conflict or task-error")
     return merged
 
 

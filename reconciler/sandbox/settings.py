@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.problems import ApiProblem
 from reconciler.sandbox.state import Database, StoredBackup, disabled_backup
 from reconciler.sandbox.storage import (
@@ -31,6 +32,9 @@ class InvalidSettings(Exception):
 def update_database(ctx: Context, params: Params) -> Answer:
     database = ctx.database(params.tier, params.subscription_id, params.database_id)
     body = ctx.body_object()
+    refused = ctx.refuse_unless_active(UPDATE, database)
+    if refused is not None:
+        return refused
     try:
         new_backup = _pro_backup(body, database) if params.tier == "pro" else _essentials_backup(body, database)
     except InvalidSettings as invalid:
@@ -44,9 +48,8 @@ def update_database(ctx: Context, params: Params) -> Answer:
         UPDATE, effect, resource_id=database["id"], additional_resource_id=database["subscription_id"]
     )
     if not dry_run:
-        database["busy_status"] = TRANSIENT_STATUS
         settle = ctx.timings.database_transient if task["error"] is None else 0.0
-        database["busy_until"] = task["done_at"] + settle
+        hold(database, TRANSIENT_STATUS, task["done_at"] + settle)
     return 200, ctx.render(task)
 
 

@@ -34,6 +34,8 @@ class Options(TypedDict):
     tag_keys: Literal["exact", "lowercase"]  # an uppercase key: refused (400), or stored lowercased
     max_tags_per_database: int | None  # None: no cap; Redis Software's is 30
     tag_path_suffix_stripping: bool  # Spring's suffix matching: `…/tags/a.b.c` addresses the key `a.b`
+    status_vocabulary: Literal["cloud", "cluster"]
+    backup_limit_refusal: Literal["rate-limited", "conflict", "task-error"]
 
 
 class Subscription(TypedDict):
@@ -182,9 +184,9 @@ class WorldData(TypedDict):
 
 def default_options() -> Options:
     return {
-        # UNCONFIRMED (API-NOTES §1 "List endpoints"): whether Pro list items carry `backup`;
-        # the OpenAPI example has none.
-        "pro_list_includes_backup": False,
+        # API-NOTES §11: Pro list items very likely carry `backup` (a real staging list page has full items);
+        # False is the costly mode, where refresh GETs each Pro database for its backup settings.
+        "pro_list_includes_backup": True,
         # UNCONFIRMED (API-NOTES §4, §7): whether validation errors are synchronous 400s or task errors.
         # "most of them for writes arrive inside the task", so "task" is the default.
         "validation_errors": "task",
@@ -195,6 +197,14 @@ def default_options() -> Options:
         "tag_keys": "exact",
         "max_tags_per_database": None,
         "tag_path_suffix_stripping": False,
+        # UNCONFIRMED (API-NOTES §11): the latest backup/import `status` words. "cloud" is what Cloud fixtures
+        # show (backup `in-progress`/`success`, import `importing`/`success`); "cluster" passes the cluster's
+        # through (backup `exporting`/`succeeded`, import `importing`/`succeeded`). `failed` in both.
+        "status_vocabulary": "cloud",
+        # UNCONFIRMED (API-NOTES §3, §11): how a backup beyond the subscription's limit is refused: a 429
+        # ("rate-limited", the OpenAPI's "too many resources … concurrently"), a synchronous 409 ("conflict"),
+        # or a task ending `processing-error` with DATABASE_BACKUP_FAILED ("task-error").
+        "backup_limit_refusal": "rate-limited",
     }
 
 

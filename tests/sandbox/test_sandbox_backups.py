@@ -140,7 +140,10 @@ def test_region_name_on_a_single_region_backup_is_refused(client: httpx.Client, 
     assert task["response"]["error"]["type"] == "BACKUP_REGION_NAME_IS_NOT_ALLOWED_WITH_SINGLE_REGION_SUBSCRIPTION"
 
 
-def test_essentials_backup_with_a_path_runs(emulator: Emulator, client: httpx.Client, finish: Finish) -> None:
+def test_essentials_backup_with_a_path_runs(
+    emulator: Emulator, client: httpx.Client, clock: ManualClock, finish: Finish
+) -> None:
     finish(client.put(fixed_db(SCRATCH), json={"periodicBackupPath": "s3://acme-backups/scratch"}))
+    clock.advance(0.5)  # the database is `active` again once the change has settled
     assert finish(client.post(fixed_db(SCRATCH) + "/backup"))["status"] == "processing-completed"
     assert [r.destination for r in emulator.backup_history(SCRATCH)] == ["s3://acme-backups/scratch"]

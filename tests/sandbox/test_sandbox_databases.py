@@ -182,8 +182,11 @@ def test_essentials_periodic_backup_path_reads_back_as_destination(client: httpx
     assert "periodicBackupPath" not in database
 
 
-def test_essentials_empty_periodic_backup_path_removes_it(client: httpx.Client, finish: Finish) -> None:
+def test_essentials_empty_periodic_backup_path_removes_it(
+    client: httpx.Client, clock: ManualClock, finish: Finish
+) -> None:
     finish(client.put(fixed_db(MARKETING_CACHE), json={"periodicBackupPath": "s3://acme-backups/marketing"}))
+    clock.advance(0.5)  # the database is `active` again once the change has settled
     finish(client.put(fixed_db(MARKETING_CACHE), json={"periodicBackupPath": ""}))
     assert _backup(client, fixed_db(MARKETING_CACHE)) == {"remoteBackupEnabled": False, "status": "idle"}
 

@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator
+from reconciler.sandbox.state import default_options
 
-from .helpers import ANALYTICS, MARKETING, PROD_EU
+from .helpers import ANALYTICS, MARKETING, ORDERS, PROD_EU
 
 PRO_LIST = f"/subscriptions/{PROD_EU}/databases"
 FIXED_LIST = f"/fixed/subscriptions/{MARKETING}/databases"
@@ -67,15 +68,19 @@ def test_essentials_list_past_the_end_is_an_empty_page(client: httpx.Client) -> 
     assert response.json()["subscription"]["numberOfDatabases"] == 2
 
 
-def test_pro_list_items_carry_no_backup_by_default(client: httpx.Client) -> None:
+def test_pro_list_items_carry_no_backup_when_the_world_says_so(emulator: Emulator, client: httpx.Client) -> None:
+    emulator.set_options(pro_list_includes_backup=False)
     databases = client.get(PRO_LIST).json()["subscription"][0]["databases"]
     assert all("backup" not in db for db in databases)
 
 
-def test_pro_list_items_carry_backup_when_the_world_says_so(emulator: Emulator, client: httpx.Client) -> None:
-    emulator.set_options(pro_list_includes_backup=True)
+def test_pro_list_items_carry_backup_by_default(client: httpx.Client) -> None:
     databases = client.get(PRO_LIST).json()["subscription"][0]["databases"]
     assert databases[0]["backup"]["destination"] == "s3://acme-backups/orders"
+
+
+def test_the_default_world_lists_pro_items_with_backup() -> None:
+    assert default_options()["pro_list_includes_backup"] is True  # API-NOTES §11
 
 
 def test_essentials_list_items_carry_backup(client: httpx.Client) -> None:
@@ -103,3 +108,45 @@ def test_pro_path_on_an_essentials_subscription_is_404(client: httpx.Client) -> 
 
 def test_unknown_method_on_a_known_path_is_405(client: httpx.Client) -> None:
     assert client.delete("/subscriptions").status_code == 405
+
+
+def test_a_pro_subscription_is_served_on_its_own(client: httpx.Client) -> None:
+    """OpenAPI `Subscription`: `GET /subscriptions/{id}` answered 404 before."""
+    response = client.get(f"/subscriptions/{PROD_EU}")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["id"], body["name"], body["status"]) == (PROD_EU, "acme-prod-eu", "active")
+    assert body["numberOfDatabases"] == 4 and body["deploymentType"] == "single-region"
+    assert body["cloudDetails"][0]["regions"][0]["region"] == "us-east-1"
+    assert body["links"] == [{"rel": "self", "href": f"https://sandbox.test/v1/subscriptions/{PROD_EU}", "type": "GET"}]
+    # only keys of the OpenAPI example
+    assert set(body) <= {
+        "id", "name", "status", "deploymentType", "paymentMethodId", "memoryStorage", "numberOfDatabases",
+        "paymentMethodType", "storageEncryption", "subscriptionPricing", "cloudDetails", "links",
+    }  # fmt: skip
+
+
+def test_an_essentials_subscription_is_served_on_its_own(client: httpx.Client) -> None:
+    """OpenAPI `FixedSubscription`."""
+    body = client.get(f"/fixed/subscriptions/{MARKETING}").json()
+    assert (body["id"], body["status"], body["supportInstantAndDailyBackups"]) == (MARKETING, "active", True)
+    assert set(body) <= {
+        "id", "name", "status", "paymentMethodId", "paymentMethodType", "planId", "planName", "size",
+        "sizeMeasurementUnit", "provider", "region", "price", "pricePeriod", "priceCurrency", "maximumDatabases",
+        "availability", "connections", "cidrAllowRules", "supportDataPersistence", "supportInstantAndDailyBackups",
+        "supportReplication", "customerSupport", "creationDate", "supportClustering", "links",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/subscriptions/{MARKETING}",
+        f"/fixed/subscriptions/{PROD_EU}",
+        "/subscriptions/9999999",
+        f"/subscriptions/{ORDERS}",
+    ],
+    ids=["essentials-on-pro-path", "pro-on-fixed-path", "unknown", "a-database-id"],
+)
+def test_a_subscription_on_the_wrong_path_is_404(client: httpx.Client, path: str) -> None:
+    assert client.get(path).status_code == 404
