@@ -3,19 +3,37 @@
 URIs are masked where they are rendered; this catches what nobody thought of: the API keys and the
 values of `${env:…}` variables, should any of them reach a message, a traceback or a report. A value is
 known in every form it may travel in: percent-encoded as `resolve` puts it into a URI (an API error may echo
-the URI it was sent), and escaped as JSON or a Python repr would print it (a newline becomes `\\n`).
+the URI it was sent), escaped as JSON, a Python repr or `ascii()` would print it (a newline becomes `\\n`), as
+the repr of its UTF-8 bytes (`b'…\\xc3\\xa9…'`, as httpx quotes an illegal header value), stripped of the
+whitespace around it, and each escaped form once more as JSON (a report quoting an escaped message).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from reconciler.uris import MASK, userinfo_encodings
 
 _MIN_SECRET = 4  # shorter values would mangle ordinary words
+
+_ESCAPES: tuple[Callable[[str], str], ...] = (
+    lambda form: json.dumps(form)[1:-1],
+    lambda form: json.dumps(form, ensure_ascii=False)[1:-1],
+    lambda form: repr(form)[1:-1],
+    lambda form: ascii(form)[1:-1],
+    lambda form: repr(form.encode("utf-8", "surrogatepass"))[2:-1],
+)
+
+
+def _forms(secret: str) -> set[str]:
+    """Every form of `secret` worth looking for (see the module docstring)."""
+    plain = {secret, secret.strip()}
+    encoded = {form for value in plain if len(value) >= _MIN_SECRET for form in userinfo_encodings(value)}
+    escaped = encoded | {escape(form) for form in encoded for escape in _ESCAPES}
+    return escaped | {_ESCAPES[0](form) for form in escaped} | {_ESCAPES[1](form) for form in escaped}
 
 
 class Redactor:
@@ -27,9 +45,7 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= _MIN_SECRET:
-            forms = set(userinfo_encodings(secret))
-            forms |= {json.dumps(form, ensure_ascii=only_ascii)[1:-1] for form in forms for only_ascii in (True, False)}
-            forms |= {repr(form)[1:-1] for form in forms}
+            forms = {form for form in _forms(secret) if len(form) >= _MIN_SECRET}
             with self._lock:
                 self._secrets.update(forms)
 

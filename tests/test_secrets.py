@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -14,6 +18,7 @@ from apply_support import Ran, cli, sandbox_dir, world
 from conftest import copy_examples, run_reconciler, write_manifest
 
 from reconciler.redact import Redactor
+from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from reconciler.uris import resolve
 
 ACCESS_KEY = "acme-ci-access-Kq7Zp2"
@@ -351,3 +356,103 @@ def test_the_redactor_knows_every_form_a_secret_travels_in(secret: str) -> None:
         for fragment in (secret, quote(secret, safe=""), forms["lowercase-hex"]):
             assert fragment not in shown, name
         assert "****" in shown, name
+
+
+# --- issue 20 item 8 (and 18): keys that cannot be a header are refused at once, naming the variable ------
+
+
+@contextmanager
+def listening_port() -> Iterator[tuple[int, list[bytes]]]:
+    """A port that accepts connections and records what arrives: proof that nothing was sent."""
+    received: list[bytes] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    received.append(connection.recv(65536) or b"(connected)")
+                except OSError:
+                    received.append(b"(connected)")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], received
+    finally:
+        done.set()
+        thread.join()
+        server.close()
+
+
+BAD_KEYS = [
+    pytest.param("\n", "ends with a newline", id="trailing-newline"),
+    pytest.param("\r\n", "ends with a carriage return", id="trailing-crlf"),
+    pytest.param(" ", "ends with a space", id="trailing-space"),
+    pytest.param("\tx", "holds a tab", id="inner-tab"),
+    pytest.param("\u00e9x", "holds a non-ASCII character", id="non-ascii"),
+    pytest.param("\u2013", "ends with a non-ASCII character", id="en-dash"),
+]
+
+
+@pytest.mark.parametrize("variable", ["REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY"])
+@pytest.mark.parametrize(("suffix", "problem"), BAD_KEYS)
+def test_a_key_with_whitespace_or_non_ascii_is_refused_before_any_request(
+    tmp_path: Path, variable: str, suffix: str, problem: str
+) -> None:
+    copy_examples(tmp_path)
+    keys = {"REDISCLOUD_ACCESS_KEY": ACCESS_KEY, "REDISCLOUD_SECRET_KEY": SECRET_KEY}
+    keys[variable] += suffix
+    with listening_port() as (port, received):
+        result = run_reconciler(
+            "--debug", "plan", "-f", "examples/", cwd=tmp_path, REDISCLOUD_URL=f"http://127.0.0.1:{port}/v1", **keys
+        )
+    assert result.returncode == 1, result.stderr  # a user's mistake, not a bug (exit 3) or a dead network
+    assert result.stderr.startswith(f"Error: {variable} {problem}: "), result.stderr
+    assert "Traceback" not in result.stderr and "CONNECTION" not in result.stderr
+    assert received == []  # not one byte went out
+    for shown in (result.stdout, result.stderr):
+        assert SECRET_KEY not in shown and ACCESS_KEY not in shown
+
+
+def test_a_sandbox_key_with_a_trailing_newline_is_refused_too(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    before = len(world(directory).request_log())
+    environ = {"REDISCLOUD_ACCESS_KEY": SANDBOX_ACCESS_KEY, "REDISCLOUD_SECRET_KEY": SANDBOX_SECRET_KEY + "\r\n"}
+    ran = cli(directory, "status", "-f", "examples/", environ=environ)
+    assert ran.code == 1
+    assert ran.err.startswith("Error: REDISCLOUD_SECRET_KEY ends with a carriage return"), ran.err
+    assert SANDBOX_SECRET_KEY not in ran.out + ran.err
+    assert len(world(directory).request_log()) == before
+
+
+KEY = "Kq7Zp2-s\u00e9cret-Wv93\n"  # a non-ASCII letter and the newline `echo` adds
+
+
+def test_the_redactor_masks_a_key_in_every_form_an_error_quotes_it() -> None:
+    redact = Redactor([KEY])
+    forms = {
+        "raw": KEY,
+        "stripped": KEY.strip(),
+        "bytes-repr": f"Illegal header value {KEY.encode()!r}",  # as httpx/h11 word it
+        "repr": repr(KEY),
+        "ascii": ascii(KEY),
+        "json": json.dumps(KEY),
+        "json-non-ascii": json.dumps(KEY, ensure_ascii=False),
+        "json-of-repr": json.dumps({"message": repr(KEY.encode())}),  # a report quoting the error above
+        "percent-encoded": quote(KEY, safe=""),
+    }
+    for name, form in forms.items():
+        shown = redact(f"error: {form} (end)")
+        assert "****" in shown, name
+        for fragment in ("Kq7Zp2", "Wv93"):
+            assert fragment not in shown, (name, shown)

@@ -58,8 +58,43 @@ class RetryPolicy:
         return max(jittered, hint or 0.0)
 
 
+_KEY_VARIABLES = (("access_key", "REDISCLOUD_ACCESS_KEY"), ("secret_key", "REDISCLOUD_SECRET_KEY"))
+_WHITESPACE_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+
+
+def check_credentials(credentials: Credentials) -> None:
+    """Keys are printable ASCII without spaces: anything else cannot be sent as a header, and would fail only
+    after ~25 s of retries, inside an error that quotes the header (the key) back. Refuse it at once, naming the
+    variable and what is wrong, never the value."""
+    for field, variable in _KEY_VARIABLES:
+        problem = _key_problem(getattr(credentials, field))
+        if problem:
+            raise CredentialsError(f"{variable} {problem}")
+
+
+def _key_problem(key: str) -> str | None:
+    for index, char in enumerate(key):
+        if char.isascii() and char.isprintable() and not char.isspace():
+            continue
+        last = index == len(key) - 1 or not key[index:].strip()
+        where = "ends with" if last else "starts with" if index == 0 else "holds"
+        if char in _WHITESPACE_NAMES:
+            return (
+                f"{where} {_WHITESPACE_NAMES[char]}: API keys hold no whitespace; export it again without "
+                "(a key read from a file or written by `echo` often carries a newline)"
+            )
+        if char.isascii():
+            return f"{where} a control character (U+{ord(char):04X}): API keys are printable ASCII; copy the key again"
+        return (
+            f"{where} a non-ASCII character: API keys are plain ASCII; copy the key again "
+            "(an editor or a chat may have turned a character into a look-alike)"
+        )
+    return None
+
+
 def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The httpx client every request goes through; `transport` is the seam for the built-in emulator."""
+    check_credentials(credentials)
     try:
         return httpx.Client(
             base_url=base_url.rstrip("/"),
