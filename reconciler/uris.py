@@ -98,14 +98,18 @@ def _userinfo_end(scheme: str, after: str) -> int | None:
     later = after.find("@")
     if later < 0:
         return None
+    # A literal credential holding '/', '?' or '#' (an Azure key; a password the API echoes as it was typed):
+    # the authority goes on past that character to the host, i.e. to the last '@' before the next '/', '?' or
+    # '#' (`user:pa/x@SEC@host/d@e` ends the password before `host`). Masking must not miss any of it.
+    host_end = re.search(r"[/?#]", after[later:])
+    at = after.rfind("@", later, later + host_end.start() if host_end else len(after))
     if scheme == "abs":
-        # Base64 has no '@': the first one ends an Azure key, which may hold '/', when an account follows.
-        return later if _AZURE_ACCOUNT.match(after[later + 1 :]) else None
-    # `user:pa/ss@host` (a literal password holding '/', as the API may echo a destination set elsewhere):
-    # what follows the colon is no port, so the authority goes on to the '@'. Masking must not miss it.
+        # An Azure key (base64, may hold '/') ends at an '@' followed by an account name.
+        return at if _AZURE_ACCOUNT.match(after[at + 1 :]) else None
+    # `user:pa/ss@host`: what follows the colon is no port, so this is no host:port but a user and password.
     colon = authority.find(":")
     if colon >= 0 and not authority.startswith("[") and not authority[colon + 1 :].isdigit():
-        return later
+        return at
     return None
 
 

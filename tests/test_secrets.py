@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from apply_support import Ran, cli, sandbox_dir, world
+from apply_support import STATE, Ran, cli, sandbox_dir, world
 from conftest import copy_examples, run_reconciler, write_manifest
 
 from reconciler.redact import Redactor
@@ -456,3 +456,60 @@ def test_the_redactor_masks_a_key_in_every_form_an_error_quotes_it() -> None:
         assert "****" in shown, name
         for fragment in ("Kq7Zp2", "Wv93"):
             assert fragment not in shown, (name, shown)
+
+
+# --- issue 20 item 11: a live destination with a raw '@' in its password, in every output -----------------
+
+RAW_AT_SECRET = "RawAt-Secret-7Qx"
+LIVE_WITH_RAW_AT = [
+    pytest.param(f"ftp://bk:pa@{RAW_AT_SECRET}@ftp.example/path", id="raw-at"),
+    pytest.param(f"ftp://bk:pa/x@{RAW_AT_SECRET}@ftp.example/path", id="slash-then-raw-at"),
+    pytest.param(f"ftp://bk:pa?x@{RAW_AT_SECRET}@ftp.example:21/d@e", id="question-then-raw-at-and-at-in-path"),
+]
+CATALOG_12_HOURLY = CATALOG + (
+    "    backup:\n      path: ftp://backup:${env:BACKUP_FTP_PASSWORD}@ftp.acme.example/catalog\n"
+    "      interval: every-12-hours\n"
+)
+
+
+@pytest.mark.parametrize("live", LIVE_WITH_RAW_AT)
+def test_a_live_destination_with_a_raw_at_in_its_password_is_masked_in_every_output(tmp_path: Path, live: str) -> None:
+    directory = sandbox_dir(tmp_path)
+    _plant_live_destination(directory, live)
+    _catalog(directory, CATALOG_12_HOURLY.removeprefix(CATALOG))
+    environ = {"BACKUP_FTP_PASSWORD": BACKUP_FTP_PASSWORD, "GITHUB_STEP_SUMMARY": str(directory / "summary.md")}
+    shown: dict[str, str] = {}
+    for fmt in ("text", "json"):
+        ran = cli(directory, "status", "-f", "manifests/", "--format", fmt, environ=environ)
+        assert ran.code == 0, ran.err
+        shown[f"status {fmt}"] = ran.out + ran.err
+    for fmt in ("text", "markdown", "json"):
+        ran = cli(directory, "plan", "-f", "manifests/", "--format", fmt, "--out", "plan.json", environ=environ)
+        assert ran.code == 0, ran.err
+        shown[f"plan {fmt}"] = ran.out + ran.err
+        ran = cli(directory, "show", "plan.json", "--format", fmt, environ=environ)
+        shown[f"show {fmt}"] = ran.out + ran.err
+    shown["plan file"] = (directory / "plan.json").read_text(encoding="utf-8")
+    # The live state moves on (another run sets 6-hourly backups): the saved plan's `before` no longer holds.
+    write_manifest(directory / "other", CATALOG_12_HOURLY.replace("every-12-hours", "every-6-hours"))
+    assert cli(directory, "apply", "-f", "other/", "--auto-approve", environ=environ).code == 0
+    stale = cli(directory, "apply", "plan.json", environ=environ)
+    assert stale.code == 1 and "stale plan" in stale.err
+    shown["stale-plan message"] = stale.out + stale.err
+    shown["step summary"] = (directory / "summary.md").read_text(encoding="utf-8")
+    for where, text in shown.items():
+        assert RAW_AT_SECRET not in text, f"the password's tail leaked into {where}"
+        assert "Traceback" not in text, where
+    # Not vacuous: the destination is shown, masked, up to its host.
+    assert "ftp://bk:****@ftp.example" in shown["status text"] and "ftp://bk:****@ftp.example" in shown["plan json"]
+    assert "ftp://bk:****@ftp.example" in shown["stale-plan message"]
+
+
+def _plant_live_destination(directory: Path, path: str) -> None:
+    """The live backup destination as someone set it outside the reconciler (the console), saved in the world."""
+    state = directory / STATE / "world.json"
+    data = json.loads(state.read_text(encoding="utf-8"))
+    database = next(d for d in data["databases"] if d["id"] == CATALOG_DB)
+    database["backup"] = {"enabled": True, "interval": "every-24-hours", "time_utc": "01:00",
+                          "storage_type": "ftp", "path": path}
+    state.write_text(json.dumps(data), encoding="utf-8")

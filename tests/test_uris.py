@@ -39,6 +39,14 @@ PARSED = [
     pytest.param("ftp://host/dir@x/f.rdb", False, "ftp://host/dir@x/f.rdb", "ftp://host/dir@x/f.rdb", id="ftp-no-userinfo-at-in-path"),
     pytest.param("ftp://loader:pa/ss@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password-with-slash"),
     pytest.param("ftp://host:21/dir@x/f", False, "ftp://host:21/dir@x/f", "ftp://host:21/dir@x/f", id="ftp-port-then-at-in-path"),
+    # A live destination echoed with a raw '@' in its password (issue 20 item 11): the user-info ends at the
+    # last '@' before the host, also when the password holds '/', '?' or '#' before that '@'.
+    pytest.param("ftp://bk:pa@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-raw-at-in-password"),
+    pytest.param("ftp://bk:p@S1@S2@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-two-raw-ats"),
+    pytest.param("ftp://bk:pa/x@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-slash-then-at"),
+    pytest.param("ftp://bk:pa?x@SEC@host:21/d@e", True, "ftp://bk:****@host:21/d@e", "ftp://bk:${env:V}@host:21/d@e", id="ftp-question-then-at-and-at-in-path"),
+    pytest.param("ftps://bk:pa#x@SEC@host/p", True, "ftps://bk:****@host/p", "ftps://bk:${env:V}@host/p", id="ftps-hash-then-at"),
+    pytest.param("abs://:k/e@SEC@acct/c/f", True, "abs://:****@acct/c/f", "abs://:${env:V}@acct/c/f", id="abs-slash-then-raw-at"),
     pytest.param("abs://:Zm9v/YmFy==@MyAccount/c/f.rdb", True, "abs://:****@MyAccount/c/f.rdb", "abs://:${env:V}@MyAccount/c/f.rdb", id="abs-literal-key-uppercase-account"),
     pytest.param("ftp://loader:hunter2@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password"),
     pytest.param("ftp://${env:FTP_USER}:hunter2@host/f", True, "ftp://${env:FTP_USER}:****@host/f", "ftp://${env:FTP_USER}:${env:V}@host/f", id="ftp-reference-user-literal-password"),
