@@ -18,6 +18,7 @@ from reconciler.uris import (
     has_literal_credential,
     infer_type,
     mask,
+    place_references,
     scheme_of,
     suggest_reference,
 )
@@ -127,6 +128,15 @@ class _DatabaseChecker:
             self._report(path, "missing 'path' — an enabled backup needs a destination such as s3://bucket/path")
         elif isinstance(block["path"], str):
             self._uri((*path, "path"), block["path"], BACKUP_STORAGE_TYPES, block.get("storage_type"))
+            # Plan compares this destination with the live one, resolved, and the core never reads the
+            # environment: a reference in the place would be drift forever (issue 20 item 12).
+            for name in place_references(block["path"]):
+                self._report(
+                    (*path, "path"),
+                    f"${{env:{name}}} stands for part of the place, but a backup destination may use references "
+                    "only for credentials (in the user-info): plan compares the place with the live one — "
+                    "write it literally",
+                )
 
     def _operations(self) -> None:
         seen: dict[str, str] = {}

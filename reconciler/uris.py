@@ -186,6 +186,28 @@ def references(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ENV_REFERENCE.findall(text)))
 
 
+def credential_references(uri: str) -> tuple[str, ...]:
+    """The variables whose values act as credentials, which the redactor masks wherever they appear: those in
+    the user-info (a user name too: it is half a login), and those in a query string or fragment (a pre-signed
+    URL's signature, `https://host/f.rdb?${env:SAS}`). A reference in the scheme's place, the host or the path
+    names a place (`s3://${env:BUCKET}/…`): it is shown as it is, resolved, wherever the API echoes it."""
+    parts = _split(uri)
+    if parts is None:  # not a URI: nothing says what it is, so it counts as secret
+        return references(uri)
+    query = re.search(r"[?#]", parts.rest)
+    credentials = [parts.user or "", parts.secret or "", parts.rest[query.start() :] if query else ""]
+    return references(" ".join(credentials))
+
+
+def place_references(uri: str) -> tuple[str, ...]:
+    """The variables that stand for part of the place (host, bucket, path): the complement of the above."""
+    parts = _split(uri)
+    if parts is None:
+        return ()
+    query = re.search(r"[?#]", parts.rest)
+    return references(parts.rest[: query.start()] if query else parts.rest)
+
+
 def encode_userinfo(value: str, scheme: str) -> str:
     """A value as `resolve` puts it into the user-info of a `scheme://` URI."""
     return quote(value, safe=_AZURE_USERINFO_SAFE if scheme == "abs" else _USERINFO_SAFE)

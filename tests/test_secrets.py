@@ -513,3 +513,50 @@ def _plant_live_destination(directory: Path, path: str) -> None:
     database["backup"] = {"enabled": True, "interval": "every-24-hours", "time_utc": "01:00",
                           "storage_type": "ftp", "path": path}
     state.write_text(json.dumps(data), encoding="utf-8")
+
+
+# --- issue 20 item 12: a variable naming a place is no secret; one used as a credential still is ----------
+
+SAS = "sv=2026&sig=Zq9PresignedSignature"
+
+
+def test_a_variable_naming_a_bucket_is_shown_and_credentials_stay_masked(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    source = "https://files.acme.example/${env:DIR}/catalog.rdb?${env:SAS}"
+    _catalog(
+        directory,
+        "    backup:\n      path: ftp://backup:${env:SRC_SECRET}@ftp.acme.example/catalog\n"
+        "      interval: every-24-hours\n"
+        "    backups:\n      - id: adhoc\n        path: s3://${env:BKT}/adhoc\n"
+        + _import(source),
+    )
+    # `catalog` is the bucket and a word of every address; `seeds` a directory: names, not secrets.
+    environ = VARIABLES | {"BKT": "catalog", "DIR": "seeds", "SAS": SAS}
+    world(directory).mark_source(f"https://files.acme.example/seeds/catalog.rdb?{SAS}", "missing")
+    ran = cli(directory, "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json", environ=environ)
+    assert ran.code == 1  # the import's source is missing
+    report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    assert [op["address"] for op in report["operations"]] == [
+        "catalog-prod.backup", "catalog-prod.backups.adhoc", "catalog-prod.imports.seed"
+    ]
+    assert "DATABASE_IMPORT_SOURCE_NOT_FOUND" in ran.err
+    assert "https://files.acme.example/seeds/catalog.rdb?****" in ran.err  # the path is shown, the signature not
+    _assert_never_shown(directory, ran, SAS, quote(SAS, safe=""), AWKWARD, "Aw%40k")
+
+    for fmt in ("text", "json"):
+        status = cli(directory, "status", "-f", "manifests/", "--format", fmt, environ=environ)
+        assert status.code == 0, status.err
+        assert "catalog-prod" in status.out  # not `****-prod`
+        assert "****" not in status.out.replace("ftp://backup:****@", "")
+    plan = cli(directory, "plan", "-f", "manifests/", "--format", "json", environ=environ)
+    assert [w["address"] for w in json.loads(plan.out)["warnings"]] == ["catalog-prod.imports.seed"], plan.out
+    assert "****" not in plan.out.replace("ftp://backup:****@", "")
+
+
+def test_a_backup_destination_whose_place_is_a_reference_is_refused_by_validate(tmp_path: Path) -> None:
+    # It would be drift forever: plan compares the place with the live one, and never resolves variables.
+    _catalog(tmp_path, "    backup:\n      path: s3://${env:BKT}/backups\n      interval: every-24-hours\n")
+    result = run_reconciler("validate", "-f", "manifests/", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "${env:BKT} stands for part of the place, but a backup destination may use references only for " \
+        "credentials (in the user-info)" in result.stderr, result.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.uris import (
     UnsetVariableError,
+    credential_references,
     has_literal_credential,
     mask,
     mask_in_text,
@@ -142,3 +143,21 @@ def test_an_empty_or_unset_variable_is_an_error_naming_it(value: str | None) -> 
 def test_a_destination_compares_equal_whichever_form_the_api_echoes(written: str, echoed: str) -> None:
     # Normalising compares backup paths with the credential replaced (normalise._path_key).
     assert suggest_reference(written, "CREDENTIAL") == suggest_reference(echoed, "CREDENTIAL")
+
+
+# (uri, the variables whose values the redactor masks): credentials, not names of places (issue 20 item 12)
+CREDENTIALS = [
+    pytest.param("s3://${env:BKT}/orders", (), id="s3-bucket-is-a-name"),
+    pytest.param("gs://bucket/${env:DIR}/f.rdb", (), id="gs-path-is-a-name"),
+    pytest.param("ftp://${env:U}:${env:P}@${env:HOST}/${env:DIR}/f", ("U", "P"), id="ftp-user-and-password"),
+    pytest.param("abs://:${env:KEY}@${env:ACCOUNT}/c/f", ("KEY",), id="abs-key-not-account"),
+    pytest.param("redis://${env:PASS}@10.0.0.5:6379", ("PASS",), id="redis-password"),
+    pytest.param("https://files.example/${env:DIR}/f.rdb?${env:SAS}", ("SAS",), id="https-presigned-query"),
+    pytest.param("https://files.example/f.rdb#${env:FRAG}", ("FRAG",), id="https-fragment"),
+    pytest.param("${env:WHOLE}", ("WHOLE",), id="not-a-uri-counts-as-secret"),
+]
+
+
+@pytest.mark.parametrize(("uri", "secret"), CREDENTIALS)
+def test_only_variables_used_as_credentials_are_secret(uri: str, secret: tuple[str, ...]) -> None:
+    assert credential_references(uri) == secret

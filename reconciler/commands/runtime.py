@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +31,15 @@ class Runtime:
     connection: Connection | None = None
 
     def manifest(self, files: list[Path] | None = None) -> Manifest:
-        """Load the manifests, and teach the redactor the values of every variable they reference."""
-        from reconciler.apply_requests import needed_variables
+        """Load the manifests, and teach the redactor the values of the variables used as credentials (not a
+        bucket's name: masking every occurrence of it would hide `s3://orders/…` and every `orders-…` word)."""
         from reconciler.manifest import load_manifest
+        from reconciler.uris import credential_references
 
         manifest = load_manifest(files if files is not None else self.args.files)
-        for name in needed_variables(manifest):
-            self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
+        for uri in _uris(manifest):
+            for name in credential_references(uri):
+                self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
         return manifest
 
     def connect(self, poll: PollPolicy | None = None) -> Connection:
@@ -76,6 +78,16 @@ class Runtime:
                 from reconciler.errors import ReconcilerError
 
                 raise ReconcilerError(f"GITHUB_STEP_SUMMARY={target}: cannot append ({error.strerror})") from None
+
+
+def _uris(manifest: Manifest) -> Iterator[str]:
+    """Every URI a manifest writes: where `${env:…}` references may stand."""
+    for spec in manifest.databases:
+        if spec.backup is not None and spec.backup.path:
+            yield spec.backup.path
+        yield from (backup.path for backup in spec.backups if backup.path)
+        for item in spec.imports:
+            yield from item.sources
 
 
 def utc_now() -> str:
