@@ -15,7 +15,14 @@ def run_sandbox(rt: Runtime) -> int:
 
         raise ReconcilerError(f"{seed}: no such seed file")
     if rt.args.sandbox_command == "serve":
-        sandbox.serve(rt.args.host, rt.args.port, seed, out=rt.out)
+        from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
+
+        try:
+            sandbox.serve(rt.args.host, rt.args.port, seed, out=rt.out)
+        except PortUnavailable as exc:
+            from reconciler.errors import ReconcilerError
+
+            raise ReconcilerError(str(exc)) from None
         return EXIT_OK
     chosen = seed or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
     sandbox.reset(SANDBOX_STATE, chosen)

@@ -94,10 +94,30 @@ def _known_key(world: WorldData, incoming: Incoming) -> ApiKey | None:
         return None
 
 
+_MAX_DEPTH = 100  # far beyond any real body; Jackson refuses past 1,000 (StreamReadConstraints), with a 400
+
+
 def _parse_body(raw: bytes) -> tuple[Any, bool]:
+    """The JSON body, or the raw text and True when it is malformed: invalid, nested too deep (which would
+    exhaust the stack here or when the request log is saved), or holding a number of over 4,300 digits."""
     if not raw.strip():
         return None, False
     try:
-        return json.loads(raw), False
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return raw.decode("utf-8", "replace"), True
+        body = json.loads(raw)  # JSONDecodeError and UnicodeDecodeError are ValueErrors, as is a huge number
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")[:1000], True
+    if _depth(body) > _MAX_DEPTH:
+        return raw.decode("utf-8", "replace")[:1000], True
+    return body, False
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= _MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest

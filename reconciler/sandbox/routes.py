@@ -60,10 +60,23 @@ def resolve(method: str, path: str) -> tuple[Handler, Params]:
         groups = match.groupdict()
         params = Params(
             tier="essentials" if groups.get("fixed") else "pro",
-            subscription_id=int(groups.get("sid") or 0),
-            database_id=int(groups.get("dbid") or 0),
+            subscription_id=_path_id(groups.get("sid")),
+            database_id=_path_id(groups.get("dbid")),
             tag_key=groups.get("tag") or "",
             task_id=groups.get("task") or "",
         )
         return handler, params
     raise ApiProblem(404)
+
+
+_INT32_MAX = 2**31 - 1  # path ids are `integer`, `format: int32` (the OpenAPI spec)
+
+
+def _path_id(digits: str | None) -> int:
+    """An id past int32 cannot bind to the API's Integer parameter: Spring answers 400, not 404 (and a
+    5,000-digit id must not reach `int()`, which refuses more than 4,300 digits)."""
+    if not digits:
+        return 0
+    if len(digits.lstrip("0")) > len(str(_INT32_MAX)) or int(digits) > _INT32_MAX:
+        raise ApiProblem(400)
+    return int(digits)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -63,7 +65,9 @@ def serve(
     timings: Timings | None = None,
     out: TextIO | None = None,
 ) -> None:
-    """Serve until interrupted; with `state_dir` the world is the file-backed one CLI processes share."""
+    """Serve until interrupted; with `state_dir` the world is the file-backed one CLI processes share.
+    Raises `PortUnavailable` before printing anything when the address cannot be bound."""
+    listener = _bind(host, port)
     store = FileStore(state_dir, seed) if state_dir is not None else None
     emulator = Emulator(seed=seed, store=store, timings=timings)
     owner = next(k for k in emulator.snapshot()["api_keys"] if k["role"] == "owner")
@@ -73,4 +77,29 @@ def serve(
     print(f"  REDISCLOUD_ACCESS_KEY={owner['access_key']}", file=stream)
     print(f"  REDISCLOUD_SECRET_KEY={owner['secret_key']}", file=stream)
     stream.flush()
-    uvicorn.run(EmulatorApp(emulator), host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(EmulatorApp(emulator), host=host, port=port, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+class PortUnavailable(Exception):
+    """The address to serve on is taken or invalid; the message says which, and why."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the banner: the port is checked and held, with no race between."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise PortUnavailable(f"cannot serve on {host}:{port}: {exc.strerror or exc} (check --host)") from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no obstacle
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        busy = exc.errno == errno.EADDRINUSE
+        reason = "the port is in use (another sandbox, or another server)" if busy else exc.strerror or str(exc)
+        message = f"cannot serve on {host}:{port}: {reason}; pass --port N, or stop what holds it"
+        raise PortUnavailable(message) from None
+    return listener

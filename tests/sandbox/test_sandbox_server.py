@@ -30,7 +30,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The served sandbox's URL and world; its log (stderr) is `LOG` beside the world."""
     state_dir = tmp_path_factory.mktemp("served")
+    log = (state_dir.parent / f"{state_dir.name}.log").open("w", encoding="utf-8")
     port = _free_port()
     code = (
         "import sys; from pathlib import Path; from reconciler.sandbox import serve; "
@@ -42,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
     )
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -60,6 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
+        log.close()
         assert SANDBOX_SECRET_KEY in out and base_url in out  # serve printed the URL and the credentials
 
 
@@ -80,3 +83,57 @@ def test_serve_drops_the_connection_when_a_fault_says_so(server: tuple[str, Path
     with pytest.raises(httpx.TransportError):
         httpx.get(base_url + pro_db(ORDERS), headers=HEADERS, timeout=5)
     assert httpx.get(base_url + pro_db(ORDERS), headers=HEADERS).status_code == 200
+
+
+def _log(state_dir: Path) -> str:
+    return (state_dir.parent / f"{state_dir.name}.log").read_text(encoding="utf-8")
+
+
+TAGS = "/subscriptions/1234567/databases/7654321/tags"
+HOSTILE = [
+    pytest.param("POST", TAGS, "[" * 100_000 + "]" * 100_000, id="deeply-nested-body"),
+    pytest.param("POST", TAGS, '{"key": "a", "value": ' + "[" * 500 + "]" * 500 + "}", id="nested-past-the-limit"),
+    pytest.param("POST", TAGS, '{"key": "a", "value": ' + "7" * 5000 + "}", id="5000-digit-number-in-body"),
+    pytest.param("GET", "/subscriptions/1234567/databases/" + "9" * 5000, None, id="5000-digit-database-id"),
+    pytest.param("GET", "/fixed/subscriptions/" + "9" * 5000, None, id="5000-digit-subscription-id"),
+    pytest.param("GET", "/subscriptions/1234567/databases/2147483648", None, id="id-past-int32"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOSTILE)
+def test_a_hostile_request_gets_400_and_the_server_stays_up_without_a_traceback(
+    server: tuple[str, Path], method: str, path: str, body: str | None
+) -> None:
+    base_url, state_dir = server
+    headers = HEADERS | {"content-type": "application/json"}
+    response = httpx.request(method, base_url + path, headers=headers, content=body, timeout=30)
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["status"] == 400
+    assert httpx.get(base_url + pro_db(ORDERS), headers=HEADERS).status_code == 200  # still up, world intact
+    assert "Traceback" not in _log(state_dir) and "Exception" not in _log(state_dir)
+
+
+def test_a_body_nested_a_little_is_parsed_as_usual(server: tuple[str, Path]) -> None:
+    base_url, _ = server
+    nested = '{"key": "a", "value": ' + "[" * 20 + "]" * 20 + "}"
+    response = httpx.post(base_url + TAGS, headers=HEADERS, content=nested)
+    assert "Malformed JSON" not in response.text  # the depth limit is far beyond any real body
+
+
+def test_serve_on_a_busy_port_exits_1_with_the_reason_and_no_banner(server: tuple[str, Path]) -> None:
+    base_url, _ = server
+    port = base_url.split(":")[2].split("/")[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", port, "--seed", str(SEED)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""  # no banner promising a server that never starts
+    assert result.stderr == (
+        f"Error: cannot serve on 127.0.0.1:{port}: the port is in use (another sandbox, or another server); "
+        "pass --port N, or stop what holds it\n"
+    )
