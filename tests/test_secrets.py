@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -17,8 +19,9 @@ import pytest
 from apply_support import STATE, Ran, cli, sandbox_dir, world
 from conftest import copy_examples, run_reconciler, write_manifest
 
+from reconciler.cli import main
 from reconciler.redact import Redactor
-from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
 from reconciler.uris import resolve
 
 ACCESS_KEY = "acme-ci-access-Kq7Zp2"
@@ -560,3 +563,64 @@ def test_a_backup_destination_whose_place_is_a_reference_is_refused_by_validate(
     assert result.returncode == 1
     assert "${env:BKT} stands for part of the place, but a backup destination may use references only for " \
         "credentials (in the user-info)" in result.stderr, result.stderr
+
+
+# --- issue 20 items 9 and 10: an API error quoting a secret, through the summary table, report and summary --
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+QUOTED_SECRETS = [
+    pytest.param("Zq/+=@:" * 300, id="2KB"),
+    pytest.param("first-line-Pw\nsecond-line-Pw", id="newline"),
+    pytest.param("Short-Pw-4Kz9", id="short"),
+]
+
+
+@pytest.mark.parametrize("terminal", ["no-tty", "wide-tty"])
+@pytest.mark.parametrize("secret", QUOTED_SECRETS)
+def test_an_api_error_quoting_a_password_is_masked_in_the_table_the_report_and_the_step_summary(
+    tmp_path: Path, secret: str, terminal: str
+) -> None:
+    directory = sandbox_dir(tmp_path)
+    _catalog(directory, _import("ftp://loader:${env:SEED_PW}@ftp.acme.example/x.rdb"))
+    world(directory).inject(
+        Fault.task_error(
+            "DATABASE_IMPORT_FAILED",
+            command_type="databaseImportRequest",
+            description=f"FTP login refused for loader with password '{secret}' (530)",
+        )
+    )
+    environ = {"SEED_PW": secret, "GITHUB_STEP_SUMMARY": str(directory / "summary.md")}
+    out, err = (_Terminal(), _Terminal()) if terminal == "wide-tty" else (io.StringIO(), io.StringIO())
+    if terminal == "wide-tty":
+        environ |= {"COLUMNS": "400", "LINES": "100"}
+    previous = Path.cwd()
+    os.chdir(directory)
+    try:
+        code = main(
+            ["--sandbox", "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json"],
+            out=out, err=err, environ=environ,
+        )
+    finally:
+        os.chdir(previous)
+    assert code == 1
+    shown = {
+        "stdout (the summary table)": out.getvalue(),
+        "stderr": err.getvalue(),
+        "report.json": (directory / "report.json").read_text(encoding="utf-8"),
+        "step summary": (directory / "summary.md").read_text(encoding="utf-8"),
+    }
+    assert "DATABASE_IMPORT_FAILED" in shown["stdout (the summary table)"]  # the error is there, masked
+    report = json.loads(shown["report.json"])
+    assert "FTP login refused for loader with password '****' (530)" in report["operations"][0]["message"]
+    # Every fragment of the secret a wrapped table could leave on one line: no 12-character run of it.
+    fragments = {part for line in secret.splitlines() for part in (line[:12], line[-12:])}
+    fragments |= {secret[n : n + 12] for n in range(0, len(secret) - 12, 97)}
+    for where, text in shown.items():
+        flat = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colour codes may split a line's text
+        for fragment in fragments:
+            assert fragment not in flat, f"part of the secret ({fragment!r}) leaked into {where}"
