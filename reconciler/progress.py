@@ -66,7 +66,9 @@ class LiveProgress:
             if result is None:
                 self._tasks[address] = self._progress.add_task(address, total=None)
                 return
-            task = self._tasks.pop(address, None) or self._progress.add_task(address, total=None)
+            task = self._tasks.pop(address, None)
+            if task is None:  # finished without a start event; not `or`: rich's first TaskID is 0
+                task = self._progress.add_task(address, total=None)
             style = _STYLE[result.outcome]
             self._progress.update(
                 task, description=f"[{style}]{result.outcome.value}[/] {address}", total=1, completed=1
