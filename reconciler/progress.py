@@ -55,8 +55,13 @@ class LiveProgress:
 
     def __init__(self, stream: TextIO, *, color: bool) -> None:
         console = Console(file=stream, force_terminal=True, no_color=not color, highlight=False)
+        spinner = "dots" if console.encoding.startswith("utf") else "line"  # braille needs a Unicode terminal
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
+            SpinnerColumn(spinner),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import copy_examples
@@ -141,3 +143,61 @@ def test_sandbox_ignores_keys_exported_for_the_real_api(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("Plan: 4 to update")
+
+
+# --- issue 20: any output encoding --------------------------------------------------------------------------------
+
+LIVE_NAME = "catálogo-prod ☃"  # the live name of catalog-prod: Latin-1 and beyond
+
+
+def _rename_catalog(world: dict[str, Any]) -> None:
+    databases = world["subscriptions"][0]["databases"]
+    next(db for db in databases if db["name"] == "catalog-prod")["name"] = LIVE_NAME
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(("plan", "--format", "markdown"), id="plan-markdown"),
+        pytest.param(("plan",), id="plan-text"),
+        pytest.param(("plan", "--format", "json"), id="plan-json"),
+        pytest.param(("status",), id="status"),
+        pytest.param(("apply", "--auto-approve"), id="apply"),
+    ],
+)
+def test_every_output_works_on_a_stream_that_is_not_utf8(tmp_path: Path, argv: tuple[str, ...], encoding: str) -> None:
+    copy_examples(tmp_path, _rename_catalog)
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--sandbox", argv[0], "-f", "examples/", *argv[1:]],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        capture_output=True,
+    )
+    out, err = result.stdout.decode(encoding), result.stderr.decode(encoding)
+    assert result.returncode == 0, err
+    assert "Internal error" not in err and "Traceback" not in err
+    if argv[-1] == "json":  # escaped, never replaced: a machine still reads the exact name
+        document = json.loads(out)
+        assert LIVE_NAME in {change["database"]["live_name"] for change in document["changes"]}
+    if argv[-1] == "markdown":  # what the encoding has is written as itself, the rest spelled out
+        assert out.startswith("### Plan: 4 to update") and "`\"every-24-hours\"` \\u2192 `" in out
+        shown = "cat\\u00e1logo-prod \\u2603" if encoding == "ascii" else "catálogo-prod \\u2603"
+        assert f"(<b>{shown}</b> in Redis Cloud)" in out
+
+
+def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path: Path) -> None:
+    """A stream of the caller's own (as `main(out=...)` takes one): the same escapes, no crash."""
+    copy_examples(tmp_path, _rename_catalog)
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", newline="\n")
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["--sandbox", "plan", "-f", "examples/", "--format", "markdown"], out=out, err=io.StringIO(),
+                    environ={})
+    finally:
+        os.chdir(previous)
+    out.flush()
+    assert code == 0
+    assert "catalogo" not in raw.getvalue().decode("ascii") and "cat\\u00e1logo-prod \\u2603" in raw.getvalue().decode()
