@@ -201,3 +201,53 @@ def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path:
     out.flush()
     assert code == 0
     assert "catalogo" not in raw.getvalue().decode("ascii") and "cat\\u00e1logo-prod \\u2603" in raw.getvalue().decode()
+
+
+# --- issue 20: markdown within GitHub's limit, pointing at the full plan ------------------------------------------
+
+
+def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the_plan_file(tmp_path: Path) -> None:
+    from test_render import _big_plan
+
+    from reconciler.planfile import build_document, write_plan
+
+    big = _big_plan(1200, updates=800, risky_every=2, attention=30)
+    write_plan(tmp_path / "big plan.json", build_document(
+        big, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z", manifest_digest="d",
+        manifest_paths=["m.yaml"], api_url="sandbox"))
+    result = subprocess.run([sys.executable, "-m", "reconciler", "show", "--format", "markdown", "big plan.json"],
+                            cwd=tmp_path, env=os.environ, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    markdown = result.stdout.decode("utf-8")
+    assert len(result.stdout) <= 60_000 + 1  # print's newline after the comment body
+    assert markdown.startswith("### Plan: 800 to update, 0 to back up, 1200 to import (1200 destructive). 30 operations")
+    assert "#### Needs attention (30)" in markdown and "**1200 destructive imports**" in markdown
+    assert "**400 databases will stop backing up**" in markdown
+    assert "the full plan is in `big plan.json` (`reconciler show big plan.json`)." in markdown
+
+
+def test_plan_markdown_past_the_limit_names_its_out_file_in_stdout_and_the_step_summary(tmp_path: Path) -> None:
+    count = 250  # 4-shard imports: the list of destructive imports alone is past the limit
+
+    def bulk(world: dict[str, Any]) -> None:
+        world.setdefault("options", {})["rate_limit"] = 1_000_000
+        world["subscriptions"].append({"id": 3456789, "name": "bulk", "tier": "pro", "databases": [
+            {"id": 9_000_000 + n, "name": f"bulk-{n:04d}", "backup": {"path": "s3://b/x", "interval": "every-24-hours"}}
+            for n in range(count)]})
+
+    copy_examples(tmp_path, bulk)
+    databases = [{"name": f"bulk-{n:04d}", "subscription": 3456789, "database": 9_000_000 + n, "tier": "pro",
+                  "imports": [{"id": "seed", "confirm": f"bulk-{n:04d}",
+                               "from": [f"s3://seeds/bulk-{n:04d}/part-{k}_of_4.rdb.gz" for k in range(1, 5)]}]}
+                 for n in range(count)]
+    (tmp_path / "bulk.yaml").write_text(json.dumps({"version": 1, "databases": databases}), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    result = run("--sandbox", "plan", "-f", "bulk.yaml", "--format", "markdown", "--out", "plan.json",
+                 "--rate-limit", "1000000", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    for markdown in (result.stdout, summary.read_text(encoding="utf-8")):
+        assert len(markdown.rstrip("\n").encode("utf-8")) <= 60_000
+        assert markdown.startswith(f"### Plan: 0 to update, 0 to back up, {count} to import ({count} destructive).")
+        assert f"**{count} destructive imports**" in markdown and "more destructive imports not shown" in markdown
+        assert "the full plan is in `plan.json` (`reconciler show plan.json`)." in markdown
+    assert len(json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["changes"]) == count
