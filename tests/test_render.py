@@ -328,3 +328,15 @@ def test_the_apply_summary_markdown_stays_under_the_limit_failures_first() -> No
     assert markdown.endswith(f"*{2000 - len(rows)} more operations not shown*: every outcome is in `report.json`.")
     small = render_markdown_summary(results[:5])
     assert "not shown" not in small and small.count("| `db-") == 5
+
+
+def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> None:
+    """Item 11 holds for the renderer: the authority ends at its last `@`, on the live side too."""
+    leaky = "ftp://bk:pa@SECRET0@backup.acme.example/orders"
+    desired = DatabaseSpec("orders", 1, 10, Tier.PRO, False, BackupSettings(True, "s3://b/new", "every-6-hours"), (),
+                           (), Position("m.yaml", 1, 3))
+    live = LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ())
+    text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
+    for output in (text, markdown, json.dumps(document)):
+        assert "SECRET0" not in output and "pa@" not in output
+        assert "ftp://bk:****@backup.acme.example/orders" in output
