@@ -160,6 +160,10 @@ def _fit(summary: str, sections: Sequence[_Section], limit: int, where: str) -> 
     """Sections in order while they fit, then only the pinned heads, each with how many of its items are not
     shown, and a closing note; whatever the plan's size, the result stays within `limit` (UTF-8 bytes)."""
 
+    whole = "\n".join([summary, *(line for part in sections for line in (*part.head, *part.items, *part.tail))])
+    if markdown_size(whole) <= limit:
+        return whole
+
     def note(changes: int, receipts: int) -> str:
         hidden = [f"{changes} change{'s' * (changes != 1)}"] if changes else []
         hidden += [f"{receipts} receipt{'s' * (receipts != 1)} apply will record"] if receipts else []

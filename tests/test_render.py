@@ -340,3 +340,12 @@ def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> No
     for output in (text, markdown, json.dumps(document)):
         assert "SECRET0" not in output and "pa@" not in output
         assert "ftp://bk:****@backup.acme.example/orders" in output
+
+
+def test_a_plan_that_fits_exactly_is_whole_and_one_byte_less_is_cut() -> None:
+    big = _big_plan(20, updates=20, attention=2)
+    whole = render_markdown(big, limit=1_000_000)
+    size = len(whole.encode("utf-8"))
+    assert render_markdown(big, limit=size) == whole and "not shown" not in whole
+    cut = render_markdown(big, limit=size - 1)
+    assert len(cut.encode("utf-8")) <= size - 1 and "> [!NOTE]\n> Truncated" in cut
