@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from reconciler.apply import Outcome, StepResult
+from reconciler.render import MARKDOWN_LIMIT, markdown_size
 
 _STYLE = {
     Outcome.DONE: "green",
@@ -55,8 +56,13 @@ class LiveProgress:
 
     def __init__(self, stream: TextIO, *, color: bool) -> None:
         console = Console(file=stream, force_terminal=True, no_color=not color, highlight=False)
+        spinner = "dots" if console.encoding.startswith("utf") else "line"  # braille needs a Unicode terminal
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
+            SpinnerColumn(spinner),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
@@ -66,7 +72,9 @@ class LiveProgress:
             if result is None:
                 self._tasks[address] = self._progress.add_task(address, total=None)
                 return
-            task = self._tasks.pop(address, None) or self._progress.add_task(address, total=None)
+            task = self._tasks.pop(address, None)
+            if task is None:  # finished without a start event; not `or`: rich's first TaskID is 0
+                task = self._progress.add_task(address, total=None)
             style = _STYLE[result.outcome]
             self._progress.update(
                 task, description=f"[{style}]{result.outcome.value}[/] {address}", total=1, completed=1
@@ -105,19 +113,32 @@ def summary_counts(results: Sequence[StepResult]) -> dict[str, Any]:
     return counts
 
 
-def render_markdown_summary(results: Sequence[StepResult]) -> str:
+def render_markdown_summary(
+    results: Sequence[StepResult], *, limit: int = MARKDOWN_LIMIT, full_report: str | None = None
+) -> str:
+    """The apply outcome for the CI step summary (or a comment): the counts line always, every row while they
+    fit within `limit` (UTF-8 bytes, as `render.markdown_size`); when they do not, the rows needing a person
+    come first and a last line says how many are not shown and where every outcome is."""
     counts = summary_counts(results)
     line = ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "nothing to do"
-    rows = [
-        f"| `{r.address}` | {r.action} | {r.outcome.value} | {r.duration:.1f}s | {r.message.replace('|', '/')} |"
-        for r in results
-    ]
-    return "\n".join(
-        [
-            f"**Apply: {line}.**",
-            "",
-            "| address | action | outcome | duration | detail |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    head = [f"**Apply: {line}.**", "", "| address | action | outcome | duration | detail |", "|---|---|---|---|---|"]
+
+    def row(r: StepResult) -> str:
+        return f"| `{r.address}` | {r.action} | {r.outcome.value} | {r.duration:.1f}s | {r.message.replace('|', '/')} |"
+
+    def more(n: int) -> str:
+        where = f"every outcome is in `{full_report}`" if full_report else "`apply --report FILE` keeps every outcome"
+        return f"\n*{n} more operation{'s' * (n != 1)} not shown*: {where}."
+
+    rows = [row(r) for r in results]
+    if markdown_size("\n".join([*head, *rows])) <= limit:
+        return "\n".join([*head, *rows])
+    ordered = [row(r) for r in results if not r.ok] + [row(r) for r in results if r.ok]
+    room = limit - markdown_size("\n".join(head)) - markdown_size(more(len(results))) - 1
+    shown: list[str] = []
+    for text in ordered:
+        room -= markdown_size(text) + 1
+        if room < 0:
+            break
+        shown.append(text)
+    return "\n".join([*head, *shown, more(len(results) - len(shown))])

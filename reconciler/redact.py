@@ -10,6 +10,7 @@ whitespace around it, and each escaped form once more as JSON (a report quoting 
 
 from __future__ import annotations
 
+import codecs
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -58,15 +59,40 @@ class Redactor:
         return text
 
 
+_ESCAPE = "reconciler-escape"
+
+
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    """What the stream's encoding cannot carry, as JSON's `\\uXXXX` escapes (UTF-16 units): JSON output stays
+    exact (`json.loads` gives the original text back), text and markdown stay readable, nothing crashes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    units = error.object[error.start : error.end].encode("utf-16-be", "surrogatepass")
+    escaped = "".join(f"\\u{int.from_bytes(units[n : n + 2], 'big'):04x}" for n in range(0, len(units), 2))
+    return escaped, error.end
+
+
+codecs.register_error(_ESCAPE, _escape)
+
+
 class RedactingStream:
-    """A text stream that masks every known secret before writing; TTY-ness passes through (for colour)."""
+    """A text stream that masks every known secret before writing; TTY-ness passes through (for colour).
+
+    Any encoding works (`PYTHONIOENCODING=ascii`, a Windows console's code page): a character the stream
+    cannot encode is written as an escape instead of ending the command with a `UnicodeEncodeError`.
+    """
 
     def __init__(self, stream: TextIO, redactor: Redactor) -> None:
         self._stream = stream
         self._redact = redactor
 
     def write(self, text: str) -> int:
-        self._stream.write(self._redact(text))
+        clean = self._redact(text)
+        try:
+            self._stream.write(clean)
+        except UnicodeEncodeError:  # raised before anything is written: a text stream encodes the whole string
+            encoding = self.encoding
+            self._stream.write(clean.encode(encoding, _ESCAPE).decode(encoding, "replace"))
         return len(text)
 
     def flush(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from rich.console import Console
@@ -17,7 +18,7 @@ from rich.text import Text
 from reconciler.model import Action, Change, DatabaseRef, Plan, PlanWarning
 from reconciler.uris import mask, mask_in_text
 
-MARKDOWN_LIMIT = 60_000  # GitHub rejects comments over 65,536 characters; keep a margin
+MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
 SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
 _STYLES = {Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
 _VERBS = {Action.UPDATE: "will be updated", Action.BACKUP: "will be backed up once",
@@ -108,51 +109,127 @@ def render_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str | None = None) -> str:
     """A pull-request comment: summary first, then what needs a person, destructive imports and backups
-    switched off called out, details folded; truncated with a note rather than rejected by GitHub."""
-    pieces = [f"### {plan.summary_line}\n"]
-    pieces += _warnings_block("Needs attention", plan.attention)
-    pieces += _destructive_block(plan.changes)
-    pieces += _risky_block(plan.changes)
-    pieces += _warnings_block("Receipts apply will record", _settled(plan.warnings))
-    names = list(dict.fromkeys(change.database.name for change in plan.changes))
-    pieces += [_database_block(name, [c for c in plan.changes if c.database.name == name]) for name in names]
-    return _fit(pieces, limit)
+    switched off called out, details folded; cut to stay under `limit` rather than rejected by GitHub.
+
+    The summary line and the counts of attention items, destructive and risky changes are always there; what
+    does not fit is counted, and the note says where the whole plan is (`full_plan`: the plan file written).
+    """
+    where = (f"the full plan is in `{_code(full_plan)}` (`reconciler show {_code(full_plan)}`)" if full_plan else
+             "keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it with "
+             "`reconciler show plan.json`")
+    sections = [
+        *_warnings_block("Needs attention", plan.attention, pinned=True),
+        *_destructive_block(plan.changes, where),
+        *_risky_block(plan.changes),
+        *_warnings_block("Receipts apply will record", _settled(plan.warnings), pinned=False),
+    ]
+    by_database: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        by_database.setdefault(change.database.name, []).append(change)
+    sections += [_database_block(name, changes) for name, changes in by_database.items()]
+    return _fit(f"### {plan.summary_line}\n", sections, limit, where)
 
 
-def _fit(pieces: Sequence[str], limit: int) -> str:
-    """Whole pieces while they fit, then a note; the summary line always comes first."""
-    note_room = 300
-    kept, size = [pieces[0]], len(pieces[0])
-    for index, piece in enumerate(pieces[1:], start=1):
-        if size + len(piece) + 1 > limit - note_room:
-            kept.append(f"\n> [!NOTE]\n> Output truncated to stay under {limit:,} characters: {len(pieces) - index} "
-                        "more section(s) not shown. Run `reconciler show PLANFILE` for the full plan.\n")
-            break
-        kept.append(piece)
-        size += len(piece) + 1
-    return "\n".join(kept)
+def markdown_size(text: str) -> int:
+    """How long GitHub finds a comment, at most: UTF-8 bytes. GitHub's error says "maximum is 65536
+    characters", yet issue comments are measured to hold 262,144 UTF-8 bytes and pull-request bodies 65,536
+    code points, and the web form counts UTF-16 units. UTF-8 bytes are never fewer than any of these."""
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
-def _destructive_block(changes: Iterable[Change]) -> list[str]:
+@dataclass(frozen=True)
+class _Section:
+    """Lines joined by newlines: `head`, the `items` that fit, a `more` line for those that do not, `tail`.
+    A pinned section (a callout whose head carries its count) is shown even when none of its items fit."""
+
+    head: tuple[str, ...]
+    items: tuple[str, ...]
+    tail: tuple[str, ...]
+    more: Callable[[int, str], str]  # the line for `n` items not shown; `more` is "more " when some are shown
+    pinned: bool
+    changes: int = 0  # changes detailed by its items (database sections), for the closing note
+
+
+def _lines_size(lines: Iterable[str]) -> int:
+    return sum(markdown_size(line) + 1 for line in lines)
+
+
+def _fit(summary: str, sections: Sequence[_Section], limit: int, where: str) -> str:
+    """Sections in order while they fit, then only the pinned heads, each with how many of its items are not
+    shown, and a closing note; whatever the plan's size, the result stays within `limit` (UTF-8 bytes)."""
+
+    whole = "\n".join([summary, *(line for part in sections for line in (*part.head, *part.items, *part.tail))])
+    if markdown_size(whole) <= limit:
+        return whole
+
+    def note(changes: int, receipts: int) -> str:
+        hidden = [f"{changes} change{'s' * (changes != 1)}"] if changes else []
+        hidden += [f"{receipts} receipt{'s' * (receipts != 1)} apply will record"] if receipts else []
+        return (f"\n> [!NOTE]\n> Truncated to stay under {limit:,} characters (counted as UTF-8 bytes): the details "
+                f"of {' and '.join(hidden) or 'some items'} are not shown; {where}.\n")
+
+    def pinned_cost(section: _Section) -> int:
+        return _lines_size((*section.head, section.more(len(section.items), "more "), *section.tail))
+
+    worst_note = markdown_size(note(sum(s.changes for s in sections), sum(len(s.items) for s in sections))) + 1
+    reserve = [0] * (len(sections) + 1)  # room the pinned sections after each index need, and the note
+    reserve[-1] = worst_note
+    for index in range(len(sections) - 1, -1, -1):
+        reserve[index] = reserve[index + 1] + (pinned_cost(sections[index]) if sections[index].pinned else 0)
+    lines, used, cut = [summary], markdown_size(summary) + 1, False
+    hidden_changes = hidden_receipts = 0
+    for index, section in enumerate(sections):
+        frame = _lines_size((*section.head, *section.tail, section.more(len(section.items), "more ")))
+        shown: list[str] = []
+        room = limit - used - frame - reserve[index + 1]
+        for item in () if cut else section.items:
+            room -= markdown_size(item) + 1
+            if room < 0:
+                cut = True
+                break
+            shown.append(item)
+        if not shown and not section.pinned:  # a database or receipt list with no room for even one item
+            hidden_changes += section.changes
+            hidden_receipts += 0 if section.changes else len(section.items)
+            continue
+        missing = len(section.items) - len(shown)
+        body = [*section.head, *shown, *([section.more(missing, "more " if shown else "")] if missing else []),
+                *section.tail]
+        lines += body
+        used += _lines_size(body)
+        if missing:
+            hidden_changes += missing if section.changes else 0
+            hidden_receipts += 0 if section.changes or section.pinned else missing
+    if cut:
+        lines.append(note(hidden_changes, hidden_receipts))
+    return "\n".join(lines)
+
+
+def _destructive_block(changes: Iterable[Change], where: str) -> list[_Section]:
     destructive = [change for change in changes if change.destructive]
     if not destructive:
         return []
     head = (f"> [!WARNING]\n> **{len(destructive)} destructive import{'s' * (len(destructive) != 1)}**: "
             "each replaces all data in its database.")
-    items = [f"> - `{_code(c.address)}` into {_md_where(c.database)} from "
-             f"{', '.join(_code_span(u) for u in c.after.get('from', ()))}" for c in destructive]
-    return [head, *items, ""]
+    items = tuple(f"> - `{_code(c.address)}` into {_md_where(c.database)} from "
+                  f"{', '.join(_code_span(u) for u in c.after.get('from', ()))}" for c in destructive)
+
+    def more(n: int, more: str) -> str:
+        return f"> - **{n} {more}destructive import{'s' * (n != 1)} not shown**: {where}."
+
+    return [_Section((head,), items, ("",), more, pinned=True)]
 
 
-def _risky_block(changes: Iterable[Change]) -> list[str]:
+def _risky_block(changes: Iterable[Change]) -> list[_Section]:
     risky = [change for change in changes if change.risky]
     if not risky:
         return []
     head = (f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
             "remote backup is switched off.")
-    return [head, *(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky), ""]
+    items = tuple(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky)
+    return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
 
 def _md_where(ref: DatabaseRef) -> str:
@@ -160,24 +237,27 @@ def _md_where(ref: DatabaseRef) -> str:
     return f"`{ids}`" if ref.live_name is None else f"`{ids}` (**{_escape(_code(ref.live_name))}** in Redis Cloud)"
 
 
-def _warnings_block(title: str, warnings: Sequence[PlanWarning]) -> list[str]:
+def _warnings_block(title: str, warnings: Sequence[PlanWarning], *, pinned: bool) -> list[_Section]:
     if not warnings:
         return []
-    items = [f"- **{w.kind.value}** `{_code(w.address)}`: {_escape(mask_in_text(w.message))}" for w in warnings]
-    return [f"#### {title}\n", *items, ""]
+    items = tuple(f"- **{w.kind.value}** `{_code(w.address)}`: {_escape(mask_in_text(w.message))}" for w in warnings)
+    head = f"#### {title} ({len(warnings)})\n"
+    return [_Section((head,), items, ("",), lambda n, more: f"- **{n} {more}not shown**.", pinned)]
 
 
-def _database_block(name: str, changes: Sequence[Change]) -> str:
+def _database_block(name: str, changes: Sequence[Change]) -> _Section:
     counts = ", ".join(f"{sum(1 for c in changes if c.action is a)} {a.value}" for a in Action
                        if any(c.action is a for c in changes))
-    lines = [f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"]
+    head = f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"
+    items = []
     for change in changes:
-        marker = SYMBOLS[change.action]
         verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
-        lines.append(f"- `{marker}` `{_code(change.address)}` {verb}")
+        lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
-    lines.append("\n</details>\n")
-    return "\n".join(lines)
+        items.append("\n".join(lines))
+    return _Section((head,), tuple(items), ("\n</details>\n",),
+                    lambda n, more: f"- **{n} {more}change{'s' * (n != 1)} not shown**.", pinned=False,
+                    changes=len(changes))
 
 
 def _html_where(ref: DatabaseRef) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import copy_examples
@@ -141,3 +143,111 @@ def test_sandbox_ignores_keys_exported_for_the_real_api(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("Plan: 4 to update")
+
+
+# --- issue 20: any output encoding --------------------------------------------------------------------------------
+
+LIVE_NAME = "catálogo-prod ☃"  # the live name of catalog-prod: Latin-1 and beyond
+
+
+def _rename_catalog(world: dict[str, Any]) -> None:
+    databases = world["subscriptions"][0]["databases"]
+    next(db for db in databases if db["name"] == "catalog-prod")["name"] = LIVE_NAME
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(("plan", "--format", "markdown"), id="plan-markdown"),
+        pytest.param(("plan",), id="plan-text"),
+        pytest.param(("plan", "--format", "json"), id="plan-json"),
+        pytest.param(("status",), id="status"),
+        pytest.param(("apply", "--auto-approve"), id="apply"),
+    ],
+)
+def test_every_output_works_on_a_stream_that_is_not_utf8(tmp_path: Path, argv: tuple[str, ...], encoding: str) -> None:
+    copy_examples(tmp_path, _rename_catalog)
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--sandbox", argv[0], "-f", "examples/", *argv[1:]],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        capture_output=True,
+    )
+    out, err = result.stdout.decode(encoding), result.stderr.decode(encoding)
+    assert result.returncode == 0, err
+    assert "Internal error" not in err and "Traceback" not in err
+    if argv[-1] == "json":  # escaped, never replaced: a machine still reads the exact name
+        document = json.loads(out)
+        assert LIVE_NAME in {change["database"]["live_name"] for change in document["changes"]}
+    if argv[-1] == "markdown":  # what the encoding has is written as itself, the rest spelled out
+        assert out.startswith("### Plan: 4 to update") and "`\"every-24-hours\"` \\u2192 `" in out
+        shown = "cat\\u00e1logo-prod \\u2603" if encoding == "ascii" else "catálogo-prod \\u2603"
+        assert f"(<b>{shown}</b> in Redis Cloud)" in out
+
+
+def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path: Path) -> None:
+    """A stream of the caller's own (as `main(out=...)` takes one): the same escapes, no crash."""
+    copy_examples(tmp_path, _rename_catalog)
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", newline="\n")
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["--sandbox", "plan", "-f", "examples/", "--format", "markdown"], out=out, err=io.StringIO(),
+                    environ={})
+    finally:
+        os.chdir(previous)
+    out.flush()
+    assert code == 0
+    assert "catalogo" not in raw.getvalue().decode("ascii") and "cat\\u00e1logo-prod \\u2603" in raw.getvalue().decode()
+
+
+# --- issue 20: markdown within GitHub's limit, pointing at the full plan ------------------------------------------
+
+
+def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the_plan_file(tmp_path: Path) -> None:
+    from test_render import _big_plan
+
+    from reconciler.planfile import build_document, write_plan
+
+    big = _big_plan(1200, updates=800, risky_every=2, attention=30)
+    write_plan(tmp_path / "big plan.json", build_document(
+        big, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z", manifest_digest="d",
+        manifest_paths=["m.yaml"], api_url="sandbox"))
+    result = subprocess.run([sys.executable, "-m", "reconciler", "show", "--format", "markdown", "big plan.json"],
+                            cwd=tmp_path, env=os.environ, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    markdown = result.stdout.decode("utf-8")
+    assert len(result.stdout) <= 60_000 + 1  # print's newline after the comment body
+    assert markdown.startswith("### Plan: 800 to update, 0 to back up, 1200 to import (1200 destructive). 30 operations")
+    assert "#### Needs attention (30)" in markdown and "**1200 destructive imports**" in markdown
+    assert "**400 databases will stop backing up**" in markdown
+    assert "the full plan is in `big plan.json` (`reconciler show big plan.json`)." in markdown
+
+
+def test_plan_markdown_past_the_limit_names_its_out_file_in_stdout_and_the_step_summary(tmp_path: Path) -> None:
+    count = 250  # 4-shard imports: the list of destructive imports alone is past the limit
+
+    def bulk(world: dict[str, Any]) -> None:
+        world.setdefault("options", {})["rate_limit"] = 1_000_000
+        world["subscriptions"].append({"id": 3456789, "name": "bulk", "tier": "pro", "databases": [
+            {"id": 9_000_000 + n, "name": f"bulk-{n:04d}", "backup": {"path": "s3://b/x", "interval": "every-24-hours"}}
+            for n in range(count)]})
+
+    copy_examples(tmp_path, bulk)
+    databases = [{"name": f"bulk-{n:04d}", "subscription": 3456789, "database": 9_000_000 + n, "tier": "pro",
+                  "imports": [{"id": "seed", "confirm": f"bulk-{n:04d}",
+                               "from": [f"s3://seeds/bulk-{n:04d}/part-{k}_of_4.rdb.gz" for k in range(1, 5)]}]}
+                 for n in range(count)]
+    (tmp_path / "bulk.yaml").write_text(json.dumps({"version": 1, "databases": databases}), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    result = run("--sandbox", "plan", "-f", "bulk.yaml", "--format", "markdown", "--out", "plan.json",
+                 "--rate-limit", "1000000", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    for markdown in (result.stdout, summary.read_text(encoding="utf-8")):
+        assert len(markdown.rstrip("\n").encode("utf-8")) <= 60_000
+        assert markdown.startswith(f"### Plan: 0 to update, 0 to back up, {count} to import ({count} destructive).")
+        assert f"**{count} destructive imports**" in markdown and "more destructive imports not shown" in markdown
+        assert "the full plan is in `plan.json` (`reconciler show plan.json`)." in markdown
+    assert len(json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["changes"]) == count

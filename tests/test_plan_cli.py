@@ -433,7 +433,7 @@ def test_an_uncertain_receipt_is_in_the_summary_and_fails_detailed_exitcode(work
 
     markdown = in_process("--sandbox", "plan", "-f", "examples/", "--format", "markdown", cwd=work).stdout
     assert markdown.splitlines()[0] == f"### {line}"
-    assert markdown.splitlines()[2] == "#### Needs attention"
+    assert markdown.splitlines()[2] == "#### Needs attention (1)"
     document = json.loads(in_process("--sandbox", "plan", "-f", "examples/", "--format", "json", cwd=work).stdout)
     assert document["summary"]["attention"] == 1 and document["summary"]["line"] == line
 

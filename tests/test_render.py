@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
+import re
 from typing import Any
 
 import pytest
 
+from reconciler.apply import Outcome, StepResult
 from reconciler.model import (
     Action,
     BackupSettings,
     Change,
     DatabaseRef,
     DatabaseSpec,
+    FieldChange,
     Import,
     LiveAccount,
     LiveBackup,
@@ -29,6 +31,7 @@ from reconciler.model import (
 )
 from reconciler.planfile import build_document
 from reconciler.planner import plan
+from reconciler.progress import render_markdown_summary
 from reconciler.render import render_json, render_markdown, render_text
 
 SECRET = "hunter2hunter2"
@@ -127,14 +130,93 @@ def test_markdown_calls_out_destructive_imports_and_folds_details() -> None:
     assert "<details><summary><code>orders</code>" in markdown
 
 
-def test_markdown_truncates_under_the_limit_with_a_note() -> None:
-    refs = [DatabaseRef(f"db-{n:04d}", 1, n, Tier.PRO) for n in range(1500)]
-    big = Plan(tuple(replace(_change(Action.IMPORT, f"{ref.name}.imports.seed-{'x' * 30}", ref))
-                     for ref in refs))
-    markdown = render_markdown(big)
-    assert len(markdown) < 60_000
-    assert "Output truncated" in markdown
-    assert markdown.startswith("### Plan: 0 to update, 0 to back up, 1500 to import (1500 destructive).")
+def _big_plan(imports: int, *, shards: int = 8, updates: int = 0, risky_every: int = 0, attention: int = 0,
+              settled: int = 0, live_name: str = "données-{n}-注文") -> Plan:
+    """Many databases, each one change: multi-shard imports with multi-byte live names, and settings updates (every
+    `risky_every`-th switching backup off); `attention` uncertain receipts and `settled` ones."""
+    changes = []
+    for n in range(imports + updates):
+        ref = DatabaseRef(f"db-{n:05d}", 1, 100_000 + n, Tier.PRO, live_name=live_name.format(n=n))
+        if n < imports:
+            uris = [f"s3://acme-seeds/{ref.name}/dump-{k + 1}_of_{shards}.rdb.gz" for k in range(shards)]
+            changes.append(Change(f"{ref.name}.imports.seed-2026-11-20", Action.IMPORT, ref, {"receipt": None},
+                                  {"id": "seed-2026-11-20", "from": uris, "source_type": "aws-s3",
+                                   "backup_first": True}, destructive=True))
+        else:
+            risky = bool(risky_every) and n % risky_every == 0
+            after = {"enabled": False} if risky else {"interval": "every-12-hours"}
+            fields = (FieldChange("enabled", True, False),) if risky else (
+                FieldChange("interval", "every-6-hours", "every-12-hours"),)
+            changes.append(Change(f"{ref.name}.backup", Action.UPDATE, ref, {"interval": "every-6-hours"}, after,
+                                  fields=fields, risky=risky))
+    warnings = [PlanWarning(f"db-{n:05d}.imports.old-{n}", WarningKind.UNCERTAIN, "claimed → no outcome seen")
+                for n in range(attention)]
+    warnings += [PlanWarning(f"db-{n:05d}.backups.pre-{n}", WarningKind.SETTLED, "apply will record done", "done")
+                 for n in range(settled)]
+    return Plan(tuple(changes), tuple(warnings))
+
+
+def _shown_and_hidden(markdown: str, head: str, hidden: str) -> tuple[int, int]:
+    """Items listed under the callout whose head contains `head`, and the count its `hidden` line gives."""
+    lines = markdown.splitlines()
+    start = next(n for n, line in enumerate(lines) if head in line) + 1
+    while not lines[start]:  # a heading's blank line
+        start += 1
+    block = []
+    for line in lines[start:]:
+        if not line.startswith(("> - ", "- **")):
+            break
+        block.append(line)
+    items = [line for line in block if line.startswith(("> - `", "- **uncertain**"))]
+    found = [int(match.group(1)) for line in block if (match := re.search(hidden, line))]
+    assert len(found) <= 1 and len(items) + len(found) == len(block)
+    return len(items), sum(found)
+
+
+@pytest.mark.parametrize(
+    ("big", "truncated"),
+    [
+        pytest.param(_big_plan(2000), True, id="2000-multi-shard-imports"),
+        pytest.param(_big_plan(1000, updates=1000, risky_every=3, attention=40, settled=40), True, id="2000-mixed"),
+        pytest.param(_big_plan(500, updates=1500, risky_every=1, attention=3000), True, id="attention-floods-first"),
+        pytest.param(_big_plan(0, updates=2000, risky_every=1), True, id="2000-backups-switched-off"),
+        pytest.param(_big_plan(150, shards=3, updates=300), True, id="450-changes-multibyte-under-60000-codepoints"),
+        pytest.param(_big_plan(40, shards=2, updates=40, attention=2, settled=2), False, id="fits-whole"),
+    ],
+)
+def test_markdown_stays_under_60000_utf8_bytes_with_every_count(big: Plan, truncated: bool) -> None:
+    markdown = render_markdown(big, full_plan="plan.json")
+    assert len(markdown.encode("utf-8")) <= 60_000  # never fewer than GitHub's count, however it counts
+    assert markdown.startswith(f"### {big.summary_line}\n")
+    assert ("> [!NOTE]\n> Truncated to stay under 60,000 characters" in markdown) is truncated
+    assert not truncated or "the full plan is in `plan.json` (`reconciler show plan.json`)." in markdown
+    callouts = [
+        (big.destructive_count, f"**{big.destructive_count} destructive import", r"\*\*(\d+) (?:more )?destructive"),
+        (big.risky_count, f"**{big.risky_count} database", r"\*\*(\d+) (?:more )?not shown"),
+        (len(big.attention), f"#### Needs attention ({len(big.attention)})", r"\*\*(\d+) (?:more )?not shown"),
+    ]
+    for total, head, hidden in callouts:
+        if total:  # every count stands, and what is listed and what is said to be left out add up
+            shown, left_out = _shown_and_hidden(markdown, head, hidden)
+            assert shown + left_out == total, head
+    if not truncated:
+        assert markdown.count("<details>") == len(big.changes) and "not shown" not in markdown
+
+
+def test_destructive_imports_that_do_not_fit_say_how_many_and_where_the_plan_is() -> None:
+    markdown = render_markdown(_big_plan(2000, shards=16))
+    shown, left_out = _shown_and_hidden(markdown, "**2000 destructive imports**", r"\*\*(\d+) more destructive imports not shown")
+    assert shown > 0 and left_out == 2000 - shown
+    assert ("imports not shown**: keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it "
+            "with `reconciler show plan.json`.") in markdown
+    assert "<details>" not in markdown  # every byte went to the callout: no database section fits after it
+
+
+def test_a_smaller_limit_is_kept_too() -> None:
+    for limit in (2_000, 8_000, 30_000):
+        markdown = render_markdown(_big_plan(300, updates=300, risky_every=2, attention=30), limit=limit)
+        assert len(markdown.encode("utf-8")) <= limit and "#### Needs attention (30)" in markdown
+        assert "**300 destructive imports**" in markdown and "**150 databases will stop backing up**" in markdown
 
 
 def test_json_is_the_document() -> None:
@@ -228,3 +310,42 @@ def test_a_kept_interval_is_shown_as_unchanged() -> None:
     (update,) = [c for c in document["changes"] if c["action"] == "update"]
     assert update["after"]["request"]["body"]["remoteBackup"]["interval"] == "every-6-hours"
     assert "interval" not in update["after"] and [f["field"] for f in update["fields"]] == ["path"]
+
+
+# --- issue 20: the apply summary for the CI step summary stays within the same limit ------------------------------
+
+
+def test_the_apply_summary_markdown_stays_under_the_limit_failures_first() -> None:
+    results = [StepResult(f"db-{n:05d}.imports.seed-2026-11-20", "import",
+                          Outcome.FAILED if n % 100 == 7 else Outcome.DONE, 1.5,
+                          f"import task → {'failed: données illisibles ' * 3 if n % 100 == 7 else 'success'}")
+               for n in range(2000)]
+    markdown = render_markdown_summary(results, full_report="report.json")
+    assert len(markdown.encode("utf-8")) <= 60_000
+    assert markdown.startswith("**Apply: 1980 done, 20 failed.**")
+    rows = [line for line in markdown.splitlines() if line.startswith("| `db-")]
+    assert [row for row in rows if "| failed |" in row] == [row for row in rows[:20]] and len(rows) > 20
+    assert markdown.endswith(f"*{2000 - len(rows)} more operations not shown*: every outcome is in `report.json`.")
+    small = render_markdown_summary(results[:5])
+    assert "not shown" not in small and small.count("| `db-") == 5
+
+
+def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> None:
+    """Item 11 holds for the renderer: the authority ends at its last `@`, on the live side too."""
+    leaky = "ftp://bk:pa@SECRET0@backup.acme.example/orders"
+    desired = DatabaseSpec("orders", 1, 10, Tier.PRO, False, BackupSettings(True, "s3://b/new", "every-6-hours"), (),
+                           (), Position("m.yaml", 1, 3))
+    live = LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ())
+    text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
+    for output in (text, markdown, json.dumps(document)):
+        assert "SECRET0" not in output and "pa@" not in output
+        assert "ftp://bk:****@backup.acme.example/orders" in output
+
+
+def test_a_plan_that_fits_exactly_is_whole_and_one_byte_less_is_cut() -> None:
+    big = _big_plan(20, updates=20, attention=2)
+    whole = render_markdown(big, limit=1_000_000)
+    size = len(whole.encode("utf-8"))
+    assert render_markdown(big, limit=size) == whole and "not shown" not in whole
+    cut = render_markdown(big, limit=size - 1)
+    assert len(cut.encode("utf-8")) <= size - 1 and "> [!NOTE]\n> Truncated" in cut

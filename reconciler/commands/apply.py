@@ -175,4 +175,5 @@ def _report(rt: Runtime, results: list[StepResult], started: str, run_id: str, *
             },
             redact=rt.redactor,
         )
-    rt.append_step_summary(render_markdown_summary(results))
+    report = str(rt.args.report) if rt.args.report else None
+    rt.append_step_summary(render_markdown_summary(results, full_report=report))

@@ -45,8 +45,9 @@ def run_plan(rt: Runtime) -> int:
             write_plan(args.out, document, redact=rt.redactor)
         except OSError as exc:  # a path the user gave: their mistake to fix, not a bug (exit 1, not 3)
             raise ReconcilerError(f"{args.out}: cannot write the plan file ({exc.strerror or exc})") from exc
-    _render(rt, result, document)
-    rt.append_step_summary(render_markdown(result))
+    full_plan = str(args.out) if args.out else None  # where a cut markdown says the whole plan is
+    _render(rt, result, document, full_plan)
+    rt.append_step_summary(render_markdown(result, full_plan=full_plan))
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
     needs_review = not result.is_empty or bool(result.attention)
@@ -63,16 +64,16 @@ def run_show(rt: Runtime) -> int:
         manifest_paths=saved.manifest_paths,
         api_url=saved.api_url,
     )
-    _render(rt, saved.plan, document)
+    _render(rt, saved.plan, document, str(rt.args.planfile))
     return EXIT_OK
 
 
-def _render(rt: Runtime, result: Plan, document: dict[str, object]) -> None:
+def _render(rt: Runtime, result: Plan, document: dict[str, object], full_plan: str | None) -> None:
     fmt = rt.args.format
     if fmt == "json":
         print(render_json(document), file=rt.out)
     elif fmt == "markdown":
-        print(render_markdown(result), file=rt.out)
+        print(render_markdown(result, full_plan=full_plan), file=rt.out)
     else:
         render_text(result, rt.out, color=rt.color)
         unmanaged = document.get("unmanaged")
