@@ -186,6 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
     reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
     reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
+    up = actions.add_parser(
+        "up", help="start the API, a real Redis server per database and local storage, in the background"
+    )
+    up.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
+    up.add_argument("--dir", type=Path, metavar="DIR", help="where it keeps its state (default: .reconciler-sandbox)")
+    sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
+    sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
+    sandbox_status.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
+    down = actions.add_parser("down", help="stop what `sandbox up` started")
+    down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     return parser
 
 

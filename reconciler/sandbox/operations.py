@@ -6,6 +6,7 @@ which is what keeps the emulator free of background threads.
 
 from __future__ import annotations
 
+from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.state import BackupRun, Database, ImportRun, JsonObject, WorldData
 from reconciler.sandbox.timings import iso_utc
 
@@ -60,8 +61,9 @@ def import_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
         return resource
     resource["status"] = IMPORT_FAILED
     resource["failureReason"] = latest["failure_reason"] or "general-error"
-    # Same keys as the real failure payload (API-NOTES §4); the values are made up.
-    resource["failureReasonParams"] = [
+    # Same keys as the real failure payload (API-NOTES §4); the values are made up unless the data plane ran it.
+    real = data_hooks.import_failure_params(latest["task_id"])
+    resource["failureReasonParams"] = real if real is not None else [
         {"key": "bytes_configured_bdb_limit", "value": "1073741824"},
         {"key": "bytes_of_expected_dataset", "value": "0"},
     ]
