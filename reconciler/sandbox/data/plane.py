@@ -98,7 +98,9 @@ class DataPlane:
 
     def stop(self) -> None:
         for served in self.databases.values():
-            served.server.stop()
+            served.server.terminate()  # all at once, then wait: stopping is no slower for many servers
+        for served in self.databases.values():
+            served.server.wait()
         hooks.uninstall(self)
 
     def pids(self) -> list[int]:

@@ -93,10 +93,17 @@ class RedisServer:
         )
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait()
+
+    def terminate(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()  # SIGTERM: 80 ms, where redis-py's SHUTDOWN takes seconds
+
+    def wait(self) -> None:
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.terminate()  # SIGTERM: 80 ms, where redis-py's SHUTDOWN takes seconds
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

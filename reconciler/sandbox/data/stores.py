@@ -165,9 +165,13 @@ class FtpStore:
     name = "ftp"
 
     def __init__(self, root: Path, user: str = DEFAULT_FTP_USER, password: str = DEFAULT_FTP_PASSWORD) -> None:
-        from pyftpdlib.authorizers import DummyAuthorizer
-        from pyftpdlib.handlers import FTPHandler
-        from pyftpdlib.servers import ThreadedFTPServer
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # pyftpdlib 2.x still imports asyncore
+            from pyftpdlib.authorizers import DummyAuthorizer
+            from pyftpdlib.handlers import FTPHandler
+            from pyftpdlib.servers import ThreadedFTPServer
 
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
