@@ -13,37 +13,58 @@ from reconciler.errors import ReconcilerError
 
 
 def run_sandbox(rt: Runtime) -> int:
-    from reconciler import sandbox  # noqa: TID251 - this command is the emulator's front door
-
     command = rt.args.sandbox_command
     seed = getattr(rt.args, "seed", None)
     if seed is not None and not seed.is_file():
         raise ReconcilerError(f"{seed}: no such seed file")
     chosen = seed or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
     if command == "serve":
-        sandbox.serve(rt.args.host, rt.args.port, seed, out=rt.out)
+        from reconciler.sandbox import serve  # noqa: TID251 - this command is the emulator's front door
+
+        serve(rt.args.host, rt.args.port, seed, out=rt.out)
         return EXIT_OK
     if command == "reset":
+        from reconciler.sandbox import reset  # noqa: TID251
+
         state = sandbox_dir(rt.environ)
-        sandbox.reset(state, chosen)
+        reset(state, chosen)
         print(f"Sandbox world in {state}/ reset from {chosen or 'an empty account'}.", file=rt.out)
         return EXIT_OK
     directory: Path = rt.args.dir or sandbox_dir(rt.environ)
     if command == "up":
-        return _up(rt, directory, chosen)
+        return _up(rt, directory, chosen, _start_moto())  # first: its start is the sandbox's critical path
     if command == "status":
         return _status(rt, directory)
     return _down(rt, directory)
 
 
-def _up(rt: Runtime, directory: Path, seed: Path | None) -> int:
+def _start_moto() -> tuple[int, int] | None:
+    """moto's S3 server, started before this process imports the emulator (stdlib only here); its own
+    imports take a second, which now overlap with everything else. None when moto is not installed."""
+    import importlib.util
+    import socket
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("moto") is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return port, process.pid
+
+
+def _up(rt: Runtime, directory: Path, seed: Path | None, s3: tuple[int, int] | None) -> int:
     from reconciler.sandbox.data import control  # noqa: TID251
 
-    if seed is not None:
-        from reconciler.sandbox import load_seed  # noqa: TID251 - report a bad seed here, not in the daemon's log
-
-        load_seed(seed)
-    manifest = control.up(directory, seed)
+    manifest = control.up(directory, seed, s3=s3)
     owner = next(key for key in manifest["api_keys"] if key["role"] == "owner")
     out = rt.out
     print(f"Sandbox up in {directory}/ ({len(manifest['databases'])} databases on {manifest['server']}).", file=out)

@@ -74,7 +74,7 @@ def make_rdb(tmp_path: Path) -> Iterator[MakeRdb]:
         for key in expiring:
             client.expire(key, 1000)
         target = tmp_path / "made.rdb"
-        dump(scratch, target)
+        dump(scratch, target, foreground=True)
         data = target.read_bytes()
         return gzip.compress(data) if gzipped else data
 

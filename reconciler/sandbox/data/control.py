@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from reconciler.sandbox.data.errors import DataPlaneError
 
 MANIFEST = "sandbox.json"
+FAILURE = "failure.txt"  # why the daemon did not start, in words for the user
 DAEMON_MODULE = "reconciler.sandbox.data.daemon"
 
 
@@ -24,6 +25,7 @@ class DataManifest(TypedDict):
     api_keys: list[dict[str, Any]]
     databases: dict[str, dict[str, Any]]
     stores: dict[str, str]
+    store_pids: list[int]
     unavailable: dict[str, str]
     server: str
     ftp_user: str
@@ -48,14 +50,21 @@ def read_manifest(directory: Path) -> DataManifest | None:
     return manifest
 
 
-def up(directory: Path, seed: Path | None, *, timeout: float = 60.0) -> DataManifest:
+def up(
+    directory: Path, seed: Path | None, *, s3: tuple[int, int] | None = None, timeout: float = 60.0
+) -> DataManifest:
+    """`s3`: (port, pid) of a moto server the caller started first (see `commands/sandbox.py`)."""
     directory.mkdir(parents=True, exist_ok=True)
     if read_manifest(directory) is not None:
+        if s3 is not None:
+            _stop_pid(s3[1], "moto.server")
         raise DataPlaneError(f"a sandbox is already up in {directory}/: run `reconciler sandbox down` first")
     (directory / MANIFEST).unlink(missing_ok=True)
     args = [sys.executable, "-m", DAEMON_MODULE, "--dir", str(directory.resolve())]
     if seed is not None:
-        args += ["--seed", str(seed.resolve())]
+        args += ["--seed", str(seed)]  # as given: the daemon runs in this directory, and errors name it so
+    if s3 is not None:
+        args += ["--s3", str(s3[0]), str(s3[1])]
     with (directory / "daemon.out").open("wb") as output:
         daemon = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True, close_fds=True
@@ -66,7 +75,12 @@ def up(directory: Path, seed: Path | None, *, timeout: float = 60.0) -> DataMani
         if manifest is not None and manifest["pid"] == daemon.pid:
             return manifest
         if daemon.poll() is not None:
-            raise DataPlaneError(f"the sandbox did not start: {_last_problem(directory)}")
+            if s3 is not None:
+                _stop_pid(s3[1], "moto.server")
+            try:
+                raise DataPlaneError((directory / FAILURE).read_text(encoding="utf-8"))
+            except OSError:
+                raise DataPlaneError(f"the sandbox did not start: {_last_problem(directory)}") from None
         if time.monotonic() > deadline:
             _stop_pid(daemon.pid, DAEMON_MODULE)
             raise DataPlaneError(f"the sandbox did not start within {timeout:.0f} s: see {directory}/sandbox.log")
@@ -82,9 +96,11 @@ def down(directory: Path) -> bool:
     stopped = 0
     if _stop_pid(manifest["pid"], DAEMON_MODULE):
         stopped += 1
-    for db in manifest["databases"].values():
-        # Left behind only if the daemon itself was killed. A server retitles itself "…-server HOST:PORT".
-        if _stop_pid(int(db["pid"]), str(db["endpoint"])):
+    # Left behind only if the daemon itself was killed. A server retitles itself "…-server HOST:PORT".
+    leftovers = [(int(db["pid"]), str(db["endpoint"])) for db in manifest["databases"].values()]
+    leftovers += [(pid, "moto.server") for pid in manifest.get("store_pids", [])]
+    for pid, marker in leftovers:
+        if _stop_pid(pid, marker):
             stopped += 1
     (directory / MANIFEST).unlink(missing_ok=True)
     return stopped > 0

@@ -11,9 +11,16 @@ from reconciler.sandbox.data.process import RedisServer
 from reconciler.sandbox.data.rdb import write_gzip
 
 
-def dump(server: RedisServer, target: Path, *, timeout: float = 120.0) -> None:
-    """Callers serialise dumps per server (a second BGSAVE would answer "already in progress")."""
+def dump(server: RedisServer, target: Path, *, timeout: float = 120.0, foreground: bool = False) -> None:
+    """Callers serialise dumps per server (a second BGSAVE would answer "already in progress").
+
+    `foreground`: SAVE instead, for a server nobody else uses (a BGSAVE's end is noticed by the server's
+    cron, up to 100 ms later; a SAVE of a small dataset takes 3 ms)."""
     client = server.client()
+    if foreground:
+        client.save()
+        _copy(server, target)
+        return
     before = int(client.info("persistence")["rdb_saves"])
     client.bgsave()
     deadline = time.monotonic() + timeout
@@ -27,6 +34,10 @@ def dump(server: RedisServer, target: Path, *, timeout: float = 120.0) -> None:
         if time.monotonic() > deadline:
             raise DataPlaneError(f"BGSAVE on port {server.port} did not finish within {timeout:.0f} s")
         time.sleep(0.005)
+    _copy(server, target)
+
+
+def _copy(server: RedisServer, target: Path) -> None:
     if target.name.endswith(".gz"):
         write_gzip(server.dump_path, target)
     else:

@@ -17,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +65,8 @@ class DataPlane:
 
     # --- life cycle -----------------------------------------------------------------------------
 
-    def start(self, world: WorldData, seed: DataSeed, stores: Callable[[], Stores] | None = None) -> None:
-        """A server per database, started in parallel, filled from the seed; sample files placed in the stores.
-
-        `stores`, when given, is called while the servers start (the stores are the slow part) and replaces
-        the data plane's stores."""
+    def start(self, world: WorldData, seed: DataSeed) -> None:
+        """A server per database, started in parallel, filled from the seed; sample files placed in the stores."""
         scratch = RedisServer(self.root / "scratch", "", binary=self.binary)
         pending = [scratch]
         for db in world["databases"]:
@@ -81,13 +78,13 @@ class DataPlane:
         try:
             for server in pending:
                 server.start(wait=False)
-            if stores is not None:
-                self.stores = stores()
             for server in pending:
                 server.wait_ready()
+            log.info("servers answer")
             for db_id, wanted in seed.databases.items():
                 if db_id in self.databases:
                     fill(self.databases[db_id].server, wanted.content)
+            log.info("servers filled")
             self._place_files(scratch, seed)
         except BaseException:
             self.stop()
@@ -112,7 +109,7 @@ class DataPlane:
             client.flushall()
             fill(scratch, content)
             target = self._temp(Path(uri).name)
-            dump(scratch, target)
+            dump(scratch, target, foreground=True)
             self.stores.for_uri(uri).put(uri, target.read_bytes())
             target.unlink()
         for uri in seed.corrupt:

@@ -2,14 +2,14 @@
 
 | scheme       | stand-in                           | addressing                                  |
 |--------------|------------------------------------|---------------------------------------------|
-| s3://b/k     | moto's ThreadedMotoServer          | path style `http://127.0.0.1:P/b/k`         |
+| s3://b/k     | moto's server (its own process)    | path style `http://127.0.0.1:P/b/k`         |
 | gs://b/k     | gcp-storage-emulator (in memory)   | the JSON API, no auth                       |
 | ftp(s)://    | pyftpdlib's ThreadedFTPServer      | user and password from the sandbox's seed   |
 | http(s)://   | the standard library's HTTP server | GET only                                    |
 
 An ftp or http URI whose host is 127.0.0.1/localhost is fetched from that very server; any other host maps
 onto the local stand-in, under a folder named after the host (`ftp://u:p@ftp.acme.example/x.rdb` is
-`ftp.acme.example/x.rdb` there). All servers bind 127.0.0.1 on a free port and run in this process.
+`ftp.acme.example/x.rdb` there). All servers bind 127.0.0.1 on a free port and, but for moto, run in this process.
 Credentials in URIs are checked by the stores themselves and never logged.
 """
 
@@ -18,7 +18,12 @@ from __future__ import annotations
 import contextlib
 import ftplib
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,19 +67,48 @@ def _bucket_key(uri: str) -> tuple[str, str]:
 
 
 class S3Store:
+    """moto's server in a process of its own: its imports are the slowest part of the sandbox's start, so
+    it starts first and runs beside everything else (SANDBOX-COMPONENTS: moto is the critical path)."""
+
     name = "s3"
 
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+    def __init__(self, adopt: tuple[int, int] | None = None) -> None:
+        """`adopt`: (port, pid) of a moto server already started by `spawn_moto` (`sandbox up` starts it
+        before anything else)."""
+        self.process: subprocess.Popen[bytes] | None = None
+        if adopt is not None:
+            self.port, self._pid = adopt
+        else:
+            import importlib.util
 
-        self.port = free_port()
-        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        self._server.start()
+            if importlib.util.find_spec("moto") is None:
+                raise ImportError("moto is not installed", name="moto")
+            self.port = free_port()
+            self.process = spawn_moto(self.port)
+            self._pid = self.process.pid
         self.url = f"http://{HOST}:{self.port}"
         self._http = httpx.Client(base_url=self.url, timeout=60, headers=_FAKE_SIGV4)
         self._buckets: set[str] = set()
+        self._ready = False
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._ready:
+            if self.process is not None and self.process.poll() is not None:
+                raise DataPlaneError(f"the S3 stand-in (moto) exited at start with status {self.process.returncode}")
+            try:
+                self._ready = self._http.get("/moto-api/").status_code < 500
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise DataPlaneError(f"the S3 stand-in did not answer within {timeout:.0f} s") from None
+                time.sleep(0.02)
 
     def get(self, uri: str) -> bytes:
+        self.wait_ready()
         bucket, key = _bucket_key(uri)
         response = self._http.get(f"/{bucket}/{quote(key)}")
         if response.status_code == 404:
@@ -85,6 +119,7 @@ class S3Store:
         return response.content
 
     def ensure_bucket(self, bucket: str) -> None:
+        self.wait_ready()
         if bucket in self._buckets:
             return
         response = self._http.put(f"/{bucket}")
@@ -98,6 +133,7 @@ class S3Store:
         self._http.put(f"/{bucket}/{quote(key)}", content=data).raise_for_status()
 
     def list(self, uri: str) -> list[str]:
+        self.wait_ready()
         bucket, prefix = _bucket_key(uri)
         response = self._http.get(f"/{bucket}", params={"list-type": "2", "prefix": prefix})
         if response.status_code == 404:
@@ -109,7 +145,38 @@ class S3Store:
 
     def stop(self) -> None:
         self._http.close()
-        self._server.stop()
+        if self.process is None:  # adopted: not our child, so no wait(); watch /proc instead
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _running(self._pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def spawn_moto(port: int) -> subprocess.Popen[bytes]:
+    """moto's server on 127.0.0.1:`port`, in a session of its own (stdlib only: callable before any import)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # werkzeug's request lines: noise, and never wanted in a log
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 class GcsStore:
@@ -329,20 +396,35 @@ class Stores:
             seen[store.name] = store.url
         return seen
 
+    def pids(self) -> list[int]:
+        s3 = self.by_scheme.get("s3")
+        return [s3.pid] if isinstance(s3, S3Store) else []
+
     def stop(self) -> None:
-        for store in {id(s): s for s in self.by_scheme.values()}.values():
-            with contextlib.suppress(Exception):
-                store.stop()
+        """All at once: each threaded server takes up to its 0.5 s poll interval to notice."""
+        threads = [
+            threading.Thread(target=_quietly_stop, args=(store,))
+            for store in {id(s): s for s in self.by_scheme.values()}.values()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
-def start_stores(root: Path, *, gcs: bool = True, ftp_user: str = DEFAULT_FTP_USER,
-                 ftp_password: str = DEFAULT_FTP_PASSWORD) -> Stores:
+def start_stores(
+    root: Path,
+    *,
+    gcs: bool = True,
+    ftp_user: str = DEFAULT_FTP_USER,
+    ftp_password: str = DEFAULT_FTP_PASSWORD,
+    s3: tuple[int, int] | None = None,
+) -> Stores:
     """The default set: S3, FTP, HTTP, and GCS (cheap in memory). Azure needs node and azurite: not started."""
     stores = Stores()
     _quiet_pyftpdlib()
     try:
-        s3 = S3Store()
-        stores.by_scheme["s3"] = s3
+        stores.by_scheme["s3"] = S3Store(s3)
         ftp = FtpStore(root / "ftp", ftp_user, ftp_password)
         stores.by_scheme |= {"ftp": ftp, "ftps": ftp}
         http = HttpStore(root / "http")
@@ -357,6 +439,11 @@ def start_stores(root: Path, *, gcs: bool = True, ftp_user: str = DEFAULT_FTP_US
     # The issue allows azurite only where node is present; it is not wired into the sandbox yet.
     stores.missing["abs"] = "Azure Blob (azurite) is not part of the sandbox yet"
     return stores
+
+
+def _quietly_stop(store: Store) -> None:
+    with contextlib.suppress(Exception):
+        store.stop()
 
 
 def _safe(uri: str) -> str:
