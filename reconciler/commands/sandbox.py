@@ -87,7 +87,8 @@ def _status(rt: Runtime, directory: Path) -> int:
     if manifest is None:
         raise ReconcilerError(f"no sandbox is up in {directory}/: start one with `reconciler sandbox up`")
     databases = [
-        {"id": int(db_id), **{k: v for k, v in db.items() if k != "pid"}} for db_id, db in manifest["databases"].items()
+        {"id": int(db_id), **{k: v for k, v in db.items() if k != "pid"}, "keys": control.key_count(db)}
+        for db_id, db in manifest["databases"].items()
     ]
     document: dict[str, Any] = {
         "api_url": manifest["api_url"],
@@ -102,7 +103,8 @@ def _status(rt: Runtime, directory: Path) -> int:
     print(f"API       {manifest['api_url']}", file=rt.out)
     for db in databases:
         url = f"redis://default:{db['password']}@{db['endpoint']}"
-        print(f"database  {db['id']:<9} {db['name']:<18} {url}", file=rt.out)
+        keys = "unreachable" if db["keys"] is None else f"{db['keys']:,} keys"
+        print(f"database  {db['id']:<9} {db['name']:<18} {keys:>14}  {url}", file=rt.out)
     for name, url in manifest["stores"].items():
         print(f"store     {name:<28} {url}", file=rt.out)
     if manifest["ftp_user"]:

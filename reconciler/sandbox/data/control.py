@@ -50,6 +50,20 @@ def read_manifest(directory: Path) -> DataManifest | None:
     return manifest
 
 
+def key_count(database: dict[str, Any]) -> int | None:
+    """DBSIZE of a sandbox database, None when its server does not answer."""
+    import redis
+
+    host, port = str(database["endpoint"]).rsplit(":", 1)
+    client = redis.Redis(host=host, port=int(port), password=database["password"], socket_timeout=5)
+    try:
+        return int(client.dbsize())
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
 def up(
     directory: Path, seed: Path | None, *, s3: tuple[int, int] | None = None, timeout: float = 60.0
 ) -> DataManifest:
