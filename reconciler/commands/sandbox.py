@@ -64,7 +64,7 @@ def _start_moto() -> tuple[int, int] | None:
 def _up(rt: Runtime, directory: Path, seed: Path | None, s3: tuple[int, int] | None) -> int:
     from reconciler.sandbox.data import control  # noqa: TID251
 
-    manifest = control.up(directory, seed, s3=s3)
+    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.args.backup_speedup)
     owner = next(key for key in manifest["api_keys"] if key["role"] == "owner")
     out = rt.out
     print(f"Sandbox up in {directory}/ ({len(manifest['databases'])} databases on {manifest['server']}).", file=out)

@@ -65,7 +65,12 @@ def key_count(database: dict[str, Any]) -> int | None:
 
 
 def up(
-    directory: Path, seed: Path | None, *, s3: tuple[int, int] | None = None, timeout: float = 60.0
+    directory: Path,
+    seed: Path | None,
+    *,
+    s3: tuple[int, int] | None = None,
+    backup_speedup: float = 1.0,
+    timeout: float = 60.0,
 ) -> DataManifest:
     """`s3`: (port, pid) of a moto server the caller started first (see `commands/sandbox.py`)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -79,6 +84,8 @@ def up(
         args += ["--seed", str(seed)]  # as given: the daemon runs in this directory, and errors name it so
     if s3 is not None:
         args += ["--s3", str(s3[0]), str(s3[1])]
+    if backup_speedup != 1.0:
+        args += ["--backup-speedup", repr(backup_speedup)]
     with (directory / "daemon.out").open("wb") as output:
         daemon = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True, close_fds=True

@@ -22,6 +22,7 @@ import yaml
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.data import hooks
 from reconciler.sandbox.data.control import FAILURE, MANIFEST, DataManifest, write_manifest
+from reconciler.sandbox.data.periodic import PeriodicBackups
 from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.process import HOST
 from reconciler.sandbox.data.seeding import parse_data_seed
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reconciler-sandbox-daemon")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--seed", type=Path)
+    parser.add_argument("--backup-speedup", type=float, default=1.0)
     parser.add_argument("--s3", type=int, nargs=2, metavar=("PORT", "PID"), help="a moto server already started")
     args = parser.parse_args(argv)
     directory: Path = args.dir.resolve()
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "gcp_storage_emulator", "werkzeug", "pyftpdlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # request lines: noise, and URLs may hold secrets
     try:
-        return run(directory, args.seed, tuple(args.s3) if args.s3 else None)
+        return run(directory, args.seed, tuple(args.s3) if args.s3 else None, args.backup_speedup)
     except ReconcilerError as problem:
         (directory / FAILURE).write_text(str(problem), encoding="utf-8")  # `sandbox up` shows it as it is
         log.error("the sandbox did not start: %s", problem)
@@ -55,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None) -> int:
+def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, speedup: float = 1.0) -> int:
     # The storage stand-ins first: moto starts in a process of its own and is the slowest part.
     stores = start_stores(directory / "data" / "stores", s3=s3)
     plane: DataPlane | None = None
+    periodic: PeriodicBackups | None = None
     try:
         import uvicorn
 
@@ -77,6 +80,8 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None) -
         plane.start(world, parse_data_seed(document or {}))
         log.info("data plane ready")
         hooks.install(plane)
+        periodic = PeriodicBackups(emulator.snapshot, plane, speedup=speedup)
+        periodic.start()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((HOST, 0))
@@ -115,6 +120,8 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None) -
         log.info("sandbox up: API on %s, %d databases", manifest["api_url"], len(databases))
         server.run(sockets=[listener])  # until SIGTERM or SIGINT
     finally:
+        if periodic is not None:
+            periodic.stop()
         if plane is not None:
             plane.stop()
         stores.stop()
