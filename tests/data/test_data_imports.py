@@ -289,3 +289,46 @@ def test_a_database_read_carries_an_endpoint_and_password_that_reach_its_data(
     reached.close()
     in_list = next(db for db in listed if db["databaseId"] == ORDERS)
     assert in_list["publicEndpoint"] == shape["publicEndpoint"] and "password" not in in_list["security"]
+
+
+@pytest.fixture(scope="session")
+def azurite() -> None:
+    """azurite needs node; with node present, it is installed once into the user's cache when missing."""
+    import shutil
+    import subprocess
+
+    from reconciler.sandbox.data.azure import CACHED, INSTALL_HINT, find_azurite
+
+    if shutil.which("node") is None:
+        pytest.skip("Azure Blob needs azurite, which needs node: node is not on PATH")
+    if find_azurite()[0] is None:
+        prefix = CACHED.parents[2]
+        done = subprocess.run(
+            ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "azurite@3.35.0"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"{INSTALL_HINT} failed: {done.stderr[-500:]}"
+
+
+@pytest.mark.usefixtures("azurite")
+def test_azure_blob_imports_check_the_storage_key(
+    plane: DataPlane, accounts: Callable[..., Account], stores: Stores, make_rdb: MakeRdb, tmp_path: Path
+) -> None:
+    from reconciler.sandbox.data.azure import WELL_KNOWN_KEY
+
+    place = f"abs://:{WELL_KNOWN_KEY}@acmestorage/seeds/orders.rdb.gz"
+    stores.for_uri(place).put(place, make_rdb({"from": "azure"}, gzipped=True))
+    uri = "abs://:${env:AZURE_KEY}@acmestorage/seeds/orders.rdb.gz"
+    wrong_key = "A" * 86 + "=="
+
+    refused = accounts(import_manifest(tmp_path, (uri,)), AZURE_KEY=wrong_key)
+    failed = result_of(refused.apply(refused.plan()))
+    assert failed.outcome is Outcome.FAILED and wrong_key not in failed.message
+    assert data_of(plane, ORDERS) == OLD_DATA
+
+    (tmp_path / "again").mkdir()
+    accepted = accounts(import_manifest(tmp_path / "again", (uri,)), AZURE_KEY=WELL_KNOWN_KEY)
+    assert result_of(accepted.apply(accepted.plan())).outcome is Outcome.DONE
+    assert data_of(plane, ORDERS) == {"from": "azure"}

@@ -67,10 +67,12 @@ def test_up_imports_real_data_through_the_cli_and_down_leaves_nothing_running(wo
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped" in stopped.stdout
     pids = [manifest["pid"], *(db["pid"] for db in manifest["databases"].values())]
-    assert [pid for pid in pids if alive(pid)] == []
+    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in pids if alive(pid)}
+    log = (work / ".reconciler-sandbox" / "sandbox.log").read_text()[-2000:]
+    assert left == {}, log
     addresses = [urlsplit(manifest["api_url"]).netloc, *(db["endpoint"] for db in manifest["databases"].values())]
     addresses += [urlsplit(url).netloc for url in manifest["stores"].values()]
-    assert [address for address in addresses if listening(address)] == []
+    assert [address for address in addresses if listening(address)] == [], log
     assert not (work / ".reconciler-sandbox" / "sandbox.json").exists()
 
 

@@ -120,6 +120,7 @@ def down(directory: Path) -> bool:
     # Left behind only if the daemon itself was killed. A server retitles itself "…-server HOST:PORT".
     leftovers = [(int(db["pid"]), str(db["endpoint"])) for db in manifest["databases"].values()]
     leftovers += [(pid, "moto.server") for pid in manifest.get("store_pids", [])]
+    leftovers += [(pid, "azurite") for pid in manifest.get("store_pids", [])]
     for pid, marker in leftovers:
         if _stop_pid(pid, marker):
             stopped += 1

@@ -117,6 +117,15 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, s
         for caught in (signal.SIGTERM, signal.SIGINT):
             signal.signal(caught, lambda *_: None)
         write_manifest(directory, manifest)
+
+        def restate() -> None:  # azurite started on demand: `down` must know its pid too
+            manifest["stores"] = stores.urls()
+            manifest["store_pids"] = stores.pids()
+            manifest["unavailable"] = dict(stores.missing)
+            write_manifest(directory, manifest)
+            log.info("azurite started for abs:// URIs")
+
+        stores.on_start = restate
         log.info("sandbox up: API on %s, %d databases", manifest["api_url"], len(databases))
         server.run(sockets=[listener])  # until SIGTERM or SIGINT
     finally:
