@@ -6,6 +6,9 @@ emulator's call-outs reach real servers and the storage stand-ins.
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -234,8 +237,14 @@ def test_a_missing_file_fails_the_import_task_and_leaves_the_data(
 
 
 def test_ftp_credentials_are_checked_by_the_store_and_never_echoed(
-    plane: DataPlane, accounts: Callable[..., Account], stores: Stores, make_rdb: MakeRdb, tmp_path: Path
+    plane: DataPlane,
+    accounts: Callable[..., Account],
+    stores: Stores,
+    make_rdb: MakeRdb,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     place = "ftp://sandbox:sandbox-ftp-password@ftp.acme.example/seeds/orders.rdb.gz"
     stores.for_uri(place).put(place, make_rdb({"from": "ftp"}, gzipped=True))
     uri = "ftp://sandbox:${env:FTP_PASSWORD}@ftp.acme.example/seeds/orders.rdb.gz"
@@ -243,6 +252,9 @@ def test_ftp_credentials_are_checked_by_the_store_and_never_echoed(
     refused = accounts(import_manifest(tmp_path, (uri,)), FTP_PASSWORD="hunter2")
     failed = result_of(refused.apply(refused.plan()))
     assert failed.outcome is Outcome.FAILED and "hunter2" not in failed.message
+    assert "refused the login" in caplog.text and "hunter2" not in caplog.text  # the data plane's log
+    world = json.dumps(refused.emulator.snapshot())
+    assert "hunter2" not in world, re.findall(".{120}hunter2.{40}", world)  # nor the emulator's world or log
     assert data_of(plane, ORDERS) == OLD_DATA
 
     (tmp_path / "again").mkdir()
