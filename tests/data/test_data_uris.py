@@ -53,17 +53,3 @@ def test_redis_sources_name_a_password_and_optionally_a_user(
 ) -> None:
     assert parse_redis_uri(uri) == parsed
 
-
-@pytest.mark.parametrize(
-    ("uri", "stored"),
-    [
-        ("ftp://loader:hunter2@ftp.acme.example/a.rdb", "ftp://****@ftp.acme.example/a.rdb"),
-        (f"abs://:{KEY}@acct/container/blob.rdb", "abs://****@acct/container/blob.rdb"),
-        ("redis://s3cret@127.0.0.1:6379", "redis://****@127.0.0.1:6379"),
-        ("s3://bucket/key@odd.rdb", "s3://bucket/key@odd.rdb"),
-    ],
-)
-def test_import_runs_keep_their_uris_without_credentials(uri: str, stored: str) -> None:
-    from reconciler.sandbox.data.hooks import masked
-
-    assert masked(uri) == stored

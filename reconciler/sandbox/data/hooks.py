@@ -62,20 +62,6 @@ def judge_import(world: WorldData, database: Database, source_type: str, uris: S
     return ImportVerdict()
 
 
-def masked(uri: str) -> str:
-    """`uri` with its user-info as `****`, as the request log writes it (the user-info of abs:// runs to the
-    first `@`: Azure keys may hold `/`)."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return uri
-    if scheme.lower() == "abs":
-        return f"{scheme}://****@{rest.split('@', 1)[1]}" if "@" in rest else uri
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return uri
-    return f"{scheme}://****@{authority.rsplit('@', 1)[1]}{slash}{path}"
-
-
 def import_failure_params(task_id: str) -> list[JsonObject] | None:
     """The real `failureReasonParams` of a failed import run by the data plane (None: not one of its runs)."""
     plane = active()
