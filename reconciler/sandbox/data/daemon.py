@@ -79,6 +79,7 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, s
         log.info("world ready")
         plane.start(world, parse_data_seed(document or {}))
         log.info("data plane ready")
+        stores.wait_ready()  # its URL is final only once it answers
         hooks.install(plane)
         periodic = PeriodicBackups(emulator.snapshot, plane, speedup=speedup)
         periodic.start()

@@ -70,10 +70,17 @@ class RedisServer:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self, timeout: float = 10.0) -> None:
+    def wait_ready(self, timeout: float = 10.0, *, retries: int = 3) -> None:
+        """Wait until it answers PING. A free port can be taken by another process between our probe and the
+        server's bind (a busy machine): then start again on another port."""
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
+                if retries > 0 and "Address already in use" in self._log():
+                    self.port = 0
+                    self.start(wait=False)
+                    retries -= 1
+                    continue
                 raise DataPlaneError(f"the server on port {self.port} exited at start; see {self.directory}/server.log")
             try:
                 if self.client().ping():
@@ -84,6 +91,12 @@ class RedisServer:
                         f"the server on port {self.port} did not answer within {timeout:.0f} s"
                     ) from None
             time.sleep(0.01)
+
+    def _log(self) -> str:
+        try:
+            return (self.directory / "server.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def client(self, *, timeout: float = 30.0) -> redis.Redis:
         import redis

@@ -99,9 +99,20 @@ class S3Store:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
+        respawned = False
         while not self._ready:
-            if self.process is not None and self.process.poll() is not None:
-                raise DataPlaneError(f"the S3 stand-in (moto) exited at start with status {self.process.returncode}")
+            exited = self.process.poll() is not None if self.process is not None else not _running(self._pid)
+            if exited and not respawned:
+                # Most likely its port was taken between our probe and its bind (a busy machine): once more.
+                respawned = True
+                self.port = free_port()
+                self.process = spawn_moto(self.port)
+                self._pid = self.process.pid
+                self.url = f"http://{HOST}:{self.port}"
+                self._http.base_url = httpx.URL(self.url)
+                continue
+            if exited:
+                raise DataPlaneError("the S3 stand-in (moto) exited at start")
             try:
                 self._ready = self._http.get("/moto-api/").status_code < 500
             except httpx.TransportError:
@@ -402,6 +413,11 @@ class Stores:
         for store in self.by_scheme.values():
             seen[store.name] = store.url
         return seen
+
+    def wait_ready(self) -> None:
+        s3 = self.by_scheme.get("s3")
+        if isinstance(s3, S3Store):
+            s3.wait_ready()
 
     def _start_azure(self) -> None:
         """azurite costs ~0.9 s and ~110 MB: started on the first abs:// URI, not with the default set."""
