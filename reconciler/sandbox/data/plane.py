@@ -32,6 +32,7 @@ from reconciler.sandbox.data.load import load
 from reconciler.sandbox.data.process import HOST, RedisServer
 from reconciler.sandbox.data.rdb import check, unpack
 from reconciler.sandbox.data.seeding import Content, DataSeed
+from reconciler.sandbox.data.shards import split
 from reconciler.sandbox.data.stores import Stores, _safe
 from reconciler.sandbox.problems import error_object
 from reconciler.sandbox.state import Database, JsonObject, WorldData
@@ -50,6 +51,7 @@ Outcome = tuple[Literal["success", "failed"], str | None]
 class Served:
     server: RedisServer
     memory_limit: int | None
+    shards: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -73,7 +75,9 @@ class DataPlane:
             wanted = seed.databases.get(db["id"])
             password = wanted.password if wanted and wanted.password else secrets.token_urlsafe(12)
             server = RedisServer(self.root / "databases" / str(db["id"]), password, binary=self.binary)
-            self.databases[db["id"]] = Served(server, wanted.memory_limit if wanted else None)
+            self.databases[db["id"]] = Served(
+                server, wanted.memory_limit if wanted else None, wanted.shards if wanted else 1
+            )
             pending.append(server)
         try:
             for server in pending:
@@ -215,26 +219,41 @@ class DataPlane:
         return hooks.ImportVerdict(outcome="failed", failure_reason=reason, action=record)
 
     def backup(self, database: Database, destination: str, *, adhoc: bool, at: float) -> list[str]:
-        """One file per shard (a sandbox database has one): `<path>/<name>-<id>-<UTC time>-1_of_1.rdb.gz`.
+        """One file per shard: `<path>/<name>-<id>-<UTC time>-<i>_of_<n>.rdb.gz` (seed `shards:`, default 1).
 
         UNCONFIRMED (API-NOTES §3 says only "RDB files, one per shard"): the real file names.
         """
         served = self.databases[database["id"]]
         stamp = datetime.fromtimestamp(at, tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        uri = f"{destination.rstrip('/')}/{database['name']}-{database['id']}-{stamp}-1_of_1.rdb.gz"
-        target = self._temp("backup.rdb.gz")
+        n = served.shards
+        base = f"{destination.rstrip('/')}/{database['name']}-{database['id']}-{stamp}"
+        uris = [f"{base}-{i}_of_{n}.rdb.gz" for i in range(1, n + 1)]
+        full = self._temp("backup.rdb")
+        parts = [self._temp(f"shard-{i}.rdb.gz") for i in range(1, n + 1)]
         try:
             with served.lock:
-                dump(served.server, target)
-            self.stores.for_uri(uri).put(uri, target.read_bytes())
-        except (DataPlaneError, SourceDenied, SourceMissing, OSError) as problem:
-            log.warning("%s backup of database %s to %s failed: %s",
-                        "ad-hoc" if adhoc else "periodic", database["id"], _safe(uri), problem)
+                dump(served.server, full if n > 1 else parts[0])
+            if n > 1:
+                self._split(full, n, parts)
+            for uri, part in zip(uris, parts, strict=True):
+                self.stores.for_uri(uri).put(uri, part.read_bytes())
+        except (DataPlaneError, SourceDenied, SourceMissing, ImportFailure, OSError) as problem:
+            kind = "ad-hoc" if adhoc else "periodic"
+            log.warning("%s backup of database %s to %s failed: %s", kind, database["id"], _safe(base), problem)
             return []
         finally:
-            target.unlink(missing_ok=True)
-        self.backups_written.append(uri)
-        return [uri]
+            _discard([full, *parts])
+        self.backups_written.extend(uris)
+        return uris
+
+    def _split(self, full: Path, shards: int, parts: list[Path]) -> None:
+        scratch = RedisServer(self.root / "work" / f"splitter-{secrets.token_hex(4)}", "", binary=self.binary)
+        scratch.start()
+        try:
+            split(full, shards, scratch, parts)
+        finally:
+            scratch.stop()
+            shutil.rmtree(scratch.directory, ignore_errors=True)
 
     def _temp(self, name: str) -> Path:
         fd, path = tempfile.mkstemp(dir=self.root / "work", suffix="-" + name.replace("/", "_"))

@@ -2,6 +2,7 @@
 
     subscriptions: [{databases: [{id: 1, name: x, data: {keys: 100000}}]}]   # generated `key:N` strings
     subscriptions: [{databases: [{id: 2, name: y, data: {keys: {user:1: alice}, password: s3cret}}]}]
+    subscriptions: [{databases: [{id: 3, name: z, data: {keys: 1000, shards: 3, memory_limit: 64mb}}]}]
     files:                                     # placed in the stores at `sandbox up`; gzipped when the
       s3://b/seed-1_of_2.rdb.gz: {keys: 500, prefix: "order:1"}    # name ends .gz
     sources:                                   # (the control plane's markers) `corrupt` places a corrupt
@@ -41,6 +42,7 @@ class DatabaseData:
     content: Content
     password: str | None = None
     memory_limit: int | None = None  # bytes; None: the tier's default
+    shards: int = 1  # a backup writes one file per shard
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +83,19 @@ def parse_size(value: Any, where: str) -> int:
 def _database_data(raw: Any, where: str) -> DatabaseData:
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a mapping")
-    unknown = sorted(set(raw) - {"keys", "prefix", "password", "memory_limit"})
+    unknown = sorted(set(raw) - {"keys", "prefix", "password", "memory_limit", "shards"})
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
     limit = raw.get("memory_limit")
     password = raw.get("password")
+    shards = raw.get("shards", 1)
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 64:
+        raise ValueError(f"{where}.shards must be a whole number from 1 to 64, got {shards!r}")
     return DatabaseData(
         _content({k: v for k, v in raw.items() if k in ("keys", "prefix")}, where),
         None if password is None else str(password),
         None if limit is None else parse_size(limit, f"{where}.memory_limit"),
+        shards,
     )
 
 
