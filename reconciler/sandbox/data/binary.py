@@ -48,7 +48,12 @@ class ServerBinary:
         executable = beside if beside.exists() else self.path
         try:
             done = subprocess.run(
-                [program, str(path)], executable=str(executable), capture_output=True, text=True, timeout=60
+                [program, str(path)],
+                executable=str(executable),
+                capture_output=True,
+                text=True,
+                errors="replace",  # it echoes bytes of the file it checks
+                timeout=60,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return False, str(exc)
