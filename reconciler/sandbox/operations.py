@@ -13,6 +13,7 @@ from reconciler.sandbox.timings import iso_utc
 # UNCONFIRMED (API-NOTES §3 "Other resource.status values"): the in-progress value; "success" was observed.
 BACKUP_RUNNING = "in-progress"
 BACKUP_SUCCESS = "success"
+BACKUP_FAILED = "failed"
 # API-NOTES §4: "importing" observed; "success" is UNCONFIRMED (probably like backups); "failed" observed.
 IMPORT_RUNNING = "importing"
 IMPORT_SUCCESS = "success"
@@ -36,10 +37,16 @@ def backup_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
     if not runs:
         return {}
     latest = max(runs, key=lambda r: r["started"])
-    finished = [r for r in runs if r["ends"] <= at]
+    # issue 14: a backup the data plane could not write (e.g. the store refused the path's credentials).
+    failed = {r["task_id"]: data_hooks.backup_failure(r["task_id"]) for r in runs}
+    finished = [r for r in runs if r["ends"] <= at]  # UNCONFIRMED: a failed run sets lastBackupTime too
     resource: JsonObject = {}
     if latest["ends"] > at:
         resource["status"] = BACKUP_RUNNING
+    elif failed[latest["task_id"]]:
+        # UNCONFIRMED (API-NOTES §11): "failed" is the cluster's value; the reason's wording is ours.
+        resource["status"] = BACKUP_FAILED
+        resource["failureReason"] = failed[latest["task_id"]]
     else:
         resource["status"] = BACKUP_SUCCESS
     if finished:

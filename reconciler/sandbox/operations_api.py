@@ -65,7 +65,7 @@ def post_backup(ctx: Context, params: Params) -> Answer:
         peaks = ctx.world["peak_concurrent_backups"]
         key = str(database["subscription_id"])
         peaks[key] = max(peaks.get(key, 0), len(running) + 1)
-        data_hooks.run_backup(database, destination, adhoc=bool(adhoc), at=ctx.now)  # issue 14: real files
+        data_hooks.run_backup(database, destination, adhoc=bool(adhoc), at=ctx.now, task_id=task["task_id"])
     return 200, ctx.render(task)
 
 

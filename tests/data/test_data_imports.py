@@ -342,3 +342,33 @@ def test_azure_blob_imports_check_the_storage_key(
     accepted = accounts(import_manifest(tmp_path / "again", (uri,)), AZURE_KEY=WELL_KNOWN_KEY)
     assert result_of(accepted.apply(accepted.plan())).outcome is Outcome.DONE
     assert data_of(plane, ORDERS) == {"from": "azure"}
+
+
+def test_a_backup_the_store_refuses_is_failed_not_success(
+    plane: DataPlane, accounts: Callable[..., Account], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "backup.yaml"
+    manifest.write_text(
+        f"""version: 1
+databases:
+  - name: orders-prod
+    subscription: 1234567
+    database: {ORDERS}
+    backups:
+      - id: to-ftp
+        path: ftp://sandbox:${{env:FTP_PASSWORD}}@ftp.acme.example/backups
+""",
+        encoding="utf-8",
+    )
+    refused = accounts(manifest, FTP_PASSWORD="hunter2")
+    (result,) = refused.apply(refused.plan())
+    assert result.outcome is Outcome.FAILED
+    assert plane.backups_written == []
+    assert refused.emulator.tags(ORDERS)["rcr.backup.to-ftp"].startswith("v1 failed ")
+
+    (tmp_path / "again").mkdir()
+    accepted = accounts(manifest, FTP_PASSWORD="sandbox-ftp-password")
+    (result,) = accepted.apply(accepted.plan(retry_failed={"orders-prod.backups.to-ftp"}))
+    assert result.outcome is Outcome.DONE
+    (written,) = plane.backups_written
+    assert written.startswith("ftp://sandbox:sandbox-ftp-password@ftp.acme.example/backups/orders-prod-")

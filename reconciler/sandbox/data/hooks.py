@@ -68,11 +68,17 @@ def import_failure_params(task_id: str) -> list[JsonObject] | None:
     return plane.failure_params(task_id) if plane is not None else None
 
 
-def run_backup(database: Database, destination: str, *, adhoc: bool, at: float) -> None:
-    """`POST …/backup` accepted: dump the database and upload it (nothing without a data plane)."""
+def run_backup(database: Database, destination: str, *, adhoc: bool, at: float, task_id: str) -> None:
+    """`POST …/backup` accepted (issue 14): dump the database and upload it (nothing without a data plane)."""
     plane = active()
     if plane is not None and plane.serves(database["id"]):
-        plane.backup(database, destination, adhoc=adhoc, at=at)
+        plane.backup(database, destination, adhoc=adhoc, at=at, task_id=task_id)
+
+
+def backup_failure(task_id: str) -> str | None:
+    """Why the data plane could not write the files of this backup run (None: written, or not its run)."""
+    plane = active()
+    return plane.backup_failure(task_id) if plane is not None else None
 
 
 def dress_database(shape: JsonObject, database_id: int, *, with_password: bool) -> None:

@@ -44,6 +44,8 @@ TIER_MEMORY_LIMIT = {"pro": 1024**3, "essentials": 250 * 1024**2}
 LARGER_THAN_LIMIT = "file-larger-than-mem-limit"
 # UNCONFIRMED (API-NOTES §4, §11 name no reason for refused credentials): Redis Software's `download-error`.
 DOWNLOAD_ERROR = "download-error"
+# UNCONFIRMED (API-NOTES §3, §11 name no backup failure reasons): the import vocabulary's catch-all.
+BACKUP_FAILED = "general-error"
 Outcome = tuple[Literal["success", "failed"], str | None]
 
 
@@ -63,6 +65,7 @@ class DataPlane:
         self.databases: dict[int, Served] = {}
         self.backups_written: list[str] = []
         self._failure_params: dict[str, list[JsonObject]] = {}
+        self._backup_failures: dict[str, str] = {}  # task id -> failureReason
         (root / "work").mkdir(parents=True, exist_ok=True)
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -218,7 +221,12 @@ class DataPlane:
 
         return hooks.ImportVerdict(outcome="failed", failure_reason=reason, action=record)
 
-    def backup(self, database: Database, destination: str, *, adhoc: bool, at: float) -> list[str]:
+    def backup_failure(self, task_id: str) -> str | None:
+        return self._backup_failures.get(task_id)
+
+    def backup(
+        self, database: Database, destination: str, *, adhoc: bool, at: float, task_id: str | None = None
+    ) -> list[str]:
         """One file per shard: `<path>/<name>-<id>-<UTC time>-<i>_of_<n>.rdb.gz` (seed `shards:`, default 1).
 
         UNCONFIRMED (API-NOTES §3 says only "RDB files, one per shard"): the real file names.
@@ -240,6 +248,8 @@ class DataPlane:
         except (DataPlaneError, SourceDenied, SourceMissing, ImportFailure, OSError) as problem:
             kind = "ad-hoc" if adhoc else "periodic"
             log.warning("%s backup of database %s to %s failed: %s", kind, database["id"], _safe(base), problem)
+            if task_id is not None:
+                self._backup_failures[task_id] = BACKUP_FAILED
             return []
         finally:
             _discard([full, *parts])
