@@ -186,6 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
     reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
     reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
+    up = actions.add_parser(
+        "up", help="start the API, a real Redis server per database and local storage, in the background"
+    )
+    up.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
+    up.add_argument("--dir", type=Path, metavar="DIR", help="where it keeps its state (default: .reconciler-sandbox)")
+    up.add_argument(
+        "--backup-speedup",
+        type=_speedup,
+        default=1.0,
+        metavar="N",
+        help="run periodic backups N times as often (3600: an hourly backup every second)",
+    )
+    sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
+    sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
+    sandbox_status.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
+    down = actions.add_parser("down", help="stop what `sandbox up` started")
+    down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     return parser
 
 
@@ -200,6 +217,16 @@ def _retry_flags(parser: argparse.ArgumentParser) -> None:
         metavar="ADDR",
         help="plan this operation again although it may have run",
     )
+
+
+def _speedup(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 60 or 3600, got {text!r}") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
 
 
 def _lazy(target: str) -> Callable[[], Command]:

@@ -1,14 +1,18 @@
 """Build the API client from the environment and flags: the one place that reads credentials.
 
-`--sandbox` (or REDISCLOUD_URL=sandbox) talks to the built-in emulator through an in-process transport
-whose world lives in `.reconciler-sandbox/`, so plan and apply in separate processes see one account.
+`--sandbox` (or REDISCLOUD_URL=sandbox) talks to the sandbox `reconciler sandbox up` started, over HTTP,
+when one is up in `.reconciler-sandbox/` (or $REDISCLOUD_SANDBOX_DIR); otherwise, saying so on stderr, to
+the built-in emulator through an in-process transport whose world lives in that directory, so plan and
+apply in separate processes see one account (the control plane only: no data moves).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -19,6 +23,7 @@ from reconciler.redact import Redactor
 SANDBOX_URL = "sandbox"
 SANDBOX_STATE = Path(".reconciler-sandbox")
 SANDBOX_SEED = Path("examples/sandbox-world.yaml")
+SANDBOX_DIR_ENV = "REDISCLOUD_SANDBOX_DIR"
 _SANDBOX_BASE = "https://sandbox.invalid/v1"  # never resolved: the transport answers in-process
 
 
@@ -29,8 +34,18 @@ class Connection:
     sandbox: bool
 
 
+def sandbox_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(SANDBOX_DIR_ENV) or SANDBOX_STATE)
+
+
 def connect(
-    environ: Mapping[str, str], *, sandbox: bool, rate_limit: int, redactor: Redactor, poll: PollPolicy | None = None
+    environ: Mapping[str, str],
+    *,
+    sandbox: bool,
+    rate_limit: int,
+    redactor: Redactor,
+    poll: PollPolicy | None = None,
+    notice: TextIO | None = sys.stderr,
 ) -> Connection:
     url = environ.get("REDISCLOUD_URL") or DEFAULT_URL
     access, secret = environ.get("REDISCLOUD_ACCESS_KEY"), environ.get("REDISCLOUD_SECRET_KEY")
@@ -39,18 +54,36 @@ def connect(
     if sandbox or url == SANDBOX_URL:
         # The emulator is imported only here, and only when asked for (the core never depends on it).
         from reconciler import sandbox as emulator  # noqa: TID251
+        from reconciler.sandbox.data.control import read_manifest  # noqa: TID251
 
-        seed = SANDBOX_SEED if SANDBOX_SEED.is_file() else None
-        world = emulator.local_emulator(SANDBOX_STATE, seed)
-        transport = world.transport()
-        # Keys exported for the real API mean nothing to the sandbox: the environment's keys are used only
-        # when the sandbox knows the access key (e.g. to run plan with its Viewer key), else its owner's.
-        sandbox_keys = {key["access_key"] for key in world.snapshot()["api_keys"]}
-        if access in sandbox_keys and secret:
-            credentials = Credentials(access, secret)
+        state = sandbox_dir(environ)
+        running = read_manifest(state)
+        if running is not None:
+            # `sandbox up` is running: its API over real HTTP, in front of real servers.
+            running_keys: set[str] = {str(key["access_key"]) for key in running["api_keys"]}
+            owner = next(key for key in running["api_keys"] if key["role"] == "owner")
+            chosen = Credentials(str(owner["access_key"]), str(owner["secret_key"]))
+            if access is not None and secret and access in running_keys:
+                chosen = Credentials(access, secret)
+            http = open_http(running["api_url"], chosen)
         else:
-            credentials = Credentials(emulator.SANDBOX_ACCESS_KEY, emulator.SANDBOX_SECRET_KEY)
-        http = open_http(_SANDBOX_BASE, credentials, transport)
+            if notice is not None:
+                print(
+                    f"No sandbox is up in {state}/ (`reconciler sandbox up` starts one with real data): "
+                    "using the in-process control-plane sandbox.",
+                    file=notice,
+                )
+            seed = SANDBOX_SEED if SANDBOX_SEED.is_file() else None
+            world = emulator.local_emulator(state, seed)
+            transport = world.transport()
+            # Keys exported for the real API mean nothing to the sandbox: the environment's keys are used only
+            # when the sandbox knows the access key (e.g. to run plan with its Viewer key), else its owner's.
+            sandbox_keys = {key["access_key"] for key in world.snapshot()["api_keys"]}
+            if access in sandbox_keys and secret:
+                credentials = Credentials(access, secret)
+            else:
+                credentials = Credentials(emulator.SANDBOX_ACCESS_KEY, emulator.SANDBOX_SECRET_KEY)
+            http = open_http(_SANDBOX_BASE, credentials, transport)
         url, is_sandbox = SANDBOX_URL, True
     else:
         if not access or not secret:

@@ -59,7 +59,11 @@ def sandbox_world(work: Path) -> Emulator:
 def test_plan_of_the_examples_shows_the_drift_and_exits_0(work: Path) -> None:
     result = run_reconciler("--sandbox", "plan", "-f", "examples/", cwd=work)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    # Issue 14: with no `sandbox up` running, --sandbox says on one line which sandbox it uses, and nothing else.
+    assert result.stderr.splitlines() == [
+        "No sandbox is up in .reconciler-sandbox/ (`reconciler sandbox up` starts one with real data): "
+        "using the in-process control-plane sandbox."
+    ]
     assert result.stdout.strip().splitlines()[-1] == SUMMARY
     for address in (
         "analytics-prod.backup",
@@ -152,7 +156,8 @@ def test_a_failed_plan_writes_no_plan_file(work: Path) -> None:
 def test_an_unwritable_plan_file_is_a_user_error(work: Path, out: str) -> None:
     result = in_process("--sandbox", "plan", "-f", "examples/", "--out", out, cwd=work)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: {out}: cannot write the plan file")
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("No sandbox is up")]
+    assert errors[0].startswith(f"Error: {out}: cannot write the plan file")
     assert not [p for p in (work / "examples").iterdir() if p.name.endswith(".tmp")]
 
 

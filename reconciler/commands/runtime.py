@@ -52,6 +52,7 @@ class Runtime:
                 rate_limit=int(getattr(self.args, "rate_limit", 400)),
                 redactor=self.redactor,
                 poll=poll,
+                notice=None if getattr(self.args, "quiet", False) else self.err,
             )
         return self.connection
 

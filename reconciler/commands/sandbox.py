@@ -1,30 +1,128 @@
-"""`sandbox serve` and `sandbox reset`: the built-in emulator as a real HTTP server, and a fresh world."""
+"""`sandbox serve|reset|up|status|down`: the built-in emulator over HTTP, a fresh world, and the sandbox
+with real data (issue 14) started in the background, listed and stopped."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from reconciler.commands.runtime import EXIT_OK, Runtime
-from reconciler.connect import SANDBOX_SEED, SANDBOX_STATE
+from reconciler.connect import SANDBOX_SEED, sandbox_dir
+from reconciler.errors import ReconcilerError
 
 
 def run_sandbox(rt: Runtime) -> int:
-    from reconciler import sandbox  # noqa: TID251 - this command is the emulator's front door
-
-    seed = rt.args.seed
+    command = rt.args.sandbox_command
+    seed = getattr(rt.args, "seed", None)
     if seed is not None and not seed.is_file():
-        from reconciler.errors import ReconcilerError
-
         raise ReconcilerError(f"{seed}: no such seed file")
-    if rt.args.sandbox_command == "serve":
+    chosen = seed or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
+    if command == "serve":
+        from reconciler.sandbox import serve  # noqa: TID251 - this command is the emulator's front door
         from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
 
         try:
-            sandbox.serve(rt.args.host, rt.args.port, seed, out=rt.out)
+            serve(rt.args.host, rt.args.port, seed, out=rt.out)
         except PortUnavailable as exc:
-            from reconciler.errors import ReconcilerError
-
             raise ReconcilerError(str(exc)) from None
         return EXIT_OK
-    chosen = seed or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
-    sandbox.reset(SANDBOX_STATE, chosen)
-    print(f"Sandbox world in {SANDBOX_STATE}/ reset from {chosen or 'an empty account'}.", file=rt.out)
+    if command == "reset":
+        from reconciler.sandbox import reset  # noqa: TID251
+
+        state = sandbox_dir(rt.environ)
+        reset(state, chosen)
+        print(f"Sandbox world in {state}/ reset from {chosen or 'an empty account'}.", file=rt.out)
+        return EXIT_OK
+    directory: Path = rt.args.dir or sandbox_dir(rt.environ)
+    if command == "up":
+        return _up(rt, directory, chosen, _start_moto())  # first: its start is the sandbox's critical path
+    if command == "status":
+        return _status(rt, directory)
+    return _down(rt, directory)
+
+
+def _start_moto() -> tuple[int, int] | None:
+    """moto's S3 server, started before this process imports the emulator (stdlib only here); its own
+    imports take a second, which now overlap with everything else. None when moto is not installed."""
+    import importlib.util
+    import socket
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("moto") is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return port, process.pid
+
+
+def _up(rt: Runtime, directory: Path, seed: Path | None, s3: tuple[int, int] | None) -> int:
+    from reconciler.sandbox.data import control  # noqa: TID251
+
+    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.args.backup_speedup)
+    owner = next(key for key in manifest["api_keys"] if key["role"] == "owner")
+    out = rt.out
+    print(f"Sandbox up in {directory}/ ({len(manifest['databases'])} databases on {manifest['server']}).", file=out)
+    print(f"  REDISCLOUD_URL={manifest['api_url']}", file=out)
+    print(f"  REDISCLOUD_ACCESS_KEY={owner['access_key']}", file=out)
+    print(f"  REDISCLOUD_SECRET_KEY={owner['secret_key']}", file=out)
+    print("`reconciler --sandbox …` (or REDISCLOUD_URL=sandbox) from this directory now uses it.", file=out)
+    first = next(iter(manifest["databases"].values()), None)
+    if first is not None:
+        print(f"Connect to a database (`reconciler sandbox status` lists them all), e.g. {first['name']}:", file=out)
+        print(f"  redis-cli -u redis://default:{first['password']}@{first['endpoint']}", file=out)
+    print("Stop it with `reconciler sandbox down`.", file=out)
+    return EXIT_OK
+
+
+def _status(rt: Runtime, directory: Path) -> int:
+    from reconciler.sandbox.data import control  # noqa: TID251
+
+    manifest = control.read_manifest(directory)
+    if manifest is None:
+        raise ReconcilerError(f"no sandbox is up in {directory}/: start one with `reconciler sandbox up`")
+    databases = [
+        {"id": int(db_id), **{k: v for k, v in db.items() if k != "pid"}, "keys": control.key_count(db)}
+        for db_id, db in manifest["databases"].items()
+    ]
+    document: dict[str, Any] = {
+        "api_url": manifest["api_url"],
+        "server": manifest["server"],
+        "databases": databases,
+        "stores": manifest["stores"],
+        "unavailable": manifest["unavailable"],
+    }
+    if rt.args.format == "json":
+        print(json.dumps(document, indent=2), file=rt.out)
+        return EXIT_OK
+    print(f"API       {manifest['api_url']}", file=rt.out)
+    for db in databases:
+        url = f"redis://default:{db['password']}@{db['endpoint']}"
+        keys = "unreachable" if db["keys"] is None else f"{db['keys']:,} keys"
+        print(f"database  {db['id']:<9} {db['name']:<18} {keys:>14}  {url}", file=rt.out)
+    for name, url in manifest["stores"].items():
+        print(f"store     {name:<28} {url}", file=rt.out)
+    if manifest["ftp_user"]:
+        print(f"          ftp login {manifest['ftp_user']}", file=rt.out)
+    for scheme, why in manifest["unavailable"].items():
+        print(f"missing   {scheme}://  {why}", file=rt.out)
+    return EXIT_OK
+
+
+def _down(rt: Runtime, directory: Path) -> int:
+    from reconciler.sandbox.data import control  # noqa: TID251
+
+    if control.down(directory):
+        print(f"Sandbox in {directory}/ stopped.", file=rt.out)
+    else:
+        print(f"No sandbox was up in {directory}/.", file=rt.out)
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.lifecycle import status_at
 from reconciler.sandbox.problems import ApiProblem
 from reconciler.sandbox.state import Database, JsonObject, Subscription, Tier
@@ -90,6 +91,7 @@ def database_shape(ctx: Context, tier: Tier, database: Database, *, with_backup:
         "privateEndpoint": f"{host.replace('redis-', 'redis-internal-', 1)}:{port}",
         "alerts": [],
     }
+    data_hooks.dress_database(shape, database["id"], with_password=False)  # issue 14: the local server
     if with_backup:
         shape["backup"] = pro_backup(database) if tier == "pro" else essentials_backup(database)
     shape["links"] = [{"rel": "self", "href": _database_href(ctx, tier, database), "type": "GET"}]
@@ -98,7 +100,9 @@ def database_shape(ctx: Context, tier: Tier, database: Database, *, with_backup:
 
 def get_database(ctx: Context, params: Params) -> Answer:
     database = ctx.database(params.tier, params.subscription_id, params.database_id)
-    return 200, database_shape(ctx, params.tier, database)
+    shape = database_shape(ctx, params.tier, database)
+    data_hooks.dress_database(shape, database["id"], with_password=True)  # API-NOTES §11: GET only
+    return 200, shape
 
 
 def list_databases(ctx: Context, params: Params) -> Answer:

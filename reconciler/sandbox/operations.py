@@ -6,12 +6,14 @@ which is what keeps the emulator free of background threads.
 
 from __future__ import annotations
 
+from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.state import BackupRun, Database, ImportRun, JsonObject, WorldData
 from reconciler.sandbox.timings import iso_utc
 
 # UNCONFIRMED (API-NOTES §3 "Other resource.status values"): the in-progress value; "success" was observed.
 BACKUP_RUNNING = "in-progress"
 BACKUP_SUCCESS = "success"
+BACKUP_FAILED = "failed"
 # API-NOTES §4: "importing" observed; "success" is UNCONFIRMED (probably like backups); "failed" observed.
 IMPORT_RUNNING = "importing"
 IMPORT_SUCCESS = "success"
@@ -38,11 +40,17 @@ def backup_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
     if not runs:
         return {}
     latest = max(runs, key=lambda r: r["started"])
-    finished = [r for r in runs if r["ends"] <= at]
+    # issue 14: a backup the data plane could not write (e.g. the store refused the path's credentials).
+    failed = {r["task_id"]: data_hooks.backup_failure(r["task_id"]) for r in runs}
+    finished = [r for r in runs if r["ends"] <= at]  # UNCONFIRMED: a failed run sets lastBackupTime too
     resource: JsonObject = {}
     cluster = _cluster_words(world)
     if latest["ends"] > at:
         resource["status"] = CLUSTER_BACKUP_RUNNING if cluster else BACKUP_RUNNING
+    elif failed[latest["task_id"]]:
+        # UNCONFIRMED (API-NOTES §11): "failed" is the word of both vocabularies; the reason's wording is ours.
+        resource["status"] = BACKUP_FAILED
+        resource["failureReason"] = failed[latest["task_id"]]
     else:
         resource["status"] = CLUSTER_SUCCESS if cluster else BACKUP_SUCCESS
     if finished:
@@ -64,8 +72,9 @@ def import_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
         return resource
     resource["status"] = IMPORT_FAILED
     resource["failureReason"] = latest["failure_reason"] or "general-error"
-    # Same keys as the real failure payload (API-NOTES §4); the values are made up.
-    resource["failureReasonParams"] = [
+    # Same keys as the real failure payload (API-NOTES §4); the values are made up unless the data plane ran it.
+    real = data_hooks.import_failure_params(latest["task_id"])
+    resource["failureReasonParams"] = real if real is not None else [
         {"key": "bytes_configured_bdb_limit", "value": "1073741824"},
         {"key": "bytes_of_expected_dataset", "value": "0"},
     ]

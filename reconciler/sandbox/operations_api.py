@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from reconciler.sandbox.context import Answer, Context, Params
+from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.operations import running_backups
 from reconciler.sandbox.problems import ApiProblem, error_object
 from reconciler.sandbox.state import Database, ImportRun
@@ -65,6 +66,7 @@ def post_backup(ctx: Context, params: Params) -> Answer:
         peaks = ctx.world["peak_concurrent_backups"]
         key = str(database["subscription_id"])
         peaks[key] = max(peaks.get(key, 0), len(running) + 1)
+        data_hooks.run_backup(database, destination, adhoc=bool(adhoc), at=ctx.now, task_id=task["task_id"])
     return 200, ctx.render(task)
 
 
@@ -111,20 +113,17 @@ def post_import(ctx: Context, params: Params) -> Answer:
     if problem is not None:
         return ctx.reject(IMPORT, database, *problem)
     assert isinstance(source_type, str) and isinstance(uris, list)
-    missing = [uri for uri in uris if ctx.world["sources"].get(uri) == "missing"]
-    # UNCONFIRMED (API-NOTES §4): a missing source ends the import task in processing-error.
-    error = None
-    if missing:
-        error = error_object("DATABASE_IMPORT_SOURCE_NOT_FOUND", f"Import source not found: {missing[0]}")
+    # issue 14: real files when the data plane serves this database, else the world's source markers.
+    verdict = data_hooks.judge_import(ctx.world, database, source_type, [str(uri) for uri in uris])
     task = ctx.start_task(
         IMPORT,
         {"kind": "none", "database_id": database["id"]},
         resource_id=database["id"],
         additional_resource_id=database["subscription_id"],
-        error=error,
+        error=verdict.task_error,
     )
     if task["error"] is None:
-        corrupt = any(ctx.world["sources"].get(uri) == "corrupt" for uri in uris)
+        verdict.carry_out(task["task_id"])
         run: ImportRun = {
             "task_id": task["task_id"],
             "subscription_id": database["subscription_id"],
@@ -133,9 +132,8 @@ def post_import(ctx: Context, params: Params) -> Answer:
             "uris": [str(uri) for uri in uris],
             "started": ctx.now,
             "ends": ctx.now + ctx.timings.import_,
-            # API-NOTES §4: a corrupt file surfaces later as resource status "failed", reason "file-corrupted".
-            "outcome": "failed" if corrupt else "success",
-            "failure_reason": "file-corrupted" if corrupt else None,
+            "outcome": verdict.outcome,
+            "failure_reason": verdict.failure_reason,
             "applied": False,
         }
         ctx.world["import_runs"].append(run)

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import ReconcilerError
+from reconciler.sandbox.data.seeding import parse_data_seed
 from reconciler.sandbox.state import (
     FORMAT_VERSION,
     WORLD_KIND,
@@ -59,7 +60,7 @@ def world_from_document(document: Any) -> WorldData:
     _only(
         doc,
         "the document",
-        {"kind", "format_version", "account_id", "api_keys", "options", "timings", "subscriptions", "sources"},
+        {"kind", "format_version", "account_id", "api_keys", "options", "timings", "subscriptions", "sources", "files"},
     )
     if doc.get("kind") != WORLD_KIND:
         raise ValueError(f"kind must be {WORLD_KIND!r}")
@@ -88,6 +89,7 @@ def world_from_document(document: Any) -> WorldData:
         if state not in ("missing", "corrupt"):
             raise ValueError(f"sources[{uri!r}] must be missing or corrupt, got {state!r}")
         world["sources"][str(uri)] = state
+    parse_data_seed(doc)  # the data plane's parts (`data:`, `files:`): checked here, used by `sandbox up`
     return world
 
 
@@ -123,7 +125,7 @@ def _options(raw: dict[str, Any]) -> Any:
 
 
 def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
-    _only(raw, "database", {"id", "name", "status", "backup", "tags"})
+    _only(raw, "database", {"id", "name", "status", "backup", "tags", "data"})
     tags = _mapping(raw.get("tags") or {}, "tags")
     return {
         "id": int(raw["id"]),
