@@ -280,7 +280,7 @@ def _minimal_fleet(count: int) -> str:
     return "version: 1\ndatabases:\n" + entries
 
 
-@pytest.mark.parametrize("count", [15_000, 100_000])
+@pytest.mark.parametrize("count", [100_000])  # the issue's 15,000 failed the same way; one large case suffices
 def test_a_large_file_without_aliases_validates(tmp_path: Path, count: int) -> None:
     """Item 13: only alias expansion counts against the 100,000-node limit, not the nodes written out."""
     path = _write(tmp_path, _minimal_fleet(count))
