@@ -28,30 +28,35 @@ TIMED_INTERVALS = ("every-12-hours", "every-24-hours")
 # YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
 # address another database. Ids are written in plain decimal, as Redis Cloud shows them.
 _DECIMAL_ID = re.compile(r"[1-9][0-9]*")
+_Where = tuple[YamlDocument, JsonPath]  # where a name or id was first seen, its position looked up on demand
 
 
 def semantic_problems(documents: Sequence[YamlDocument]) -> list[Problem]:
     problems: list[Problem] = []
-    names: dict[str, Position] = {}
-    ids: dict[tuple[int, int], Position] = {}
+    names: dict[str, _Where] = {}
+    ids: dict[tuple[int, int], _Where] = {}
     for document in documents:
         databases = document.data.get("databases")
         if not isinstance(databases, list):
             continue
+        written = document.item_texts(("databases",))
         for index, entry in enumerate(databases):
             if not isinstance(entry, dict):
                 continue
             path: JsonPath = ("databases", index)
             checker = _DatabaseChecker(document, path, entry)
             problems.extend(checker.problems())
-            problems.extend(_decimal_ids(document, path, entry))
+            texts = written[index] if index < len(written) else {}
+            problems.extend(_decimal_ids(document, path, entry, texts))
             problems.extend(_unique(document, path, entry, names, ids))
     return problems
 
 
-def _decimal_ids(document: YamlDocument, path: JsonPath, entry: dict[str, Any]) -> Iterator[Problem]:
+def _decimal_ids(
+    document: YamlDocument, path: JsonPath, entry: dict[str, Any], texts: dict[str, str]
+) -> Iterator[Problem]:
     for key in ("subscription", "database"):
-        written = document.text((*path, key))
+        written = texts.get(key)
         if isinstance(entry.get(key), int) and written is not None and not _DECIMAL_ID.fullmatch(written):
             yield (
                 document.position((*path, key)),
@@ -64,28 +69,36 @@ def _unique(
     document: YamlDocument,
     path: JsonPath,
     entry: dict[str, Any],
-    names: dict[str, Position],
-    ids: dict[tuple[int, int], Position],
+    names: dict[str, _Where],
+    ids: dict[tuple[int, int], _Where],
 ) -> Iterator[Problem]:
+    """Positions are looked up only for the duplicates: a walk per database was most of a large file's checks."""
     name = entry.get("name")
     if isinstance(name, str):
-        here = document.position((*path, "name"))
         if name in names:
-            yield here, f"name {shown(name)} is already used at {names[name]} — names are unique across all manifests"
+            first = _at(names[name])
+            yield (
+                document.position((*path, "name")),
+                f"name {shown(name)} is already used at {first} — names are unique across all manifests",
+            )
         else:
-            names[name] = here
+            names[name] = (document, (*path, "name"))
     pair = (entry.get("subscription"), entry.get("database"))
     if all(isinstance(v, int) for v in pair):
         key = (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
-        here = document.position((*path, "database"))
         if key in ids:
             yield (
-                here,
-                f"subscription {key[0]} database {key[1]} is already declared at {ids[key]} — "
+                document.position((*path, "database")),
+                f"subscription {key[0]} database {key[1]} is already declared at {_at(ids[key])} — "
                 "declare each database once",
             )
         else:
-            ids[key] = here
+            ids[key] = (document, (*path, "database"))
+
+
+def _at(where: _Where) -> Position:
+    document, path = where
+    return document.position(path)
 
 
 class _DatabaseChecker:

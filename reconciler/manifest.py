@@ -6,9 +6,11 @@ Every problem in every file is collected and raised at once as one `ManifestErro
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +93,26 @@ def _not_a_file(path: Path) -> str:
     return f"this is {kind}, not a manifest file — pass a YAML file or a directory of them"
 
 
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """A large manifest is millions of objects that all live until the end: the cyclic collector would walk them
+    again and again for nothing (100,000 databases: 28 s with it, 16 s without). The previous state is restored."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_manifest(inputs: Sequence[Path]) -> Manifest:
     """Read, validate and build the manifests; raises `ManifestError` listing every problem."""
+    with _without_gc():
+        return _load(inputs)
+
+
+def _load(inputs: Sequence[Path]) -> Manifest:
     files = find_manifest_files(inputs)
     order = {display: i for i, (_, display, _) in enumerate(files)}
     documents: list[YamlDocument] = []

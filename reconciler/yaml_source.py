@@ -56,6 +56,22 @@ class YamlDocument:
         _, node, found = self._walk(path)
         return node.value if found and isinstance(node, yaml.ScalarNode) else None
 
+    def item_texts(self, path: JsonPath) -> list[dict[str, str]]:
+        """For the list at `path`: each mapping item's scalars as written, by key (one walk, not one per item)."""
+        _, node, found = self._walk(path)
+        if not found or not isinstance(node, yaml.SequenceNode):
+            return []
+        return [
+            {
+                key.value: value.value
+                for key, value in item.value
+                if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
+            }
+            if isinstance(item, yaml.MappingNode)
+            else {}
+            for item in node.value
+        ]
+
     def _walk(self, path: JsonPath) -> tuple[yaml.Node | None, yaml.Node, bool]:
         key: yaml.Node | None = None
         node = self.root
