@@ -6,6 +6,7 @@ every file is still reported in the same run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,55 +23,83 @@ from reconciler.uris import (
     scheme_of,
     suggest_reference,
 )
-from reconciler.yaml_source import JsonPath, Problem, YamlDocument
+from reconciler.yaml_source import JsonPath, Problem, YamlDocument, clipped, shown
 
 TIMED_INTERVALS = ("every-12-hours", "every-24-hours")
+# YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
+# address another database. Ids are written in plain decimal, as Redis Cloud shows them.
+_DECIMAL_ID = re.compile(r"[1-9][0-9]*")
+_Where = tuple[YamlDocument, JsonPath]  # where a name or id was first seen, its position looked up on demand
 
 
 def semantic_problems(documents: Sequence[YamlDocument]) -> list[Problem]:
     problems: list[Problem] = []
-    names: dict[str, Position] = {}
-    ids: dict[tuple[int, int], Position] = {}
+    names: dict[str, _Where] = {}
+    ids: dict[tuple[int, int], _Where] = {}
     for document in documents:
         databases = document.data.get("databases")
         if not isinstance(databases, list):
             continue
+        written = document.item_texts(("databases",))
         for index, entry in enumerate(databases):
             if not isinstance(entry, dict):
                 continue
             path: JsonPath = ("databases", index)
             checker = _DatabaseChecker(document, path, entry)
             problems.extend(checker.problems())
+            texts = written[index] if index < len(written) else {}
+            problems.extend(_decimal_ids(document, path, entry, texts))
             problems.extend(_unique(document, path, entry, names, ids))
     return problems
+
+
+def _decimal_ids(
+    document: YamlDocument, path: JsonPath, entry: dict[str, Any], texts: dict[str, str]
+) -> Iterator[Problem]:
+    for key in ("subscription", "database"):
+        written = texts.get(key)
+        if isinstance(entry.get(key), int) and written is not None and not _DECIMAL_ID.fullmatch(written):
+            yield (
+                document.position((*path, key)),
+                f"{dotted((*path, key))}: {written} is read by YAML as {entry[key]} — write the id in plain "
+                "decimal digits, as Redis Cloud shows it",
+            )
 
 
 def _unique(
     document: YamlDocument,
     path: JsonPath,
     entry: dict[str, Any],
-    names: dict[str, Position],
-    ids: dict[tuple[int, int], Position],
+    names: dict[str, _Where],
+    ids: dict[tuple[int, int], _Where],
 ) -> Iterator[Problem]:
+    """Positions are looked up only for the duplicates: a walk per database was most of a large file's checks."""
     name = entry.get("name")
     if isinstance(name, str):
-        here = document.position((*path, "name"))
         if name in names:
-            yield here, f"name '{name}' is already used at {names[name]} — names are unique across all manifests"
+            first = _at(names[name])
+            yield (
+                document.position((*path, "name")),
+                f"name {shown(name)} is already used at {first} — names are unique across all manifests",
+            )
         else:
-            names[name] = here
+            names[name] = (document, (*path, "name"))
     pair = (entry.get("subscription"), entry.get("database"))
     if all(isinstance(v, int) for v in pair):
         key = (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
-        here = document.position((*path, "database"))
         if key in ids:
             yield (
-                here,
-                f"subscription {key[0]} database {key[1]} is already declared at {ids[key]} — "
+                document.position((*path, "database")),
+                f"subscription {key[0]} database {key[1]} is already declared at {_at(ids[key])} — "
                 "declare each database once",
             )
         else:
-            ids[key] = here
+            ids[key] = (document, (*path, "database"))
+
+
+def _at(where: _Where) -> Position:
+    document, path = where
+    return document.position(path)
 
 
 class _DatabaseChecker:
@@ -78,7 +107,8 @@ class _DatabaseChecker:
         self.document = document
         self.path = path
         self.entry = entry
-        self.name = entry.get("name") if isinstance(entry.get("name"), str) else "database"
+        name = entry.get("name")
+        self.name = name if isinstance(name, str) and len(name) <= 40 else "database"  # 40: the schema's limit
         self.found: list[Problem] = []
 
     def problems(self) -> list[Problem]:
@@ -122,7 +152,7 @@ class _DatabaseChecker:
             self._report(
                 (*path, "time_utc"),
                 f"a time of day is only allowed with every-12-hours or "
-                f"every-24-hours, not {interval} — remove time_utc or change the interval",
+                f"every-24-hours, not {clipped(interval)} — remove time_utc or change the interval",
             )
         if "path" not in block:
             self._report(path, "missing 'path' — an enabled backup needs a destination such as s3://bucket/path")
@@ -153,8 +183,8 @@ class _DatabaseChecker:
                     if op_id in seen:
                         self._report(
                             (*path, "id"),
-                            f"id '{op_id}' is already used by {self.name}.{seen[op_id]}."
-                            f"{op_id} — ids are unique within a database",
+                            f"id {shown(op_id)} is already used by {self.name}.{seen[op_id]}."
+                            f"{clipped(op_id)} — ids are unique within a database",
                         )
                     else:
                         seen[op_id] = kind
@@ -189,21 +219,22 @@ class _DatabaseChecker:
 
     def _uri(self, path: JsonPath, uri: str, allowed: Sequence[str], given: object) -> None:
         if "${" in ENV_REFERENCE.sub("", uri):
-            self._report(path, f"{mask(uri)!r} has a malformed reference — write ${{env:NAME}}")
+            self._report(path, f"{shown(mask(uri))} has a malformed reference — write ${{env:NAME}}")
         if has_literal_credential(uri):
             variable = f"{str(self.name).upper().replace('-', '_')}_{'KEY' if scheme_of(uri) == 'abs' else 'PASSWORD'}"
             self._report(
                 path,
-                f"{mask(uri)!r} holds a literal credential — keep secrets out of manifests: "
-                f"write {suggest_reference(uri, variable)!r} and set {variable} in the environment",
+                f"{shown(mask(uri))} holds a literal credential — keep secrets out of manifests: "
+                f"write {shown(suggest_reference(uri, variable))} and set {variable} in the environment",
             )
         inferred = infer_type(uri)
         schemes = ", ".join(f"{s}://" for t in allowed for s in SCHEMES_BY_TYPE[t])
         if inferred is None or inferred not in allowed:
-            self._report(path, f"{mask(uri)!r}: unsupported scheme '{scheme_of(uri)}' here — use one of {schemes}")
+            scheme = shown(scheme_of(uri))
+            self._report(path, f"{shown(mask(uri))}: unsupported scheme {scheme} here — use one of {schemes}")
         elif isinstance(given, str) and given != inferred:
             self._report(
                 path,
-                f"{mask(uri)!r} is a {inferred} URI but the type says {given} — fix the URI, or "
+                f"{shown(mask(uri))} is a {inferred} URI but the type says {clipped(given)} — fix the URI, or "
                 f"the type (or drop the type: it is inferred from the scheme)",
             )

@@ -6,13 +6,17 @@ Every problem in every file is collected and raised at once as one `ManifestErro
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from reconciler.checks import semantic_problems
 from reconciler.errors import ManifestError
+from reconciler.input_files import kind_of
 from reconciler.model import (
     BackupSettings,
     DatabaseSpec,
@@ -24,7 +28,7 @@ from reconciler.model import (
 )
 from reconciler.schema import schema_problems
 from reconciler.uris import infer_type
-from reconciler.yaml_source import Problem, YamlDocument, YamlProblem, read_yaml
+from reconciler.yaml_source import Problem, YamlDocument, YamlProblem, read_yaml, shown
 
 DEFAULT_FILE = Path("reconciler.yaml")
 DEFAULT_DIR = Path("manifests")
@@ -48,14 +52,17 @@ def find_manifest_files(inputs: Sequence[Path]) -> list[tuple[Path, str, bool]]:
     problems: list[str] = []
     for given in inputs:
         if given.is_dir():
-            found = sorted(p for p in given.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            if not found:
+            named = sorted(p for p in given.iterdir() if p.suffix in (".yaml", ".yml"))
+            found = [p for p in named if p.is_file()]
+            # A FIFO or device named *.yaml is reported, not skipped in silence (nor read: it would hang).
+            problems.extend(f"{p}: {_not_a_file(p)}" for p in named if not p.is_file() and _special(p))
+            if not named:
                 problems.append(f"{given}: no *.yaml or *.yml files in this directory")
             files.extend((p, str(p), False) for p in found)
         elif given.is_file():
             files.append((given, str(given), True))
         else:
-            problems.append(f"{given}: no such file or directory")
+            problems.append(f"{given}: {_not_a_file(given)}")
     if problems:
         raise ManifestError(problems)
     seen: set[Path] = set()
@@ -67,8 +74,45 @@ def find_manifest_files(inputs: Sequence[Path]) -> list[tuple[Path, str, bool]]:
     return unique
 
 
+def _special(path: Path) -> bool:
+    """A FIFO, device or socket (not a directory, and not a name that resolves to nothing)."""
+    try:
+        return not path.is_dir() and kind_of(os.stat(path).st_mode) is not None
+    except OSError:
+        return False
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a path given as a manifest is not one: missing, unreadable, or a FIFO or device (issue 20)."""
+    try:
+        kind = kind_of(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    return f"this is {kind}, not a manifest file — pass a YAML file or a directory of them"
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """A large manifest is millions of objects that all live until the end: the cyclic collector would walk them
+    again and again for nothing (100,000 databases: 28 s with it, 16 s without). The previous state is restored."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_manifest(inputs: Sequence[Path]) -> Manifest:
     """Read, validate and build the manifests; raises `ManifestError` listing every problem."""
+    with _without_gc():
+        return _load(inputs)
+
+
+def _load(inputs: Sequence[Path]) -> Manifest:
     files = find_manifest_files(inputs)
     order = {display: i for i, (_, display, _) in enumerate(files)}
     documents: list[YamlDocument] = []
@@ -85,7 +129,7 @@ def load_manifest(inputs: Sequence[Path]) -> Manifest:
         if not explicit and isinstance(document.data, dict) and _OTHER_KIND_KEY in document.data:
             continue
         if not isinstance(document.data, dict):
-            kind = "a list" if isinstance(document.data, list) else repr(document.data)
+            kind = "a list" if isinstance(document.data, list) else shown(document.data)
             problems.append(
                 (document.position(()), f"the file must be a mapping with `version: 1` and `databases:`, not {kind}")
             )

@@ -157,6 +157,7 @@ class LiveAccount:
     latest_backups: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
     latest_imports: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
     tasks: Mapping[str, TaskSnapshot] = field(default_factory=dict)
+    account_id: int | None = None  # the list pages' `accountId` (API-NOTES §1); None: no page listed a database
 
     def __post_init__(self) -> None:
         for name in ("databases", "latest_backups", "latest_imports", "tasks"):
@@ -165,7 +166,7 @@ class LiveAccount:
     @classmethod
     def of(cls, *databases: LiveDatabase, **statuses: Mapping[Any, Any]) -> LiveAccount:
         """Build an account from databases, keying each by (subscription, database)."""
-        return cls({(db.subscription, db.database): db for db in databases}, **statuses)
+        return cls({(db.subscription, db.database): db for db in databases}, **statuses)  # type: ignore[arg-type]
 
 
 # --- Plan side ------------------------------------------------------------------------------------------

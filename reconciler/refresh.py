@@ -55,7 +55,7 @@ def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOpt
             for db in each(lambda pair: _complete(client, *pair), [(s, item) for s, item in found if item])
         }
         databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
-        account = LiveAccount(databases)
+        account = LiveAccount(databases, account_id=_account_id(listings))
         return _with_receipt_evidence(client, manifest, account, options, each)
 
 
@@ -109,6 +109,12 @@ def _elsewhere(
     return found
 
 
+def _account_id(listings: dict[tuple[Tier, int], dict[int, DatabaseListing]]) -> int | None:
+    """The account the list pages came from; a saved plan records it, and apply refuses another (issue 20)."""
+    ids = sorted({item.account_id for found in listings.values() for item in found.values() if item.account_id})
+    return ids[0] if len(ids) == 1 else None  # none, or (never seen) pages that disagree: unknown
+
+
 def _other(tier: Tier) -> Tier:
     return Tier.ESSENTIALS if tier is Tier.PRO else Tier.PRO
 
@@ -150,6 +156,7 @@ def _with_receipt_evidence(
             tasks[task_id] = snapshot
     return LiveAccount(
         account.databases,
+        account_id=account.account_id,
         latest_backups={key: s for key, kind, s in statuses if kind is OperationKind.BACKUP},
         latest_imports={key: s for key, kind, s in statuses if kind is OperationKind.IMPORT},
         tasks=tasks,

@@ -10,9 +10,9 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 
-from reconciler.yaml_source import JsonPath, Problem, YamlDocument
+from reconciler.yaml_source import JsonPath, Problem, YamlDocument, shown
 
 SUPPORTED_VERSIONS = (1,)
 _HINTS = {
@@ -37,10 +37,21 @@ def schema_text() -> str:
     return resources.files("reconciler").joinpath("schemas/manifest.v1.json").read_text("utf-8")
 
 
+def _is_integer(_: Any, instance: Any) -> bool:
+    """JSON Schema counts 1.0 as an integer; an id written `1.0` would be sent as `/databases/1.0` (issue 20)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# Draft 2020-12 with integers that are whole numbers written as such: ids are never floats or booleans.
+_Validator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+)
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
     schema = json.loads(schema_text())
-    return Draft202012Validator(_inline(schema, schema.get("$defs", {})))
+    return _Validator(_inline(schema, schema.get("$defs", {})))
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -58,11 +69,16 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 
 def dotted(path: JsonPath) -> str:
-    """`databases[0].backup.interval` for ('databases', 0, 'backup', 'interval')."""
+    """`databases[0].backup.interval` for ('databases', 0, 'backup', 'interval'); a long (unknown) key is cut."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        key = part if isinstance(part, int) or len(part) <= _LONG_KEY else part[:_LONG_KEY] + "..."
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else key)
     return out or "(top level)"
+
+
+_LONG_KEY = 40
+_LONG_MESSAGE = 300
 
 
 def schema_problems(document: YamlDocument) -> Iterator[Problem]:
@@ -83,7 +99,7 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
             fix = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
             yield (
                 document.position((*path, key), of_key=True),
-                f"{dotted((*path, key))}: unknown key '{key}' — {fix}",
+                f"{dotted((*path, key))}: unknown key {shown(key)} — {fix}",
             )
         return
     if error.validator == "required":
@@ -94,11 +110,11 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
     position = document.position(path)
     if error.validator == "const" and path == ("version",):
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
-        yield position, f"version: unsupported version {value!r} — this reconciler reads version {supported}"
+        yield position, f"version: unsupported version {shown(value)} — this reconciler reads version {supported}"
         return
     if error.validator == "enum":
         options = ", ".join(str(option) for option in schema.get("enum", []))
-        yield position, f"{where}: {value!r} is not one of {options}"
+        yield position, f"{where}: {shown(value)} is not one of {options}"
         return
     if error.validator == "type":
         written = document.text(path)
@@ -106,23 +122,46 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
         if path and path[-1] == "time_utc" and written is not None:
             yield position, f'{where}: {written} is read by YAML as a number — quote it: "{written}"'
         else:
-            yield (
-                position,
-                f"{where}: expected {wanted}, got {written if written is not None else _kind(value)}",
-            )
+            got = _clip(written, _LONG_KEY) if written is not None else _kind(value)
+            yield position, f"{where}: expected {wanted}, got {got}"
         return
     if error.validator == "pattern":
         hint = _HINTS.get(str(path[-1]) if path else "", "")
         if path and path[-1] == "time_utc":
             hint = 'write a whole hour in UTC as "HH:00", e.g. "04:00"'
         elif not hint:
-            hint = "write a URI such as s3://bucket/path"
-        yield position, f"{where}: {value!r} is not valid — {hint}"
+            hint = _URI_HINT
+        yield position, f"{where}: {shown(value)} is not valid — {hint}{_line_break(value)}"
         return
     if error.validator == "oneOf" and path and path[-1] == "from":
-        yield position, f"{where}: expected a URI or a non-empty list of distinct URIs"
+        if isinstance(value, str):  # one URI that is not one: say why, as for any other URI
+            yield position, f"{where}: {shown(value)} is not valid — {_uri_hint(value)}"
+        else:
+            yield position, f"{where}: expected a URI or a non-empty list of distinct URIs"
         return
-    yield position, f"{where}: {error.message}"
+    if error.validator == "maximum":
+        yield position, f"{where}: {shown(value)} is larger than any Redis Cloud id (at most {error.validator_value:,})"
+        return
+    yield position, f"{where}: {_clip(error.message)}"
+
+
+_URI_HINT = "write a URI such as s3://bucket/path, without spaces or control characters"
+
+
+def _uri_hint(value: str) -> str:
+    return _URI_HINT + _line_break(value)
+
+
+def _line_break(value: Any) -> str:
+    """`id: |` keeps the line break after the value (issue 20): say so, since the repr's `\\n` is easy to miss."""
+    if isinstance(value, str) and value.endswith("\n"):
+        return "; it ends in a line break (a `|` or `>` block keeps one): write the value on the key's line"
+    return ""
+
+
+def _clip(text: str, limit: int = _LONG_MESSAGE) -> str:
+    """jsonschema's own messages quote the whole instance: a 1 MB value would come back in full."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _kind(value: Any) -> str:
@@ -132,4 +171,4 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return shown(value)

@@ -2,6 +2,7 @@
 
 Limits (SPEC §10) are checked before anything is built, so a hostile file fails in well under a second:
 size, nesting depth (checked on the event stream, which is iterative) and alias expansion ("billion laughs").
+Only regular files are read (a FIFO or a device is refused by what it is: `input_files.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.input_files import InputFileProblem, read_limited
 from reconciler.model import Position
 
 # libyaml's parser when PyYAML was built with it (it is on the usual wheels): ~10x faster than pure Python.
@@ -19,7 +21,9 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_EXPANDED_NODES = 100_000
+MAX_EXPANDED_NODES = 100_000  # nodes that aliases add; the nodes written out count only against MAX_BYTES
+MAX_INT_DIGITS = 100  # ids are int32 (OpenAPI); a longer integer is a mistake, and past 4,300 digits a crash
+_ECHOED = 200  # characters of a value that a message quotes (a URI fits; a 1 MB value does not)
 
 JsonPath = tuple[str | int, ...]
 Problem = tuple[Position, str]  # where, and what is wrong and how to fix it
@@ -52,6 +56,22 @@ class YamlDocument:
         _, node, found = self._walk(path)
         return node.value if found and isinstance(node, yaml.ScalarNode) else None
 
+    def item_texts(self, path: JsonPath) -> list[dict[str, str]]:
+        """For the list at `path`: each mapping item's scalars as written, by key (one walk, not one per item)."""
+        _, node, found = self._walk(path)
+        if not found or not isinstance(node, yaml.SequenceNode):
+            return []
+        return [
+            {
+                key.value: value.value
+                for key, value in item.value
+                if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
+            }
+            if isinstance(item, yaml.MappingNode)
+            else {}
+            for item in node.value
+        ]
+
     def _walk(self, path: JsonPath) -> tuple[yaml.Node | None, yaml.Node, bool]:
         key: yaml.Node | None = None
         node = self.root
@@ -69,10 +89,25 @@ class YamlDocument:
         return key, node, True
 
 
+def shown(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut short (a 1 MB bad value is not echoed back in full)."""
+    text = repr(value)
+    if len(text) <= _ECHOED:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:_ECHOED]}...{size}"
+
+
+def clipped(text: str) -> str:
+    """Text quoted as it is, cut short like `shown`."""
+    return text if len(text) <= _ECHOED else f"{text[:_ECHOED]}... ({len(text):,} characters)"
+
+
 def read_yaml(path: Path, display: str) -> YamlDocument:
-    if path.stat().st_size > MAX_BYTES:
-        raise YamlProblem(Position(display, 1, 1), f"file is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    raw = path.read_bytes()
+    try:
+        raw = read_limited(path, MAX_BYTES)
+    except InputFileProblem as exc:
+        raise YamlProblem(Position(display, 1, 1), str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -136,12 +171,13 @@ def _check_tree(root: yaml.Node, display: str) -> None:
         node, expanded = stack.pop()
         if expanded is not None:
             ancestors.discard(id(node))
-            sizes[id(node)] = min(MAX_EXPANDED_NODES + 1, 1 + sum(sizes[id(c)] for c in expanded))
+            sizes[id(node)] = min(_SIZE_CAP, 1 + sum(sizes[id(c)] for c in expanded))
             heights[id(node)] = 1 + max((heights[id(c)] for c in expanded), default=0)
             continue
         if id(node) in sizes:
             continue
         if isinstance(node, yaml.ScalarNode):
+            _check_scalar(node, display)
             sizes[id(node)] = heights[id(node)] = 1
             continue
         if id(node) in ancestors:
@@ -157,10 +193,23 @@ def _check_tree(root: yaml.Node, display: str) -> None:
         stack.extend((child, None) for child in children if id(child) not in sizes)
     if heights[id(root)] > MAX_DEPTH + 1:  # a scalar is a level here; only collections count in _check_depth
         raise YamlProblem(_position(display, root.start_mark), f"nested deeper than {MAX_DEPTH} levels")
-    if sizes[id(root)] > MAX_EXPANDED_NODES:
+    # Every distinct node has one entry in `sizes`; the rest of the expanded size is what aliases add (issue 20:
+    # counting every node refused a plain 15,000-database file).
+    if sizes[id(root)] - len(sizes) > MAX_EXPANDED_NODES:
         raise YamlProblem(
             _position(display, root.start_mark),
             f"aliases expand past {MAX_EXPANDED_NODES:,} nodes — write the data out or use fewer aliases",
+        )
+
+
+_SIZE_CAP = 1 << 48  # far above any node count a file within MAX_BYTES can hold, so the difference stays exact
+
+
+def _check_scalar(node: yaml.ScalarNode, display: str) -> None:
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+        raise YamlProblem(
+            _position(display, node.start_mark),
+            f"a number of {len(node.value):,} characters — no id is that long; write the id Redis Cloud shows",
         )
 
 
@@ -177,5 +226,6 @@ def _check_keys(node: yaml.MappingNode, display: str) -> None:
     for key, _ in node.value:
         if isinstance(key, yaml.ScalarNode) and key.value != "<<":
             if key.value in keys:
-                raise YamlProblem(_position(display, key.start_mark), f"duplicate key '{key.value}' — keep only one")
+                where = _position(display, key.start_mark)
+                raise YamlProblem(where, f"duplicate key {shown(key.value)} — keep only one")
             keys.add(key.value)

@@ -508,3 +508,108 @@ def test_receipts_written_by_version_0_1_keep_working(tmp_path: Path) -> None:
     assert cli(directory, *APPLY).code == 0
     assert imports(directory) == []  # never run again under the new key
     assert "rcr_import_seed-2026-11-20" not in peek_tags(directory)
+
+
+# --- issue 20 item 6: the saved plan is what runs, on the account it was made for ------------------------------
+
+
+def _edit_plan(directory: Path, edit: Callable[[dict[str, Any]], None], *, reseal: bool) -> None:
+    """Edit plan.json as a person with a text editor would; `reseal`: and recompute its digest, as a forger would."""
+    from reconciler.planfile import seal
+
+    target = directory / "plan.json"
+    document = json.loads(target.read_text(encoding="utf-8"))
+    edit(document)
+    target.write_text(json.dumps(seal(document) if reseal else document), encoding="utf-8")
+
+
+def _change(document: dict[str, Any], address: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in document["changes"] if c["address"] == address)
+    return found
+
+
+def _import_uri(document: dict[str, Any]) -> None:
+    _change(document, IMPORT)["after"]["from"][0] = "s3://attacker/evil.rdb"
+    _change(document, IMPORT)["after"]["request"]["body"]["importFromUri"][0] = "s3://attacker/evil.rdb"
+
+
+def _database_id(document: dict[str, Any]) -> None:
+    _change(document, IMPORT)["database"]["database"] = INVENTORY
+
+
+def _interval(document: dict[str, Any]) -> None:
+    _change(document, "orders-prod.backup")["after"]["interval"] = "every-1-hours"
+
+
+def _not_destructive(document: dict[str, Any]) -> None:
+    _change(document, IMPORT)["destructive"] = False
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        pytest.param(_import_uri, "after.from", id="import-uri"),
+        pytest.param(_database_id, "database.database", id="database-id"),
+        pytest.param(_interval, "after.interval", id="interval"),
+        pytest.param(_not_destructive, "destructive", id="destructive"),
+    ],
+)
+@pytest.mark.parametrize("reseal", [False, True], ids=["digest-left", "digest-recomputed"])
+def test_an_edited_saved_plan_is_refused_and_nothing_is_sent(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], field: str, reseal: bool
+) -> None:
+    """Apply sent the manifest's calls whatever the file said; an edit is refused by the digest, and one whose
+    digest was recomputed by the field that no longer matches what the manifests and live account give."""
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    _edit_plan(directory, edit, reseal=reseal)
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and ran.err.count("Error:") == 1 and "Traceback" not in ran.err
+    if reseal:
+        assert "stale plan" in ran.err and f"the plan file's {field}" in ran.err and "differ" in ran.err
+    else:
+        assert "the plan file was edited after `reconciler plan` wrote it" in ran.err
+        assert log_size(directory) == mark  # refused before the first request
+    assert writes_since(directory, mark) == []
+    assert imports(directory) == []
+
+
+def test_a_plan_made_for_another_account_is_refused_at_the_same_url(tmp_path: Path) -> None:
+    """A plan for account 40131 applied to 99999 (another key, the same API URL)."""
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    assert json.loads((directory / "plan.json").read_text())["account_id"] == 40131
+    state = directory / STATE / "world.json"
+    saved_world = json.loads(state.read_text(encoding="utf-8"))
+    state.write_text(json.dumps(saved_world | {"account_id": 99999}), encoding="utf-8")
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and "wrong account" in ran.err
+    assert "made for account 40131" in ran.err and "reach account 99999" in ran.err
+    assert writes_since(directory, mark) == [] and imports(directory) == []
+
+
+def test_a_format_1_0_plan_file_is_shown_but_not_applied(tmp_path: Path) -> None:
+    """Format 1.0 carries no account id and no digest: apply cannot check it, so it asks for a new plan."""
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+
+    def older(document: dict[str, Any]) -> None:
+        del document["account_id"], document["plan_digest"]
+        document["format_version"] = "1.0"
+
+    _edit_plan(directory, older, reseal=False)
+    shown = cli(directory, "show", "plan.json", "--format", "json")
+    assert shown.code == 0 and json.loads(shown.out)["format_version"] == "1.0"
+    assert "plan_digest" not in json.loads(shown.out)
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 1 and "plan format 1.0" in ran.err and "re-run plan" in ran.err
+    assert log_size(directory) == mark

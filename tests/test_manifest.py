@@ -266,3 +266,123 @@ def test_missing_inputs_are_named(tmp_path: Path) -> None:
         f"{tmp_path / 'nope.yaml'}: no such file or directory",
         f"{tmp_path}: no *.yaml or *.yml files in this directory",
     )
+
+
+# --- issue 20: inputs that get a clear error, not a crash, a hang or a wrong call ---------------------------
+
+
+def _minimal_fleet(count: int) -> str:
+    """`count` databases with no aliases at all: name, subscription and database each (~57 bytes apiece)."""
+    entries = "".join(
+        f"  - name: db-{n}\n    subscription: {200_001 + n // 2_500}\n    database: {1_000_001 + n}\n"
+        for n in range(count)
+    )
+    return "version: 1\ndatabases:\n" + entries
+
+
+# The issue's 15,000 databases write about 105,000 nodes, past the limit the old count applied to every node; the
+# 100,000-database figure is measured by hand in benchmarks/ (a 20 s test would slow every run for no new branch).
+@pytest.mark.parametrize("count", [15_000])
+def test_a_large_file_without_aliases_validates(tmp_path: Path, count: int) -> None:
+    """Item 13: only alias expansion counts against the 100,000-node limit, not the nodes written out."""
+    path = _write(tmp_path, _minimal_fleet(count))
+    assert path.stat().st_size < 10 * 1024 * 1024
+    code, out, err = _validate(path)
+    assert (code, err) == (0, "")
+    assert f"{count:,} databases" in out or str(count) in out
+
+
+def test_aliases_that_add_more_than_100000_nodes_are_still_refused(tmp_path: Path) -> None:
+    """A small file whose aliases add 10 x 10,001 nodes: refused though only ~10,000 nodes are written."""
+    text = "x: &x [" + ", ".join(["a"] * 10_000) + "]\ny: [" + ", ".join(["*x"] * 11) + "]\n"
+    (problem,) = _problems(_write(tmp_path, text))
+    assert "aliases expand past 100,000 nodes" in problem
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        pytest.param(("name: orders-prod\n", "name: |\n      orders-prod\n"), "databases[0].name", id="name"),
+        pytest.param(("- id: seed\n", "- id: |\n          seed\n"), "databases[0].imports[0].id", id="import-id"),
+        pytest.param(("- id: nightly\n", '- id: "nightly\\n"\n'), "databases[0].backups[0].id", id="backup-id"),
+        pytest.param(('time_utc: "04:00"\n', 'time_utc: "04:00\\n"\n'), "databases[0].backup.time_utc", id="time"),
+        pytest.param(("from: s3://b/f.rdb\n", 'from: "s3://b/f.rdb\\n"\n'), "databases[0].imports[0].from", id="uri"),
+        pytest.param(("from: s3://b/f.rdb\n", 'from: "s3://b/f .rdb"\n'), "databases[0].imports[0].from", id="space"),
+    ],
+)
+def test_values_must_match_as_a_whole_not_up_to_a_final_line_break(
+    tmp_path: Path, edit: tuple[str, str], where: str
+) -> None:
+    """Item 14: Python's `$` matches before a final newline; a receipt key with a newline never settles."""
+    text = GOOD_DB + (
+        '    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: "04:00"\n'
+        "    backups:\n      - id: nightly\n"
+        "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: orders-prod\n"
+    )
+    path = _write(tmp_path, text)
+    code, _, err = _validate(path)
+    assert code == 0, err
+    path.write_text(text.replace(*edit))
+    code, _, err = _validate(path)
+    assert code == 1 and f": {where}: " in err and "is not valid" in err and "Traceback" not in err
+    if "\\n" in edit[1] or "|" in edit[1]:
+        assert "ends in a line break" in err
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        pytest.param("1.0", "expected a whole number, got 1.0", id="float"),
+        pytest.param("7654321.0", "expected a whole number, got 7654321.0", id="float-id"),
+        pytest.param("1.0e+3", "expected a whole number, got 1.0e+3", id="exponent"),
+        pytest.param("true", "expected a whole number, got true", id="boolean"),
+        pytest.param("2147483648", "larger than any Redis Cloud id (at most 2,147,483,647)", id="past-int32"),
+        pytest.param("07654321", "is read by YAML as 2054353 — write the id in plain decimal digits", id="octal"),
+        pytest.param("0x10", "is read by YAML as 16", id="hex"),
+        pytest.param("7_654_321", "is read by YAML as 7654321", id="underscores"),
+        pytest.param("9" * 5_000, "a number of 5,000 characters — no id is that long", id="5000-digits"),
+    ],
+)
+def test_ids_are_whole_numbers_written_in_decimal(tmp_path: Path, written: str, message: str) -> None:
+    """Item 15: `database: 1.0` planned `/databases/1.0`; YAML 1.1 reads `012` as octal (another database)."""
+    code, out, err = _validate(_write(tmp_path, GOOD_DB.replace("database: 7654321", f"database: {written}")))
+    assert code == 1 and message in err and "Internal error" not in err, err
+    assert len(err) < 1_000
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_fifo_or_device_is_named_for_what_it_is_and_never_read(tmp_path: Path, kind: str) -> None:
+    """Item 17: not "no such file"; and a FIFO with no writer must not hang the read."""
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "m.yaml"
+        os.mkfifo(path)
+        words = "a named pipe (FIFO)"
+    else:
+        path = Path("/dev/zero")
+        words = "a character device"
+    code, _, err = _validate(path)
+    assert code == 1 and f"{path}: this is {words}, not a manifest file" in err
+    if kind == "fifo":  # inside a directory, too: reported, not read and not skipped in silence
+        _write(tmp_path, GOOD_DB, name="good.yaml")
+        with pytest.raises(ManifestError) as caught:
+            load_manifest([tmp_path])
+        assert caught.value.problems == (f"{path}: this is {words}, not a manifest file — pass a YAML file "
+                                         "or a directory of them",)
+
+
+@pytest.mark.parametrize(
+    ("edit", "kept"),
+    [
+        pytest.param(("name: orders-prod", "name: " + "x" * 1_000_000), "'xxxx", id="name"),
+        pytest.param(("database: 7654321", "database: " + "y" * 1_000_000), "got yyyy", id="type"),
+        pytest.param(("name: orders-prod", "name: orders-prod\n    " + "k" * 1_000 + ": 1"), "unknown key", id="key"),
+        pytest.param(("name: orders-prod", "name: orders-prod\n    tier: " + "t" * 1_000_000), "is not one of", id="enum"),
+    ],
+)
+def test_a_huge_bad_value_is_not_echoed_back_in_full(tmp_path: Path, edit: tuple[str, str], kept: str) -> None:
+    """Item 17: a 1 MB bad value was quoted back whole, in every line that named it."""
+    code, _, err = _validate(_write(tmp_path, GOOD_DB.replace(*edit)))
+    assert code == 1 and kept in err
+    assert len(err) < 1_000, err[:300]

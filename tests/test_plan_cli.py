@@ -100,7 +100,7 @@ def test_a_saved_plan_shows_the_same_and_its_json_is_the_file(work: Path) -> Non
     assert planned.returncode == 0, planned.stderr
 
     saved = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    assert saved["format_version"] == "1.0" and saved["api_url"] == "sandbox"
+    assert saved["format_version"] == "1.1" and saved["api_url"] == "sandbox"
     assert saved["manifest_paths"] == ["examples/essentials.yaml", "examples/orders.yaml", "examples/platform.yaml"]
     assert len(saved["changes"]) == 7
 

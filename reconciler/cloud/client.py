@@ -44,6 +44,7 @@ class DatabaseListing:
     name: str
     status: str
     backup: LiveBackup | None
+    account_id: int | None = None  # the page's `accountId` (API-NOTES §1): which account answered
 
 
 class RedisCloudClient:
@@ -84,12 +85,14 @@ class RedisCloudClient:
                     raise
                 return
             items = _page_items(body)
+            account = body.get("accountId") if isinstance(body, dict) else None
             for item in items:
                 yield DatabaseListing(
                     database=int(item["databaseId"]),
                     name=str(item.get("name", "")),
                     status=str(item.get("status", "")),
                     backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
+                    account_id=account if isinstance(account, int) and not isinstance(account, bool) else None,
                 )
             if len(items) < PAGE_SIZE:
                 return

@@ -85,8 +85,14 @@ def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
 
 
 def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
-    """The plan was reviewed: apply exactly it, but only if the manifests and every `before` still hold."""
-    saved = read_plan(path)
+    """The plan was reviewed: apply exactly it, but only if it was made for this account, the manifests still
+    give it, and every field of every change is what the manifests and the live account give now (issue 20)."""
+    saved = read_plan(path)  # an edited file (digest) is refused here
+    if not saved.is_sealed:
+        raise StalePlanError(
+            f"{path} was written by an older reconciler (plan format {saved.format_version}: no account id or "
+            "digest to check it against); re-run plan"
+        )
     files = rt.args.files or [Path(p) for p in saved.manifest_paths]
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
@@ -104,7 +110,13 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
         retry_failed=frozenset(a for a, phase in phases.items() if phase == "failed"),
         retry_uncertain=frozenset(a for a, phase in phases.items() if phase == "claimed"),
     )
-    now = plan(manifest, fetch_live(connection.client, manifest), options)
+    live = fetch_live(connection.client, manifest)
+    if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
+        raise StalePlanError(
+            f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "
+            f"account {_account(live.account_id)}; re-run plan with this account's keys; nothing was changed"
+        )
+    now = plan(manifest, live, options)
     current = {change.address: change for change in now.changes}
     moved = []
     for change in saved.plan.changes:
@@ -113,6 +125,9 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
             moved.append(f"{change.address}: no longer needed (the live account changed)")
         elif thaw(fresh.before) != thaw(change.before):
             moved.append(f"{change.address}: was {_short(thaw(change.before))}, now {_short(thaw(fresh.before))}")
+        elif fresh.to_dict() != change.to_dict():  # the request, ids, destructive, risky: what would be sent
+            fields = ", ".join(_differing(change.to_dict(), fresh.to_dict()))
+            moved.append(f"{change.address}: the plan file's {fields} differ from what the manifests give now")
     # A settlement is a write too: the receipt it records must still be the one the reviewed plan judged
     # (another run may have settled, forgotten or re-claimed it since), or apply would record a lie.
     settling = {w.address: (w.kind, w.outcome) for w in now.warnings if w.outcome}
@@ -126,6 +141,21 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
     if moved:
         raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(moved))
     return manifest, saved.plan
+
+
+def _account(account_id: int | None) -> str:
+    return "(unknown: no database was listed)" if account_id is None else str(account_id)
+
+
+def _differing(saved: Any, fresh: Any, prefix: str = "") -> list[str]:
+    """The dotted keys where a saved change and the fresh one differ (`after.from`, `destructive`)."""
+    if not (isinstance(saved, dict) and isinstance(fresh, dict)):
+        return [prefix or "change"] if saved != fresh else []
+    out: list[str] = []
+    for key in sorted(set(saved) | set(fresh), key=str):
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out += _differing(saved.get(key), fresh.get(key), name) if key in saved and key in fresh else [name]
+    return [_short(name) for name in out[:10]]
 
 
 def _short(value: Any) -> str:

@@ -34,6 +34,7 @@ def run_plan(rt: Runtime) -> int:
         manifest_digest=manifest.digest,
         manifest_paths=manifest.paths,
         api_url=connection.api_url,
+        account_id=result.live.account_id if result.live else None,
     )
     if args.report_unmanaged:
         document["unmanaged"] = [
@@ -63,7 +64,11 @@ def run_show(rt: Runtime) -> int:
         manifest_digest=saved.manifest_digest,
         manifest_paths=saved.manifest_paths,
         api_url=saved.api_url,
+        account_id=saved.account_id,
     )
+    if not saved.is_sealed:  # shown as the format 1.0 file it is: never given a digest it was not written with
+        document = {key: value for key, value in document.items() if key not in ("account_id", "plan_digest")}
+        document["format_version"] = saved.format_version
     _render(rt, saved.plan, document, str(rt.args.planfile))
     return EXIT_OK
 
