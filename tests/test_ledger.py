@@ -56,12 +56,15 @@ def test_where_creates_overwrite_a_claim_waits_out_the_settle_window_then_reads_
     ledger.claim(orders(acct), backup_claim("one"), replacing=None)
     ledger.claim(orders(acct), backup_claim("two"), replacing=None)
     assert ledger.refuses_duplicates is False
-    assert slept == [0.01, 0.01]  # every claim settles, not only the first
+    assert [seconds for seconds in slept if seconds == 0.01] == [0.01, 0.01]  # every claim settles, not the first only
     assert tag_posts(acct) == 3
 
 
 def _no_sleep_expected(seconds: float) -> None:
-    raise AssertionError(f"a claim on an API that refuses duplicates never waits ({seconds} s asked)")
+    """A claim on an API that refuses duplicates never waits out a settle window, only (issue 20 item 3) what is
+    left of the server's second its tag was created in; this sleeper does not sleep."""
+    if not 0 < seconds <= 1.0:
+        raise AssertionError(f"a claim on an API that refuses duplicates never settles ({seconds} s asked)")
 
 
 @pytest.mark.parametrize("mode", ["conflict", "overwrite"])
