@@ -193,24 +193,28 @@ class Ledger:
         if now is None or any(getattr(now, name) != seen.get(name) for name in fields):
             state = f"now {now.phase.value}, written at:{now.at}" if now else "now unreadable"
             raise ClaimedElsewhere(f"the receipt changed since the plan ({state}); skipped")
+        self._within_settle(checked, "taking over the receipt", wrote=False)  # a late write could clobber a claim
         try:
             self.client.update_tag(*_Where(spec).args, key, mine.value)
         except ApiError as error:
             if error.status != 404:
                 raise
             raise ClaimedElsewhere("the receipt was deleted while this run retried it; skipped") from None
-        span = self._clock() - checked
-        if span >= self.settle_window:
-            raise ClaimUnconfirmed(
-                f"taking over the receipt took {span:.1f} s from check to write, not under the "
-                f"{self.settle_window:g} s settle window, so another retry may hold it too; no call was made and "
-                "the receipt stays claimed"
-            )
+        self._within_settle(checked, "taking over the receipt", wrote=True)
         self._sleep(self.settle_window)
         after = self._tag(spec, key)
         if after is None or after.value != mine.value:
             raise ClaimedElsewhere("another run retried it at the same moment; skipped")
         self._delete(spec, key)
+
+    def _within_settle(self, checked: float, what: str, *, wrote: bool) -> None:
+        span = self._clock() - checked
+        if span >= self.settle_window:
+            state = "the receipt stays claimed" if wrote else "nothing was written"
+            raise ClaimUnconfirmed(
+                f"{what} took {span:.1f} s from check to write, not under the {self.settle_window:g} s settle window, "
+                f"so another run may hold it too; no call was made and {state}"
+            )
 
     # --- recording ---------------------------------------------------------------------------------------------
 
