@@ -314,6 +314,24 @@ def test_interrupt_starts_nothing_new_settles_the_running_backup_and_exits_130(
     assert outcomes[IMPORT] == "skipped" and outcomes["marketing-cache.backup"] == "skipped"
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_apply_is_still_planning_exits_130_and_writes_nothing(
+    tmp_path: Path, start: Spawn, signum: signal.Signals
+) -> None:
+    """Regression: the handlers were installed only once apply started, so a SIGTERM while planning exited -15."""
+    directory = sandbox_dir(tmp_path)
+    world(directory).inject(Fault.slow(3.0, count=20, method="GET", path="**/tags"))
+    mark = log_size(directory)
+    process = start(directory, *APPLY)
+    wait_for(lambda: log_size(directory) > mark)  # it has made its first request: planning
+    process.send_signal(signum)
+    ran = finish(process)
+
+    assert ran.code == 130, (ran.code, ran.err)
+    assert "Interrupted" in ran.err and "Traceback" not in ran.err
+    assert writes_since(directory, mark) == []
+
+
 def test_second_sigint_leaves_at_once_and_the_next_plan_reconciles(tmp_path: Path, start: Spawn) -> None:
     directory = sandbox_dir(tmp_path, **{"import": 1.5})
     process = start(directory, *APPLY)
