@@ -484,7 +484,7 @@ def test_saved_settlement_refused_when_the_receipt_was_claimed_again(tmp_path: P
     assert cli(directory, *APPLY).code == 1
     assert cli(directory, *PLAN, "--out", "plan.json").code == 0
     fingerprint = peek_tags(directory)[IMPORT_KEY].split()[2]
-    assert cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve").code == 0
+    assert cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve", "--force").code == 0
     time.sleep(1.05)  # the new claim is a server-clock second after the import: it did not run since
     client, session = open_client(world(directory))
     theirs = f"v1 claimed {fingerprint} at:1795834300 run:ffffffff"
