@@ -359,18 +359,19 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
 
 def unverifiable_backup_note(address: str) -> str:
     """The plan's word on an on-demand backup to its own path while the database's backup is off."""
-    return (f"{address}: backup is off on this database, so the API shows no backup status and the outcome of this "
-            "backup cannot be verified: apply leaves its receipt claimed (uncertain) for you to check the destination; "
-            "switch the database's backup on first to have it verified")
+    return (f"{address} cannot be verified once run: backup is off on this database, so the API shows no backup "
+            "status (a completed task means only that the backup was accepted); apply leaves its receipt claimed, "
+            "reported uncertain, for you to check the destination; switch the database's backup on first to have it "
+            "verified")
 
 
 def unverified_backup(address: str, task_id: str, error_type: str | None) -> str:
     """What to do about a backup whose task completed while its status cannot be read (backup off)."""
-    return (f"{address}: its task {task_id} completed, which means only that the API accepted the backup; with "
-            f"remote backup off the backup status answers {error_type or 'an error'}, so whether the file was "
-            "written cannot be verified. Check the backup destination for a file written since the claim: if it is "
-            f"there, the backup ran: remove its entry from the manifest (the claimed receipt stays as its record); if "
-            f"not, re-run it with --retry-uncertain {address}")
+    return (f"{address} cannot be verified: its task {task_id} completed, which means only that the API accepted "
+            f"the backup, and with remote backup off the backup status answers {error_type or 'an error'}. Check the "
+            "backup destination for a file written since the claim: if it is there, the backup ran (remove its entry "
+            "from the manifest; the claimed receipt stays as its record); if not, re-run it with "
+            f"--retry-uncertain {address}")
 
 
 def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:
