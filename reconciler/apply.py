@@ -230,7 +230,7 @@ class Applier:
                 claiming = self._clock()
                 receipt = self.ledger.claim(spec, fresh, replacing=replacing)
                 deadline += self._clock() - claiming  # the claim's own waits are not the operation's time
-                replacing = None  # released by the first claim
+                replacing = None  # taken over and replaced by the first claim
                 try:
                     return self._run_claimed(spec, change.address, kind, operation, receipt, deadline)
                 except _BackupRefused:
