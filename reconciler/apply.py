@@ -6,6 +6,10 @@ backups run at once in a subscription (SPEC §7). A receipt is claimed before it
 run owns it), gets the task id once accepted, and `done`/`failed` only when the latest backup/import status
 (or, where that is unavailable, the task) shows the outcome. When the outcome is unknown (no answer to the
 POST, a timeout) the receipt stays `claimed` and the next plan settles it: a receipt never lies.
+
+After the first Ctrl-C or SIGTERM (`stop`) nothing not yet sent is sent: every PUT and POST, and every wait for a
+database to become `active` before one, checks it first, and a claim whose call was not sent is withdrawn. Calls
+already sent are waited for, so their receipts record the outcome.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from reconciler.errors import (
 )
 from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
-from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict
+from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict, unverified_backup
 from reconciler.schedule import Job, run_jobs
 from reconciler.uris import mask_in_text, resolve
 
@@ -42,6 +46,7 @@ _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outco
 # A backup task may end with this when the subscription already runs its maximum of backups (API-NOTES §11:
 # the manner of that refusal is UNCONFIRMED; a 429 and a synchronous 409 are the other two candidates).
 _BACKUP_REFUSED_ERROR = "DATABASE_BACKUP_FAILED"
+_IMPORT_NOT_SENT = "the backup before the import ran, the import was not sent"
 
 
 class Outcome(StrEnum):
@@ -189,7 +194,9 @@ class Applier:
         deadline = self._clock() + self.options.timeout
         try:
             # The API refuses a write on a database that is not `active` (DATABASE_NOT_ACTIVE, API-NOTES §11).
-            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            self._until_active(spec, deadline)
+        except _NotSent as interrupted:
+            return Outcome.SKIPPED, f"not started: {interrupted}", None
         except TaskTimeoutError as error:
             return Outcome.SKIPPED, f"not started: {error}; nothing was sent", None
         except ApiError as error:
@@ -217,10 +224,13 @@ class Applier:
             replacing = change.before.get("receipt")
 
             def attempt() -> tuple[Outcome, str, str | None]:
-                nonlocal replacing
+                nonlocal replacing, deadline
+                self._unless_stopped()  # waiting for a slot may take long: nothing is claimed after "stop"
                 fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
+                claiming = self._clock()
                 receipt = self.ledger.claim(spec, fresh, replacing=replacing)
-                replacing = None  # released by the first claim
+                deadline += self._clock() - claiming  # the claim's own waits are not the operation's time
+                replacing = None  # taken over and replaced by the first claim
                 try:
                     return self._run_claimed(spec, change.address, kind, operation, receipt, deadline)
                 except _BackupRefused:
@@ -231,6 +241,8 @@ class Applier:
 
             try:
                 return self._until_a_slot_frees(attempt, deadline)
+            except _NotSent as interrupted:  # before any claim: nothing to withdraw
+                return Outcome.SKIPPED, f"not started: {interrupted}", None
             except _NoBackupSlot as refused:
                 return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
 
@@ -238,15 +250,20 @@ class Applier:
         self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt, deadline: float
     ) -> tuple[Outcome, str, str | None]:
         try:
-            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            self._until_active(spec, deadline)
+            sent = "nothing was sent"
             if isinstance(operation, Import) and operation.backup_first:
                 self._backup_first(spec, receipt, address, deadline)
+                sent = _IMPORT_NOT_SENT
+            self._unless_stopped(sent)
             task_id = self._start(spec, kind, operation, deadline, partial(self._record_task, spec, receipt))
             receipt = receipt.with_task(task_id)
             self.ledger.write(spec, receipt, required=False)
             phase, message = self._await(spec, receipt, address, deadline)
-        except _NoBackupSlot as refused:
-            return self._withdraw(spec, receipt, str(refused))
+        except (_NoBackupSlot, _NotSent) as not_sent:
+            return self._withdraw(spec, receipt, str(not_sent))
+        except _Unverified as unverified:  # the receipt stays claimed with its task id: a person must look
+            return Outcome.UNCERTAIN, str(unverified), receipt.task_id
         except OutcomeUnknownError as error:
             return Outcome.UNCERTAIN, f"{error}; the receipt stays claimed and the next plan settles it", None
         except TaskTimeoutError as error:  # whichever wait ran out (task, database, status), say it one way
@@ -279,7 +296,15 @@ class Applier:
         with self._backup_slot(spec):
             task_id = self._until_a_slot_frees(partial(self._post_backup, spec, None, deadline), deadline)
             backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
-            phase, message = self._await(spec, backup, address, deadline)
+            try:
+                # Sent, so waited for even after "stop": the import's claim is judged once it is over.
+                phase, message = self._await(spec, backup, address, deadline)
+            except _Unverified:
+                raise _NotSent(
+                    f"the backup before the import (task {task_id}) was accepted, but its outcome cannot be read "
+                    "while the backup status answers that backup is off, so the import was not sent; switch the "
+                    "database's remote backup on"
+                ) from None
         if phase is not Phase.DONE:
             raise TaskFailedError(
                 "backup_first",
@@ -289,7 +314,7 @@ class Applier:
                 f"the backup before the import failed ({message}); the import did not run",
             )
         # The import is a write too: it needs the database `active` again (DATABASE_NOT_ACTIVE, API-NOTES §11).
-        self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+        self._until_active(spec, deadline, sent=_IMPORT_NOT_SENT)
 
     def _start(
         self,
@@ -314,6 +339,7 @@ class Applier:
         With backups already running in the subscription (scheduled ones count, so our own cap can be exceeded),
         the API may refuse with a 429, a 409 or a task ending DATABASE_BACKUP_FAILED (API-NOTES §11: which one is
         UNCONFIRMED). Each starts nothing, so it is no evidence of an outcome."""
+        self._unless_stopped()
         try:
             task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, path)
         except (RateLimitedError, ConflictError) as error:
@@ -345,7 +371,7 @@ class Applier:
                     f"the API refused the backup {refusals} time(s) until {cause} (last: {last}); the subscription "
                     "probably had its maximum of backups running (scheduled backups count too)"
                 )
-            time.sleep(delay)
+            self.stop.wait(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
     def _record_task(self, spec: DatabaseSpec, claimed: Receipt, task_id: str) -> None:
@@ -358,14 +384,20 @@ class Applier:
         try:
             self._drop_claim(spec, claimed)
         except ApiError as error:
-            return Outcome.UNCERTAIN, f"{reason}; the claim could not be withdrawn ({error}); plan again", None
+            return (
+                Outcome.UNCERTAIN,
+                f"not started: {reason}; but its claim could not be withdrawn ({error}), so the next plan reports it "
+                "uncertain: it did not run, re-run it with --retry-uncertain",
+                None,
+            )
         return Outcome.SKIPPED, f"not started: {reason}; its claim was withdrawn, so the next apply runs it", None
 
     def _drop_claim(self, spec: DatabaseSpec, claimed: Receipt) -> None:
         self.ledger.withdraw(spec, claimed)
 
     def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
-        """The task first; then the latest status until it shows an outcome at or after the claim."""
+        """The task first; then the latest status until it shows an outcome after the claim's second (a task
+        alone only says "accepted": `_Unverified` when the status cannot be read because backup is off)."""
         assert receipt.task_id is not None
         outcome = self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
         read = self.client.latest_import if receipt.kind is OperationKind.IMPORT else self.client.latest_backup
@@ -374,8 +406,8 @@ class Applier:
         while True:
             latest = read(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
             if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
-                # Backup off (SPEC §10): the status endpoint answers this error, and the task is the only evidence.
-                return Phase.DONE, f"task {outcome.snapshot.task_id} completed ({latest.error_type} for the status)"
+                # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
+                raise _Unverified(unverified_backup(address, outcome.snapshot.task_id, latest.error_type))
             if latest.error_type:
                 # Any other status error says nothing of this operation (a completed import task only means
                 # "accepted", API-NOTES §3-§4): ask again, and give up as uncertain, never guess `done`.
@@ -405,6 +437,30 @@ class Applier:
 
     # --- helpers --------------------------------------------------------------------------------------------
 
+    def _unless_stopped(self, sent: str = "nothing was sent") -> None:
+        if self.stop.is_set():
+            raise _NotSent(f"apply was interrupted; {sent}")
+
+    def _until_active(self, spec: DatabaseSpec, deadline: float, *, sent: str = "nothing was sent") -> None:
+        """Wait for `active` before a write (`wait_until_active`'s rule), but give up at "stop": `_NotSent`."""
+        delay = self.client.poll.initial
+        while True:
+            self._unless_stopped(sent)
+            live = self.client.get_database(spec.tier, spec.subscription, spec.database)
+            if live.status == "active":
+                self._unless_stopped(sent)
+                return
+            if live.status == "error":
+                raise TaskFailedError(
+                    "database", str(spec.database), None, "DATABASE_ERROR", "the database is in status `error`"
+                )
+            if self._clock() + delay > deadline:
+                raise TaskTimeoutError(
+                    f"database {spec.database} did not return to `active` within {self.options.timeout:g} s"
+                )
+            self.stop.wait(delay)
+            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+
     @contextmanager
     def _backup_slot(self, spec: DatabaseSpec) -> Iterator[None]:
         with self._slots_lock:
@@ -422,6 +478,14 @@ class _BackupRefused(Exception):
 
 class _NoBackupSlot(Exception):
     """Every `POST …/backup` was refused until the deadline: nothing started."""
+
+
+class _NotSent(Exception):
+    """The call a claim guards was not sent (apply was interrupted, or its backup_first cannot be verified)."""
+
+
+class _Unverified(Exception):
+    """An accepted backup whose outcome the API cannot show (backup off): the receipt stays claimed."""
 
 
 def _by_database(plan: Plan) -> dict[str, tuple[list[Change], list[PlanWarning]]]:

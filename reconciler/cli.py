@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("address", metavar="ADDRESS")
     _manifest_flag(forget)
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
+    forget.add_argument("--force", action="store_true", help="forget a claimed receipt, whose operation may be running")
     _api_flags(forget)
 
     show = _command(commands, "show", "render a saved plan", _lazy("plan:run_show"), manifests=False)

@@ -11,6 +11,12 @@ of an existing tag, which no public client has exercised (API-NOTES §11):
   more than `settle` seconds after it checked that no claim existed, so a claim whose check-to-write span
   reaches `settle` never proceeds (it stays claimed, uncertain, with no call made).
 
+A retry (`--retry-failed`, `--retry-uncertain`) first takes the old receipt over with the same protocol (a PUT,
+which always overwrites, then settle and read back), deletes it, and claims afresh. A claim returns only once the
+server's clock has left the second of its `createdAt`, so the evidence of its operation is never ambiguous
+(receipts.py "Evidence"). A final write that finds its tag gone (`receipts forget --force` meanwhile) writes the
+receipt back: the record of an operation that ran is never lost.
+
 The verdict is kept for the rest of the run. Receipts never push a database past its tag budget: near it, done
 receipts are compacted five to a tag (created whole, then the tags they replace deleted).
 """
@@ -41,6 +47,7 @@ from reconciler.receipts import (
     decode_compact,
     encode_compact,
     keys_of,
+    left_in_claim_second,
 )
 
 CLAIM_SETTLE = 2.0  # seconds a claim waits before reading itself back, where the API overwrites on create
@@ -87,10 +94,11 @@ class Ledger:
     # --- claiming ---------------------------------------------------------------------------------------------
 
     def claim(self, spec: DatabaseSpec, receipt: Receipt, *, replacing: Mapping[str, Any] | None) -> Receipt:
-        """Create the receipt tag, returned with the server's `createdAt`; `replacing` is the failed or
-        uncertain receipt a retry was planned over (`--retry-failed`, `--retry-uncertain`)."""
+        """Create the receipt tag, returned with the server's `createdAt` once the server's clock has left that
+        second (receipts.py "Evidence"); `replacing` is the failed or uncertain receipt a retry was planned over
+        (`--retry-failed`, `--retry-uncertain`), taken over first so that of racing retries one alone goes on."""
         if replacing is not None:
-            self._release(spec, str(replacing.get("key") or receipt.key), replacing)
+            self._take_over(spec, str(replacing.get("key") or receipt.key), replacing, receipt)
         checked = self._clock()
         tags = self._make_room(spec, self._tags(spec))
         mine = [tag for tag in tags if tag.key in keys_of(receipt.kind, receipt.op_id)]
@@ -104,6 +112,7 @@ class Ledger:
                 "own tags; nothing was written and the operation did not run"
             )
         created = self._create(spec, receipt)
+        answered = self._clock()
         self._seen[spec.name] = len(tags) + 1
         with self._verdict_lock:
             verdict = self.refuses_duplicates
@@ -111,6 +120,10 @@ class Ledger:
             verdict = self._probe(spec, receipt)
         if not verdict:
             created = self._confirm(spec, receipt, since=checked)
+        # Evidence must come from a later second than the claim's (receipts.py), so the guarded POST waits for it.
+        left = left_in_claim_second(created.created_at) - (self._clock() - answered)
+        if left > 0:
+            self._sleep(left)
         return replace(receipt, created_at=created.created_at)
 
     def _create(self, spec: DatabaseSpec, receipt: Receipt) -> LiveTag:
@@ -162,29 +175,70 @@ class Ledger:
             raise ClaimedElsewhere("another run claimed it at the same moment; skipped")
         return current
 
-    def _release(self, spec: DatabaseSpec, key: str, seen: Mapping[str, Any]) -> None:
-        """Delete the receipt a retry replaces, if it is still the one the plan judged: a concurrent retry may
-        have claimed it afresh since, and deleting that claim would run the operation twice. (A read then a
-        delete, not atomic: the window is one request wide instead of the whole plan.)"""
+    def _take_over(self, spec: DatabaseSpec, key: str, seen: Mapping[str, Any], mine: Receipt) -> None:
+        """Make the receipt a retry replaces ours, then delete it so the claim proper can create it afresh.
+
+        A read then a delete would let a racing retry delete our new claim and run the operation twice, so the
+        receipt, if still the one the plan judged, is overwritten with this run's claim (a PUT always overwrites),
+        and then the protocol of claims where creates overwrite applies: wait `settle`, read back, go on only if it
+        is still ours, never when the check-to-write span reached `settle`. Of any number of racing retries at most
+        one gets past this, and that one deletes the tag, whose `createdAt` would date the evidence of its
+        operation to the old claim, and creates its claim through `claim` like a first one."""
+        checked = self._clock()
         current = self._tag(spec, key)
         if current is None:
             return  # forgotten since the plan: nothing to replace
         now = decode(current, spec.name)
-        fields = ("phase", "at", "task_id", "created_at")
+        fields = [name for name in ("phase", "at", "task_id", "created_at", "run") if name in seen]
         if now is None or any(getattr(now, name) != seen.get(name) for name in fields):
             state = f"now {now.phase.value}, written at:{now.at}" if now else "now unreadable"
             raise ClaimedElsewhere(f"the receipt changed since the plan ({state}); skipped")
+        self._within_settle(checked, "taking over the receipt", wrote=False)  # a late write could clobber a claim
+        try:
+            self.client.update_tag(*_Where(spec).args, key, mine.value)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            raise ClaimedElsewhere("the receipt was deleted while this run retried it; skipped") from None
+        self._within_settle(checked, "taking over the receipt", wrote=True)
+        self._sleep(self.settle_window)
+        after = self._tag(spec, key)
+        if after is None or after.value != mine.value:
+            raise ClaimedElsewhere("another run retried it at the same moment; skipped")
         self._delete(spec, key)
+
+    def _within_settle(self, checked: float, what: str, *, wrote: bool) -> None:
+        span = self._clock() - checked
+        if span >= self.settle_window:
+            state = "the receipt stays claimed" if wrote else "nothing was written"
+            raise ClaimUnconfirmed(
+                f"{what} took {span:.1f} s from check to write, not under the {self.settle_window:g} s settle window, "
+                f"so another run may hold it too; no call was made and {state}"
+            )
 
     # --- recording ---------------------------------------------------------------------------------------------
 
     def write(self, spec: DatabaseSpec, receipt: Receipt, *, required: bool) -> None:
-        """Update the receipt tag; the task id is a convenience (`required=False`), the outcome is not."""
+        """Update the receipt tag; the task id is a convenience (`required=False`), the outcome is not. A tag that
+        is gone (forgotten with `--force` while its operation ran) is created again with what this write says."""
         try:
             self.client.update_tag(*_Where(spec).args, receipt.key, receipt.value)
-        except ApiError:
+        except ApiError as error:
+            if error.status == 404 and self._write_back(spec, receipt):
+                return
             if required:
                 raise
+
+    def _write_back(self, spec: DatabaseSpec, receipt: Receipt) -> bool:
+        """Create a receipt whose update answered 404, if its tag is really gone; False if it is there after all
+        (the path was not understood: a legacy key's dot) or cannot be created."""
+        try:
+            if self._tag(spec, receipt.key) is not None:
+                return False
+            self.client.create_tag(*_Where(spec).args, receipt.key, receipt.value)
+        except ApiError:
+            return False
+        return True
 
     def record(self, spec: DatabaseSpec, receipt: Receipt) -> None:
         """Write an outcome; near the tag budget, then compact the done receipts."""

@@ -191,12 +191,13 @@ class WarningKind(StrEnum):
     SETTLED = "settled"
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
     TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
+    UNVERIFIABLE = "unverifiable"  # an on-demand backup whose outcome the API cannot show: backup is off (issue 20)
 
     @property
     def needs_attention(self) -> bool:
         """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
         note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
-        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET)
+        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE)
 
 
 def database_path(tier: Tier, subscription: int, database: int) -> str:

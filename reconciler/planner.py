@@ -40,6 +40,7 @@ from reconciler.receipts import (
     fingerprint_problem,
     operation_ids,
     read_receipts,
+    unverifiable_backup_note,
 )
 from reconciler.uris import mask, mask_in_text
 
@@ -291,6 +292,8 @@ def _plan_operation(
         if problem is not None:
             out.problems.append(problem)
             return
+    if not ctx.backup_on and isinstance(operation, OnDemandBackup):  # it has a `path`, or it is a problem above
+        out.warnings.append(PlanWarning(address, WarningKind.UNVERIFIABLE, unverifiable_backup_note(address)))
     action = Action.IMPORT if kind is OperationKind.IMPORT else Action.BACKUP
     before = {"receipt": _receipt_view(receipt)}
     out.changes.append(
@@ -343,6 +346,7 @@ def _receipt_view(receipt: Receipt | None) -> dict[str, Any] | None:
         "at": receipt.at,
         "task_id": receipt.task_id,
         "created_at": receipt.created_at,
+        "run": receipt.run,  # tells the judged receipt from a racing retry's claim of the same second
     }
 
 

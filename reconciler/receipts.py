@@ -26,6 +26,13 @@ A compact tag is only ever created whole and deleted whole, never edited, so two
 cannot lose each other's entries (at worst an entry is held twice).
 
 It never holds a URI, only the fingerprint of the unresolved operation spec.
+
+Evidence (supersedes SPEC §10 "at or after"): an operation "ran after the claim" only when the latest status time
+falls in a later second than the tag's `createdAt`, both on the server's clock. A backup finishing in the very
+second the claim was written is therefore never taken for ours; in return, apply sends no POST a claim guards until
+the server's clock has left the claim's second (`Ledger.claim` returns only then), so our own operation always
+ends in a later second. A completed backup or import task means only "accepted" (API-NOTES §11): with remote
+backup off the backup status cannot be read, and such a backup stays `claimed` (uncertain) until a person checks.
 """
 
 from __future__ import annotations
@@ -80,8 +87,8 @@ _KIND_LETTER = {OperationKind.IMPORT: "i", OperationKind.BACKUP: "b"}
 # Task states (API-NOTES §5): the first three are still running; anything but completed is a failure.
 _TASK_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})
 _TASK_COMPLETED = "processing-completed"
-# Status-read errors meaning "backup is off/not configured" (API-NOTES §3, SPEC §10): for an on-demand backup
-# the task is then the only evidence of the outcome. No such rule exists for imports.
+# Status-read errors meaning "backup is off/not configured" (API-NOTES §3, SPEC §10): the outcome of an on-demand
+# backup cannot be read then, and a completed task only says the API accepted it (issue 20 item 4): never `done`.
 BACKUP_OFF_ERRORS = frozenset({"DATABASE_BACKUP_DISABLED", "DATABASE_BACKUP_NOT_CONFIGURED"})
 
 
@@ -340,14 +347,31 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
         reason = " - ".join(part for part in (task.error_type, task.error_description) if part)
         return _settled(address, Phase.FAILED, f"task {task.task_id} ended {task.status}"
                         + (f": {reason}" if reason else ""))
-    # A completed task may only mean "accepted" (API-NOTES §3, §4), so the status must speak; only for a backup
-    # whose status endpoint says backup is off (SPEC §10) is the task the evidence.
+    # A completed task may only mean "accepted" (API-NOTES §3, §4, §11), so the status must speak; where it cannot
+    # (backup off), the outcome is unverifiable and a person must look (issue 20 item 4).
     from_status = status_verdict(receipt, address, latest)
     if from_status is not None:
         return from_status
     if receipt.kind is OperationKind.BACKUP and latest is not None and latest.error_type in BACKUP_OFF_ERRORS:
-        return _settled(address, Phase.DONE, f"task {task.task_id} completed")
+        return Assessment(WarningKind.UNCERTAIN, unverified_backup(address, task.task_id, latest.error_type))
     return _uncertain(receipt, address, latest)
+
+
+def unverifiable_backup_note(address: str) -> str:
+    """The plan's word on an on-demand backup to its own path while the database's backup is off."""
+    return (f"{address} cannot be verified once run: backup is off on this database, so the API shows no backup "
+            "status (a completed task means only that the backup was accepted); apply leaves its receipt claimed, "
+            "reported uncertain, for you to check the destination; switch the database's backup on first to have it "
+            "verified")
+
+
+def unverified_backup(address: str, task_id: str, error_type: str | None) -> str:
+    """What to do about a backup whose task completed while its status cannot be read (backup off)."""
+    return (f"{address} cannot be verified: its task {task_id} completed, which means only that the API accepted "
+            f"the backup, and with remote backup off the backup status answers {error_type or 'an error'}. Check the "
+            "backup destination for a file written since the claim: if it is there, the backup ran (remove its entry "
+            "from the manifest; the claimed receipt stays as its record); if not, re-run it with "
+            f"--retry-uncertain {address}")
 
 
 def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:
@@ -400,9 +424,19 @@ def describe_status(kind: OperationKind, latest: LatestStatus | None) -> str:
 
 
 def ran_after(status_time: str | None, created_at: str | None) -> bool:
-    """True when the status time is at or after the claim, both server-clock strings, to the second."""
+    """True when the status time falls in a later second than the claim, both server-clock strings: a status of the
+    claim's own second may be another operation's, finished just before the claim (issue 20 item 3)."""
     status_epoch, claim_epoch = _seconds(status_time), _seconds(created_at)
-    return status_epoch is not None and claim_epoch is not None and status_epoch >= claim_epoch
+    return status_epoch is not None and claim_epoch is not None and status_epoch > claim_epoch
+
+
+def left_in_claim_second(created_at: str | None) -> float:
+    """Seconds until the server's clock has surely left the second of a claim's `createdAt`, counted from when the
+    claim was answered (the server stamped it no later). A time without fractions (or none) could be late in its
+    second, so the whole second is waited."""
+    match = re.search(r"\.(\d+)", created_at or "")
+    fraction = float("0." + match.group(1)) if match and _seconds(created_at) is not None else 0.0
+    return 1.0 - fraction
 
 
 def _seconds(timestamp: str | None) -> int | None:

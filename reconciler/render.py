@@ -15,7 +15,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.model import Action, Change, DatabaseRef, Plan, PlanWarning
+from reconciler.model import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
 from reconciler.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
@@ -39,7 +39,8 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
             console.print(Text("      " + line))
         console.print()
     for title, warnings in (("Operations needing attention:", plan.attention),
-                            ("Receipts apply will record:", _settled(plan.warnings))):
+                            ("Receipts apply will record:", _settled(plan.warnings)),
+                            ("Notes:", _notes(plan.warnings))):
         if warnings:
             console.print(Text(title, style="bold yellow"))
             for warning in warnings:
@@ -50,7 +51,12 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
 
 
 def _settled(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
-    return [warning for warning in warnings if not warning.kind.needs_attention]
+    return [warning for warning in warnings if warning.kind is WarningKind.SETTLED]
+
+
+def _notes(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
+    """Informational warnings (a tag budget near its end, a backup that cannot be verified): no action waits."""
+    return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED]
 
 
 def _change_heading(change: Change) -> Text:
@@ -124,6 +130,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_destructive_block(plan.changes, where),
         *_risky_block(plan.changes),
         *_warnings_block("Receipts apply will record", _settled(plan.warnings), pinned=False),
+        *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
     ]
     by_database: dict[str, list[Change]] = {}
     for change in plan.changes:

@@ -16,7 +16,7 @@ from conftest import generated_world
 
 from reconciler.apply import Outcome, StepResult
 from reconciler.manifest import load_manifest
-from reconciler.model import Tier, thaw
+from reconciler.model import Tier, WarningKind, thaw
 from reconciler.receipts import fingerprint
 from reconciler.sandbox import Fault
 
@@ -385,6 +385,14 @@ databases:
 
 
 @pytest.fixture
+def plain_first(make_account: MakeAccount, tmp_path: Path) -> Account:
+    """orders-prod with only the import, and `backup_first`."""
+    manifest = tmp_path / "orders.yaml"
+    manifest.write_text(PLAIN_IMPORT + "        backup_first: true\n")
+    return make_account(manifest_paths=[manifest])
+
+
+@pytest.fixture
 def plain(make_account: MakeAccount, tmp_path: Path) -> Account:
     """orders-prod with only the import (no backup_first), so the first task poll is the import's."""
     manifest = tmp_path / "orders.yaml"
@@ -436,18 +444,49 @@ def test_an_import_status_that_stays_unreadable_leaves_the_receipt_claimed(plain
     assert len(import_runs(plain.emulator)) == 1
 
 
-def test_backup_with_periodic_backup_off_is_done_on_the_tasks_word(acct: Account, tmp_path: Path) -> None:
-    """SPEC §10: with backup off the status endpoint answers DATABASE_BACKUP_DISABLED; then the task is the
-    only evidence, so an on-demand backup to its own path still ends `done`."""
+def test_a_backup_with_backup_off_is_never_done_on_its_tasks_word(acct: Account, tmp_path: Path) -> None:
+    """Issue 20 item 4 (was: `done` on the task's word, SPEC §10): with backup off the status endpoint answers
+    DATABASE_BACKUP_DISABLED and a completed task means only "accepted", so the plan warns, the receipt stays
+    claimed with its task, and every message says how to check and what to do; nothing runs again by itself."""
     manifest = tmp_path / "catalog.yaml"
     manifest.write_text(
         "version: 1\ndatabases:\n  - name: catalog-prod\n    subscription: 1234567\n    database: 7654323\n"
         "    backups:\n      - id: one-off\n        path: s3://acme-adhoc/catalog\n"
     )
     acct.manifest = load_manifest([manifest])
-    (result,) = acct.apply(acct.plan())
-    assert result.outcome is Outcome.DONE and "DATABASE_BACKUP_DISABLED" in result.message
-    assert acct.emulator.tags(7654323)["rcr_backup_one-off"].startswith("v1 done ")
+    address = "catalog-prod.backups.one-off"
+    the_plan = acct.plan()
+    (note,) = the_plan.warnings
+    assert note.kind is WarningKind.UNVERIFIABLE and "cannot be verified" in note.message
+    assert [c.address for c in the_plan.changes] == [address] and not the_plan.attention
+
+    (result,) = acct.apply(the_plan)
+
+    assert result.outcome is Outcome.UNCERTAIN, result.message
+    assert "cannot be verified" in result.message and "Check the backup destination" in result.message
+    assert f"--retry-uncertain {address}" in result.message
+    value = acct.emulator.tags(7654323)["rcr_backup_one-off"]
+    assert value.startswith("v1 claimed ") and value.endswith(f"task:{result.task_id}")
+    again = acct.plan()
+    (warning,) = again.warnings
+    assert warning.kind is WarningKind.UNCERTAIN and "cannot be verified" in warning.message
+    assert again.changes == () and len(acct.emulator.backup_history(7654323)) == 1
+
+
+def test_a_backup_first_whose_outcome_cannot_be_read_never_lets_the_import_run(plain_first: Account) -> None:
+    """Issue 20 item 4: the backup status answering DATABASE_BACKUP_DISABLED after backup_first's backup is no
+    evidence that the backup exists, so the destructive import is not sent and its claim is withdrawn."""
+    the_plan = plain_first.plan()
+    plain_first.emulator.inject(
+        Fault.task_error("DATABASE_BACKUP_DISABLED", command_type="databaseBackupStatusRequest", count=50)
+    )
+    (result,) = plain_first.apply(the_plan)
+
+    assert result.outcome is Outcome.SKIPPED, result.message
+    assert "the import was not sent" in result.message and "claim was withdrawn" in result.message
+    assert import_runs(plain_first.emulator) == []
+    assert IMPORT_KEY not in plain_first.emulator.tags(ORDERS)
+    assert len(plain_first.emulator.backup_history(ORDERS)) == 1
 
 
 def test_lost_answer_to_the_claim_is_recognised_as_our_own(acct: Account) -> None:

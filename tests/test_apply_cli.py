@@ -314,6 +314,55 @@ def test_interrupt_starts_nothing_new_settles_the_running_backup_and_exits_130(
     assert outcomes[IMPORT] == "skipped" and outcomes["marketing-cache.backup"] == "skipped"
 
 
+def backup_runs(directory: Path, database: int = ORDERS) -> list[dict[str, Any]]:
+    """The backups started on one database, read from the saved world without its lock (as `peek_tags`)."""
+    try:
+        data = json.loads((directory / STATE / "world.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [run for run in data["backup_runs"] if run["database_id"] == database]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_during_the_backup_first_backup_never_sends_the_import(
+    tmp_path: Path, start: Spawn, signum: signal.Signals
+) -> None:
+    """Regression: apply said "starting nothing new", waited for backup_first's backup, then POSTed the import."""
+    directory = sandbox_dir(tmp_path, backup=1.0)
+    process = start(directory, *APPLY, "--target", IMPORT, "--report", "report.json")
+    deadline = time.monotonic() + 15
+    while not backup_runs(directory):
+        assert process.poll() is None and time.monotonic() < deadline, "the backup before the import never started"
+        time.sleep(0.003)
+    process.send_signal(signum)
+    ran = finish(process)
+
+    assert ran.code == 130, ran.err
+    assert imports(directory) == []
+    assert IMPORT_KEY not in peek_tags(directory)  # its claim withdrawn: the next apply runs it
+    [operation] = json.loads((directory / "report.json").read_text())["operations"]
+    assert operation["outcome"] == "skipped" and "the import was not sent" in operation["message"]
+    assert IMPORT in changes_of(plan_json(directory))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_apply_is_still_planning_exits_130_and_writes_nothing(
+    tmp_path: Path, start: Spawn, signum: signal.Signals
+) -> None:
+    """Regression: the handlers were installed only once apply started, so a SIGTERM while planning exited -15."""
+    directory = sandbox_dir(tmp_path)
+    world(directory).inject(Fault.slow(3.0, count=20, method="GET", path="**/tags"))
+    mark = log_size(directory)
+    process = start(directory, *APPLY)
+    wait_for(lambda: log_size(directory) > mark)  # it has made its first request: planning
+    process.send_signal(signum)
+    ran = finish(process)
+
+    assert ran.code == 130, (ran.code, ran.err)
+    assert "Interrupted" in ran.err and "Traceback" not in ran.err
+    assert writes_since(directory, mark) == []
+
+
 def test_second_sigint_leaves_at_once_and_the_next_plan_reconciles(tmp_path: Path, start: Spawn) -> None:
     directory = sandbox_dir(tmp_path, **{"import": 1.5})
     process = start(directory, *APPLY)
@@ -435,7 +484,7 @@ def test_saved_settlement_refused_when_the_receipt_was_claimed_again(tmp_path: P
     assert cli(directory, *APPLY).code == 1
     assert cli(directory, *PLAN, "--out", "plan.json").code == 0
     fingerprint = peek_tags(directory)[IMPORT_KEY].split()[2]
-    assert cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve").code == 0
+    assert cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve", "--force").code == 0
     time.sleep(1.05)  # the new claim is a server-clock second after the import: it did not run since
     client, session = open_client(world(directory))
     theirs = f"v1 claimed {fingerprint} at:1795834300 run:ffffffff"
@@ -475,9 +524,11 @@ def test_a_viewer_keys_apply_reports_refused_nothing_written_not_uncertain(tmp_p
     assert landed == []  # every write was refused: no tag, no PUT, no backup, no import
 
 
-def seeded(tmp_path: Path, tags: dict[str, str], database: int = ORDERS) -> Path:
+def seeded(
+    tmp_path: Path, tags: dict[str, str], database: int = ORDERS, options: dict[str, Any] | None = None
+) -> Path:
     """The fast sandbox with extra tags on one database, as a console user or version 0.1 left them."""
-    directory = sandbox_dir(tmp_path)
+    directory = sandbox_dir(tmp_path, options)
     seed = directory / "fast-world.yaml"
     document = yaml.safe_load(seed.read_text(encoding="utf-8"))
     for subscription in document["subscriptions"]:
@@ -613,3 +664,30 @@ def test_a_format_1_0_plan_file_is_shown_but_not_applied(tmp_path: Path) -> None
 
     assert ran.code == 1 and "plan format 1.0" in ran.err and "re-run plan" in ran.err
     assert log_size(directory) == mark
+
+
+# --- issue 20 item 1: racing retries ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runs", [2, 5])
+@pytest.mark.parametrize("variant", ["duplicate-create-409", "duplicate-create-overwrites"])
+def test_racing_retries_of_an_uncertain_import_import_once(
+    tmp_path: Path, start: Spawn, variant: str, runs: int
+) -> None:
+    """Regression: two `apply --retry-uncertain ADDRESS` at once both imported (each deleted and re-created the
+    receipt in separate requests, so one deleted the other's new claim)."""
+    spec = next(s for s in load_manifest([EXAMPLES]).databases if s.name == "orders-prod")
+    left_by_a_crash = f"v1 claimed fp:{fingerprint(spec.imports[0])} at:1764312600 run:0c1d2e3f"
+    directory = seeded(tmp_path, {IMPORT_KEY: left_by_a_crash}, options=TAG_VARIANTS[variant])
+    assert warnings_of(plan_json(directory)) == {IMPORT: "uncertain"}
+    retry = (*APPLY, "--target", IMPORT, "--retry-uncertain", IMPORT)
+
+    results = [finish(process, timeout=60) for process in [start(directory, *retry) for _ in range(runs)]]
+
+    assert imports(directory) == ["success"]
+    assert sum(1 for ran in results if ran.code == 0) == 1, [ran.out for ran in results]
+    for ran in results:
+        assert ran.code in (0, 1), ran.err
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+    final = plan_json(directory)
+    assert IMPORT not in changes_of(final) and IMPORT not in warnings_of(final)

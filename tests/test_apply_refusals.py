@@ -125,13 +125,78 @@ def test_the_import_after_backup_first_waits_until_the_database_is_active_again(
     assert acct.emulator.tags(ORDERS)[IMPORT_KEY].startswith("v1 done ")
 
 
+# --- after "stop", nothing more is sent (issue 20 item 2) -----------------------------------------------------
+
+
+def test_stop_during_the_backup_first_backup_sends_no_import_and_withdraws_its_claim(accounts: list[Account]) -> None:
+    base = account()
+    accounts.append(base)
+    stop = threading.Event()
+
+    def stop_once_the_backup_is_sent(request: httpx.Request, response: httpx.Response) -> None:
+        if request.method == "POST" and request.url.path.endswith(f"/{ORDERS}/backup") and response.is_success:
+            stop.set()  # Ctrl-C while the backup runs
+
+    acct = at_the_edge(base, stop_once_the_backup_is_sent)
+    accounts.append(acct)
+    results = acct.apply(acct.plan(targets={IMPORT}), stop=stop)
+
+    result = outcome_of(results, IMPORT)
+    assert result.outcome is Outcome.SKIPPED, result.message
+    assert "apply was interrupted" in result.message and "the import was not sent" in result.message
+    assert acct.emulator.import_history(ORDERS) == []
+    assert [b.status for b in acct.emulator.backup_history(ORDERS)] == ["success"]  # sent, so waited for
+    assert IMPORT_KEY not in acct.emulator.tags(ORDERS)  # withdrawn: the next apply runs it
+    assert IMPORT in {change.address for change in acct.plan().changes}
+
+
+def test_stop_while_waiting_for_active_before_the_import_sends_nothing_more(accounts: list[Account]) -> None:
+    base = account()
+    accounts.append(base)
+    stop = threading.Event()
+
+    def busy_after_backup(request: httpx.Request, response: httpx.Response) -> None:
+        if request.method == "POST" and request.url.path.endswith(f"/{ORDERS}/backup") and response.is_success:
+            base.emulator.hold_status(ORDERS, "active-change-pending", 5.0)
+        elif request.url.path.endswith(f"/databases/{ORDERS}") and response.json().get("status") != "active":
+            stop.set()  # Ctrl-C while apply waits for `active` to send the import
+
+    acct = at_the_edge(base, busy_after_backup)
+    accounts.append(acct)
+    mark = acct.log_size()
+    results = acct.apply(acct.plan(targets={IMPORT}), stop=stop)
+
+    result = outcome_of(results, IMPORT)
+    assert result.outcome is Outcome.SKIPPED and "the import was not sent" in result.message, result.message
+    assert acct.emulator.import_history(ORDERS) == []
+    assert not [w for w in acct.writes(mark) if w.path.endswith("/import")]
+    assert IMPORT_KEY not in acct.emulator.tags(ORDERS)
+
+
+def test_stop_while_a_settings_put_waits_for_active_sends_no_put(acct: Account) -> None:
+    acct.emulator.hold_status(ORDERS, "active-change-pending", 5.0)
+    stop = threading.Event()
+    results: list[StepResult] = []
+    the_plan = acct.plan(targets={"orders-prod.backup"})
+    mark = acct.log_size()
+    worker = threading.Thread(target=lambda: results.extend(acct.apply(the_plan, stop=stop)))
+    worker.start()
+    wait_for(lambda: any(e.path.endswith(f"/databases/{ORDERS}") for e in acct.emulator.request_log()[mark:]))
+    stop.set()
+    worker.join(timeout=30)
+
+    step = outcome_of(results, "orders-prod.backup")
+    assert step.outcome is Outcome.SKIPPED and "apply was interrupted; nothing was sent" in step.message, step
+    assert acct.writes(mark) == []
+
+
 # --- a fifth concurrent backup -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("refusal", REFUSALS)
 def test_an_on_demand_backup_waits_for_a_slot_held_by_scheduled_backups(acct: Account, refusal: str) -> None:
     acct.emulator.set_options(backup_limit_refusal=refusal)
-    fill_the_subscription(acct, 0.3)
+    fill_the_subscription(acct, 1.5)  # outlasts the claim, which waits out its server second (issue 20 item 3)
 
     results = acct.apply(acct.plan(targets={ON_DEMAND}))
 

@@ -68,10 +68,13 @@ def _claimed(task_id: str | None = None) -> Receipt:
     ("latest", "task", "kind", "outcome"),
     [
         pytest.param(None, None, WarningKind.UNCERTAIN, None, id="no-evidence"),
-        pytest.param(LatestStatus("success", "2026-11-24T06:30:00Z"), None, WarningKind.SETTLED, Phase.DONE,
-                     id="same-second-counts-as-after"),
-        pytest.param(LatestStatus("success", "2026-11-24T06:30:00.999Z"), None, WarningKind.SETTLED, Phase.DONE,
-                     id="fractions-dropped"),
+        # Issue 20 item 3: a status of the claim's own second may be a backup that finished just before it.
+        pytest.param(LatestStatus("success", "2026-11-24T06:30:00Z"), None, WarningKind.UNCERTAIN, None,
+                     id="same-second-is-no-evidence"),
+        pytest.param(LatestStatus("success", "2026-11-24T06:30:00.999Z"), None, WarningKind.UNCERTAIN, None,
+                     id="same-second-whatever-the-fraction"),
+        pytest.param(LatestStatus("success", "2026-11-24T06:30:01Z"), None, WarningKind.SETTLED, Phase.DONE,
+                     id="the-next-second-is-evidence"),
         pytest.param(LatestStatus("success", "2026-11-24T06:29:59Z"), None, WarningKind.UNCERTAIN, None,
                      id="before-the-claim"),
         pytest.param(LatestStatus("failed", "2026-11-24T07:00:00+00:00", "file-corrupted"), None,
@@ -100,24 +103,42 @@ def test_classify_claimed(latest: LatestStatus | None, task: TaskSnapshot | None
 
 
 @pytest.mark.parametrize(
-    ("error_type", "kind", "outcome"),
+    ("error_type", "says"),
     [
-        pytest.param("DATABASE_BACKUP_DISABLED", WarningKind.SETTLED, Phase.DONE, id="backup-off"),
-        pytest.param("DATABASE_BACKUP_NOT_CONFIGURED", WarningKind.SETTLED, Phase.DONE, id="essentials-not-configured"),
-        pytest.param("GENERAL_ERROR", WarningKind.UNCERTAIN, None, id="other-status-error"),
+        pytest.param("DATABASE_BACKUP_DISABLED", "cannot be verified", id="backup-off"),
+        pytest.param("DATABASE_BACKUP_NOT_CONFIGURED", "cannot be verified", id="essentials-not-configured"),
+        pytest.param("GENERAL_ERROR", "shows no outcome", id="other-status-error"),
     ],
 )
-def test_completed_backup_task_is_the_evidence_only_when_backup_is_off(
-    error_type: str, kind: WarningKind, outcome: Phase | None
-) -> None:
+def test_a_completed_backup_task_is_never_the_evidence_even_with_backup_off(error_type: str, says: str) -> None:
+    """Issue 20 item 4: a completed task means only "accepted"; with backup off the status cannot tell, so the
+    receipt stays uncertain and the message says how to check and what to do."""
     receipt = Receipt(OperationKind.BACKUP, "pre", Phase.CLAIMED, "0123456789ab", 1, "t-1", CLAIMED_AT)
     assessment = receipts.classify(receipt, "orders.backups.pre", latest=LatestStatus(error_type=error_type),
                                    task=TaskSnapshot("t-1", "processing-completed"))
-    assert (assessment.kind, assessment.outcome) == (kind, outcome)
+    assert (assessment.kind, assessment.outcome) == (WarningKind.UNCERTAIN, None)
+    assert says in assessment.message and "--retry-uncertain orders.backups.pre" in assessment.message
+    if error_type != "GENERAL_ERROR":
+        assert "Check the backup destination" in assessment.message and error_type in assessment.message
+
+
+@pytest.mark.parametrize(
+    ("created_at", "left"),
+    [
+        pytest.param("2026-11-24T06:30:00.966Z", 0.034, id="milliseconds"),
+        pytest.param("2026-11-24T06:30:00.000Z", 1.0, id="start-of-the-second"),
+        pytest.param("2026-11-24T06:30:00Z", 1.0, id="no-fraction-may-be-late-in-its-second"),
+        pytest.param("", 1.0, id="none"),
+        pytest.param("garbage.5", 1.0, id="unparseable"),
+    ],
+)
+def test_left_in_claim_second(created_at: str, left: float) -> None:
+    assert receipts.left_in_claim_second(created_at) == pytest.approx(left)
 
 
 def test_settled_message_says_what_apply_will_record() -> None:
-    assessment = receipts.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", CLAIMED_AT), task=None)
+    assessment = receipts.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", "2026-11-24T06:30:01Z"),
+                                   task=None)
     assert "will record done" in assessment.message
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,40 @@ def test_forget_without_a_tty_or_auto_approve_is_refused(applied: Path) -> None:
     assert "--auto-approve" in ran.err and "Traceback" not in ran.err
     assert writes(applied, mark) == []
     assert peek_tags(applied)[IMPORT_KEY].startswith("v1 done ")
+
+
+# --- issue 20 item 5: forgetting a receipt while its operation runs --------------------------------------------
+
+
+def test_forgetting_a_claimed_receipt_needs_force_and_a_running_import_writes_its_receipt_back(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path, **{"import": 1.5})
+    process = spawn(directory, "apply", "-f", "examples/", "--auto-approve", "--target", IMPORT)
+    try:
+        deadline = time.monotonic() + 20
+        while not (value := peek_tags(directory).get(IMPORT_KEY, "")).startswith("v1 claimed ") or "task:" not in value:
+            assert process.poll() is None and time.monotonic() < deadline, "the import never got a task id"
+            time.sleep(0.005)
+        mark = len(world(directory).request_log())
+
+        refused = cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve")
+
+        assert refused.code == 1, refused.err
+        assert "the operation may be running now" in refused.err and "--force" in refused.err
+        assert writes(directory, mark) == [] and peek_tags(directory)[IMPORT_KEY] == value
+
+        forced = cli(directory, "receipts", "forget", IMPORT, "-f", "examples/", "--auto-approve", "--force")
+
+        assert forced.code == 0, forced.err
+        assert IMPORT_KEY not in peek_tags(directory)
+        ran = finish(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # The import ran: apply writes its receipt back, so the next apply does not import again.
+    assert ran.code == 0, ran.out + ran.err
+    assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
+    assert [run.status for run in world(directory).import_history(ORDERS)] == ["success"]
+    again = cli(directory, "apply", "-f", "examples/", "--auto-approve", "--target", IMPORT)
+    assert again.code == 0, again.err
+    assert len(world(directory).import_history(ORDERS)) == 1

@@ -31,6 +31,12 @@ from reconciler.uris import mask
 
 
 def run_apply(rt: Runtime) -> int:
+    stop, applying = threading.Event(), threading.Event()
+    with _interrupts(rt, stop, applying):  # before the first request: a SIGTERM while planning exits 130 too
+        return _apply(rt, stop, applying)
+
+
+def _apply(rt: Runtime, stop: threading.Event, applying: threading.Event) -> int:
     args = rt.args
     started = utc_now()
     manifest, chosen = _saved(rt, args.planfile) if args.planfile else _fresh(rt)
@@ -42,7 +48,6 @@ def run_apply(rt: Runtime) -> int:
             print(to_apply.summary_line, file=rt.out)
         return EXIT_ERROR if to_apply.attention else EXIT_OK  # what needs a person is never a green run
     check_variables(to_apply, manifest, rt.environ)
-    stop = threading.Event()
     options = ApplyOptions(
         run_id=secrets.token_hex(4),
         environ=rt.environ,
@@ -54,7 +59,8 @@ def run_apply(rt: Runtime) -> int:
     if not args.quiet:  # --quiet: only errors and the result (the summary table)
         progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
     applier = Applier(rt.connect().client, manifest, to_apply, options, listener=progress, stop=stop)
-    with _interrupts(rt, stop), progress or nullcontext():
+    applying.set()
+    with progress or nullcontext():
         results = applier.run()
     # Redacted before the table is laid out: a secret wrapped over two lines would slip past the stream's redactor.
     results = [replace(result, message=rt.redactor(result.message)) for result in results]
@@ -163,10 +169,13 @@ def _short(value: Any) -> str:
 
 
 @contextmanager
-def _interrupts(rt: Runtime, stop: threading.Event) -> Iterator[None]:
-    """First Ctrl-C or SIGTERM: start nothing new, let in-flight operations settle; second: leave at once."""
+def _interrupts(rt: Runtime, stop: threading.Event, applying: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM before apply starts (planning, reading, asking): leave at once, nothing was written. Once
+    it runs, the first: start nothing new, let in-flight operations settle; the second: leave at once."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if not applying.is_set():
+            raise KeyboardInterrupt  # the CLI boundary says "Interrupted." and exits 130
         if stop.is_set():
             os._exit(EXIT_INTERRUPTED)  # receipts stay claimed; the next plan reconciles them
         stop.set()

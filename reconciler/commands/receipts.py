@@ -10,7 +10,7 @@ from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
 from reconciler.model import DatabaseSpec, Import, OnDemandBackup, OperationKind, operation_address
-from reconciler.receipts import Receipt, fingerprint, operation_ids, read_receipts
+from reconciler.receipts import Phase, Receipt, fingerprint, operation_ids, read_receipts
 
 
 def run_receipts(rt: Runtime) -> int:
@@ -74,6 +74,13 @@ def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
         )
     spec, receipt = found[address]
     task = receipt.task_id or "-"
+    if receipt.phase is Phase.CLAIMED and not rt.args.force:
+        raise ReconcilerError(
+            f"{address}: the receipt is claimed (since {receipt.created_at or 'an unknown time'}, task {task}), so the "
+            "operation may be running now, and forgetting it lets the next apply run it again; see what "
+            "`reconciler plan` says of it (in progress, settled or uncertain), or pass --force to forget it anyway; "
+            "nothing was changed"
+        )
     print(f"{address}: {receipt.phase.value} receipt, claimed {receipt.created_at}, task {task}.", file=rt.out)
     print("Forgetting it lets the operation run again on the next apply.", file=rt.out)
     if not rt.args.auto_approve:

@@ -115,8 +115,9 @@ def _tag_shape(ctx: Context, params: Params, key: str, tag: StoredTag, *, with_l
     shape: JsonObject = {
         "key": key,
         "value": tag["value"],
-        "createdAt": iso_utc(tag["created_at"]),
-        "updatedAt": iso_utc(tag["updated_at"]),
+        # API-NOTES §11: tag timestamps carry milliseconds (`2024-08-28T08:59:31.966Z`).
+        "createdAt": iso_utc(tag["created_at"], micros=True)[:-4] + "Z",
+        "updatedAt": iso_utc(tag["updated_at"], micros=True)[:-4] + "Z",
         "links": [],
     }
     if with_links:

@@ -24,7 +24,7 @@ def test_create_tag_answers_a_cloud_tag(client: httpx.Client, emulator: Emulator
     assert response.status_code == 200
     tag = response.json()
     assert (tag["key"], tag["value"]) == ("rcr_import_seed-1", "claimed 1764000000")
-    assert tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00Z"
+    assert tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00.000Z"  # milliseconds, as real tags (API-NOTES §11)
     assert emulator.tags(ORDERS)["rcr_import_seed-1"] == "claimed 1764000000"
 
 
@@ -64,7 +64,7 @@ def test_update_tag_keeps_created_at(client: httpx.Client, clock: ManualClock) -
     clock.advance(5)
     tag = client.put(TAGS + "/rcr_import_seed-1", json={"value": "done"}).json()
     assert tag["value"] == "done"
-    assert tag["createdAt"] == "2025-11-24T16:00:00Z" and tag["updatedAt"] == "2025-11-24T16:00:05Z"
+    assert tag["createdAt"] == "2025-11-24T16:00:00.000Z" and tag["updatedAt"] == "2025-11-24T16:00:05.000Z"
 
 
 def test_update_of_a_missing_tag_is_404(client: httpx.Client) -> None:
@@ -108,7 +108,7 @@ def test_overwrite_option_makes_a_duplicate_create_a_silent_update(client: httpx
     response = client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run b"})
     assert response.status_code == 200
     assert emulator.tags(ORDERS)["rcr_backup_b1"] == "claimed run b"
-    assert response.json()["createdAt"] == "2025-11-24T16:00:00Z"  # the first create's time stays
+    assert response.json()["createdAt"] == "2025-11-24T16:00:00.000Z"  # the first create's time stays
 
 
 def test_lowercase_option_stores_keys_lowercased_instead_of_refusing(client: httpx.Client, emulator: Emulator) -> None:
