@@ -30,12 +30,19 @@ def test_never_more_than_the_slots_of_a_subscription_at_once() -> None:
     running: Counter[str] = Counter()
     peak: Counter[str] = Counter()
     lock = threading.Lock()
+    full = threading.Event()  # both subscriptions have 4 running: the first wave may end
+    others = threading.Barrier(6)  # the six jobs without backups must all run at once
 
     def work(group: str) -> None:
         with lock:
             running[group] += 1
             peak[group] = max(peak[group], running[group])
-        time.sleep(0.01)
+            if running["a"] >= 4 and running["b"] >= 4:
+                full.set()
+        if group == "c":
+            others.wait(timeout=10)  # breaks (and fails the run) if the scheduler held one of them back
+        else:
+            full.wait(timeout=2)  # the first four of each subscription overlap, however loaded the machine
         with lock:
             running[group] -= 1
 

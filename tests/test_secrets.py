@@ -433,7 +433,8 @@ def test_a_sandbox_key_with_a_trailing_newline_is_refused_too(tmp_path: Path) ->
     environ = {"REDISCLOUD_ACCESS_KEY": SANDBOX_ACCESS_KEY, "REDISCLOUD_SECRET_KEY": SANDBOX_SECRET_KEY + "\r\n"}
     ran = cli(directory, "status", "-f", "examples/", environ=environ)
     assert ran.code == 1
-    assert ran.err.startswith("Error: REDISCLOUD_SECRET_KEY ends with a carriage return"), ran.err
+    error = [line for line in ran.err.splitlines() if line.startswith("Error:")]
+    assert error[0].startswith("Error: REDISCLOUD_SECRET_KEY ends with a carriage return"), ran.err
     assert SANDBOX_SECRET_KEY not in ran.out + ran.err
     assert len(world(directory).request_log()) == before
 

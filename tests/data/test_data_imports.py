@@ -28,7 +28,7 @@ SHARDS = tuple(f"s3://acme-seeds/orders/orders-{n}_of_3.rdb.gz" for n in (1, 2, 
 SHARD_KEYS = ({"order:1": "a", "order:2": "b"}, {"order:3": "c"}, {"order:4": "d", "order:ttl": "e"})
 UNION = {key: value for keys in SHARD_KEYS for key, value in keys.items()}
 IMPORT = "orders-prod.imports.seed-1"
-RECEIPT = "rcr.import.seed-1"
+RECEIPT = "rcr_import_seed-1"
 
 
 def import_manifest(directory: Path, uris: tuple[str, ...] = SHARDS, *, backup_first: bool = False) -> Path:
@@ -135,6 +135,7 @@ databases:
     imports:
       - id: restore
         from: [{backup}]
+        confirm: scratch
 """,
         encoding="utf-8",
     )
@@ -364,7 +365,7 @@ databases:
     (result,) = refused.apply(refused.plan())
     assert result.outcome is Outcome.FAILED
     assert plane.backups_written == []
-    assert refused.emulator.tags(ORDERS)["rcr.backup.to-ftp"].startswith("v1 failed ")
+    assert refused.emulator.tags(ORDERS)["rcr_backup_to-ftp"].startswith("v1 failed ")
 
     (tmp_path / "again").mkdir()
     accepted = accounts(manifest, FTP_PASSWORD="sandbox-ftp-password")
