@@ -67,6 +67,8 @@ class DataPlane:
         self._failure_params: dict[str, list[JsonObject]] = {}
         self._backup_failures: dict[str, str] = {}  # task id -> failureReason
         (root / "work").mkdir(parents=True, exist_ok=True)
+        self._placing: threading.Thread | None = None
+        self._placing_error: Exception | None = None
 
     # --- life cycle -----------------------------------------------------------------------------
 
@@ -92,15 +94,37 @@ class DataPlane:
                 if db_id in self.databases:
                     fill(self.databases[db_id].server, wanted.content)
             log.info("servers filled")
-            self._place_files(scratch, seed)
         except BaseException:
+            scratch.stop()
+            shutil.rmtree(scratch.directory, ignore_errors=True)
             self.stop()
             raise
+        # The seed's sample files are written while the API comes up (a third of the start-up); what reads a
+        # store (an import) waits for them first, so nothing can see a store without its samples.
+        self._placing = threading.Thread(target=self._place_and_clean, args=(scratch, seed), name="samples")
+        self._placing.start()
+
+    def _place_and_clean(self, scratch: RedisServer, seed: DataSeed) -> None:
+        try:
+            self._place_files(scratch, seed)
+            log.info("sample files placed")
+        except Exception as error:  # noqa: BLE001 - kept for the first import to report, never lost
+            self._placing_error = error
+            log.error("sample files could not be placed: %s", error)
         finally:
             scratch.stop()
             shutil.rmtree(scratch.directory, ignore_errors=True)
 
+    def samples_placed(self, timeout: float = 60.0) -> None:
+        """Wait for the seed's sample files; an import reads the stores only after this."""
+        if self._placing is not None:
+            self._placing.join(timeout)
+        if self._placing_error is not None:
+            raise DataPlaneError(f"the seed's sample files could not be placed: {self._placing_error}")
+
     def stop(self) -> None:
+        if self._placing is not None:
+            self._placing.join(60)
         for served in self.databases.values():
             served.server.terminate()  # all at once, then wait: stopping is no slower for many servers
         for served in self.databases.values():
@@ -145,6 +169,7 @@ class DataPlane:
             return self._judge_copy(served, uris[0])
         files: list[Path] = []
         try:
+            self.samples_placed()
             expected = 0
             for uri in uris:
                 raw = self._temp("download")
