@@ -72,6 +72,32 @@ def _no_sleep_expected(seconds: float) -> None:
         raise AssertionError(f"a claim on an API that refuses duplicates never settles ({seconds} s asked)")
 
 
+def race(
+    acct: Account, racers: int, spec: DatabaseSpec, op_id: str, *, replacing: dict[str, Any] | None
+) -> tuple[list[str], list[str]]:
+    """`racers` runs, each with its own client and ledger, claim `op_id` at once: who proceeded, who did not."""
+    start = threading.Barrier(racers)
+    won: list[str] = []
+    lost: list[str] = []
+
+    def run(run_id: str) -> None:
+        client, _ = open_client(acct.emulator)
+        ledger = Ledger(client, settle=0.15)
+        start.wait()
+        try:
+            ledger.claim(spec, backup_claim(op_id, run=run_id), replacing=replacing)
+            won.append(run_id)
+        except (ClaimedElsewhere, ClaimUnconfirmed):
+            lost.append(run_id)
+
+    threads = [threading.Thread(target=run, args=(f"{n:08x}",)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return won, lost
+
+
 @pytest.mark.parametrize("mode", ["conflict", "overwrite"])
 @pytest.mark.parametrize("racers", [2, 5])
 def test_racing_claims_let_exactly_one_run_proceed(acct: Account, mode: str, racers: int) -> None:
@@ -79,31 +105,7 @@ def test_racing_claims_let_exactly_one_run_proceed(acct: Account, mode: str, rac
     spec = orders(acct)
     for round_ in range(6):
         op_id = f"race-{round_}"
-        start = threading.Barrier(racers)
-        won: list[str] = []
-        lost: list[str] = []
-
-        def run(
-            run_id: str,
-            op_id: str = op_id,
-            start: threading.Barrier = start,
-            won: list[str] = won,
-            lost: list[str] = lost,
-        ) -> None:
-            client, _ = open_client(acct.emulator)
-            ledger = Ledger(client, settle=0.15)
-            start.wait()
-            try:
-                ledger.claim(spec, backup_claim(op_id, run=run_id), replacing=None)
-                won.append(run_id)
-            except (ClaimedElsewhere, ClaimUnconfirmed):
-                lost.append(run_id)
-
-        threads = [threading.Thread(target=run, args=(f"{n:08x}",)) for n in range(racers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        won, lost = race(acct, racers, spec, op_id, replacing=None)
         assert len(won) == 1, (mode, round_, won, lost)
         assert len(lost) == racers - 1
         assert f"run:{won[0]}" in acct.emulator.tags(ORDERS)[f"rcr_backup_{op_id}"]  # the tag names the winner
@@ -250,32 +252,7 @@ def test_racing_retries_let_exactly_one_run_proceed(acct: Account, mode: str, ra
         old = backup_claim(op_id, run="ffffffff").with_phase(phase)
         acct.client.create_tag(Tier.PRO, 1234567, ORDERS, old.key, old.value)
         seen = judged(acct, old.key)
-        start = threading.Barrier(racers)
-        won: list[str] = []
-        lost: list[str] = []
-
-        def run(
-            run_id: str,
-            op_id: str = op_id,
-            seen: dict[str, Any] = seen,
-            start: threading.Barrier = start,
-            won: list[str] = won,
-            lost: list[str] = lost,
-        ) -> None:
-            client, _ = open_client(acct.emulator)
-            ledger = Ledger(client, settle=0.15)
-            start.wait()
-            try:
-                ledger.claim(spec, backup_claim(op_id, run=run_id), replacing=seen)
-                won.append(run_id)
-            except (ClaimedElsewhere, ClaimUnconfirmed):
-                lost.append(run_id)
-
-        threads = [threading.Thread(target=run, args=(f"{n:08x}",)) for n in range(racers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        won, lost = race(acct, racers, spec, op_id, replacing=seen)
         assert len(won) == 1, (mode, round_, won, lost)
         assert len(lost) == racers - 1
         value = acct.emulator.tags(ORDERS)[f"rcr_backup_{op_id}"]
