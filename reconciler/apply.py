@@ -34,6 +34,7 @@ from reconciler.errors import (
     ReconcilerError,
     TaskFailedError,
     TaskTimeoutError,
+    WaitInterrupted,
 )
 from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
 from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
@@ -236,7 +237,7 @@ class Applier:
                 except _BackupRefused:
                     # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
                     # there while scheduled backups finish, since their status could pass for ours.
-                    self._drop_claim(spec, receipt)
+                    self.ledger.withdraw(spec, receipt)
                     raise
 
             try:
@@ -382,7 +383,7 @@ class Applier:
         """Nothing started, so our own claim is deleted: the receipt must not suggest the operation ran, and
         the next apply runs it. If the delete fails the claim stays, and the next plan settles it."""
         try:
-            self._drop_claim(spec, claimed)
+            self.ledger.withdraw(spec, claimed)
         except ApiError as error:
             return (
                 Outcome.UNCERTAIN,
@@ -391,9 +392,6 @@ class Applier:
                 None,
             )
         return Outcome.SKIPPED, f"not started: {reason}; its claim was withdrawn, so the next apply runs it", None
-
-    def _drop_claim(self, spec: DatabaseSpec, claimed: Receipt) -> None:
-        self.ledger.withdraw(spec, claimed)
 
     def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
         """The task first; then the latest status until it shows an outcome after the claim's second (a task
@@ -442,24 +440,13 @@ class Applier:
             raise _NotSent(f"apply was interrupted; {sent}")
 
     def _until_active(self, spec: DatabaseSpec, deadline: float, *, sent: str = "nothing was sent") -> None:
-        """Wait for `active` before a write (`wait_until_active`'s rule), but give up at "stop": `_NotSent`."""
-        delay = self.client.poll.initial
-        while True:
-            self._unless_stopped(sent)
-            live = self.client.get_database(spec.tier, spec.subscription, spec.database)
-            if live.status == "active":
-                self._unless_stopped(sent)
-                return
-            if live.status == "error":
-                raise TaskFailedError(
-                    "database", str(spec.database), None, "DATABASE_ERROR", "the database is in status `error`"
-                )
-            if self._clock() + delay > deadline:
-                raise TaskTimeoutError(
-                    f"database {spec.database} did not return to `active` within {self.options.timeout:g} s"
-                )
-            self.stop.wait(delay)
-            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+        """Wait for `active` before a write, but give up at "stop": `_NotSent`."""
+        try:
+            self.client.wait_until_active(
+                spec.tier, spec.subscription, spec.database, timeout=self._left(deadline), stop=self.stop
+            )
+        except WaitInterrupted:
+            raise _NotSent(f"apply was interrupted; {sent}") from None
 
     @contextmanager
     def _backup_slot(self, spec: DatabaseSpec) -> Iterator[None]:

@@ -6,6 +6,7 @@ ReconcilerError            a problem the user can fix; exit 1, one clear message
 ├── UnsafePlanError        a plan that must not be applied as it is
 ├── StalePlanError         a saved plan whose `before` no longer holds
 ├── CredentialsError       missing or rejected API keys
+├── WaitInterrupted        a wait given up at Ctrl-C/SIGTERM
 └── ApiError               an HTTP call failed (method, path, status, API error type/description)
     ├── NotFoundError      404
     ├── ConflictError      409
@@ -104,3 +105,7 @@ class TaskFailedError(ApiError):
 
 class TaskTimeoutError(ReconcilerError):
     pass
+
+
+class WaitInterrupted(ReconcilerError):
+    """A wait given up because the run was told to stop (Ctrl-C, SIGTERM); nothing after it may be sent."""

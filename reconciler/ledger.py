@@ -28,12 +28,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.errors import ApiError, ConflictError, ReconcilerError
-from reconciler.model import DatabaseSpec, LiveTag, PlanWarning, operation_address
+from reconciler.model import DatabaseSpec, LiveTag, PlanWarning, Tier, operation_address
 from reconciler.receipts import (
     COMPACT_ENTRIES,
     COMPACT_KEY_PREFIX,
@@ -65,13 +65,9 @@ class ClaimUnconfirmed(ReconcilerError):
     """The claim is written but could not be shown to be ours alone: no call is made, and it stays claimed."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    spec: DatabaseSpec
-
-    @property
-    def args(self) -> tuple[Any, int, int]:
-        return (self.spec.tier, self.spec.subscription, self.spec.database)
+def _at(spec: DatabaseSpec) -> tuple[Tier, int, int]:
+    """The client's address of a database's tags."""
+    return (spec.tier, spec.subscription, spec.database)
 
 
 class Ledger:
@@ -128,7 +124,7 @@ class Ledger:
 
     def _create(self, spec: DatabaseSpec, receipt: Receipt) -> LiveTag:
         try:
-            return self.client.create_tag(*_Where(spec).args, receipt.key, receipt.value)
+            return self.client.create_tag(*_at(spec), receipt.key, receipt.value)
         except ApiError as error:
             if error.status is None or error.status >= 500:
                 raise
@@ -148,7 +144,7 @@ class Ledger:
     def _probe(self, spec: DatabaseSpec, receipt: Receipt) -> bool:
         """Create the very same tag again, which changes nothing: does the API refuse a duplicate create?"""
         try:
-            self.client.create_tag(*_Where(spec).args, receipt.key, receipt.value)
+            self.client.create_tag(*_at(spec), receipt.key, receipt.value)
             refuses = False
         except ConflictError:
             refuses = True
@@ -195,7 +191,7 @@ class Ledger:
             raise ClaimedElsewhere(f"the receipt changed since the plan ({state}); skipped")
         self._within_settle(checked, "taking over the receipt", wrote=False)  # a late write could clobber a claim
         try:
-            self.client.update_tag(*_Where(spec).args, key, mine.value)
+            self.client.update_tag(*_at(spec), key, mine.value)
         except ApiError as error:
             if error.status != 404:
                 raise
@@ -222,7 +218,7 @@ class Ledger:
         """Update the receipt tag; the task id is a convenience (`required=False`), the outcome is not. A tag that
         is gone (forgotten with `--force` while its operation ran) is created again with what this write says."""
         try:
-            self.client.update_tag(*_Where(spec).args, receipt.key, receipt.value)
+            self.client.update_tag(*_at(spec), receipt.key, receipt.value)
         except ApiError as error:
             if error.status == 404 and self._write_back(spec, receipt):
                 return
@@ -235,7 +231,7 @@ class Ledger:
         try:
             if self._tag(spec, receipt.key) is not None:
                 return False
-            self.client.create_tag(*_Where(spec).args, receipt.key, receipt.value)
+            self.client.create_tag(*_at(spec), receipt.key, receipt.value)
         except ApiError:
             return False
         return True
@@ -263,7 +259,7 @@ class Ledger:
     def withdraw(self, spec: DatabaseSpec, claimed: Receipt) -> None:
         """Delete our own claim of an operation that never started (the API refused its backup), so the next run
         may claim it; a claim that is no longer ours (overwritten, or claimed afresh since) is left alone."""
-        tag = next((t for t in self._tags(spec) if t.key == claimed.key), None)
+        tag = self._tag(spec, claimed.key)
         current = decode(tag, spec.name) if tag is not None else None
         if current is None or current.phase is not Phase.CLAIMED or current.run != claimed.run:
             return
@@ -303,14 +299,14 @@ class Ledger:
     def _write_compact(self, spec: DatabaseSpec, entries: Sequence[CompactEntry]) -> bool:
         """Create one compact tag under a fresh key, and read it back; False if it is not there as written."""
         key, value = f"{COMPACT_KEY_PREFIX}{secrets.token_hex(4)}", encode_compact(entries)
-        self.client.create_tag(*_Where(spec).args, key, value)
+        self.client.create_tag(*_at(spec), key, value)
         written = self._tag(spec, key)
         return written is not None and written.value == value
 
     # --- reading ------------------------------------------------------------------------------------------------
 
     def _tags(self, spec: DatabaseSpec) -> list[LiveTag]:
-        tags = list(self.client.list_tags(*_Where(spec).args))
+        tags = list(self.client.list_tags(*_at(spec)))
         self._seen[spec.name] = len(tags)
         return tags
 
@@ -319,7 +315,7 @@ class Ledger:
 
     def _delete(self, spec: DatabaseSpec, key: str) -> None:
         try:
-            self.client.delete_tag(*_Where(spec).args, key)
+            self.client.delete_tag(*_at(spec), key)
         except ApiError as error:
             if error.status != 404:
                 raise
@@ -352,7 +348,7 @@ def _holds(spec: DatabaseSpec, tag: LiveTag, receipt: Receipt) -> bool:
     except ReconcilerError:
         return False
     entry = compact_entry(receipt)
-    return bool(entries) and any((e.kind, e.op_hash) == (entry.kind, entry.op_hash) for e in entries or ())
+    return any((e.kind, e.op_hash) == (entry.kind, entry.op_hash) for e in entries or ())
 
 
 def _owner_note(spec: DatabaseSpec, tag: LiveTag) -> str:

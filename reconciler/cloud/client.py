@@ -6,6 +6,7 @@ polls `GET /tasks/{id}` with backoff (1 s growing to 30 s), tolerating a few 404
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.cloud.session import Session
-from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
+from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError, WaitInterrupted
 from reconciler.model import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot, Tier, database_path
 from reconciler.uris import mask_in_text
 
@@ -204,13 +205,18 @@ class RedisCloudClient:
             self._sleep(delay)
             delay = min(self.poll.maximum, delay * self.poll.factor)
 
-    def wait_until_active(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LiveDatabase:
-        """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final."""
+    def wait_until_active(
+        self, tier: Tier, subscription: int, database: int, *, timeout: float, stop: threading.Event | None = None
+    ) -> LiveDatabase:
+        """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final.
+        With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen."""
         deadline = self._clock() + timeout
         delay = self.poll.initial
         while True:
+            _unless_stopped(stop)
             live = self.get_database(tier, subscription, database)
             if live.status == "active":
+                _unless_stopped(stop)
                 return live
             if live.status == "error":
                 raise TaskFailedError(
@@ -222,8 +228,16 @@ class RedisCloudClient:
                 )
             if self._clock() + delay > deadline:
                 raise TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
-            self._sleep(delay)
+            if stop is None:
+                self._sleep(delay)
+            else:
+                stop.wait(delay)
             delay = min(self.poll.maximum, delay * self.poll.factor)
+
+
+def _unless_stopped(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise WaitInterrupted("the wait was interrupted")
 
 
 def _page_items(body: Any) -> list[dict[str, Any]]:
