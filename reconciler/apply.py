@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from reconciler.apply_requests import operation_of, settings_body
+from reconciler.calls import ApiCall, resolved
 from reconciler.cloud.client import RedisCloudClient
+from reconciler.desired import OperationKind
 from reconciler.errors import (
     ApiError,
     ConflictError,
@@ -36,11 +34,13 @@ from reconciler.errors import (
     TaskTimeoutError,
     WaitInterrupted,
 )
+from reconciler.evidence import BACKUP_OFF_ERRORS, status_verdict, unverified_backup
 from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
-from reconciler.model import Action, Change, DatabaseSpec, Import, Manifest, OperationKind, Plan, PlanWarning, Tier
-from reconciler.receipts import BACKUP_OFF_ERRORS, Phase, Receipt, claim, status_verdict, unverified_backup
+from reconciler.outcomes import Outcome, StepResult
+from reconciler.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
+from reconciler.receipt_tags import Phase, Receipt, claim
 from reconciler.schedule import Job, run_jobs
-from reconciler.uris import mask_in_text, resolve
+from reconciler.uris import mask_in_text
 
 _T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
@@ -48,40 +48,6 @@ _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outco
 # the manner of that refusal is UNCONFIRMED; a 429 and a synchronous 409 are the other two candidates).
 _BACKUP_REFUSED_ERROR = "DATABASE_BACKUP_FAILED"
 _IMPORT_NOT_SENT = "the backup before the import ran, the import was not sent"
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    UNCERTAIN = "uncertain"  # the receipt stays claimed; the next plan settles it
-    CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
-    REFUSED = "refused"  # the API refused the claim: nothing was written or run; the next plan plans it again
-    SKIPPED = "skipped"  # not started: interrupted, or an earlier step on the database did not finish
-    SETTLED = "settled"  # an interrupted receipt recorded from the API's evidence
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    address: str
-    action: str
-    outcome: Outcome
-    duration: float
-    message: str = ""
-    task_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (Outcome.DONE, Outcome.SETTLED)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "action": self.action,
-            "outcome": self.outcome.value,
-            "duration_seconds": round(self.duration, 3),
-            "message": self.message,
-            "task_id": self.task_id,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +64,11 @@ Listener = Callable[[str, str, StepResult | None], None]  # (event "start"|"fini
 
 
 class Applier:
+    """Runs a plan as it is: every request is one of its changes' calls, resolved; the manifest is not read."""
+
     def __init__(
         self,
         client: RedisCloudClient,
-        manifest: Manifest,
         plan: Plan,
         options: ApplyOptions,
         *,
@@ -114,21 +81,17 @@ class Applier:
         self.ledger = Ledger(client, settle=options.claim_settle, clock=clock)
         self.plan = plan
         self.options = options
-        self.specs = {spec.name: spec for spec in manifest.databases}
         self.stop = stop or threading.Event()
         self._listener = listener or (lambda event, address, result: None)
         self._clock = clock
         self._wall = wall
-        self._slots: dict[tuple[Tier, int], threading.BoundedSemaphore] = defaultdict(
-            lambda: threading.BoundedSemaphore(options.max_backups_per_subscription)
-        )
-        self._slots_lock = threading.Lock()
 
     def run(self) -> list[StepResult]:
-        """Every change and settlement, with its outcome, in plan order."""
+        """Every change and settlement, with its outcome, in plan order. The scheduler alone enforces the
+        backup-slot cap: a database that runs backups holds one of its subscription's slots while it runs."""
         jobs = [
-            Job(_subscription(self.specs[name]), _takes_backup_slots(changes), (name, changes, settles))
-            for name, (changes, settles) in _by_database(self.plan).items()
+            Job((db.tier, db.subscription), _takes_backup_slots(changes), (db, changes, settles))
+            for db, changes, settles in _by_database(self.plan)
         ]
         done = run_jobs(
             jobs,
@@ -142,9 +105,8 @@ class Applier:
 
     # --- one database, one step at a time -----------------------------------------------------------------
 
-    def _database(self, name: str, changes: list[Change], settles: list[PlanWarning]) -> list[StepResult]:
-        spec = self.specs[name]
-        results = [self._step(w.address, "settle", partial(self._settle, spec, w)) for w in settles]
+    def _database(self, db: DatabaseRef, changes: list[Change], settles: list[PlanWarning]) -> list[StepResult]:
+        results = [self._step(w.address, "settle", partial(self._settle, db, w)) for w in settles]
         blocked = ""
         for change in changes:
             if self.stop.is_set():
@@ -152,7 +114,7 @@ class Applier:
             elif blocked:
                 results.append(self._skip(change, f"not started: {blocked} did not finish"))
             else:
-                result = self._step(change.address, change.action.value, partial(self._change, spec, change))
+                result = self._step(change.address, change.action.value, partial(self._change, change))
                 results.append(result)
                 if not result.ok:
                     blocked = change.address
@@ -180,22 +142,16 @@ class Applier:
         self._listener("finish", address, result)
         return result
 
-    def _change(self, spec: DatabaseSpec, change: Change) -> tuple[Outcome, str, str | None]:
-        if change.action is Action.UPDATE:
-            return self._update(spec, change)
-        kind, operation = operation_of(spec, change.address)
-        return self._one_shot(spec, change, kind, operation)
+    def _change(self, change: Change) -> tuple[Outcome, str, str | None]:
+        return self._update(change) if isinstance(change, SettingsUpdate) else self._one_shot(change)
 
     # --- settings -------------------------------------------------------------------------------------------
 
-    def _update(self, spec: DatabaseSpec, change: Change) -> tuple[Outcome, str, str | None]:
-        # The live interval the plan saw; its `before` was re-checked against live before apply started.
-        live_interval = change.before.get("interval")
-        body = settings_body(spec, self.options.environ, live_interval=live_interval)
-        deadline = self._clock() + self.options.timeout
+    def _update(self, change: SettingsUpdate) -> tuple[Outcome, str, str | None]:
+        db, deadline = change.database, self._clock() + self.options.timeout
         try:
             # The API refuses a write on a database that is not `active` (DATABASE_NOT_ACTIVE, API-NOTES §11).
-            self._until_active(spec, deadline)
+            self._until_active(db, deadline)
         except _NotSent as interrupted:
             return Outcome.SKIPPED, f"not started: {interrupted}", None
         except TaskTimeoutError as error:
@@ -203,9 +159,9 @@ class Applier:
         except ApiError as error:
             return Outcome.FAILED, f"not started: {error}", None
         try:
-            task_id = self.client.update_database(spec.tier, spec.subscription, spec.database, body)
+            task_id = self.client.send(self._resolved(change.call))
             self.client.wait_for_task(task_id, timeout=self._left(deadline))
-            self.client.wait_until_active(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            self.client.wait_until_active(db.tier, db.subscription, db.database, timeout=self._left(deadline))
         except TaskTimeoutError as error:
             return Outcome.UNCERTAIN, f"{error}; plan again to see where it stands", None
         except ApiError as error:
@@ -214,55 +170,55 @@ class Applier:
 
     # --- on-demand backups and imports ---------------------------------------------------------------------
 
-    def _one_shot(
-        self, spec: DatabaseSpec, change: Change, kind: OperationKind, operation: Any
-    ) -> tuple[Outcome, str, str | None]:
-        # A backup claims its receipt only once it holds its subscription's slot (and afresh after each refusal
-        # by the API), so the receipt spends no time without a task id: meanwhile another run's plan could take
-        # someone else's backup (a scheduled one) for it.
-        with self._backup_slot(spec) if kind is OperationKind.BACKUP else nullcontext():
-            deadline = self._clock() + self.options.timeout
-            replacing = change.before.get("receipt")
+    def _one_shot(self, change: OneShot) -> tuple[Outcome, str, str | None]:
+        # A backup claims its receipt only once its database holds its subscription's slot (the scheduler sees to
+        # that), and afresh after each refusal by the API, so the receipt spends no time without a task id:
+        # meanwhile another run's plan could take someone else's backup (a scheduled one) for it.
+        deadline = self._clock() + self.options.timeout
+        replacing = change.replaces
 
-            def attempt() -> tuple[Outcome, str, str | None]:
-                nonlocal replacing, deadline
-                self._unless_stopped()  # waiting for a slot may take long: nothing is claimed after "stop"
-                fresh = claim(kind, operation, at=int(self._wall()), run=self.options.run_id)
-                claiming = self._clock()
-                receipt = self.ledger.claim(spec, fresh, replacing=replacing)
-                deadline += self._clock() - claiming  # the claim's own waits are not the operation's time
-                replacing = None  # taken over and replaced by the first claim
-                try:
-                    return self._run_claimed(spec, change.address, kind, operation, receipt, deadline)
-                except _BackupRefused:
-                    # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
-                    # there while scheduled backups finish, since their status could pass for ours.
-                    self.ledger.withdraw(spec, receipt)
-                    raise
-
+        def attempt() -> tuple[Outcome, str, str | None]:
+            nonlocal replacing, deadline
+            self._unless_stopped()  # waiting for a slot may take long: nothing is claimed after "stop"
+            fresh = claim(change.kind, change.op_id, change.fingerprint, at=int(self._wall()), run=self.options.run_id)
+            claiming = self._clock()
+            receipt = self.ledger.claim(change.database, fresh, replacing=replacing)
+            deadline += self._clock() - claiming  # the claim's own waits are not the operation's time
+            replacing = None  # taken over and replaced by the first claim
             try:
-                return self._until_a_slot_frees(attempt, deadline)
-            except _NotSent as interrupted:  # before any claim: nothing to withdraw
-                return Outcome.SKIPPED, f"not started: {interrupted}", None
-            except _NoBackupSlot as refused:
-                return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
+                return self._run_claimed(change, receipt, deadline)
+            except _BackupRefused:
+                # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
+                # there while scheduled backups finish, since their status could pass for ours.
+                self.ledger.withdraw(change.database, receipt)
+                raise
 
-    def _run_claimed(
-        self, spec: DatabaseSpec, address: str, kind: OperationKind, operation: Any, receipt: Receipt, deadline: float
-    ) -> tuple[Outcome, str, str | None]:
         try:
-            self._until_active(spec, deadline)
+            return self._until_a_slot_frees(attempt, deadline)
+        except _NotSent as interrupted:  # before any claim: nothing to withdraw
+            return Outcome.SKIPPED, f"not started: {interrupted}", None
+        except _NoBackupSlot as refused:
+            return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
+
+    def _run_claimed(self, change: OneShot, receipt: Receipt, deadline: float) -> tuple[Outcome, str, str | None]:
+        db, address = change.database, change.address
+        try:
+            self._until_active(db, deadline)
             sent = "nothing was sent"
-            if isinstance(operation, Import) and operation.backup_first:
-                self._backup_first(spec, receipt, address, deadline)
+            if change.backup_first:
+                self._backup_first(db, change.calls[0], receipt, address, deadline)
                 sent = _IMPORT_NOT_SENT
             self._unless_stopped(sent)
-            task_id = self._start(spec, kind, operation, deadline, partial(self._record_task, spec, receipt))
+            call, record = self._resolved(change.call), partial(self._record_task, db, receipt)
+            if change.kind is OperationKind.IMPORT:
+                task_id = self.client.send(call)
+            else:
+                task_id = self._post_backup(call, deadline, record)
             receipt = receipt.with_task(task_id)
-            self.ledger.write(spec, receipt, required=False)
-            phase, message = self._await(spec, receipt, address, deadline)
+            self.ledger.write(db, receipt, required=False)
+            phase, message = self._await(db, receipt, address, deadline)
         except (_NoBackupSlot, _NotSent) as not_sent:
-            return self._withdraw(spec, receipt, str(not_sent))
+            return self._withdraw(db, receipt, str(not_sent))
         except _Unverified as unverified:  # the receipt stays claimed with its task id: a person must look
             return Outcome.UNCERTAIN, str(unverified), receipt.task_id
         except OutcomeUnknownError as error:
@@ -287,25 +243,24 @@ class Applier:
                     receipt.task_id,
                 )
             phase, message = Phase.FAILED, str(error)
-        self.ledger.record(spec, receipt.with_phase(phase, at=int(self._wall())))
+        self.ledger.record(db, receipt.with_phase(phase, at=int(self._wall())))
         outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
         return outcome, message, receipt.task_id
 
-    def _backup_first(self, spec: DatabaseSpec, claimed: Receipt, address: str, deadline: float) -> None:
+    def _backup_first(self, db: DatabaseRef, call: ApiCall, claimed: Receipt, address: str, deadline: float) -> None:
         """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
         against the import's own claim, which the backup follows."""
-        with self._backup_slot(spec):
-            task_id = self._until_a_slot_frees(partial(self._post_backup, spec, None, deadline), deadline)
-            backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
-            try:
-                # Sent, so waited for even after "stop": the import's claim is judged once it is over.
-                phase, message = self._await(spec, backup, address, deadline)
-            except _Unverified:
-                raise _NotSent(
-                    f"the backup before the import (task {task_id}) was accepted, but its outcome cannot be read "
-                    "while the backup status answers that backup is off, so the import was not sent; switch the "
-                    "database's remote backup on"
-                ) from None
+        task_id = self._until_a_slot_frees(partial(self._post_backup, self._resolved(call), deadline), deadline)
+        backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
+        try:
+            # Sent, so waited for even after "stop": the import's claim is judged once it is over.
+            phase, message = self._await(db, backup, address, deadline)
+        except _Unverified:
+            raise _NotSent(
+                f"the backup before the import (task {task_id}) was accepted, but its outcome cannot be read "
+                "while the backup status answers that backup is off, so the import was not sent; switch the "
+                "database's remote backup on"
+            ) from None
         if phase is not Phase.DONE:
             raise TaskFailedError(
                 "backup_first",
@@ -315,26 +270,9 @@ class Applier:
                 f"the backup before the import failed ({message}); the import did not run",
             )
         # The import is a write too: it needs the database `active` again (DATABASE_NOT_ACTIVE, API-NOTES §11).
-        self._until_active(spec, deadline, sent=_IMPORT_NOT_SENT)
+        self._until_active(db, deadline, sent=_IMPORT_NOT_SENT)
 
-    def _start(
-        self,
-        spec: DatabaseSpec,
-        kind: OperationKind,
-        operation: Any,
-        deadline: float,
-        record: Callable[[str], None],
-    ) -> str:
-        where = (spec.tier, spec.subscription, spec.database)
-        if kind is OperationKind.IMPORT:
-            sources = [resolve(uri, self.options.environ) for uri in operation.sources]
-            return self.client.start_import(*where, operation.source_type, sources)
-        path = resolve(operation.path, self.options.environ) if operation.path else None
-        return self._post_backup(spec, path, deadline, record)
-
-    def _post_backup(
-        self, spec: DatabaseSpec, path: str | None, deadline: float, record: Callable[[str], None] | None = None
-    ) -> str:
+    def _post_backup(self, call: ApiCall, deadline: float, record: Callable[[str], None] | None = None) -> str:
         """One `POST …/backup`: the id of its task once the API has accepted it, or `_BackupRefused`.
 
         With backups already running in the subscription (scheduled ones count, so our own cap can be exceeded),
@@ -342,7 +280,7 @@ class Applier:
         UNCONFIRMED). Each starts nothing, so it is no evidence of an outcome."""
         self._unless_stopped()
         try:
-            task_id = self.client.start_backup(spec.tier, spec.subscription, spec.database, path)
+            task_id = self.client.send(call)
         except (RateLimitedError, ConflictError) as error:
             raise _BackupRefused(f"HTTP {error.status}") from None
         if record is not None:
@@ -375,15 +313,15 @@ class Applier:
             self.stop.wait(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
-    def _record_task(self, spec: DatabaseSpec, claimed: Receipt, task_id: str) -> None:
+    def _record_task(self, db: DatabaseRef, claimed: Receipt, task_id: str) -> None:
         """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
-        self.ledger.write(spec, claimed.with_task(task_id), required=False)
+        self.ledger.write(db, claimed.with_task(task_id), required=False)
 
-    def _withdraw(self, spec: DatabaseSpec, claimed: Receipt, reason: str) -> tuple[Outcome, str, str | None]:
+    def _withdraw(self, db: DatabaseRef, claimed: Receipt, reason: str) -> tuple[Outcome, str, str | None]:
         """Nothing started, so our own claim is deleted: the receipt must not suggest the operation ran, and
         the next apply runs it. If the delete fails the claim stays, and the next plan settles it."""
         try:
-            self.ledger.withdraw(spec, claimed)
+            self.ledger.withdraw(db, claimed)
         except ApiError as error:
             return (
                 Outcome.UNCERTAIN,
@@ -393,7 +331,7 @@ class Applier:
             )
         return Outcome.SKIPPED, f"not started: {reason}; its claim was withdrawn, so the next apply runs it", None
 
-    def _await(self, spec: DatabaseSpec, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
+    def _await(self, db: DatabaseRef, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
         """The task first; then the latest status until it shows an outcome after the claim's second (a task
         alone only says "accepted": `_Unverified` when the status cannot be read because backup is off)."""
         assert receipt.task_id is not None
@@ -402,7 +340,7 @@ class Applier:
         delay = self.client.poll.initial
         unreadable = 0
         while True:
-            latest = read(spec.tier, spec.subscription, spec.database, timeout=self._left(deadline))
+            latest = read(db.tier, db.subscription, db.database, timeout=self._left(deadline))
             if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
                 # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
                 raise _Unverified(unverified_backup(address, outcome.snapshot.task_id, latest.error_type))
@@ -427,8 +365,8 @@ class Applier:
             time.sleep(delay)
             delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
 
-    def _settle(self, spec: DatabaseSpec, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
-        settled = self.ledger.settle(spec, warning)
+    def _settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
+        settled = self.ledger.settle(db, warning)
         if settled is None:
             return Outcome.UNCERTAIN, "the receipt is gone; plan again", None
         return Outcome.SETTLED, *settled
@@ -439,21 +377,17 @@ class Applier:
         if self.stop.is_set():
             raise _NotSent(f"apply was interrupted; {sent}")
 
-    def _until_active(self, spec: DatabaseSpec, deadline: float, *, sent: str = "nothing was sent") -> None:
+    def _until_active(self, db: DatabaseRef, deadline: float, *, sent: str = "nothing was sent") -> None:
         """Wait for `active` before a write, but give up at "stop": `_NotSent`."""
         try:
             self.client.wait_until_active(
-                spec.tier, spec.subscription, spec.database, timeout=self._left(deadline), stop=self.stop
+                db.tier, db.subscription, db.database, timeout=self._left(deadline), stop=self.stop
             )
         except WaitInterrupted:
             raise _NotSent(f"apply was interrupted; {sent}") from None
 
-    @contextmanager
-    def _backup_slot(self, spec: DatabaseSpec) -> Iterator[None]:
-        with self._slots_lock:
-            slot = self._slots[_subscription(spec)]
-        with slot:
-            yield
+    def _resolved(self, call: ApiCall) -> ApiCall:
+        return resolved(call, self.options.environ)
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())
@@ -475,23 +409,17 @@ class _Unverified(Exception):
     """An accepted backup whose outcome the API cannot show (backup off): the receipt stays claimed."""
 
 
-def _by_database(plan: Plan) -> dict[str, tuple[list[Change], list[PlanWarning]]]:
-    jobs: dict[str, tuple[list[Change], list[PlanWarning]]] = {}
+def _by_database(plan: Plan) -> list[tuple[DatabaseRef, list[Change], list[PlanWarning]]]:
+    """Each database's changes and settlements, in plan order; a settlement names its database (`database`)."""
+    jobs: dict[str, tuple[DatabaseRef, list[Change], list[PlanWarning]]] = {}
     for change in plan.changes:
-        jobs.setdefault(change.database.name, ([], []))[0].append(change)
+        jobs.setdefault(change.database.name, (change.database, [], []))[1].append(change)
     for warning in plan.warnings:
-        if warning.outcome:
-            jobs.setdefault(warning.address.split(".", 1)[0], ([], []))[1].append(warning)
-    return jobs
-
-
-def _subscription(spec: DatabaseSpec) -> tuple[Tier, int]:
-    return (spec.tier, spec.subscription)
+        if warning.outcome and warning.database is not None:
+            jobs.setdefault(warning.database.name, (warning.database, [], []))[2].append(warning)
+    return list(jobs.values())
 
 
 def _takes_backup_slots(changes: list[Change]) -> bool:
     """On-demand backups, and imports with `backup_first`, run backups (one at a time per database)."""
-    return any(
-        change.action is Action.BACKUP or (change.action is Action.IMPORT and bool(change.after.get("backup_first")))
-        for change in changes
-    )
+    return any(isinstance(c, OneShot) and (c.kind is OperationKind.BACKUP or c.backup_first) for c in changes)

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from reconciler.model import Position
+from reconciler.desired import Position
+from reconciler.normalise import TIMED_INTERVALS
 from reconciler.schema import dotted
 from reconciler.uris import (
     BACKUP_STORAGE_TYPES,
@@ -25,7 +26,6 @@ from reconciler.uris import (
 )
 from reconciler.yaml_source import JsonPath, Problem, YamlDocument, clipped, shown
 
-TIMED_INTERVALS = ("every-12-hours", "every-24-hours")
 # YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
 # address another database. Ids are written in plain decimal, as Redis Cloud shows them.
 _DECIMAL_ID = re.compile(r"[1-9][0-9]*")

@@ -7,7 +7,8 @@ Pure: the live name comes in the `DatabaseRef` the planner built from the refres
 
 from __future__ import annotations
 
-from reconciler.model import DatabaseRef, DatabaseSpec, Import
+from reconciler.desired import DatabaseSpec, Import
+from reconciler.plan import DatabaseRef
 
 
 def import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | None:

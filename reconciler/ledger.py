@@ -26,15 +26,17 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import replace
-from typing import Any
 
 from reconciler.cloud.client import RedisCloudClient
+from reconciler.desired import Tier, operation_address
 from reconciler.errors import ApiError, ConflictError, ReconcilerError
-from reconciler.model import DatabaseSpec, LiveTag, PlanWarning, Tier, operation_address
-from reconciler.receipts import (
+from reconciler.evidence import left_in_claim_second
+from reconciler.live import LiveTag
+from reconciler.plan import DatabaseRef, PlanWarning
+from reconciler.receipt_tags import (
     COMPACT_ENTRIES,
     COMPACT_KEY_PREFIX,
     NEAR_BUDGET,
@@ -42,12 +44,12 @@ from reconciler.receipts import (
     CompactEntry,
     Phase,
     Receipt,
+    ReceiptError,
     compact_entry,
     decode,
     decode_compact,
     encode_compact,
     keys_of,
-    left_in_claim_second,
 )
 
 CLAIM_SETTLE = 2.0  # seconds a claim waits before reading itself back, where the API overwrites on create
@@ -65,9 +67,9 @@ class ClaimUnconfirmed(ReconcilerError):
     """The claim is written but could not be shown to be ours alone: no call is made, and it stays claimed."""
 
 
-def _at(spec: DatabaseSpec) -> tuple[Tier, int, int]:
+def _at(db: DatabaseRef) -> tuple[Tier, int, int]:
     """The client's address of a database's tags."""
-    return (spec.tier, spec.subscription, spec.database)
+    return (db.tier, db.subscription, db.database)
 
 
 class Ledger:
@@ -89,74 +91,74 @@ class Ledger:
 
     # --- claiming ---------------------------------------------------------------------------------------------
 
-    def claim(self, spec: DatabaseSpec, receipt: Receipt, *, replacing: Mapping[str, Any] | None) -> Receipt:
+    def claim(self, db: DatabaseRef, receipt: Receipt, *, replacing: Receipt | None) -> Receipt:
         """Create the receipt tag, returned with the server's `createdAt` once the server's clock has left that
         second (receipts.py "Evidence"); `replacing` is the failed or uncertain receipt a retry was planned over
         (`--retry-failed`, `--retry-uncertain`), taken over first so that of racing retries one alone goes on."""
         if replacing is not None:
-            self._take_over(spec, str(replacing.get("key") or receipt.key), replacing, receipt)
+            self._take_over(db, replacing, receipt)
         checked = self._clock()
-        tags = self._make_room(spec, self._tags(spec))
+        tags = self._make_room(db, self._tags(db))
         mine = [tag for tag in tags if tag.key in keys_of(receipt.kind, receipt.op_id)]
         if mine:
-            raise ClaimedElsewhere(_owner_note(spec, mine[0]))
-        if any(_holds(spec, tag, receipt) for tag in tags):
+            raise ClaimedElsewhere(_owner_note(db, mine[0]))
+        if any(_holds(db, tag, receipt) for tag in tags):
             raise ClaimedElsewhere("another run has done it since the plan (its receipt is compacted); skipped")
         if len(tags) + 1 > TAG_BUDGET:
             raise ClaimRefused(
-                f"{spec.name} has {len(tags)} tags, the most a database may hold is {TAG_BUDGET}: remove some of its "
+                f"{db.name} has {len(tags)} tags, the most a database may hold is {TAG_BUDGET}: remove some of its "
                 "own tags; nothing was written and the operation did not run"
             )
-        created = self._create(spec, receipt)
+        created = self._create(db, receipt)
         answered = self._clock()
-        self._seen[spec.name] = len(tags) + 1
+        self._seen[db.name] = len(tags) + 1
         with self._verdict_lock:
             verdict = self.refuses_duplicates
         if verdict is None:
-            verdict = self._probe(spec, receipt)
+            verdict = self._probe(db, receipt)
         if not verdict:
-            created = self._confirm(spec, receipt, since=checked)
+            created = self._confirm(db, receipt, since=checked)
         # Evidence must come from a later second than the claim's (receipts.py), so the guarded POST waits for it.
         left = left_in_claim_second(created.created_at) - (self._clock() - answered)
         if left > 0:
             self._sleep(left)
         return replace(receipt, created_at=created.created_at)
 
-    def _create(self, spec: DatabaseSpec, receipt: Receipt) -> LiveTag:
+    def _create(self, db: DatabaseRef, receipt: Receipt) -> LiveTag:
         try:
-            return self.client.create_tag(*_at(spec), receipt.key, receipt.value)
+            return self.client.create_tag(*_at(db), receipt.key, receipt.value)
         except ApiError as error:
             if error.status is None or error.status >= 500:
                 raise
             refusal = error
         # A 4xx: the tag exists (a duplicate refused, perhaps our own create whose answer was lost), or the
         # API refused the write itself (a Viewer key's 403, a full tag budget).
-        existing = self._tag(spec, receipt.key)
+        existing = self._tag(db, receipt.key)
         if existing is None:
             raise ClaimRefused(f"the API refused the claim ({refusal}); nothing was written and the operation did "
                                "not run") from None
         with self._verdict_lock:
             self.refuses_duplicates = True
         if existing.value != receipt.value:
-            raise ClaimedElsewhere(_owner_note(spec, existing)) from None
+            raise ClaimedElsewhere(_owner_note(db, existing)) from None
         return existing  # our own claim, whose first answer was lost and whose retry met it
 
-    def _probe(self, spec: DatabaseSpec, receipt: Receipt) -> bool:
+    def _probe(self, db: DatabaseRef, receipt: Receipt) -> bool:
         """Create the very same tag again, which changes nothing: does the API refuse a duplicate create?"""
         try:
-            self.client.create_tag(*_at(spec), receipt.key, receipt.value)
+            self.client.create_tag(*_at(db), receipt.key, receipt.value)
             refuses = False
         except ConflictError:
             refuses = True
         except ApiError as error:
-            if error.status is None or error.status >= 500 or self._tag(spec, receipt.key) is None:
+            if error.status is None or error.status >= 500 or self._tag(db, receipt.key) is None:
                 raise
             refuses = True
         with self._verdict_lock:
             self.refuses_duplicates = refuses
         return refuses
 
-    def _confirm(self, spec: DatabaseSpec, receipt: Receipt, *, since: float) -> LiveTag:
+    def _confirm(self, db: DatabaseRef, receipt: Receipt, *, since: float) -> LiveTag:
         """Where creates overwrite: proceed only if the claim stayed ours for `settle` seconds after it was written,
         and it was written within `settle` seconds of the check that found no claim."""
         span = self._clock() - since
@@ -166,12 +168,12 @@ class Ledger:
                 "window, so another run may hold it too; no call was made and the receipt stays claimed"
             )
         self._sleep(self.settle_window)
-        current = self._tag(spec, receipt.key)
+        current = self._tag(db, receipt.key)
         if current is None or current.value != receipt.value:
             raise ClaimedElsewhere("another run claimed it at the same moment; skipped")
         return current
 
-    def _take_over(self, spec: DatabaseSpec, key: str, seen: Mapping[str, Any], mine: Receipt) -> None:
+    def _take_over(self, db: DatabaseRef, seen: Receipt, mine: Receipt) -> None:
         """Make the receipt a retry replaces ours, then delete it so the claim proper can create it afresh.
 
         A read then a delete would let a racing retry delete our new claim and run the operation twice, so the
@@ -180,28 +182,28 @@ class Ledger:
         is still ours, never when the check-to-write span reached `settle`. Of any number of racing retries at most
         one gets past this, and that one deletes the tag, whose `createdAt` would date the evidence of its
         operation to the old claim, and creates its claim through `claim` like a first one."""
-        checked = self._clock()
-        current = self._tag(spec, key)
+        checked, key = self._clock(), seen.key
+        current = self._tag(db, key)
         if current is None:
             return  # forgotten since the plan: nothing to replace
-        now = decode(current, spec.name)
-        fields = [name for name in ("phase", "at", "task_id", "created_at", "run") if name in seen]
-        if now is None or any(getattr(now, name) != seen.get(name) for name in fields):
+        now = _decoded(db, current)
+        fields = ("phase", "at", "task_id", "created_at", "run")
+        if now is None or any(getattr(now, name) != getattr(seen, name) for name in fields):
             state = f"now {now.phase.value}, written at:{now.at}" if now else "now unreadable"
             raise ClaimedElsewhere(f"the receipt changed since the plan ({state}); skipped")
         self._within_settle(checked, "taking over the receipt", wrote=False)  # a late write could clobber a claim
         try:
-            self.client.update_tag(*_at(spec), key, mine.value)
+            self.client.update_tag(*_at(db), key, mine.value)
         except ApiError as error:
             if error.status != 404:
                 raise
             raise ClaimedElsewhere("the receipt was deleted while this run retried it; skipped") from None
         self._within_settle(checked, "taking over the receipt", wrote=True)
         self._sleep(self.settle_window)
-        after = self._tag(spec, key)
+        after = self._tag(db, key)
         if after is None or after.value != mine.value:
             raise ClaimedElsewhere("another run retried it at the same moment; skipped")
-        self._delete(spec, key)
+        self._delete(db, key)
 
     def _within_settle(self, checked: float, what: str, *, wrote: bool) -> None:
         span = self._clock() - checked
@@ -214,124 +216,138 @@ class Ledger:
 
     # --- recording ---------------------------------------------------------------------------------------------
 
-    def write(self, spec: DatabaseSpec, receipt: Receipt, *, required: bool) -> None:
+    def write(self, db: DatabaseRef, receipt: Receipt, *, required: bool) -> None:
         """Update the receipt tag; the task id is a convenience (`required=False`), the outcome is not. A tag that
         is gone (forgotten with `--force` while its operation ran) is created again with what this write says."""
         try:
-            self.client.update_tag(*_at(spec), receipt.key, receipt.value)
+            self.client.update_tag(*_at(db), receipt.key, receipt.value)
         except ApiError as error:
-            if error.status == 404 and self._write_back(spec, receipt):
+            if error.status == 404 and self._write_back(db, receipt):
                 return
             if required:
                 raise
 
-    def _write_back(self, spec: DatabaseSpec, receipt: Receipt) -> bool:
+    def _write_back(self, db: DatabaseRef, receipt: Receipt) -> bool:
         """Create a receipt whose update answered 404, if its tag is really gone; False if it is there after all
         (the path was not understood: a legacy key's dot) or cannot be created."""
         try:
-            if self._tag(spec, receipt.key) is not None:
+            if self._tag(db, receipt.key) is not None:
                 return False
-            self.client.create_tag(*_at(spec), receipt.key, receipt.value)
+            self.client.create_tag(*_at(db), receipt.key, receipt.value)
         except ApiError:
             return False
         return True
 
-    def record(self, spec: DatabaseSpec, receipt: Receipt) -> None:
+    def record(self, db: DatabaseRef, receipt: Receipt) -> None:
         """Write an outcome; near the tag budget, then compact the done receipts."""
-        self.write(spec, receipt, required=True)
-        if receipt.phase is Phase.DONE and self._seen.get(spec.name, TAG_BUDGET) >= NEAR_BUDGET:
+        self.write(db, receipt, required=True)
+        if receipt.phase is Phase.DONE and self._seen.get(db.name, TAG_BUDGET) >= NEAR_BUDGET:
             # Compaction only saves room: the outcome is written already, and the next run compacts anyway.
             with suppress(ApiError):
-                self._make_room(spec, self._tags(spec))
+                self._make_room(db, self._tags(db))
 
-    def settle(self, spec: DatabaseSpec, warning: PlanWarning) -> tuple[str, str | None] | None:
+    def settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[str, str | None] | None:
         """Record the outcome plan found for an interrupted receipt, if it is still claimed; None if it is gone."""
-        for tag in self._tags(spec):
-            receipt = decode(tag, spec.name)
-            if receipt is None or operation_address(spec.name, receipt.kind, receipt.op_id) != warning.address:
+        for tag in self._tags(db):
+            receipt = _decoded(db, tag)
+            if receipt is None or operation_address(db.name, receipt.kind, receipt.op_id) != warning.address:
                 continue
             if receipt.phase is not Phase.CLAIMED:
                 return f"already recorded as {receipt.phase.value}", receipt.task_id
-            self.record(spec, receipt.with_phase(Phase(warning.outcome or Phase.CLAIMED)))
+            self.record(db, receipt.with_phase(Phase(warning.outcome or Phase.CLAIMED)))
             return f"recorded {warning.outcome}: {warning.message}", receipt.task_id
         return None
 
-    def withdraw(self, spec: DatabaseSpec, claimed: Receipt) -> None:
+    def withdraw(self, db: DatabaseRef, claimed: Receipt) -> None:
         """Delete our own claim of an operation that never started (the API refused its backup), so the next run
         may claim it; a claim that is no longer ours (overwritten, or claimed afresh since) is left alone."""
-        tag = self._tag(spec, claimed.key)
-        current = decode(tag, spec.name) if tag is not None else None
+        tag = self._tag(db, claimed.key)
+        current = _decoded(db, tag) if tag is not None else None
         if current is None or current.phase is not Phase.CLAIMED or current.run != claimed.run:
             return
-        self._delete(spec, claimed.key)
+        self._delete(db, claimed.key)
 
-    def forget(self, spec: DatabaseSpec, receipt: Receipt) -> None:
+    def forget(self, db: DatabaseRef, receipt: Receipt) -> None:
         """Delete one receipt (`receipts forget`); a compacted one is taken out of its compact tag."""
-        tag = self._tag(spec, receipt.key)
+        tag = self._tag(db, receipt.key)
         if tag is None:
             return
-        entries = decode_compact(tag, spec.name) if receipt.compacted else None
+        entries = _entries(db, tag) if receipt.compacted else None
         rest = [entry for entry in entries or () if entry != compact_entry(receipt)]
-        if rest and not self._write_compact(spec, rest):
-            raise ReconcilerError(f"{spec.name}: could not rewrite the compact receipt {tag.key} without this one; "
+        if rest and not self._write_compact(db, rest):
+            raise ReconcilerError(f"{db.name}: could not rewrite the compact receipt {tag.key} without this one; "
                                   "nothing was forgotten")
-        self._delete(spec, receipt.key)
-        if self._tag(spec, receipt.key) is not None:
-            raise ReconcilerError(f"{spec.name}: the API did not delete tag {receipt.key} (a 404 for its path); "
+        self._delete(db, receipt.key)
+        if self._tag(db, receipt.key) is not None:
+            raise ReconcilerError(f"{db.name}: the API did not delete tag {receipt.key} (a 404 for its path); "
                                   "delete it in the console")
 
     # --- the tag budget -----------------------------------------------------------------------------------------
 
-    def _make_room(self, spec: DatabaseSpec, tags: list[LiveTag]) -> list[LiveTag]:
+    def _make_room(self, db: DatabaseRef, tags: list[LiveTag]) -> list[LiveTag]:
         """Near the budget, fold done receipts (and partly filled compact tags) into full compact tags, one new tag
         at a time, each created and read back before what it replaces is deleted. Returns the tags now."""
         while len(tags) >= NEAR_BUDGET and len(tags) < TAG_BUDGET:
-            sources = _foldable(spec, tags)
+            sources = _foldable(db, tags)
             if len(sources) < 2:
                 break
-            if not self._write_compact(spec, [entry for _, held in sources for entry in held]):
+            if not self._write_compact(db, [entry for _, held in sources for entry in held]):
                 break
             for tag, _ in sources:
-                self._delete(spec, tag.key)
-            tags = self._tags(spec)
+                self._delete(db, tag.key)
+            tags = self._tags(db)
         return tags
 
-    def _write_compact(self, spec: DatabaseSpec, entries: Sequence[CompactEntry]) -> bool:
+    def _write_compact(self, db: DatabaseRef, entries: Sequence[CompactEntry]) -> bool:
         """Create one compact tag under a fresh key, and read it back; False if it is not there as written."""
         key, value = f"{COMPACT_KEY_PREFIX}{secrets.token_hex(4)}", encode_compact(entries)
-        self.client.create_tag(*_at(spec), key, value)
-        written = self._tag(spec, key)
+        self.client.create_tag(*_at(db), key, value)
+        written = self._tag(db, key)
         return written is not None and written.value == value
 
     # --- reading ------------------------------------------------------------------------------------------------
 
-    def _tags(self, spec: DatabaseSpec) -> list[LiveTag]:
-        tags = list(self.client.list_tags(*_at(spec)))
-        self._seen[spec.name] = len(tags)
+    def _tags(self, db: DatabaseRef) -> list[LiveTag]:
+        tags = list(self.client.list_tags(*_at(db)))
+        self._seen[db.name] = len(tags)
         return tags
 
-    def _tag(self, spec: DatabaseSpec, key: str) -> LiveTag | None:
-        return next((tag for tag in self._tags(spec) if tag.key == key), None)
+    def _tag(self, db: DatabaseRef, key: str) -> LiveTag | None:
+        return next((tag for tag in self._tags(db) if tag.key == key), None)
 
-    def _delete(self, spec: DatabaseSpec, key: str) -> None:
+    def _delete(self, db: DatabaseRef, key: str) -> None:
         try:
-            self.client.delete_tag(*_at(spec), key)
+            self.client.delete_tag(*_at(db), key)
         except ApiError as error:
             if error.status != 404:
                 raise
 
 
-def _foldable(spec: DatabaseSpec, tags: list[LiveTag]) -> list[tuple[LiveTag, tuple[CompactEntry, ...]]]:
+def _decoded(db: DatabaseRef, tag: LiveTag) -> Receipt | None:
+    """The receipt a tag holds as the ledger reads it, mid-run: None for a tag that is not one, or is unreadable
+    (unreadable tags are the planner's to report, and never ours to overwrite or fold away)."""
+    try:
+        return decode(tag, db.name)
+    except ReceiptError:
+        return None
+
+
+def _entries(db: DatabaseRef, tag: LiveTag) -> tuple[CompactEntry, ...] | None:
+    """The entries of a compact receipt tag; None for any other tag, or an unreadable one."""
+    try:
+        return decode_compact(tag, db.name)
+    except ReceiptError:
+        return None
+
+
+def _foldable(db: DatabaseRef, tags: list[LiveTag]) -> list[tuple[LiveTag, tuple[CompactEntry, ...]]]:
     """Tags whose done receipts fit together in one compact tag: done receipts, and compact tags not yet full."""
     sources: list[tuple[LiveTag, tuple[CompactEntry, ...]]] = []
     held = 0
     for tag in sorted(tags, key=lambda tag: tag.key):
-        try:
-            entries = decode_compact(tag, spec.name)
-            receipt = decode(tag, spec.name) if entries is None else None
-        except ReconcilerError:
-            continue  # unreadable tags are the planner's to report, never ours to fold away
+        entries = _entries(db, tag)
         if entries is None:
+            receipt = _decoded(db, tag)
             if receipt is None or receipt.phase is not Phase.DONE:
                 continue
             entries = (compact_entry(receipt),)
@@ -341,20 +357,13 @@ def _foldable(spec: DatabaseSpec, tags: list[LiveTag]) -> list[tuple[LiveTag, tu
     return sources
 
 
-def _holds(spec: DatabaseSpec, tag: LiveTag, receipt: Receipt) -> bool:
+def _holds(db: DatabaseRef, tag: LiveTag, receipt: Receipt) -> bool:
     """True when `tag` is a compact receipt holding this operation as done."""
-    try:
-        entries = decode_compact(tag, spec.name)
-    except ReconcilerError:
-        return False
     entry = compact_entry(receipt)
-    return any((e.kind, e.op_hash) == (entry.kind, entry.op_hash) for e in entries or ())
+    return any((e.kind, e.op_hash) == (entry.kind, entry.op_hash) for e in _entries(db, tag) or ())
 
 
-def _owner_note(spec: DatabaseSpec, tag: LiveTag) -> str:
-    try:
-        owner = decode(tag, spec.name)
-    except ReconcilerError:
-        owner = None
+def _owner_note(db: DatabaseRef, tag: LiveTag) -> str:
+    owner = _decoded(db, tag)
     since = f" since {owner.created_at}" if owner and owner.created_at else ""
     return f"another run claimed it{since}; skipped"

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.checks import semantic_problems
-from reconciler.errors import ManifestError
-from reconciler.input_files import kind_of
-from reconciler.model import (
+from reconciler.desired import (
     BackupSettings,
     DatabaseSpec,
     Import,
@@ -26,6 +24,8 @@ from reconciler.model import (
     Position,
     Tier,
 )
+from reconciler.errors import ManifestError
+from reconciler.input_files import kind_of
 from reconciler.schema import schema_problems
 from reconciler.uris import infer_type
 from reconciler.yaml_source import Problem, YamlDocument, YamlProblem, read_yaml, shown

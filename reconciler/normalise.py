@@ -7,10 +7,11 @@ comment per quirk. This module decides nothing about change: `planner.py` compar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.model import BackupSettings, LiveBackup, Tier
+from reconciler.desired import BackupSettings, Tier
+from reconciler.live import LiveBackup
 from reconciler.uris import infer_type, mask, without_userinfo
 
 TWELVE_HOURS = "every-12-hours"
@@ -36,14 +37,10 @@ class Settings:
         """The fields a desired value takes a position on; the others are never drift."""
         return tuple(name for name in FIELDS if getattr(self, name) is not None)
 
-    def view(self) -> dict[str, Any]:
-        """Display form for plans: every field, URIs masked (live destinations may hold credentials)."""
-        return {
-            "enabled": self.enabled,
-            "path": mask(self.path) if self.path is not None else None,
-            "interval": self.interval,
-            "time_utc": self.time_utc,
-        }
+
+def masked(settings: Settings) -> Settings:
+    """For plans: the path with any literal credential masked (live destinations may hold one)."""
+    return replace(settings, path=mask(settings.path)) if settings.path is not None else settings
 
 
 def from_desired(settings: BackupSettings, tier: Tier) -> Settings:

@@ -1,10 +1,15 @@
 """Saved plans (SPEC §6, §10): one versioned JSON document for `plan --out`, `plan --format json`,
 `show` and `apply`. Written atomically so a crash never leaves half a plan for apply to trust.
 
-Format 1.1 (issue 20) records the account the plan was made for and `plan_digest`, a sha256 over everything
-apply acts on (account, URL, manifests, changes, warnings): an edited plan file is refused as such. The digest
-is not a signature (anyone can recompute it), so apply also compares every field of every change with what the
-manifests and the live account give now. Format 1.0 files are still shown, but apply refuses them.
+Format 1.2 (issue 13) stores each change's API calls (`calls`: method, path, body with `${env:…}` unresolved):
+apply sends them, resolved, and builds no request of its own. Format 1.1 (issue 20) brought the account the plan
+was made for and `plan_digest`, a sha256 over everything apply acts on (account, URL, manifests, changes,
+warnings): an edited plan file is refused as such. The digest is not a signature (anyone can recompute it), so a
+change must also read back as it was written (its `after` and `destructive` are what its calls say), and apply
+compares every field of every change with what the manifests and the live account give now (`staleness.py`).
+Files of formats 1.0 and 1.1 are still shown, but apply refuses them: they hold no calls to send.
+
+This module alone turns plans into JSON and back.
 """
 
 from __future__ import annotations
@@ -19,14 +24,28 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.atomic import write_json
+from reconciler.calls import ApiCall, backup_call, plain
+from reconciler.desired import OperationKind, Tier
 from reconciler.errors import ReconcilerError
 from reconciler.input_files import InputFileProblem, read_limited
-from reconciler.model import Action, Change, DatabaseRef, FieldChange, Plan, PlanWarning, Tier, WarningKind
+from reconciler.normalise import FIELDS, Settings
+from reconciler.plan import (
+    Action,
+    Change,
+    DatabaseRef,
+    FieldChange,
+    OneShot,
+    Plan,
+    PlanWarning,
+    SettingsUpdate,
+    WarningKind,
+)
+from reconciler.receipt_tags import Phase, Receipt, tag_key
 from reconciler.uris import mask
 
-FORMAT_VERSION = "1.1"
-UNSEALED_VERSION = "1.0"  # no account id and no digest: readable (show), never applied
-SUPPORTED_VERSIONS = (UNSEALED_VERSION, FORMAT_VERSION)
+FORMAT_VERSION = "1.2"
+UNSEALED_VERSION = "1.0"  # no account id and no digest
+SUPPORTED_VERSIONS = (UNSEALED_VERSION, "1.1", FORMAT_VERSION)  # all readable (show); only the last is applied
 _SEALED_KEYS = ("account_id", "api_url", "manifest_digest", "manifest_paths", "changes", "warnings")
 # The manifests' limits (SPEC §10), for the same reasons: a plan file is input a person may have edited.
 MAX_BYTES = 10 * 1024 * 1024
@@ -53,14 +72,18 @@ class SavedPlan:
 
     @property
     def is_sealed(self) -> bool:
-        """Written with an account id and a digest (format 1.1): the only plans apply runs."""
+        """Written with an account id and a digest (format 1.1 on)."""
         return self.format_version != UNSEALED_VERSION
+
+    @property
+    def is_applicable(self) -> bool:
+        """Holds its calls, sealed (format 1.2): the only plans apply runs."""
+        return self.format_version == FORMAT_VERSION
 
 
 def build_document(plan: Plan, *, tool_version: str, created_at: str, manifest_digest: str,
                    manifest_paths: Sequence[str], api_url: str, account_id: int | None = None) -> dict[str, Any]:
     """The plan document; metadata are given by the caller, never read here (no clock, no environment)."""
-    body = plan.to_dict()
     return seal({
         "format_version": FORMAT_VERSION,
         "tool_version": tool_version,
@@ -69,10 +92,22 @@ def build_document(plan: Plan, *, tool_version: str, created_at: str, manifest_d
         "manifest_digest": manifest_digest,
         "manifest_paths": list(manifest_paths),
         "api_url": mask(api_url),
-        "changes": body["changes"],
-        "summary": body["summary"],
-        "warnings": body["warnings"],
+        "changes": [change_document(change) for change in plan.changes],
+        "summary": summary(plan),
+        "warnings": [_warning_document(warning) for warning in plan.warnings],
     })
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    return {
+        "update": plan.count(Action.UPDATE),
+        "backup": plan.count(Action.BACKUP),
+        "import": plan.count(Action.IMPORT),
+        "destructive": plan.destructive_count,
+        "risky": plan.risky_count,
+        "attention": len(plan.attention),
+        "line": plan.summary_line,
+    }
 
 
 def seal(document: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +213,7 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
         account = document["account_id"] if sealed else None
         if account is not None and (not isinstance(account, int) or isinstance(account, bool)):
             raise TypeError("account_id must be a whole number")
-        changes = tuple(_change(item) for item in _list(document, "changes"))
+        changes = tuple(_change(item, str(version)) for item in _list(document, "changes"))
         warnings = tuple(_warning(item) for item in _list(document, "warnings"))
         return SavedPlan(
             plan=Plan(changes, warnings),
@@ -190,6 +225,8 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
             account_id=account,
             format_version=str(version),
         )
+    except PlanFileError as error:
+        raise PlanFileError(f"{source}: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         detail = str(error)
         detail = detail if len(detail) <= 200 else detail[:200] + "..."
@@ -203,22 +240,146 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _change(item: Mapping[str, Any]) -> Change:
-    db = item["database"]
+# --- changes and warnings, both ways ---------------------------------------------------------------------------
+
+
+def change_document(change: Change) -> dict[str, Any]:
+    """One change as the plan file holds it (SPEC §6: address, action, database, before, after, destructive),
+    with the calls apply sends; `after` says what they do, for people."""
+    data: dict[str, Any] = {
+        "address": change.address,
+        "action": change.action.value,
+        "database": _database_document(change.database),
+    }
+    if isinstance(change, SettingsUpdate):
+        data["before"] = _settings_document(change.before)
+        data["after"] = _settings_document(change.after, managed_only=True)
+        if change.storage_type is not None:
+            data["after"]["storage_type"] = change.storage_type
+    else:
+        data["before"] = {"receipt": None if change.replaces is None else _receipt_document(change.replaces)}
+        data["after"] = _operation_document(change)
+    data |= {"destructive": change.destructive, "risky": change.risky}
+    if isinstance(change, SettingsUpdate) and change.fields:
+        data["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in change.fields]
+    data["calls"] = [{"method": c.method, "path": c.path, "body": plain(c.body)} for c in change.calls]
+    return data
+
+
+def _database_document(ref: DatabaseRef) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": ref.name, "subscription": ref.subscription, "database": ref.database,
+                            "tier": ref.tier.value}
+    if ref.live_name is not None:
+        data["live_name"] = ref.live_name
+    return data
+
+
+def _settings_document(settings: Settings, *, managed_only: bool = False) -> dict[str, Any]:
+    values = {name: getattr(settings, name) for name in FIELDS}
+    return {k: v for k, v in values.items() if v is not None} if managed_only else values
+
+
+def _receipt_document(receipt: Receipt) -> dict[str, Any]:
+    """The receipt apply must still find before it retries (the failed or uncertain one it replaces)."""
+    return {"key": receipt.key, "phase": receipt.phase.value, "fingerprint": receipt.fingerprint, "at": receipt.at,
+            "task_id": receipt.task_id, "created_at": receipt.created_at,
+            "run": receipt.run}  # tells the judged receipt from a racing retry's claim of the same second
+
+
+def _operation_document(change: OneShot) -> dict[str, Any]:
+    if change.kind is OperationKind.IMPORT:
+        return {"id": change.op_id, "from": list(change.sources), "source_type": change.source_type,
+                "backup_first": change.backup_first, "fingerprint": change.fingerprint}
+    return {"id": change.op_id, "path": change.target, "fingerprint": change.fingerprint}
+
+
+def _warning_document(warning: PlanWarning) -> dict[str, Any]:
+    data: dict[str, Any] = {"address": warning.address, "kind": warning.kind.value, "message": warning.message}
+    if warning.outcome is not None:
+        data["outcome"] = warning.outcome
+        if warning.database is not None:
+            data["database"] = _database_document(warning.database)
+    return data
+
+
+def _change(item: Mapping[str, Any], version: str) -> Change:
+    ref = _ref(item["database"])
+    calls = _calls(item, ref, version)
+    action = Action(item["action"])
+    change: Change
+    if action is Action.UPDATE:
+        before, after = item["before"], item["after"]
+        fields = tuple(FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"]))
+                       for f in item.get("fields", ()))
+        change = SettingsUpdate(str(item["address"]), ref, _settings(before), _settings(after), calls[0], fields,
+                                _text(after.get("storage_type")), bool(item.get("risky", False)))
+    else:
+        kind = OperationKind(action.value)
+        receipt = item["before"]["receipt"]
+        replaces = None if receipt is None else _receipt(kind, str(item["after"]["id"]), receipt)
+        change = OneShot(str(item["address"]), ref, kind, str(item["after"]["id"]), calls, replaces)
+    if version == FORMAT_VERSION and change_document(change) != item:
+        raise PlanFileError(f"the plan file's {_differing(item, change_document(change))} of {change.address} "
+                            "differ from what its own calls say: it was edited after `reconciler plan` wrote it; "
+                            "re-run plan")
+    return change
+
+
+def _calls(item: Mapping[str, Any], ref: DatabaseRef, version: str) -> tuple[ApiCall, ...]:
+    if version != FORMAT_VERSION:  # 1.0 and 1.1 kept a (masked) request for review: shown, never sent
+        request = item["after"]["request"]
+        legacy = (ApiCall(str(request["method"]), str(request["path"]), request.get("body") or None),)
+        return (backup_call(ref.path), *legacy) if item["after"].get("backup_first") else legacy
+    listed = _list(item, "calls")
+    if not listed or any(not isinstance(c, dict) or not isinstance(c.get("body"), dict | None) for c in listed):
+        raise TypeError("calls must be a list of {method, path, body}")
+    return tuple(ApiCall(str(c["method"]), str(c["path"]), c["body"]) for c in listed)
+
+
+def _ref(db: Mapping[str, Any]) -> DatabaseRef:
     live_name = db.get("live_name")  # absent in plan files written before issue 12
-    ref = DatabaseRef(str(db["name"]), _id(db["subscription"]), _id(db["database"]), Tier(db["tier"]),
-                      None if live_name is None else str(live_name))
-    fields = tuple(FieldChange(str(f["field"]), f["before"], f["after"]) for f in item.get("fields", ()))
-    return Change(
-        address=str(item["address"]),
-        action=Action(item["action"]),
-        database=ref,
-        before=dict(item["before"]),
-        after=dict(item["after"]),
-        destructive=bool(item["destructive"]),
-        fields=fields,
-        risky=bool(item.get("risky", False)),  # absent in plan files written before issue 12
-    )
+    return DatabaseRef(str(db["name"]), _id(db["subscription"]), _id(db["database"]), Tier(db["tier"]),
+                       None if live_name is None else str(live_name))
+
+
+def _settings(values: Mapping[str, Any]) -> Settings:
+    return Settings(bool(values["enabled"]), *(_text(values.get(name)) for name in FIELDS[1:]))
+
+
+def _setting(value: Any) -> str | bool | None:
+    if value is None or isinstance(value, str | bool):
+        return value
+    raise TypeError(f"a setting must be text, true/false or null, not {str(value)[:40]!r}")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected text, not {str(value)[:40]!r}")
+
+
+def _receipt(kind: OperationKind, op_id: str, view: Mapping[str, Any]) -> Receipt:
+    at = view["at"]
+    if not isinstance(at, int) or isinstance(at, bool):
+        raise TypeError("a receipt's `at` must be a whole number")
+    key = str(view["key"])
+    return Receipt(kind, op_id, Phase(view["phase"]), str(view["fingerprint"]), at, _text(view.get("task_id")),
+                   _text(view.get("created_at")), _text(view.get("run")), None if key == tag_key(kind, op_id) else key)
+
+
+def _differing(saved: Any, fresh: Any, prefix: str = "") -> str:
+    """The dotted keys where two documents differ (`after.from`, `destructive`), at most ten."""
+    return ", ".join(_paths(saved, fresh, prefix)[:10]) or "contents"
+
+
+def _paths(saved: Any, fresh: Any, prefix: str) -> list[str]:
+    if not (isinstance(saved, dict) and isinstance(fresh, dict)):
+        return [prefix or "change"] if saved != fresh else []
+    out: list[str] = []
+    for key in sorted(set(saved) | set(fresh), key=str):
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out += _paths(saved.get(key), fresh.get(key), name) if key in saved and key in fresh else [name]
+    return out
 
 
 def _id(value: Any) -> int:
@@ -229,5 +390,6 @@ def _id(value: Any) -> int:
 
 def _warning(item: Mapping[str, Any]) -> PlanWarning:
     outcome = item.get("outcome")
+    database = item.get("database")
     return PlanWarning(str(item["address"]), WarningKind(item["kind"]), str(item["message"]),
-                       None if outcome is None else str(outcome))
+                       None if outcome is None else str(outcome), None if database is None else _ref(database))

@@ -1,48 +1,43 @@
-"""`plan()`: the pure heart of the tool. The same manifest, live account and options always give the
-same `Plan`; no network, files, clock or environment. The only user of deepdiff (STYLE §1)."""
+"""`plan()`: the pure heart of the tool. The same manifest, live account (receipts included, decoded by the
+refresh) and options always give the same `Plan`; no network, files, clock or environment. The only user of
+deepdiff (STYLE §1)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from reconciler import normalise
+from reconciler.calls import backup_call, fingerprint, operation_call, settings_call
 from reconciler.confirmation import import_problem, switch_off_problem, where
-from reconciler.errors import UnsafePlanError
-from reconciler.model import (
-    Action,
-    Change,
-    DatabaseRef,
+from reconciler.desired import (
     DatabaseSpec,
-    FieldChange,
     Import,
-    LiveAccount,
-    LiveDatabase,
     Manifest,
     OnDemandBackup,
     OperationKind,
-    Plan,
-    PlanWarning,
     Tier,
-    WarningKind,
-    database_path,
     operation_address,
     settings_address,
 )
-from reconciler.receipts import (
-    Receipt,
-    budget_note,
-    classify,
-    fingerprint,
-    fingerprint_problem,
-    operation_ids,
-    read_receipts,
-    unverifiable_backup_note,
+from reconciler.errors import UnsafePlanError
+from reconciler.evidence import classify, edited_problem, unverifiable_backup_note
+from reconciler.live import LiveAccount, LiveDatabase
+from reconciler.plan import (
+    Change,
+    DatabaseRef,
+    FieldChange,
+    OneShot,
+    Plan,
+    PlanWarning,
+    SettingsUpdate,
+    WarningKind,
 )
-from reconciler.uris import mask, mask_in_text
+from reconciler.receipt_tags import Receipt, budget_note
+from reconciler.uris import mask_in_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +77,6 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     return Plan(tuple(out.changes), tuple(out.warnings), live)
 
 
-def unmanaged(desired: Manifest, live: LiveAccount) -> tuple[LiveDatabase, ...]:
-    """Databases in the account that no manifest names (`--report-unmanaged`)."""
-    managed = {(spec.subscription, spec.database) for spec in desired.databases}
-    found = (db for key, db in live.databases.items() if key not in managed)
-    return tuple(sorted(found, key=lambda db: (db.tier.value, db.subscription, db.database)))
-
-
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
     known = operations | {spec.name for spec in desired.databases}
@@ -114,43 +102,39 @@ def _targeted(address: str, spec: DatabaseSpec, targets: frozenset[str]) -> bool
 
 
 def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
-    for backup in spec.backups:
-        yield operation_address(spec.name, OperationKind.BACKUP, backup.id), OperationKind.BACKUP, backup
-    for item in spec.imports:
-        yield operation_address(spec.name, OperationKind.IMPORT, item.id), OperationKind.IMPORT, item
+    for kind, operation in spec.operations():
+        yield operation_address(spec.name, kind, operation.id), kind, operation
 
 
 def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector) -> None:
     db = _find(spec, live, out)
     if db is None:
         return
-    ref = DatabaseRef(spec.name, spec.subscription, spec.database, spec.tier, live_name=db.name)
+    ref = DatabaseRef.of(spec, live_name=db.name)
     backup_on = normalise.from_live(db.backup, db.tier).enabled
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
         if update is not None:
             out.changes.append(update)
-            backup_on = bool(update.after["enabled"])
+            backup_on = update.after.enabled
     if not spec.has_one_shot_operations:
         return
-    if db.tags is None:
+    if db.tags is None or db.receipts is None:
         out.problems.append(
             f"{spec.name}: its tags were not read, so its receipts are unknown and its "
             "on-demand backups and imports cannot be planned safely"
         )
         return
-    receipts, problems = read_receipts(spec.name, db.tags, operation_ids(spec))
-    out.problems.extend(problems)
-    unclaimed = [address for address, _, _ in _operations(spec) if address not in receipts]
+    out.problems.extend(db.receipts.problems)
+    unclaimed = [a for a, kind, op in _operations(spec) if db.receipts.get(kind, op.id) is None]
     planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
     note = budget_note(spec.name, db.tags, planned)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
+    ctx = _Context(spec, ref, live, backup_on)
     for address, kind, operation in _operations(spec):
         if _targeted(address, spec, options.targets):
-            _plan_operation(
-                address, kind, operation, _Context(spec, ref, live, backup_on), receipts.get(address), options, out
-            )
+            _plan_operation(address, kind, operation, ctx, db.receipts.get(kind, operation.id), options, out)
 
 
 def _find(spec: DatabaseSpec, live: LiveAccount, out: _Collector) -> LiveDatabase | None:
@@ -174,7 +158,9 @@ def _tier_name(tier: Tier) -> str:
     return "Pro" if tier is Tier.PRO else "Essentials"
 
 
-def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, problems: list[str]) -> Change | None:
+def _settings_change(
+    spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, problems: list[str]
+) -> SettingsUpdate | None:
     """Settings drift, compared field by field after normalisation; unmanaged fields never drift."""
     if spec.backup is None:
         return None
@@ -192,19 +178,16 @@ def _settings_change(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, pro
     if found:
         problems.extend(found)
         return None
-    before_view, after_view = current.view(), desired.view()
-    if spec.backup.path is not None:
-        after_view["path"] = mask(spec.backup.path)  # written as the manifest gives it
+    before = normalise.masked(current)
+    after = normalise.masked(replace(desired, path=spec.backup.path) if desired.path else desired)  # as written
     fields = tuple(
-        FieldChange(name, before_view[name], after_view[name]) for name in normalise.FIELDS if name in changed
+        FieldChange(name, getattr(before, name), getattr(after, name)) for name in normalise.FIELDS if name in changed
     )
-    after = _pick(after_view, managed)
-    if desired.enabled:
-        after["storage_type"] = normalise.storage_type(spec.backup.path or current.path, spec.backup.storage_type)
-    after["request"] = _settings_request(ref, after, current)
+    storage_type = normalise.storage_type(spec.backup.path, spec.backup.storage_type) if desired.enabled else None
+    call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
     # Pro `active: false` or Essentials `periodicBackupPath: ""`: no backups from now on (issue 12).
     risky = current.enabled and not desired.enabled
-    return Change(address, Action.UPDATE, ref, before_view, after, fields=fields, risky=risky)
+    return SettingsUpdate(address, ref, before, after, call, fields, storage_type, risky)
 
 
 def _settings_problems(
@@ -232,30 +215,6 @@ def _settings_problems(
 
 def _pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {name: values[name] for name in names}
-
-
-def _settings_request(ref: DatabaseRef, after: Mapping[str, Any], current: normalise.Settings) -> dict[str, Any]:
-    """The call apply makes, for people to review (masked, unresolved): the whole object, as the
-    Terraform provider sends it, with unmanaged fields kept at their live values."""
-    path = after.get("path") or (mask(current.path) if current.path else None)
-    if ref.tier is Tier.ESSENTIALS:
-        # Essentials has one knob; "" removes the path and so disables backups (API-NOTES §2).
-        body: dict[str, Any] = {"periodicBackupPath": path if after["enabled"] else ""}
-    elif not after["enabled"]:
-        body = {"remoteBackup": {"active": False}}  # sent explicitly, never "omit the block" (API-NOTES §2)
-    else:
-        interval = after.get("interval") or current.interval
-        # An unmanaged time of day is not sent: a 12-hourly time reads back as its morning twin (API-NOTES §1),
-        # so echoing the read value could move a 16:00 backup to 04:00. apply_requests.settings_body agrees.
-        remote = {
-            "active": True,
-            "interval": interval,
-            "timeUTC": after.get("time_utc"),
-            "storageType": after.get("storage_type"),
-            "storagePath": path,
-        }
-        body = {"remoteBackup": {key: value for key, value in remote.items() if value is not None}}
-    return {"method": "PUT", "path": database_path(ref.tier, ref.subscription, ref.database), "body": body}
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,13 +253,9 @@ def _plan_operation(
             return
     if not ctx.backup_on and isinstance(operation, OnDemandBackup):  # it has a `path`, or it is a problem above
         out.warnings.append(PlanWarning(address, WarningKind.UNVERIFIABLE, unverifiable_backup_note(address)))
-    action = Action.IMPORT if kind is OperationKind.IMPORT else Action.BACKUP
-    before = {"receipt": _receipt_view(receipt)}
-    out.changes.append(
-        Change(
-            address, action, ctx.ref, before, _operation_view(ctx.ref, operation), destructive=action is Action.IMPORT
-        )
-    )
+    first = (backup_call(ctx.ref.path),) if isinstance(operation, Import) and operation.backup_first else ()
+    calls = (*first, operation_call(ctx.ref.path, operation))
+    out.changes.append(OneShot(address, ctx.ref, kind, operation.id, calls, receipt))
 
 
 def _may_repeat(
@@ -312,7 +267,7 @@ def _may_repeat(
     out: _Collector,
 ) -> bool:
     """A receipt blocks its operation unless the user asked to retry a failed or uncertain one."""
-    problem = fingerprint_problem(receipt, operation, address)
+    problem = edited_problem(receipt, fingerprint(operation_call(ctx.ref.path, operation)), address)
     if problem is not None:
         out.problems.append(problem)
         return False
@@ -327,47 +282,9 @@ def _may_repeat(
     if assessment.kind is not None:
         outcome = assessment.outcome.value if assessment.outcome else None
         message = mask_in_text(assessment.message)  # may quote an API error description
-        out.warnings.append(PlanWarning(address, assessment.kind, message, outcome))
+        out.warnings.append(PlanWarning(address, assessment.kind, message, outcome, ctx.ref))
     return False
 
 
 def _needs_destination(operation: Import | OnDemandBackup) -> bool:
     return operation.backup_first if isinstance(operation, Import) else operation.path is None
-
-
-def _receipt_view(receipt: Receipt | None) -> dict[str, Any] | None:
-    """The receipt apply must still find before it acts (absent, or the failed/uncertain one retried)."""
-    if receipt is None:
-        return None
-    return {
-        "key": receipt.key,
-        "phase": receipt.phase.value,
-        "fingerprint": receipt.fingerprint,
-        "at": receipt.at,
-        "task_id": receipt.task_id,
-        "created_at": receipt.created_at,
-        "run": receipt.run,  # tells the judged receipt from a racing retry's claim of the same second
-    }
-
-
-def _operation_view(ref: DatabaseRef, operation: Import | OnDemandBackup) -> dict[str, Any]:
-    path = database_path(ref.tier, ref.subscription, ref.database)
-    if isinstance(operation, Import):
-        sources = [mask(uri) for uri in operation.sources]
-        body: dict[str, Any] = {"sourceType": operation.source_type, "importFromUri": sources}
-        return {
-            "id": operation.id,
-            "from": sources,
-            "source_type": operation.source_type,
-            "backup_first": operation.backup_first,
-            "fingerprint": fingerprint(operation),
-            "request": {"method": "POST", "path": f"{path}/import", "body": body},
-        }
-    target = mask(operation.path) if operation.path else None
-    body = {"adhocBackupPath": target} if target else {}
-    return {
-        "id": operation.id,
-        "path": target,
-        "fingerprint": fingerprint(operation),
-        "request": {"method": "POST", "path": f"{path}/backup", "body": body},
-    }

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reconciler.apply import Outcome, StepResult
+from reconciler.outcomes import Outcome, StepResult
 from reconciler.render import MARKDOWN_LIMIT, markdown_size
 
 _STYLE = {

@@ -1,9 +1,9 @@
 """Read the live account for a manifest with as few requests as the API allows (issue 5, "refresh that scales").
 
 Databases come from the list endpoints, 100 a page; a database is fetched on its own only when its list item
-carries no `backup` object. Tags are read only for databases that declare one-shot operations, and the
-asynchronous backup/import status only for databases holding a `claimed` receipt, since each status read
-costs a task and its polling (API-NOTES §5, provider issue #561).
+carries no `backup` object. Tags are read (and their receipts decoded, once) only for databases that declare
+one-shot operations, and the asynchronous backup/import status only for databases holding a `claimed` receipt,
+since each status read costs a task and its polling (API-NOTES §5, provider issue #561).
 """
 
 from __future__ import annotations
@@ -14,20 +14,10 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
+from reconciler.desired import DatabaseSpec, Manifest, OperationKind, Tier
 from reconciler.errors import NotFoundError
-from reconciler.model import (
-    DatabaseKey,
-    DatabaseSpec,
-    LatestStatus,
-    LiveAccount,
-    LiveBackup,
-    LiveDatabase,
-    Manifest,
-    OperationKind,
-    TaskSnapshot,
-    Tier,
-)
-from reconciler.receipts import Phase, read_receipts
+from reconciler.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
+from reconciler.receipt_tags import read_receipts
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,7 +73,9 @@ def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListin
     else:
         live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
     if spec.has_one_shot_operations:
-        live = replace(live, tags=client.list_tags(spec.tier, spec.subscription, spec.database))
+        tags = client.list_tags(spec.tier, spec.subscription, spec.database)
+        # Decoded here, once: the planner, and the evidence reads below, use these receipts.
+        live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))
     return live
 
 
@@ -131,14 +123,12 @@ def _with_receipt_evidence(
     task_ids: set[str] = set()
     for spec in manifest.databases:
         db = account.databases.get((spec.subscription, spec.database))
-        if db is None or db.tier is not spec.tier or not db.tags:
+        if db is None or db.tier is not spec.tier or db.receipts is None:
             continue
-        receipts, _ = read_receipts(spec.name, db.tags)  # unreadable tags are reported by the planner
-        for receipt in receipts.values():
-            if receipt.phase is Phase.CLAIMED:
-                needed.add((spec, receipt.kind))
-                if receipt.task_id:
-                    task_ids.add(receipt.task_id)
+        for receipt in db.receipts.claimed():
+            needed.add((spec, receipt.kind))
+            if receipt.task_id:
+                task_ids.add(receipt.task_id)
     if not needed:
         return account
 

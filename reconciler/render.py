@@ -15,7 +15,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.model import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
+from reconciler.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
 from reconciler.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
@@ -77,24 +77,27 @@ def _text_where(ref: DatabaseRef) -> str:
 def _change_details(change: Change, show: Callable[[Any], str] | None = None, arrow: str = "->") -> list[str]:
     """`field: before -> after` for updates; what will be sent for one-shots. `show` formats values."""
     show = show or _show
-    if change.action is Action.UPDATE:
+    if isinstance(change, SettingsUpdate):
         lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
-        kept = change.before.get("interval")
-        if change.after.get("enabled") and "interval" not in change.after and kept:
-            lines.append(f"interval: {show(kept)} (unchanged: not in the manifest, the live interval is sent)")
+        if change.kept_interval:
+            kept = show(change.kept_interval)
+            lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
         return lines
-    after, lines = change.after, []
+    return _operation_details(change, show)
+
+
+def _operation_details(change: OneShot, show: Callable[[Any], str]) -> list[str]:
+    lines = []
     if change.action is Action.BACKUP:
-        lines.append(f"to: {show(after.get('path'))}" if after.get("path") else "to: the configured destination")
+        lines.append(f"to: {show(change.target)}" if change.target else "to: the configured destination")
     else:
-        lines += [f"from: {show(uri)}" for uri in after.get("from", ())]
-        lines.append(f"source_type: {show(after.get('source_type'))}")
-        if after.get("backup_first"):
+        lines += [f"from: {show(uri)}" for uri in change.sources]
+        lines.append(f"source_type: {show(change.source_type)}")
+        if change.backup_first:
             lines.append("backup_first: true (an on-demand backup runs just before)")
-    receipt = change.before.get("receipt")
-    if isinstance(receipt, Mapping):
-        written = receipt.get("created_at") or receipt.get("at")
-        lines.append(f"retrying: receipt is {receipt.get('phase')} (written {written})")
+    if change.replaces is not None:
+        written = change.replaces.created_at or change.replaces.at
+        lines.append(f"retrying: receipt is {change.replaces.phase.value} (written {written})")
     return lines
 
 
@@ -221,7 +224,7 @@ def _destructive_block(changes: Iterable[Change], where: str) -> list[_Section]:
     head = (f"> [!WARNING]\n> **{len(destructive)} destructive import{'s' * (len(destructive) != 1)}**: "
             "each replaces all data in its database.")
     items = tuple(f"> - `{_code(c.address)}` into {_md_where(c.database)} from "
-                  f"{', '.join(_code_span(u) for u in c.after.get('from', ()))}" for c in destructive)
+                  f"{', '.join(_code_span(u) for u in c.sources)}" for c in destructive if isinstance(c, OneShot))
 
     def more(n: int, more: str) -> str:
         return f"> - **{n} {more}destructive import{'s' * (n != 1)} not shown**: {where}."

@@ -46,3 +46,9 @@ def is_success(status: str | None) -> bool:
 
 def is_failure(status: str | None) -> bool:
     return meaning(status) is StatusMeaning.FAILED
+
+
+# Task states (API-NOTES §5, the Go client's processingStates): the first three are still running; a task that
+# leaves them for anything but `processing-completed` has failed.
+TASK_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})
+TASK_COMPLETED = "processing-completed"

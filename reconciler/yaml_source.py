@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.desired import Position
 from reconciler.input_files import InputFileProblem, read_limited
-from reconciler.model import Position
 
 # libyaml's parser when PyYAML was built with it (it is on the usual wheels): ~10x faster than pure Python.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

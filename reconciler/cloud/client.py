@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from reconciler.calls import ApiCall, database_path, plain
 from reconciler.cloud.session import Session
+from reconciler.desired import Tier
 from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError, WaitInterrupted
-from reconciler.model import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot, Tier, database_path
+from reconciler.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
 from reconciler.uris import mask_in_text
 
 PAGE_SIZE = 100
@@ -147,21 +149,13 @@ class RedisCloudClient:
 
     # --- writes ------------------------------------------------------------------------------------------
 
-    def update_database(self, tier: Tier, subscription: int, database: int, body: Mapping[str, Any]) -> str:
-        """PUT is idempotent, so it may be retried; the answer is a task id."""
-        return _task_id(self.session.call("PUT", database_path(tier, subscription, database), json=body))
-
-    def start_backup(self, tier: Tier, subscription: int, database: int, adhoc_path: str | None) -> str:
-        """Not repeated after an unknown outcome. `RateLimitedError` (429) and `ConflictError` (409) mean the API
-        refused it and nothing started: the subscription may be running its maximum of backups (API-NOTES §11)."""
-        body = {"adhocBackupPath": adhoc_path} if adhoc_path else None
-        path = database_path(tier, subscription, database) + "/backup"
-        return _task_id(self.session.call("POST", path, json=body, safe=False))
-
-    def start_import(self, tier: Tier, subscription: int, database: int, source_type: str, uris: Sequence[str]) -> str:
-        body = {"sourceType": source_type, "importFromUri": list(uris)}
-        path = database_path(tier, subscription, database) + "/import"
-        return _task_id(self.session.call("POST", path, json=body, safe=False))
+    def send(self, call: ApiCall) -> str:
+        """One of a plan's calls, resolved; the answer is a task id. A PUT is idempotent, so it may be retried; a
+        POST of a backup or an import is not repeated after an unknown outcome (`OutcomeUnknownError`). On a backup,
+        `RateLimitedError` (429) and `ConflictError` (409) mean the API refused it and nothing started: the
+        subscription may be running its maximum of backups (API-NOTES §11)."""
+        body = None if call.body is None else plain(call.body)
+        return _task_id(self.session.call(call.method, call.path, json=body, safe=call.repeatable))
 
     def create_tag(self, tier: Tier, subscription: int, database: int, key: str, value: str) -> LiveTag:
         """409 (`ConflictError`) when the key exists: the receipt's create-if-absent claim (API-NOTES §9)."""

@@ -12,22 +12,23 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from reconciler import __version__
-from reconciler.apply import Applier, ApplyOptions, StepResult
-from reconciler.apply_requests import check_variables
+from reconciler.apply import Applier, ApplyOptions
 from reconciler.atomic import write_json
 from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
+from reconciler.desired import Manifest
 from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.model import Manifest, Plan, thaw
+from reconciler.outcomes import StepResult
+from reconciler.plan import Plan
 from reconciler.planfile import read_plan
-from reconciler.planner import PlanOptions, plan
 from reconciler.progress import LineProgress, LiveProgress, render_markdown_summary, render_summary, summary_counts
 from reconciler.refresh import fetch_live
 from reconciler.render import render_text
+from reconciler.staleness import moved
 from reconciler.uris import mask
+from reconciler.variables import check_plan
 
 
 def run_apply(rt: Runtime) -> int:
@@ -47,7 +48,7 @@ def _apply(rt: Runtime, stop: threading.Event, applying: threading.Event) -> int
         if args.planfile:  # a fresh plan has already said so
             print(to_apply.summary_line, file=rt.out)
         return EXIT_ERROR if to_apply.attention else EXIT_OK  # what needs a person is never a green run
-    check_variables(to_apply, manifest, rt.environ)
+    check_plan(to_apply, rt.environ)
     options = ApplyOptions(
         run_id=secrets.token_hex(4),
         environ=rt.environ,
@@ -58,7 +59,7 @@ def _apply(rt: Runtime, stop: threading.Event, applying: threading.Event) -> int
     progress: LiveProgress | LineProgress | None = None
     if not args.quiet:  # --quiet: only errors and the result (the summary table)
         progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
-    applier = Applier(rt.connect().client, manifest, to_apply, options, listener=progress, stop=stop)
+    applier = Applier(rt.connect().client, to_apply, options, listener=progress, stop=stop)
     applying.set()
     with progress or nullcontext():
         results = applier.run()
@@ -93,79 +94,37 @@ def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
 def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
     """The plan was reviewed: apply exactly it, but only if it was made for this account, the manifests still
     give it, and every field of every change is what the manifests and the live account give now (issue 20)."""
-    saved = read_plan(path)  # an edited file (digest) is refused here
-    if not saved.is_sealed:
+    saved = read_plan(path)  # an edited file (digest, or a change that does not read back as written) is refused
+    if not saved.is_applicable:
         raise StalePlanError(
-            f"{path} was written by an older reconciler (plan format {saved.format_version}: no account id or "
-            "digest to check it against); re-run plan"
+            f"{path} was written by an older reconciler (plan format {saved.format_version}: "
+            + ("no account id or digest to check it against" if not saved.is_sealed else "no calls to send")
+            + "); re-run plan"
         )
     files = rt.args.files or [Path(p) for p in saved.manifest_paths]
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
         raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
-    check_variables(saved.plan, manifest, rt.environ)  # before the first request, even a read
+    check_plan(saved.plan, rt.environ)  # before the first request, even a read
     connection = rt.connect()
     if mask(connection.api_url) != saved.api_url:
         raise StalePlanError(f"stale plan: it was made against {saved.api_url}, not {mask(connection.api_url)}")
-    addresses = {c.address for c in saved.plan.changes} | {w.address for w in saved.plan.warnings if w.outcome}
-    if not addresses:
+    if saved.plan.is_empty and not any(w.outcome for w in saved.plan.warnings):
         return manifest, saved.plan
-    phases = {c.address: (c.before.get("receipt") or {}).get("phase") for c in saved.plan.changes}
-    options = PlanOptions(
-        targets=frozenset(addresses),
-        retry_failed=frozenset(a for a, phase in phases.items() if phase == "failed"),
-        retry_uncertain=frozenset(a for a, phase in phases.items() if phase == "claimed"),
-    )
     live = fetch_live(connection.client, manifest)
     if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
         raise StalePlanError(
             f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "
             f"account {_account(live.account_id)}; re-run plan with this account's keys; nothing was changed"
         )
-    now = plan(manifest, live, options)
-    current = {change.address: change for change in now.changes}
-    moved = []
-    for change in saved.plan.changes:
-        fresh = current.get(change.address)
-        if fresh is None:
-            moved.append(f"{change.address}: no longer needed (the live account changed)")
-        elif thaw(fresh.before) != thaw(change.before):
-            moved.append(f"{change.address}: was {_short(thaw(change.before))}, now {_short(thaw(fresh.before))}")
-        elif fresh.to_dict() != change.to_dict():  # the request, ids, destructive, risky: what would be sent
-            fields = ", ".join(_differing(change.to_dict(), fresh.to_dict()))
-            moved.append(f"{change.address}: the plan file's {fields} differ from what the manifests give now")
-    # A settlement is a write too: the receipt it records must still be the one the reviewed plan judged
-    # (another run may have settled, forgotten or re-claimed it since), or apply would record a lie.
-    settling = {w.address: (w.kind, w.outcome) for w in now.warnings if w.outcome}
-    for warning in saved.plan.warnings:
-        if warning.outcome and settling.get(warning.address) != (warning.kind, warning.outcome):
-            still = next((w for w in now.warnings if w.address == warning.address), None)
-            moved.append(
-                f"{warning.address}: was {warning.kind.value} (apply would record {warning.outcome}), "
-                f"now {still.kind.value + ': ' + still.message if still else 'nothing to settle'}"
-            )
-    if moved:
-        raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(moved))
+    lines = moved(saved.plan, manifest, live)
+    if lines:
+        raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(lines))
     return manifest, saved.plan
 
 
 def _account(account_id: int | None) -> str:
     return "(unknown: no database was listed)" if account_id is None else str(account_id)
-
-
-def _differing(saved: Any, fresh: Any, prefix: str = "") -> list[str]:
-    """The dotted keys where a saved change and the fresh one differ (`after.from`, `destructive`)."""
-    if not (isinstance(saved, dict) and isinstance(fresh, dict)):
-        return [prefix or "change"] if saved != fresh else []
-    out: list[str] = []
-    for key in sorted(set(saved) | set(fresh), key=str):
-        name = f"{prefix}.{key}" if prefix else str(key)
-        out += _differing(saved.get(key), fresh.get(key), name) if key in saved and key in fresh else [name]
-    return [_short(name) for name in out[:10]]
-
-
-def _short(value: Any) -> str:
-    return str(value) if len(str(value)) < 300 else str(value)[:297] + "..."
 
 
 @contextmanager

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from reconciler import __version__
-from reconciler.apply_requests import check_manifest_variables
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
+from reconciler.desired import Manifest
 from reconciler.errors import ReconcilerError
-from reconciler.model import Manifest, Plan
+from reconciler.plan import Plan
 from reconciler.planfile import build_document, read_plan, write_plan
 from reconciler.planner import PlanOptions, plan
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.variables import check_manifest
 
 
 def plan_from_flags(rt: Runtime) -> tuple[Manifest, Plan]:
     """Manifests, live state and the plan, as `plan` and a fresh `apply` both make it from their flags."""
     args = rt.args
     manifest = rt.manifest()
-    check_manifest_variables(manifest, rt.environ, frozenset(args.target))  # before the first request
+    check_manifest(manifest, rt.environ, frozenset(args.target))  # before the first request
     live = fetch_live(rt.connect().client, manifest)
     options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
     return manifest, plan(manifest, live, options)

@@ -6,11 +6,13 @@ import json
 import sys
 from typing import Any
 
+from reconciler.calls import database_path, fingerprint, operation_call
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
+from reconciler.desired import DatabaseSpec, operation_address
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
-from reconciler.model import DatabaseSpec, Import, OnDemandBackup, OperationKind, operation_address
-from reconciler.receipts import Phase, Receipt, fingerprint, operation_ids, read_receipts
+from reconciler.plan import DatabaseRef
+from reconciler.receipt_tags import Phase, Receipt, read_receipts
 
 
 def run_receipts(rt: Runtime) -> int:
@@ -20,10 +22,11 @@ def run_receipts(rt: Runtime) -> int:
     found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
     for spec in manifest.databases:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
-        receipts, problems = read_receipts(spec.name, tags, operation_ids(spec))
-        for problem in problems:
+        receipts = read_receipts(spec.name, tags, spec.operation_keys())
+        for problem in receipts.problems:
             print(f"warning: {problem}", file=rt.err)
-        for address, receipt in sorted(receipts.items()):
+        named = {operation_address(spec.name, kind, op_id): r for (kind, op_id), r in receipts.found.items()}
+        for address, receipt in sorted(named.items()):
             rows.append(_row(spec, address, receipt))
             found[address] = (spec, receipt)
     if rt.args.receipts_command == "forget":
@@ -45,14 +48,9 @@ def run_receipts(rt: Runtime) -> int:
 
 
 def _row(spec: DatabaseSpec, address: str, receipt: Receipt) -> dict[str, Any]:
-    operations: dict[str, Import | OnDemandBackup] = {
-        operation_address(spec.name, OperationKind.BACKUP, b.id): b for b in spec.backups
-    }
-    operations |= {operation_address(spec.name, OperationKind.IMPORT, i.id): i for i in spec.imports}
-    operation = operations.get(address)
-    matches = None if operation is None else fingerprint(operation) == receipt.fingerprint
-    if operation is not None and isinstance(operation, Import) is not (receipt.kind is OperationKind.IMPORT):
-        matches = False
+    where = database_path(spec.tier, spec.subscription, spec.database)
+    operation = next((op for kind, op in spec.operations() if (kind, op.id) == (receipt.kind, receipt.op_id)), None)
+    matches = None if operation is None else fingerprint(operation_call(where, operation)) == receipt.fingerprint
     return {
         "address": address,
         "database": spec.name,
@@ -89,6 +87,6 @@ def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
         if input(f"Type the address to confirm ({address}): ").strip() != address:
             print("Not forgotten; nothing was changed.", file=rt.err)
             return EXIT_ERROR
-    Ledger(rt.connect().client).forget(spec, receipt)
+    Ledger(rt.connect().client).forget(DatabaseRef.of(spec), receipt)
     print(f"Forgot {address}.", file=rt.out)
     return EXIT_OK

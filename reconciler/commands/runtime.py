@@ -15,7 +15,7 @@ from reconciler.redact import Redactor
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
     from reconciler.cloud.client import PollPolicy
     from reconciler.connect import Connection
-    from reconciler.model import Manifest
+    from reconciler.desired import Manifest
 
 __all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.commands.runtime import EXIT_OK, Runtime
+from reconciler.desired import DatabaseSpec
 from reconciler.errors import NotFoundError
-from reconciler.model import DatabaseSpec, LatestStatus
+from reconciler.live import LatestStatus
 from reconciler.normalise import from_live
 from reconciler.statuses import StatusMeaning, meaning
 from reconciler.uris import mask

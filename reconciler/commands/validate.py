@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
-from reconciler.apply_requests import needed_variables
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ManifestError
 from reconciler.schema import schema_text
+from reconciler.variables import needed_variables
 
 _POSITIONED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$", re.DOTALL)
 

@@ -1,0 +1,165 @@
+"""The API calls a plan makes, as data: method, path and body, with `${env:…}` references left unresolved.
+
+A change holds the calls it will make; the plan file stores them (secret-free: a manifest holds no literal
+credential, and no call echoes a live value but the backup interval); apply sends `resolve(call)` and nothing
+else. Every request shape comes from API-NOTES §2-§4 (the Terraform provider's and the Go client's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Union
+
+from reconciler.desired import BackupSettings, Import, OnDemandBackup, Tier
+from reconciler.uris import references, resolve
+
+# A JSON value; bodies are frozen (read-only mappings, tuples) so that a plan cannot be edited in memory.
+Json = Union[str, int, float, bool, None, Sequence["Json"], Mapping[str, "Json"]]  # noqa: UP007 (recursive alias)
+
+_FIXED = "/fixed"  # Essentials databases and subscriptions live under it (API-NOTES §1)
+
+
+def subscriptions_path(tier: Tier) -> str:
+    return f"{_FIXED if tier is Tier.ESSENTIALS else ''}/subscriptions"
+
+
+def database_path(tier: Tier, subscription: int, database: int) -> str:
+    """The API path of a database."""
+    return f"{subscriptions_path(tier)}/{subscription}/databases/{database}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    method: str  # PUT (idempotent: retried) or POST (never repeated after an unknown outcome)
+    path: str
+    body: Mapping[str, Json] | None = None  # None: a POST without a body (a backup to the configured destination)
+
+    def __post_init__(self) -> None:
+        if self.body is not None:
+            object.__setattr__(self, "body", _freeze(self.body))
+
+    @property
+    def repeatable(self) -> bool:
+        return self.method == "PUT"
+
+    def strings(self) -> Iterator[str]:
+        """Every string in the body: where `${env:…}` references may stand."""
+        yield from _strings(self.body)
+
+
+def settings_call(tier: Tier, where: str, settings: BackupSettings, *, live_interval: str | None) -> ApiCall:
+    """Pro: the whole `remoteBackup` object, as the provider sends it, or `{"active": false}` sent explicitly, never
+    "omit the block" (API-NOTES §2); Essentials: `periodicBackupPath`, `""` to switch backups off. An interval the
+    manifest leaves out is not managed: `live_interval`, the one the plan saw, is sent (the API needs one)."""
+    path = settings.path if settings.enabled else None
+    if tier is Tier.ESSENTIALS:
+        return ApiCall("PUT", where, {"periodicBackupPath": path or ""})
+    if not settings.enabled:
+        return ApiCall("PUT", where, {"remoteBackup": {"active": False}})
+    interval = settings.interval or live_interval
+    if interval is None:
+        raise ValueError(f"{where}: no interval to send (the planner refuses such a plan)")
+    remote: dict[str, Json] = {
+        "active": True,
+        "interval": interval,
+        "storageType": settings.storage_type,
+        "storagePath": path,
+    }
+    if settings.time_utc:
+        # As written (the comparison alone is modulo 12 h, SPEC §10). An unmanaged time of day is not sent: a
+        # 12-hourly time reads back as its morning twin (API-NOTES §1), so echoing it could move 16:00 to 04:00.
+        remote["timeUTC"] = settings.time_utc
+    return ApiCall("PUT", where, {"remoteBackup": remote})
+
+
+def backup_call(where: str, backup: OnDemandBackup | None = None) -> ApiCall:
+    """`POST …/backup`, bodiless to the configured destination (as the Go client sends it), else to `path`."""
+    path = backup.path if backup is not None else None
+    return ApiCall("POST", f"{where}/backup", {"adhocBackupPath": path} if path else None)
+
+
+def import_call(where: str, operation: Import) -> ApiCall:
+    return ApiCall("POST", f"{where}/import", {"sourceType": operation.source_type, "importFromUri": operation.sources})
+
+
+def operation_call(where: str, operation: Import | OnDemandBackup) -> ApiCall:
+    """The call a one-shot operation's receipt guards."""
+    return import_call(where, operation) if isinstance(operation, Import) else backup_call(where, operation)
+
+
+# Version 1 hashed a bodiless backup as this body; receipts it wrote must keep matching.
+_BODILESS_BACKUP: Mapping[str, Json] = {"adhocBackupPath": None}
+
+
+def fingerprint(call: ApiCall) -> str:
+    """12 hex digits of sha256 over the call's body, unresolved, as canonical JSON. The method and path are the
+    receipt's own (its kind, its database), so the body alone says what the operation does; `confirm` and
+    `backup_first` are not sent, so editing them is not editing the operation."""
+    body = call.body if call.body is not None else _BODILESS_BACKUP
+    canonical = json.dumps(_thaw(body), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def variables(call: ApiCall) -> tuple[str, ...]:
+    """The environment variables the call refers to, in order of first use."""
+    return tuple(dict.fromkeys(name for text in call.strings() for name in references(text)))
+
+
+def resolved(call: ApiCall, environ: Mapping[str, str]) -> ApiCall:
+    """The call as it is sent: every `${env:…}` substituted (`uris.resolve`: percent-encoded in a user-info). An unset
+    variable raises `UnsetVariableError`; apply checks them all before its first request."""
+    if call.body is None:
+        return call
+    return ApiCall(call.method, call.path, {key: _resolve(value, environ) for key, value in call.body.items()})
+
+
+def plain(body: Mapping[str, Json] | None) -> dict[str, object] | None:
+    """A frozen body as plain dicts and lists, for JSON."""
+    return None if body is None else _thaw(body)
+
+
+def _resolve(value: Json, environ: Mapping[str, str]) -> Json:
+    if isinstance(value, str):
+        return resolve(value, environ)
+    if isinstance(value, Mapping):
+        return {key: _resolve(item, environ) for key, item in value.items()}
+    if isinstance(value, Sequence):
+        return [_resolve(item, environ) for item in value]
+    return value
+
+
+def _strings(value: Json) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, Sequence):
+        for item in value:
+            yield from _strings(item)
+
+
+def _freeze(value: Json) -> Json:
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(key): _freeze(item) for key, item in value.items()})
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def _thaw(value: Json) -> dict[str, object]:
+    thawed = _thaw_any(value)
+    assert isinstance(thawed, dict)
+    return thawed
+
+
+def _thaw_any(value: Json) -> object:
+    if isinstance(value, Mapping):
+        return {key: _thaw_any(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_thaw_any(item) for item in value]
+    return value

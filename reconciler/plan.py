@@ -1,0 +1,248 @@
+"""The plan: typed changes, each carrying the API calls it will make, and the receipts that need a person.
+Frozen data, no I/O; `planner.py` builds it, `planfile.py` alone turns it into JSON and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.calls import ApiCall, Json, database_path, fingerprint
+from reconciler.desired import DatabaseSpec, OperationKind, Tier
+from reconciler.live import LiveAccount
+from reconciler.normalise import Settings
+from reconciler.receipt_tags import Receipt
+
+
+class Action(StrEnum):
+    """Declaration order is the apply order within a database (settings, then backups, then imports)."""
+
+    UPDATE = "update"
+    BACKUP = "backup"
+    IMPORT = "import"
+
+    @property
+    def order(self) -> int:
+        return list(Action).index(self)
+
+
+class WarningKind(StrEnum):
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    IN_PROGRESS = "in-progress"
+    SETTLED = "settled"
+    CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
+    TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
+    UNVERIFIABLE = "unverifiable"  # an on-demand backup whose outcome the API cannot show: backup is off (issue 20)
+
+    @property
+    def needs_attention(self) -> bool:
+        """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
+        note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
+        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseRef:
+    """The manifest's handle (`name`) and, as the API reports it, the live database's own name: a reviewer
+    must see which database a change overwrites, not only what the manifest calls it (issue 12)."""
+
+    name: str
+    subscription: int
+    database: int
+    tier: Tier
+    live_name: str | None = None  # None: a plan file written before issue 12
+
+    @classmethod
+    def of(cls, spec: DatabaseSpec, live_name: str | None = None) -> DatabaseRef:
+        return cls(spec.name, spec.subscription, spec.database, spec.tier, live_name)
+
+    @property
+    def path(self) -> str:
+        return database_path(self.tier, self.subscription, self.database)
+
+
+SettingValue = str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One setting that differs after normalisation; values are masked display values."""
+
+    field: str
+    before: SettingValue
+    after: SettingValue
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsUpdate:
+    """The backup settings of one database, brought to the manifest by one PUT.
+
+    `before` is the live state the plan saw (path masked): apply refuses a saved plan once it no longer holds.
+    `after` holds the managed settings (None: not managed, the live value stays), the path as the manifest writes it.
+    """
+
+    address: str
+    database: DatabaseRef
+    before: Settings
+    after: Settings
+    call: ApiCall
+    fields: tuple[FieldChange, ...]
+    storage_type: str | None = None  # written, never read back (API-NOTES §1), so shown and never compared
+    risky: bool = False  # switches remote backup off: no backups from then on (issue 12)
+
+    action = Action.UPDATE
+    destructive = False
+
+    @property
+    def calls(self) -> tuple[ApiCall, ...]:
+        return (self.call,)
+
+    @property
+    def kept_interval(self) -> str | None:
+        """The live interval the PUT sends because the manifest does not manage one."""
+        return self.before.interval if self.after.enabled and self.after.interval is None else None
+
+
+@dataclass(frozen=True, slots=True)
+class OneShot:
+    """An on-demand backup or an import, guarded by a receipt: it runs once, ever.
+
+    `calls` are what apply sends, in order: an import with `backup_first` carries the on-demand backup before it.
+    `replaces` is the failed or uncertain receipt a retry (`--retry-failed`, `--retry-uncertain`) replaces.
+    """
+
+    address: str
+    database: DatabaseRef
+    kind: OperationKind
+    op_id: str
+    calls: tuple[ApiCall, ...]
+    replaces: Receipt | None = None
+
+    risky = False
+
+    @property
+    def action(self) -> Action:
+        return Action.IMPORT if self.kind is OperationKind.IMPORT else Action.BACKUP
+
+    @property
+    def destructive(self) -> bool:
+        """An import replaces every key in the database."""
+        return self.kind is OperationKind.IMPORT
+
+    @property
+    def call(self) -> ApiCall:
+        """The call the receipt guards (the import itself, after any backup_first)."""
+        return self.calls[-1]
+
+    @property
+    def backup_first(self) -> bool:
+        return len(self.calls) > 1
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.call)
+
+    @property
+    def target(self) -> str | None:
+        """A backup's own destination (`adhocBackupPath`); None: the configured one."""
+        return _text(self.call.body, "adhocBackupPath")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        found = (self.call.body or {}).get("importFromUri")
+        return tuple(str(uri) for uri in found) if isinstance(found, tuple) else ()
+
+    @property
+    def source_type(self) -> str | None:
+        return _text(self.call.body, "sourceType")
+
+
+Change = SettingsUpdate | OneShot
+
+
+def _text(body: Mapping[str, Json] | None, key: str) -> str | None:
+    value = body.get(key) if body is not None else None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """A receipt that needs a person's attention; never a change (SPEC §10 "Receipts in a plan").
+
+    For `settled`, `outcome` (`done` or `failed`) is the phase apply writes into the receipt.
+    """
+
+    address: str
+    kind: WarningKind
+    message: str
+    outcome: str | None = None
+    database: DatabaseRef | None = None  # for `settled`: where apply records the outcome (None: a plan file 1.1)
+
+
+def _change_order(change: Change) -> tuple[str, int]:
+    return (change.database.name, change.action.order)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Changes sorted by database name, then apply order, then declaration order (the sort is stable)."""
+
+    changes: tuple[Change, ...]
+    warnings: tuple[PlanWarning, ...] = ()
+    live: LiveAccount | None = field(default=None, compare=False, repr=False)  # the snapshot planned from
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_change_order)))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    @property
+    def is_empty(self) -> bool:
+        """No changes. Warnings are not changes, but those needing attention still fail `--detailed-exitcode`."""
+        return not self.changes
+
+    @property
+    def attention(self) -> tuple[PlanWarning, ...]:
+        """Receipts that wait for a person (failed, uncertain, in-progress, claimed by another run)."""
+        return tuple(warning for warning in self.warnings if warning.kind.needs_attention)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if change.action is action)
+
+    @property
+    def destructive_count(self) -> int:
+        return sum(1 for change in self.changes if change.destructive)
+
+    @property
+    def risky_count(self) -> int:
+        return sum(1 for change in self.changes if change.risky)
+
+    @property
+    def summary_line(self) -> str:
+        if self.is_empty:
+            line = "No changes." if self.attention else "No changes. Live state matches the manifest."
+        else:
+            line = (
+                f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
+                f"{self.count(Action.IMPORT)} to import"
+            )
+            destructive = self.destructive_count
+            line += f" ({destructive} destructive)." if destructive else "."
+        return f"{line} {self.attention_line}" if self.attention else line
+
+    @property
+    def attention_line(self) -> str:
+        """`2 operations need attention: a (failed), b (uncertain).`; empty when none does."""
+        return _attention_phrase(self.attention) if self.attention else ""
+
+
+_ATTENTION_LISTED = 5  # the summary line names this many; the warnings section lists every one
+
+
+def _attention_phrase(items: tuple[PlanWarning, ...]) -> str:
+    """`2 operations need attention: a (failed), b (uncertain).`"""
+    count = len(items)
+    named = ", ".join(f"{w.address} ({w.kind.value})" for w in items[:_ATTENTION_LISTED])
+    more = f" and {count - _ATTENTION_LISTED} more" if count > _ATTENTION_LISTED else ""
+    verb = "operation needs" if count == 1 else "operations need"
+    return f"{count} {verb} attention: {named}{more}."

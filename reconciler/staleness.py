@@ -1,0 +1,85 @@
+"""Is a saved plan still the plan? Pure: the saved plan, the manifests and a fresh live state in, the lines that
+say what moved out (none: apply it as it is). SPEC §6, issue 20 item 6.
+
+The reviewed plan is re-made for exactly its own addresses (retrying what it retried), and every change must come
+out identical: the same calls, the same live state before, the same receipts replaced. A settlement is a write
+too: the receipt it records must still be the one the reviewed plan judged (another run may have settled,
+forgotten or re-claimed it since), or apply would record a lie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from enum import Enum
+
+from reconciler.desired import Manifest
+from reconciler.live import LiveAccount
+from reconciler.plan import Change, OneShot, Plan
+from reconciler.planner import PlanOptions, plan
+from reconciler.receipt_tags import Phase
+
+
+def recheck_options(saved: Plan) -> PlanOptions:
+    """The saved plan's own addresses, retrying the receipts it replaces."""
+    addresses = {c.address for c in saved.changes} | {w.address for w in saved.warnings if w.outcome}
+    replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
+    return PlanOptions(
+        targets=frozenset(addresses),
+        retry_failed=frozenset(a for a, phase in replaced.items() if phase is Phase.FAILED),
+        retry_uncertain=frozenset(a for a, phase in replaced.items() if phase is Phase.CLAIMED),
+    )
+
+
+def moved(saved: Plan, manifest: Manifest, live: LiveAccount) -> list[str]:
+    """One line per change or settlement of `saved` that the manifests and `live` no longer give."""
+    if not saved.changes and not any(w.outcome for w in saved.warnings):
+        return []
+    now = plan(manifest, live, recheck_options(saved))
+    current = {change.address: change for change in now.changes}
+    lines = []
+    for change in saved.changes:
+        fresh = current.get(change.address)
+        if fresh is None:
+            lines.append(f"{change.address}: no longer needed (the live account changed)")
+        elif _before(fresh) != _before(change):
+            lines.append(f"{change.address}: was {_short(_before(change))}, now {_short(_before(fresh))}")
+        elif fresh != change:  # the calls, ids, live name, replaced receipt: what would be sent, and where
+            differing = ", ".join(_differing(change, fresh)[:10]) or "contents"
+            lines.append(f"{change.address}: the plan file's {differing} differ from what the manifests give now")
+    settling = {w.address: (w.kind, w.outcome) for w in now.warnings if w.outcome}
+    for warning in saved.warnings:
+        if warning.outcome and settling.get(warning.address) != (warning.kind, warning.outcome):
+            still = next((w for w in now.warnings if w.address == warning.address), None)
+            lines.append(
+                f"{warning.address}: was {warning.kind.value} (apply would record {warning.outcome}), "
+                f"now {still.kind.value + ': ' + still.message if still else 'nothing to settle'}"
+            )
+    return lines
+
+
+def _before(change: Change) -> object:
+    """What apply must still find live: the settings it changes, or the receipt it replaces (None: no receipt)."""
+    if isinstance(change, OneShot):
+        return None if change.replaces is None else _values(change.replaces)
+    return _values(change.before)
+
+
+def _values(item: object) -> dict[str, object]:
+    values = {f.name: getattr(item, f.name) for f in fields(item)} if is_dataclass(item) else {}
+    return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()}
+
+
+def _differing(saved: object, fresh: object, prefix: str = "") -> list[str]:
+    """The dotted attribute names where two changes differ (`after.interval`, `database.database`, `calls`)."""
+    if not (is_dataclass(saved) and is_dataclass(fresh)) or type(saved) is not type(fresh):
+        return [prefix or "change"] if saved != fresh else []
+    out: list[str] = []
+    for f in fields(saved):
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        out += _differing(getattr(saved, f.name), getattr(fresh, f.name), name)
+    return out
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) < 300 else text[:297] + "..."

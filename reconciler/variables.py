@@ -1,0 +1,69 @@
+"""Which `${env:…}` variables a run needs, checked before its first request (issue 12 §1).
+
+An unset variable must stop a run before any request, even a read, with one line per variable naming the
+addresses that need it. Empty counts as unset, as in `uris.resolve`: an empty password is never what was meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from reconciler.calls import variables
+from reconciler.desired import DatabaseSpec, Import, Manifest, operation_address, settings_address
+from reconciler.errors import ReconcilerError
+from reconciler.plan import Plan
+from reconciler.uris import references
+
+
+def check_plan(plan: Plan, environ: Mapping[str, str]) -> None:
+    """Every variable the plan's calls refer to must be set before the first call is made."""
+    needed: dict[str, list[str]] = {}
+    for change in plan.changes:
+        for call in change.calls:
+            _need(needed, variables(call), change.address)
+    _refuse_unset(needed, environ)
+
+
+def check_manifest(manifest: Manifest, environ: Mapping[str, str], targets: frozenset[str]) -> None:
+    """Before `plan` reads the account: every variable of the (targeted) entries must be set, since which
+    of their calls the plan will need is only known once the live state has been read."""
+    _refuse_unset(needed_variables(manifest, targets), environ)
+
+
+def needed_variables(manifest: Manifest, targets: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The variables the manifest's URIs reference, each with the addresses that need it, sorted by name.
+    `targets` are addresses or database names, as `--target` takes them (empty: everything)."""
+    needed: dict[str, list[str]] = {}
+    for spec in manifest.databases:
+        for address, uris in _uris(spec):
+            if not targets or spec.name in targets or address in targets:
+                _need(needed, (name for uri in uris for name in references(uri)), address)
+    return dict(sorted(needed.items()))
+
+
+def _uris(spec: DatabaseSpec) -> Iterator[tuple[str, list[str]]]:
+    """Each address of a manifest entry, with the URIs its calls would send."""
+    if spec.backup is not None:
+        path = spec.backup.path if spec.backup.enabled else None
+        yield settings_address(spec.name), [path] if path else []
+    for kind, operation in spec.operations():
+        if isinstance(operation, Import):
+            yield operation_address(spec.name, kind, operation.id), list(operation.sources)
+        else:
+            yield operation_address(spec.name, kind, operation.id), [operation.path] if operation.path else []
+
+
+def _need(needed: dict[str, list[str]], names: Iterable[str], address: str) -> None:
+    for name in names:  # once per address, however many shard URIs repeat the variable
+        if address not in needed.setdefault(name, []):
+            needed[name].append(address)
+
+
+def _refuse_unset(needed: Mapping[str, list[str]], environ: Mapping[str, str]) -> None:
+    missing = {name: addresses for name, addresses in needed.items() if not environ.get(name)}
+    if missing:
+        lines = [
+            f"environment variable {name} is not set (needed by {', '.join(addresses)})"
+            for name, addresses in sorted(missing.items())
+        ]
+        raise ReconcilerError("\n".join(lines) + "\nnothing was changed")
