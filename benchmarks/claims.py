@@ -23,11 +23,11 @@ import yaml
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import DatabaseSpec, OnDemandBackup, OperationKind
 from reconciler.errors import ConflictError
 from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimUnconfirmed, Ledger
 from reconciler.manifest import load_manifest
-from reconciler.model import DatabaseSpec, OnDemandBackup, OperationKind
-from reconciler.receipts import claim
+from reconciler.receipt_tags import claim
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 
 HERE = Path(__file__).resolve().parent

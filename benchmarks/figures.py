@@ -14,8 +14,9 @@ from benchmarks.worlds import Fleet, manifests, seed, write_seed
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import Manifest
 from reconciler.manifest import load_manifest
-from reconciler.model import Action, Manifest
+from reconciler.plan import Action
 from reconciler.planner import plan
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Emulator, Timings
@@ -110,7 +111,7 @@ def apply_makespan(backups: int, subscriptions: int, duration: float, parallelis
         result = plan(manifest, fetch_live(client, manifest))
         options = ApplyOptions(run_id="0badbe11", environ={}, parallelism=parallelism)
         started = time.perf_counter()
-        outcomes = Applier(client, manifest, result, options).run()
+        outcomes = Applier(client, result, options).run()
         elapsed = time.perf_counter() - started
         peak = max(emulator.peak_concurrent_backups(sid) for sid, _, _ in fleet.layout())
     optimum = max(math.ceil(len(dbs) / 4) for _, _, dbs in fleet.layout()) * duration

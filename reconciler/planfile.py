@@ -262,8 +262,20 @@ def change_document(change: Change) -> dict[str, Any]:
     data |= {"destructive": change.destructive, "risky": change.risky}
     if isinstance(change, SettingsUpdate) and change.fields:
         data["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in change.fields]
-    data["calls"] = [{"method": c.method, "path": c.path, "body": plain(c.body)} for c in change.calls]
+    data["calls"] = [{"method": c.method, "path": c.path, "body": _masked(plain(c.body))} for c in change.calls]
     return data
+
+
+def _masked(value: Any) -> Any:
+    """Every URI with a literal credential masked. A manifest holds none (validation refuses them), so this changes
+    nothing but a plan made around validation; such a file is then refused by apply as stale, never sent masked."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _database_document(ref: DatabaseRef) -> dict[str, Any]:
@@ -288,9 +300,9 @@ def _receipt_document(receipt: Receipt) -> dict[str, Any]:
 
 def _operation_document(change: OneShot) -> dict[str, Any]:
     if change.kind is OperationKind.IMPORT:
-        return {"id": change.op_id, "from": list(change.sources), "source_type": change.source_type,
+        return {"id": change.op_id, "from": [mask(uri) for uri in change.sources], "source_type": change.source_type,
                 "backup_first": change.backup_first, "fingerprint": change.fingerprint}
-    return {"id": change.op_id, "path": change.target, "fingerprint": change.fingerprint}
+    return {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
 
 
 def _warning_document(warning: PlanWarning) -> dict[str, Any]:
@@ -326,7 +338,7 @@ def _change(item: Mapping[str, Any], version: str) -> Change:
 
 
 def _calls(item: Mapping[str, Any], ref: DatabaseRef, version: str) -> tuple[ApiCall, ...]:
-    if version != FORMAT_VERSION:  # 1.0 and 1.1 kept a (masked) request for review: shown, never sent
+    if version != FORMAT_VERSION and "calls" not in item:  # 1.0 and 1.1 kept a masked request: shown, never sent
         request = item["after"]["request"]
         legacy = (ApiCall(str(request["method"]), str(request["path"]), request.get("body") or None),)
         return (backup_call(ref.path), *legacy) if item["after"].get("backup_first") else legacy

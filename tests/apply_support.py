@@ -19,13 +19,15 @@ from typing import Any
 import yaml
 from conftest import BASE_URL, EXAMPLES, ROOT, SEED
 
-from reconciler.apply import Applier, ApplyOptions, StepResult
+from reconciler.apply import Applier, ApplyOptions
 from reconciler.cli import main
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import Manifest
 from reconciler.manifest import load_manifest
-from reconciler.model import Manifest, Plan
+from reconciler.outcomes import StepResult
+from reconciler.plan import Plan
 from reconciler.planner import PlanOptions, plan
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import (
@@ -75,7 +77,7 @@ class Account:
 
     def apply(self, the_plan: Plan, *, stop: threading.Event | None = None, **options: Any) -> list[StepResult]:
         opts = ApplyOptions(run_id=options.pop("run_id", "0a1b2c3d"), environ=self.environ, **options)
-        return Applier(self.client, self.manifest, the_plan, opts, stop=stop).run()
+        return Applier(self.client, the_plan, opts, stop=stop).run()
 
     def writes(self, since: int = 0) -> list[LoggedRequest]:
         return [r for r in self.emulator.request_log()[since:] if r.method in WRITES]

@@ -22,8 +22,8 @@ import yaml
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import Manifest
 from reconciler.manifest import load_manifest
-from reconciler.model import Manifest
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,

@@ -11,13 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from api_calls import op_fingerprint, put_settings
 from apply_support import IMPORT, IMPORT_KEY, ORDERS, ORDERS_SEEDS, TINY, Account, account, import_runs, wait_for
 from conftest import generated_world
 
-from reconciler.apply import Outcome, StepResult
+from reconciler.calls import plain as plain_body
+from reconciler.desired import Tier
 from reconciler.manifest import load_manifest
-from reconciler.model import Tier, WarningKind, thaw
-from reconciler.receipts import fingerprint
+from reconciler.outcomes import Outcome, StepResult
+from reconciler.plan import SettingsUpdate, WarningKind
 from reconciler.sandbox import Fault
 
 PROD_EU, ANALYTICS, MARKETING = 1234567, 1234568, 2345678
@@ -119,7 +121,7 @@ def test_second_apply_of_a_stale_in_memory_plan_never_repeats_a_one_shot(acct: A
 def test_console_drift_is_shown_and_corrected(acct: Account) -> None:
     acct.apply(acct.plan())
     # A console user changes the interval: a PUT of our own, as any API user would.
-    task = acct.client.update_database(
+    task = put_settings(acct.client, 
         Tier.PRO,
         PROD_EU,
         ORDERS,
@@ -345,7 +347,7 @@ def test_receipt_that_cannot_be_written_stays_claimed_never_a_lie(acct: Account)
 def test_another_runs_claim_is_reported_and_left_alone(acct: Account) -> None:
     the_plan = acct.plan(targets={"orders-prod"})
     operation = acct.manifest.databases[[d.name for d in acct.manifest.databases].index("orders-prod")].imports[0]
-    theirs = f"v1 claimed fp:{fingerprint(operation)} at:1764000000 run:ffffffff"
+    theirs = f"v1 claimed fp:{op_fingerprint(operation)} at:1764000000 run:ffffffff"
     acct.client.create_tag(Tier.PRO, PROD_EU, ORDERS, IMPORT_KEY, theirs)
 
     results = by_address(acct.apply(the_plan))
@@ -546,20 +548,20 @@ def test_retry_of_a_receipt_forgotten_since_the_plan_still_claims(acct: Account)
     assert [r.status for r in import_runs(acct.emulator)] == ["failed", "success"]
 
 
-def test_apply_sends_exactly_the_requests_the_plan_showed(acct: Account) -> None:
-    """Each change's `request` is what apply sends (no secrets here, so nothing is masked); the only other
-    write is the backup an import's `backup_first` asks for."""
+def test_apply_sends_exactly_the_calls_the_plan_carries(acct: Account) -> None:
+    """Every write but the receipts' tags is one of the plan's calls (no secrets here, so resolving changes
+    nothing), each database's in the plan's order; an import's `backup_first` backup is one of its calls."""
     the_plan = acct.plan()
     mark = acct.log_size()
     acct.apply(the_plan)
     sent = [(r.method, r.path.removeprefix("/v1"), r.body or None) for r in acct.writes(mark) if "/tags" not in r.path]
-    shown = [
-        (c.after["request"]["method"], c.after["request"]["path"], thaw(c.after["request"]["body"]) or None)
-        for c in the_plan.changes
-    ]
-    for request in shown:
-        sent.remove(request)
-    assert sent == [("POST", f"/subscriptions/{PROD_EU}/databases/{ORDERS}/backup", None)]
+    planned = [(c.method, c.path, plain_body(c.body)) for change in the_plan.changes for c in change.calls]
+    assert sorted(sent, key=str) == sorted(planned, key=str)
+    for db in {change.database.path for change in the_plan.changes}:
+        assert [s for s in sent if s[1].startswith(db + "/") or s[1] == db] == [
+            p for p in planned if p[1].startswith(db + "/") or p[1] == db
+        ]
+    assert ("POST", f"/subscriptions/{PROD_EU}/databases/{ORDERS}/backup", None) in planned
 
 
 def test_an_unmanaged_time_of_day_is_not_sent_so_a_12_hourly_time_is_not_moved(
@@ -574,7 +576,7 @@ def test_an_unmanaged_time_of_day_is_not_sent_so_a_12_hourly_time_is_not_moved(
     )
     acct = make_account(manifest_paths=[manifest])
     (change,) = acct.plan().changes
-    assert "timeUTC" not in change.after["request"]["body"]["remoteBackup"]
+    assert isinstance(change, SettingsUpdate) and "timeUTC" not in change.call.body["remoteBackup"]
     mark = acct.log_size()
     acct.apply(acct.plan())
     (put,) = [r for r in acct.writes(mark) if r.method == "PUT"]
@@ -594,7 +596,7 @@ def test_an_interval_left_out_is_sent_at_its_live_value_and_then_nothing_drifts(
     acct = make_account(manifest_paths=[manifest])
     (change,) = acct.plan().changes
     assert [f.field for f in change.fields] == ["path"]
-    assert change.after["request"]["body"]["remoteBackup"]["interval"] == "every-6-hours"
+    assert isinstance(change, SettingsUpdate) and change.call.body["remoteBackup"]["interval"] == "every-6-hours"
     mark = acct.log_size()
 
     assert [r.outcome for r in acct.apply(acct.plan())] == [Outcome.DONE]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from api_calls import op_fingerprint, put_settings
 from apply_support import (
     IMPORT,
     IMPORT_KEY,
@@ -34,9 +35,9 @@ from apply_support import (
 )
 from conftest import EXAMPLES
 
+from reconciler import calls
+from reconciler.desired import Tier
 from reconciler.manifest import load_manifest
-from reconciler.model import Tier
-from reconciler.receipts import fingerprint
 from reconciler.sandbox import Fault, reset
 
 APPLY = ("apply", "-f", "examples/", "--auto-approve")
@@ -145,7 +146,7 @@ def test_saved_plan_refused_when_live_settings_moved(tmp_path: Path) -> None:
     assert cli(directory, *PLAN, "--out", "plan.json").code == 0
     client, session = open_client(world(directory))
     try:  # someone changes orders-prod in the console between review and apply
-        client.update_database(
+        put_settings(client, 
             Tier.PRO,
             1234567,
             ORDERS,
@@ -552,7 +553,7 @@ def test_plan_says_when_a_database_nears_the_tag_budget(tmp_path: Path) -> None:
 def test_receipts_written_by_version_0_1_keep_working(tmp_path: Path) -> None:
     spec = next(s for s in load_manifest([EXAMPLES]).databases if s.name == "orders-prod")
     seed_import = spec.imports[0]
-    done = f"v1 done fp:{fingerprint(seed_import)} at:1764312600 run:0c1d2e3f"
+    done = f"v1 done fp:{op_fingerprint(seed_import)} at:1764312600 run:0c1d2e3f"
     directory = seeded(tmp_path, {"rcr.import.seed-2026-11-20": done})
     document = plan_json(directory)
     assert IMPORT not in changes_of(document) and IMPORT not in warnings_of(document)
@@ -580,8 +581,16 @@ def _change(document: dict[str, Any], address: str) -> dict[str, Any]:
 
 
 def _import_uri(document: dict[str, Any]) -> None:
-    _change(document, IMPORT)["after"]["from"][0] = "s3://attacker/evil.rdb"
-    _change(document, IMPORT)["after"]["request"]["body"]["importFromUri"][0] = "s3://attacker/evil.rdb"
+    """A forger's edit: the call and all the plan says of it (its sources, its fingerprint)."""
+    change = _change(document, IMPORT)
+    change["after"]["from"][0] = "s3://attacker/evil.rdb"
+    change["calls"][-1]["body"]["importFromUri"][0] = "s3://attacker/evil.rdb"
+    call = change["calls"][-1]
+    change["after"]["fingerprint"] = calls.fingerprint(calls.ApiCall(call["method"], call["path"], call["body"]))
+
+
+def _import_call_only(document: dict[str, Any]) -> None:
+    _change(document, IMPORT)["calls"][-1]["body"]["importFromUri"][0] = "s3://attacker/evil.rdb"
 
 
 def _database_id(document: dict[str, Any]) -> None:
@@ -596,21 +605,25 @@ def _not_destructive(document: dict[str, Any]) -> None:
     _change(document, IMPORT)["destructive"] = False
 
 
+STALE, EDITED = "stale plan: re-run plan", "differ from what its own calls say"
+
+
 @pytest.mark.parametrize(
-    ("edit", "field"),
+    ("edit", "field", "refusal"),
     [
-        pytest.param(_import_uri, "after.from", id="import-uri"),
-        pytest.param(_database_id, "database.database", id="database-id"),
-        pytest.param(_interval, "after.interval", id="interval"),
-        pytest.param(_not_destructive, "destructive", id="destructive"),
+        pytest.param(_import_uri, "calls", STALE, id="import-uri"),
+        pytest.param(_import_call_only, "after.fingerprint, after.from", EDITED, id="import-call-only"),
+        pytest.param(_database_id, "database.database", STALE, id="database-id"),
+        pytest.param(_interval, "after.interval", STALE, id="interval"),
+        pytest.param(_not_destructive, "destructive", EDITED, id="destructive"),
     ],
 )
 @pytest.mark.parametrize("reseal", [False, True], ids=["digest-left", "digest-recomputed"])
 def test_an_edited_saved_plan_is_refused_and_nothing_is_sent(
-    tmp_path: Path, edit: Callable[[dict[str, Any]], None], field: str, reseal: bool
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], field: str, refusal: str, reseal: bool
 ) -> None:
-    """Apply sent the manifest's calls whatever the file said; an edit is refused by the digest, and one whose
-    digest was recomputed by the field that no longer matches what the manifests and live account give."""
+    """An edit is refused by the digest; one whose digest was recomputed, because the change no longer reads back as
+    its calls say (`EDITED`, before any request) or is not what the manifests and live account give (`STALE`)."""
     directory = sandbox_dir(tmp_path)
     assert cli(directory, *PLAN, "--out", "plan.json").code == 0
     _edit_plan(directory, edit, reseal=reseal)
@@ -620,9 +633,10 @@ def test_an_edited_saved_plan_is_refused_and_nothing_is_sent(
 
     assert ran.code == 1 and ran.err.count("Error:") == 1 and "Traceback" not in ran.err
     if reseal:
-        assert "stale plan" in ran.err and f"the plan file's {field}" in ran.err and "differ" in ran.err
+        assert refusal in ran.err and f"the plan file's {field}" in ran.err, ran.err
     else:
         assert "the plan file was edited after `reconciler plan` wrote it" in ran.err
+    if not reseal or refusal is EDITED:
         assert log_size(directory) == mark  # refused before the first request
     assert writes_since(directory, mark) == []
     assert imports(directory) == []
@@ -677,7 +691,7 @@ def test_racing_retries_of_an_uncertain_import_import_once(
     """Regression: two `apply --retry-uncertain ADDRESS` at once both imported (each deleted and re-created the
     receipt in separate requests, so one deleted the other's new claim)."""
     spec = next(s for s in load_manifest([EXAMPLES]).databases if s.name == "orders-prod")
-    left_by_a_crash = f"v1 claimed fp:{fingerprint(spec.imports[0])} at:1764312600 run:0c1d2e3f"
+    left_by_a_crash = f"v1 claimed fp:{op_fingerprint(spec.imports[0])} at:1764312600 run:0c1d2e3f"
     directory = seeded(tmp_path, {IMPORT_KEY: left_by_a_crash}, options=TAG_VARIANTS[variant])
     assert warnings_of(plan_json(directory)) == {IMPORT: "uncertain"}
     retry = (*APPLY, "--target", IMPORT, "--retry-uncertain", IMPORT)

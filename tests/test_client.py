@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from api_calls import post_backup, post_import, put_settings
 from conftest import (
     CATALOG,
     FAST,
@@ -23,6 +24,7 @@ from conftest import (
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import Tier
 from reconciler.errors import (
     ApiError,
     ConflictError,
@@ -34,7 +36,7 @@ from reconciler.errors import (
     ServerError,
     TaskFailedError,
 )
-from reconciler.model import LiveBackup, Tier
+from reconciler.live import LiveBackup
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,
@@ -138,7 +140,7 @@ def test_list_items_carry_backup_only_where_the_api_sends_it(emulator: Emulator,
 
 def test_essentials_backup_path_reads_back_as_destination_after_a_put(emulator: Emulator, api: Api) -> None:
     client = api.client
-    task = client.update_database(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
+    task = put_settings(client, Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
     client.wait_for_task(task, timeout=5)
     live = client.wait_until_active(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, timeout=5)
     assert live.status == "active"
@@ -156,7 +158,7 @@ def test_wait_until_active_waits_out_the_transient_status_after_a_put(emulator: 
             "storagePath": "s3://acme-backups/catalog",
         }
     }
-    task = client.update_database(Tier.PRO, PROD_EU, CATALOG, body)
+    task = put_settings(client, Tier.PRO, PROD_EU, CATALOG, body)
     assert client.wait_for_task(task, timeout=5).snapshot.status == "processing-completed"
     assert client.get_database(Tier.PRO, PROD_EU, CATALOG).status == "active-change-pending"
 
@@ -226,7 +228,7 @@ def test_a_dropped_connection_on_a_get_is_retried(emulator: Emulator, api: Api, 
 def test_an_import_whose_connection_drops_after_processing_is_not_sent_again(emulator: Emulator, api: Api) -> None:
     emulator.inject(Fault.drop(method="POST", path="**/import", after_processing=True))
     with pytest.raises(OutcomeUnknownError) as caught:
-        api.client.start_import(Tier.PRO, PROD_EU, ORDERS, "aws-s3", SEED_URIS)
+        post_import(api.client, Tier.PRO, PROD_EU, ORDERS, "aws-s3", SEED_URIS)
 
     assert caught.value.status is None and "no response" in str(caught.value)
     assert api.session.retries == 0
@@ -246,13 +248,13 @@ def test_an_on_demand_backup_with_an_unknown_outcome_is_not_sent_again(
 ) -> None:
     emulator.inject(fault)
     with pytest.raises(OutcomeUnknownError):
-        api.client.start_backup(Tier.PRO, PROD_EU, ORDERS, None)
+        post_backup(api.client, Tier.PRO, PROD_EU, ORDERS, None)
     assert len(calls(emulator.request_log(), "POST", "/backup")) == 1
 
 
 def test_an_import_answered_429_was_never_processed_and_is_sent_again(emulator: Emulator, api: Api) -> None:
     emulator.inject(Fault.rate_limit_storm(1))
-    task_id = api.client.start_import(Tier.PRO, PROD_EU, ORDERS, "aws-s3", SEED_URIS)
+    task_id = post_import(api.client, Tier.PRO, PROD_EU, ORDERS, "aws-s3", SEED_URIS)
     assert task_id
     assert [entry.status for entry in calls(emulator.request_log(), "POST", "/import")] == [429, 200]
     assert len(emulator.import_history(ORDERS)) == 1
@@ -300,7 +302,7 @@ STEADY = PollPolicy(initial=0.01, maximum=0.01, factor=1.0)
 def test_up_to_five_404s_on_a_fresh_task_are_tolerated(emulator: Emulator, make_api: MakeApi) -> None:
     emulator.timings = replace(FAST, fresh_task_404=0.045)
     client = make_api(emulator, poll=STEADY).client
-    task = client.update_database(Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
+    task = put_settings(client, Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
 
     assert client.wait_for_task(task, timeout=5).snapshot.status == "processing-completed"
     polls = calls(emulator.request_log(), "GET", f"/tasks/{task}")
@@ -310,7 +312,7 @@ def test_up_to_five_404s_on_a_fresh_task_are_tolerated(emulator: Emulator, make_
 def test_a_sixth_404_on_a_fresh_task_fails(emulator: Emulator, make_api: MakeApi) -> None:
     emulator.timings = replace(FAST, fresh_task_404=0.055)
     client = make_api(emulator, poll=STEADY).client
-    task = client.update_database(Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
+    task = put_settings(client, Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
 
     with pytest.raises(NotFoundError):
         client.wait_for_task(task, timeout=5)
@@ -318,7 +320,7 @@ def test_a_sixth_404_on_a_fresh_task_fails(emulator: Emulator, make_api: MakeApi
 
 
 def test_a_task_ending_in_processing_error_raises_with_the_api_error(emulator: Emulator, api: Api) -> None:
-    task = api.client.start_import(
+    task = post_import(api.client, 
         Tier.PRO, PROD_EU, ORDERS, "aws-s3", ["s3://acme-seeds/orders/orders-missing.rdb.gz"]
     )
     with pytest.raises(TaskFailedError) as caught:
@@ -335,7 +337,7 @@ def test_an_injected_task_failure_carries_type_and_description(emulator: Emulato
             "DATABASE_GENERAL_ERROR_BACKUP", command_type="databaseUpdateRequest", description="Disk on fire"
         )
     )
-    task = api.client.update_database(Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
+    task = put_settings(api.client, Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
     with pytest.raises(TaskFailedError) as caught:
         api.client.wait_for_task(task, timeout=5)
     assert (caught.value.error_type, caught.value.description) == ("DATABASE_GENERAL_ERROR_BACKUP", "Disk on fire")
@@ -343,7 +345,7 @@ def test_an_injected_task_failure_carries_type_and_description(emulator: Emulato
 
 
 def test_latest_backup_status_is_read_through_its_task(emulator: Emulator, api: Api) -> None:
-    task = api.client.start_backup(Tier.PRO, PROD_EU, ORDERS, "s3://acme-adhoc/orders")
+    task = post_backup(api.client, Tier.PRO, PROD_EU, ORDERS, "s3://acme-adhoc/orders")
     api.client.wait_for_task(task, timeout=5)
     api.client.wait_until_active(Tier.PRO, PROD_EU, ORDERS, timeout=5)
     for _ in range(20):
@@ -442,10 +444,10 @@ def test_every_request_says_its_body_is_json_even_the_bodiless_backup_post(emula
                      transport=httpx.MockTransport(edge))  # fmt: skip
     with http:
         client = RedisCloudClient(Session(http))
-        client.start_backup(Tier.PRO, PROD_EU, ORDERS, None)
-        client.start_backup(Tier.PRO, PROD_EU, SESSIONS, "s3://acme-adhoc/sessions")
-        client.start_import(Tier.PRO, PROD_EU, CATALOG, "aws-s3", ["s3://acme-seeds/catalog.rdb.gz"])
-        client.update_database(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
+        post_backup(client, Tier.PRO, PROD_EU, ORDERS, None)
+        post_backup(client, Tier.PRO, PROD_EU, SESSIONS, "s3://acme-adhoc/sessions")
+        post_import(client, Tier.PRO, PROD_EU, CATALOG, "aws-s3", ["s3://acme-seeds/catalog.rdb.gz"])
+        put_settings(client, Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
         client.create_tag(Tier.PRO, PROD_EU, ORDERS, "team-x", "a")
         client.update_tag(Tier.PRO, PROD_EU, ORDERS, "team-x", "b")
         client.delete_tag(Tier.PRO, PROD_EU, ORDERS, "team-x")

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
 
 import pytest
+from api_calls import claim_of
 from apply_support import ORDERS, Account, account, open_client, wait_for
 from conftest import BASE_URL, EXAMPLES, Api
 
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.desired import OnDemandBackup, OperationKind, Tier
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
+from reconciler.live import LiveTag
 from reconciler.manifest import load_manifest
-from reconciler.model import DatabaseSpec, LiveTag, OnDemandBackup, OperationKind, Tier, WarningKind
+from reconciler.plan import DatabaseRef, WarningKind
 from reconciler.planner import PlanOptions, plan
-from reconciler.receipts import Phase, Receipt, claim, compact_entry, decode, encode_compact, read_receipts
+from reconciler.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock
 
@@ -32,12 +34,12 @@ def acct() -> Account:
     return account()
 
 
-def orders(acct: Account) -> DatabaseSpec:
-    return next(spec for spec in acct.manifest.databases if spec.name == "orders-prod")
+def orders(acct: Account) -> DatabaseRef:
+    return DatabaseRef.of(next(spec for spec in acct.manifest.databases if spec.name == "orders-prod"))
 
 
 def backup_claim(op_id: str, run: str = "0a1b2c3d") -> Receipt:
-    return claim(OperationKind.BACKUP, OnDemandBackup(op_id, None), at=1764312600, run=run)
+    return claim_of(OperationKind.BACKUP, OnDemandBackup(op_id, None), at=1764312600, run=run)
 
 
 def tag_posts(acct: Account, since: int = 0) -> int:
@@ -73,7 +75,7 @@ def _no_sleep_expected(seconds: float) -> None:
 
 
 def race(
-    acct: Account, racers: int, spec: DatabaseSpec, op_id: str, *, replacing: dict[str, Any] | None
+    acct: Account, racers: int, spec: DatabaseRef, op_id: str, *, replacing: Receipt | None
 ) -> tuple[list[str], list[str]]:
     """`racers` runs, each with its own client and ledger, claim `op_id` at once: who proceeded, who did not."""
     start = threading.Barrier(racers)
@@ -160,9 +162,9 @@ def live_tags(acct: Account) -> tuple[LiveTag, ...]:
 
 
 def backups_done(acct: Account, *ids: str) -> dict[str, str]:
-    found, problems = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, i) for i in ids])
-    assert problems == ()
-    return {r.op_id: r.phase.value for r in found.values()}
+    receipts = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, i) for i in ids])
+    assert receipts.problems == ()
+    return {r.op_id: r.phase.value for r in receipts.found.values()}
 
 
 def test_near_the_budget_done_receipts_are_compacted_and_still_read_as_done(acct: Account) -> None:
@@ -198,8 +200,8 @@ def test_recording_done_near_the_budget_folds_it_into_the_compact_tag(acct: Acco
 def test_forgetting_a_compacted_receipt_keeps_the_others(acct: Account) -> None:
     compact = encode_compact([compact_entry(backup_claim(i).with_phase(Phase.DONE)) for i in ("a", "b", "c")])
     acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr_done_00000001", compact)
-    found, _ = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "b")])
-    Ledger(acct.client).forget(orders(acct), found["orders-prod.backups.b"])
+    receipts = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "b")])
+    Ledger(acct.client).forget(orders(acct), receipts.found[(OperationKind.BACKUP, "b")])
     assert backups_done(acct, "a", "b", "c") == {"a": "done", "c": "done"}
     assert "rcr_done_00000001" not in acct.emulator.tags(ORDERS)
 
@@ -211,8 +213,9 @@ def test_a_legacy_receipt_is_updated_under_its_own_key_or_the_failure_says_so(
     acct.emulator.set_options(tag_path_suffix_stripping=stripping)
     legacy = backup_claim("old")
     acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr.backup.old", legacy.value)
-    found, _ = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "old")])
-    receipt = found["orders-prod.backups.old"]
+    receipt = read_receipts("orders-prod", live_tags(acct), [(OperationKind.BACKUP, "old")]).found[
+        (OperationKind.BACKUP, "old")
+    ]
 
     def write() -> None:
         Ledger(acct.client).record(orders(acct), receipt.with_phase(Phase.DONE))
@@ -230,13 +233,12 @@ def test_a_legacy_receipt_is_updated_under_its_own_key_or_the_failure_says_so(
 # --- issue 20 item 1: racing retries ------------------------------------------------------------------------
 
 
-def judged(acct: Account, key: str) -> dict[str, Any]:
-    """The receipt as a plan records it in `before.receipt` (what a retry must still find)."""
+def judged(acct: Account, key: str) -> Receipt:
+    """The receipt as a plan judged it (what a retry must still find)."""
     tag = next(t for t in live_tags(acct) if t.key == key)
     receipt = decode(tag, "orders-prod")
     assert receipt is not None
-    return {"key": receipt.key, "phase": receipt.phase.value, "fingerprint": receipt.fingerprint, "at": receipt.at,
-            "task_id": receipt.task_id, "created_at": receipt.created_at, "run": receipt.run}
+    return receipt
 
 
 @pytest.mark.parametrize("phase", [Phase.FAILED, Phase.CLAIMED], ids=["retry-failed", "retry-uncertain"])
@@ -294,8 +296,8 @@ def test_a_retry_claims_afresh_so_its_evidence_is_dated_by_the_new_claim(acct: A
     acct.client.create_tag(Tier.PRO, 1234567, ORDERS, old.key, old.value)
     seen = judged(acct, old.key)
     mine = Ledger(acct.client, settle=0.01).claim(orders(acct), backup_claim("again"), replacing=seen)
-    assert mine.created_at is not None and mine.created_at > str(seen["created_at"])
-    assert judged(acct, old.key)["created_at"] == mine.created_at
+    assert mine.created_at is not None and mine.created_at > str(seen.created_at)
+    assert judged(acct, old.key).created_at == mine.created_at
 
 
 # --- issue 20 item 3: evidence from a later second than the claim -------------------------------------------
@@ -322,7 +324,7 @@ def test_a_backup_that_finished_in_the_claims_second_never_settles_it(
     clock.advance(0.1)
     emulator.start_foreign_backup(ORDERS, 0.2)  # a scheduled backup, finished by .3
     clock.advance(0.5)
-    stale = claim(OperationKind.BACKUP, operation, at=1764000000, run="0a1b2c3d")
+    stale = claim_of(OperationKind.BACKUP, operation, at=1764000000, run="0a1b2c3d")
     api.client.create_tag(Tier.PRO, 1234567, ORDERS, stale.key, stale.value)  # at .6, then the apply died
     clock.advance(30)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
+from reconciler.desired import Tier
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
-from reconciler.model import Tier
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

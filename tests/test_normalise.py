@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler import normalise
-from reconciler.model import BackupSettings, LiveBackup, Tier
+from reconciler.desired import BackupSettings, Tier
+from reconciler.live import LiveBackup
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_a_different_host_or_path_is_still_drift() -> None:
 
 
 def test_view_masks_live_credentials() -> None:
-    assert "s3cret" not in str(normalise.Settings(True, "ftp://user:s3cret@host/dir").view())
+    assert "s3cret" not in str(normalise.masked(normalise.Settings(True, "ftp://user:s3cret@host/dir")))
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_calls import claim_of, put_settings
 from conftest import clean_environ, copy_examples, run_reconciler, write_manifest
 
 from reconciler.cli import main
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
+from reconciler.desired import Import, OnDemandBackup, OperationKind, Tier
 from reconciler.manifest import load_manifest
-from reconciler.model import Import, OnDemandBackup, OperationKind, Tier
-from reconciler.receipts import Phase, claim
+from reconciler.receipt_tags import Phase
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,
@@ -100,7 +101,7 @@ def test_a_saved_plan_shows_the_same_and_its_json_is_the_file(work: Path) -> Non
     assert planned.returncode == 0, planned.stderr
 
     saved = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    assert saved["format_version"] == "1.1" and saved["api_url"] == "sandbox"
+    assert saved["format_version"] == "1.2" and saved["api_url"] == "sandbox"
     assert saved["manifest_paths"] == ["examples/essentials.yaml", "examples/orders.yaml", "examples/platform.yaml"]
     assert len(saved["changes"]) == 7
 
@@ -192,7 +193,7 @@ def converge_by_hand(work: Path) -> None:
             db = change["database"]
             tier, sid, dbid = Tier(db["tier"]), db["subscription"], db["database"]
             if change["action"] == "update":
-                task = client.update_database(tier, sid, dbid, change["after"]["request"]["body"])
+                task = put_settings(client, tier, sid, dbid, change["calls"][0]["body"])
                 client.wait_for_task(task, timeout=10)
                 client.wait_until_active(tier, sid, dbid, timeout=10)
         for spec in load_manifest([work / "examples"]).databases:
@@ -200,7 +201,7 @@ def converge_by_hand(work: Path) -> None:
             operations = [(OperationKind.BACKUP, b) for b in spec.backups]
             operations += [(OperationKind.IMPORT, i) for i in spec.imports]
             for kind, operation in operations:
-                receipt = claim(kind, operation, at=int(time.time())).with_phase(Phase.DONE)
+                receipt = claim_of(kind, operation, at=int(time.time())).with_phase(Phase.DONE)
                 client.create_tag(spec.tier, spec.subscription, spec.database, receipt.key, receipt.value)
 
 
@@ -427,7 +428,7 @@ def test_an_uncertain_receipt_is_in_the_summary_and_fails_detailed_exitcode(work
                      transport=sandbox_world(work).transport())
     with http:
         client = RedisCloudClient(Session(http))
-        receipt = claim(OperationKind.IMPORT, spec.imports[0], at=int(time.time()))
+        receipt = claim_of(OperationKind.IMPORT, spec.imports[0], at=int(time.time()))
         client.delete_tag(Tier.PRO, 1234567, 7654321, receipt.key)
         client.create_tag(Tier.PRO, 1234567, 7654321, receipt.key, receipt.value)
     line = "No changes. 1 operation needs attention: orders-prod.imports.seed-2026-11-20 (uncertain)."

@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_calls import import_change, settings_change
 
+from reconciler.desired import Tier
 from reconciler.errors import ReconcilerError
-from reconciler.model import Action, Change, DatabaseRef, FieldChange, Plan, PlanWarning, Tier, WarningKind
-from reconciler.planfile import FORMAT_VERSION, build_document, read_plan, write_plan
+from reconciler.normalise import Settings
+from reconciler.plan import DatabaseRef, Plan, PlanWarning, WarningKind
+from reconciler.planfile import FORMAT_VERSION, build_document, change_document, read_plan, write_plan
 
 REF = DatabaseRef("orders", 1234567, 7654321, Tier.PRO, live_name="orders-prod")
 PLAN = Plan(
     (
-        Change("orders.imports.seed", Action.IMPORT, REF, {"receipt": None},
-               {"id": "seed", "from": ["s3://${env:B}/x.rdb"], "source_type": "aws-s3", "backup_first": True},
-               destructive=True),
-        Change("orders.backup", Action.UPDATE, REF, {"enabled": True, "path": "s3://b"},
-               {"enabled": False}, fields=(FieldChange("enabled", True, False),), risky=True),
+        import_change("orders.imports.seed", REF, ["s3://${env:B}/x.rdb"], backup_first=True),
+        settings_change("orders.backup", REF, Settings(True, "s3://b", "every-6-hours"), Settings(False), risky=True),
     ),
     (PlanWarning("orders.imports.old", WarningKind.SETTLED, "apply will record done", "done"),),
 )
@@ -31,7 +31,7 @@ META: dict[str, Any] = {"tool_version": "0.1.0", "created_at": "2026-11-24T06:30
 
 def test_document_shape() -> None:
     document = build_document(PLAN, **META)
-    assert document["format_version"] == FORMAT_VERSION == "1.1"
+    assert document["format_version"] == FORMAT_VERSION == "1.2"
     assert document["account_id"] == 40131 and document["plan_digest"].startswith("sha256:")
     assert [c["address"] for c in document["changes"]] == ["orders.backup", "orders.imports.seed"]
     assert set(document["changes"][1]) >= {"address", "action", "database", "before", "after", "destructive"}
@@ -67,7 +67,7 @@ def test_a_plan_file_from_before_issue_12_still_loads(tmp_path: Path) -> None:
     assert not saved.is_sealed and saved.account_id is None
     assert [c.database.live_name for c in saved.plan.changes] == [None, None]
     assert [c.risky for c in saved.plan.changes] == [False, False]
-    assert "live_name" not in saved.plan.to_dict()["changes"][0]["database"]
+    assert "live_name" not in change_document(saved.plan.changes[0])["database"]
 
 
 def test_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     target.write_text("old")
     write_plan(target, build_document(PLAN, **META))
     assert os.listdir(tmp_path) == ["plan.json"]
-    assert json.loads(target.read_text())["format_version"] == "1.1"
+    assert json.loads(target.read_text())["format_version"] == "1.2"
 
 
 def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from api_calls import claim_of, op_fingerprint
 
-from reconciler import receipts
-from reconciler.model import Import, LatestStatus, LiveTag, OnDemandBackup, OperationKind, TaskSnapshot, WarningKind
-from reconciler.receipts import Phase, Receipt
+from reconciler import evidence, receipt_tags
+from reconciler.desired import Import, OnDemandBackup, OperationKind
+from reconciler.live import LatestStatus, LiveTag, TaskSnapshot
+from reconciler.plan import WarningKind
+from reconciler.receipt_tags import Phase, Receipt
 
 LONGEST_ID = "a" + "b-" * 19 + "z"  # 40 characters, the manifest maximum
 TASK = "5D1E7A8E-6B2C-4F7E-9A1D-2C3B4D5E6F70"  # as an API might write it, upper case
@@ -18,18 +21,18 @@ IMPORT = Import("seed", ("s3://${env:BUCKET}/dump.rdb.gz",), "aws-s3", backup_fi
 
 
 def test_round_trip_with_the_longest_id_fits_the_tag_rules() -> None:
-    receipt = Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipts.fingerprint(IMPORT),
+    receipt = Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, op_fingerprint(IMPORT),
                       99_999_999_999).with_task(TASK)
     assert len(LONGEST_ID) == 40
-    assert len(receipt.key) <= receipts.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
-    assert len(receipt.value) <= receipts.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
-    decoded = receipts.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
+    assert len(receipt.key) <= receipt_tags.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
+    assert len(receipt.value) <= receipt_tags.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
+    decoded = receipt_tags.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
     assert decoded == Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipt.fingerprint,
                               99_999_999_999, TASK.lower(), CLAIMED_AT)
 
 
 def test_value_format_and_phase_change() -> None:
-    receipt = receipts.claim(OperationKind.BACKUP, OnDemandBackup("pre", "s3://b/x"), at=1764312600)
+    receipt = claim_of(OperationKind.BACKUP, OnDemandBackup("pre", "s3://b/x"), at=1764312600)
     assert receipt.key == "rcr_backup_pre"
     assert re.fullmatch(r"v1 claimed fp:[0-9a-f]{12} at:1764312600", receipt.value)
     assert receipt.with_task("t-1").with_phase(Phase.DONE).value.startswith("v1 done ")
@@ -38,9 +41,9 @@ def test_value_format_and_phase_change() -> None:
 
 def test_fingerprint_covers_what_the_api_call_sends_only() -> None:
     same = Import("seed", IMPORT.sources, "aws-s3", backup_first=False, confirm=None)
-    assert receipts.fingerprint(same) == receipts.fingerprint(IMPORT)
-    assert receipts.fingerprint(Import("seed", ("s3://other/x",), "aws-s3")) != receipts.fingerprint(IMPORT)
-    assert receipts.fingerprint(OnDemandBackup("a", None)) != receipts.fingerprint(OnDemandBackup("a", "s3://b"))
+    assert op_fingerprint(same) == op_fingerprint(IMPORT)
+    assert op_fingerprint(Import("seed", ("s3://other/x",), "aws-s3")) != op_fingerprint(IMPORT)
+    assert op_fingerprint(OnDemandBackup("a", None)) != op_fingerprint(OnDemandBackup("a", "s3://b"))
 
 
 @pytest.mark.parametrize(
@@ -52,12 +55,12 @@ def test_fingerprint_covers_what_the_api_call_sends_only() -> None:
     ],
 )
 def test_unparseable_receipts_are_errors_naming_the_address(key: str, value: str, message: str) -> None:
-    with pytest.raises(receipts.ReceiptError, match=re.escape(message)):
-        receipts.decode(LiveTag(key, value, CLAIMED_AT), "orders")
+    with pytest.raises(receipt_tags.ReceiptError, match=re.escape(message)):
+        receipt_tags.decode(LiveTag(key, value, CLAIMED_AT), "orders")
 
 
 def test_other_tags_are_not_receipts() -> None:
-    assert receipts.decode(LiveTag("team", "payments", CLAIMED_AT), "orders") is None
+    assert receipt_tags.decode(LiveTag("team", "payments", CLAIMED_AT), "orders") is None
 
 
 def _claimed(task_id: str | None = None) -> Receipt:
@@ -96,7 +99,7 @@ def _claimed(task_id: str | None = None) -> Receipt:
 )
 def test_classify_claimed(latest: LatestStatus | None, task: TaskSnapshot | None, kind: WarningKind,
                           outcome: Phase | None) -> None:
-    assessment = receipts.classify(_claimed("t-1" if task else None), "orders.imports.seed", latest=latest,
+    assessment = evidence.classify(_claimed("t-1" if task else None), "orders.imports.seed", latest=latest,
                                    task=task)
     assert (assessment.kind, assessment.outcome) == (kind, outcome)
     assert "orders.imports.seed" in assessment.message
@@ -114,7 +117,7 @@ def test_a_completed_backup_task_is_never_the_evidence_even_with_backup_off(erro
     """Issue 20 item 4: a completed task means only "accepted"; with backup off the status cannot tell, so the
     receipt stays uncertain and the message says how to check and what to do."""
     receipt = Receipt(OperationKind.BACKUP, "pre", Phase.CLAIMED, "0123456789ab", 1, "t-1", CLAIMED_AT)
-    assessment = receipts.classify(receipt, "orders.backups.pre", latest=LatestStatus(error_type=error_type),
+    assessment = evidence.classify(receipt, "orders.backups.pre", latest=LatestStatus(error_type=error_type),
                                    task=TaskSnapshot("t-1", "processing-completed"))
     assert (assessment.kind, assessment.outcome) == (WarningKind.UNCERTAIN, None)
     assert says in assessment.message and "--retry-uncertain orders.backups.pre" in assessment.message
@@ -133,20 +136,20 @@ def test_a_completed_backup_task_is_never_the_evidence_even_with_backup_off(erro
     ],
 )
 def test_left_in_claim_second(created_at: str, left: float) -> None:
-    assert receipts.left_in_claim_second(created_at) == pytest.approx(left)
+    assert evidence.left_in_claim_second(created_at) == pytest.approx(left)
 
 
 def test_settled_message_says_what_apply_will_record() -> None:
-    assessment = receipts.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", "2026-11-24T06:30:01Z"),
+    assessment = evidence.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", "2026-11-24T06:30:01Z"),
                                    task=None)
     assert "will record done" in assessment.message
 
 
 def test_run_id_round_trips_and_tells_our_claim_from_another_runs() -> None:
-    ours = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
-    theirs = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="a1b2c3d4")
+    ours = claim_of(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
+    theirs = claim_of(OperationKind.IMPORT, IMPORT, at=1764312600, run="a1b2c3d4")
     assert ours.value != theirs.value
-    decoded = receipts.decode(LiveTag(ours.key, ours.value, CLAIMED_AT), "orders")
+    decoded = receipt_tags.decode(LiveTag(ours.key, ours.value, CLAIMED_AT), "orders")
     assert decoded is not None and decoded.run == "0c1d2e3f"
 
 
@@ -154,9 +157,9 @@ def test_run_id_round_trips_and_tells_our_claim_from_another_runs() -> None:
 
 
 def test_new_keys_have_no_dot_and_legacy_keys_still_read() -> None:
-    receipt = receipts.claim(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
+    receipt = claim_of(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
     assert receipt.key == "rcr_import_seed" and "." not in receipt.key
-    legacy = receipts.decode(LiveTag("rcr.import.seed", receipt.value, CLAIMED_AT), "orders")
+    legacy = receipt_tags.decode(LiveTag("rcr.import.seed", receipt.value, CLAIMED_AT), "orders")
     assert legacy is not None and (legacy.kind, legacy.op_id, legacy.phase) == (OperationKind.IMPORT, "seed",
                                                                                 Phase.CLAIMED)
     # Updated under the key it was read from, never a second receipt under the new key.
@@ -168,17 +171,17 @@ def _done(kind: OperationKind, op_id: str, fp: str = "0123456789ab") -> Receipt:
 
 
 def test_compact_tag_round_trips_within_the_tag_rules() -> None:
-    ids = [LONGEST_ID[: 40 - n] + str(n) for n in range(receipts.COMPACT_ENTRIES)]
-    entries = [receipts.compact_entry(_done(OperationKind.IMPORT, op_id)) for op_id in ids]
-    value = receipts.encode_compact(entries)
-    assert len(value) <= receipts.MAX_VALUE_LENGTH and TAG_RULES.match(value)
+    ids = [LONGEST_ID[: 40 - n] + str(n) for n in range(receipt_tags.COMPACT_ENTRIES)]
+    entries = [receipt_tags.compact_entry(_done(OperationKind.IMPORT, op_id)) for op_id in ids]
+    value = receipt_tags.encode_compact(entries)
+    assert len(value) <= receipt_tags.MAX_VALUE_LENGTH and TAG_RULES.match(value)
     tag = LiveTag("rcr_done_0a1b2c3d", value, CLAIMED_AT)
-    found, problems = receipts.read_receipts("orders", [tag], [(OperationKind.IMPORT, i) for i in ids])
-    assert problems == ()
-    assert {r.op_id for r in found.values()} == set(ids)
-    assert all(r.phase is Phase.DONE and r.compacted and r.key == tag.key for r in found.values())
+    receipts = receipt_tags.read_receipts("orders", [tag], [(OperationKind.IMPORT, i) for i in ids])
+    assert receipts.problems == ()
+    assert {r.op_id for r in receipts.found.values()} == set(ids)
+    assert all(r.phase is Phase.DONE and r.compacted and r.key == tag.key for r in receipts.found.values())
     with pytest.raises(ValueError):
-        receipts.encode_compact(entries + [receipts.compact_entry(_done(OperationKind.BACKUP, "one-more"))])
+        receipt_tags.encode_compact(entries + [receipt_tags.compact_entry(_done(OperationKind.BACKUP, "one-more"))])
 
 
 @pytest.mark.parametrize(
@@ -194,11 +197,11 @@ def test_compact_tag_round_trips_within_the_tag_rules() -> None:
     ],
 )
 def test_read_receipts_done_anywhere_is_done(tags: list[tuple[str, str]], expected: str | None) -> None:
-    compact = receipts.encode_compact([receipts.compact_entry(_done(OperationKind.IMPORT, "seed"))])
+    compact = receipt_tags.encode_compact([receipt_tags.compact_entry(_done(OperationKind.IMPORT, "seed"))])
     live = [LiveTag(k, compact if v == "COMPACT" else v, CLAIMED_AT) for k, v in tags]
-    found, problems = receipts.read_receipts("orders", live, [(OperationKind.IMPORT, "seed")])
-    assert problems == ()
-    receipt = found.get("orders.imports.seed")
+    receipts = receipt_tags.read_receipts("orders", live, [(OperationKind.IMPORT, "seed")])
+    assert receipts.problems == ()
+    receipt = receipts.get(OperationKind.IMPORT, "seed")
     assert (receipt.phase.value if receipt else None) == expected
 
 
@@ -211,7 +214,7 @@ def test_read_receipts_done_anywhere_is_done(tags: list[tuple[str, str]], expect
     ],
 )
 def test_unreadable_compact_tags_are_problems_not_silence(value: str) -> None:
-    _, problems = receipts.read_receipts("orders", [LiveTag("rcr_done_0a1b2c3d", value, CLAIMED_AT)])
+    problems = receipt_tags.read_receipts("orders", [LiveTag("rcr_done_0a1b2c3d", value, CLAIMED_AT)]).problems
     assert len(problems) == 1 and "rcr_done_0a1b2c3d" in problems[0]
 
 
@@ -232,7 +235,7 @@ def _tags(own: int, ours: int) -> list[LiveTag]:
     ],
 )
 def test_budget_note(own: int, ours: int, planned: int, says: str | None) -> None:
-    note = receipts.budget_note("orders", _tags(own, ours), planned)
+    note = receipt_tags.budget_note("orders", _tags(own, ours), planned)
     if says is None:
         assert note is None
     else:
@@ -245,5 +248,5 @@ def test_budget_note(own: int, ours: int, planned: int, says: str | None) -> Non
      LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), LatestStatus("failed", None, "file-corrupted")],
 )
 def test_no_message_prints_a_python_none(latest: LatestStatus | None) -> None:
-    assessment = receipts.classify(_claimed(), "orders.imports.seed", latest=latest, task=None)
+    assessment = evidence.classify(_claimed(), "orders.imports.seed", latest=latest, task=None)
     assert "None" not in assessment.message

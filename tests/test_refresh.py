@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from api_calls import claim_of, post_import
 from conftest import (
     EXAMPLES,
     FAST,
@@ -24,10 +25,12 @@ from conftest import (
     manifest_from,
 )
 
+from reconciler.desired import OperationKind, Tier
+from reconciler.live import LiveBackup
 from reconciler.manifest import load_manifest
-from reconciler.model import Action, LiveBackup, OperationKind, Tier, WarningKind
+from reconciler.plan import Action, WarningKind
 from reconciler.planner import PlanError, plan
-from reconciler.receipts import Phase, claim
+from reconciler.receipt_tags import Phase
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock
 
@@ -123,8 +126,8 @@ def test_statuses_are_read_only_for_a_claimed_receipt(emulator: Emulator, api: A
     manifest = load_manifest([EXAMPLES])
     orders = next(spec for spec in manifest.databases if spec.name == "orders-prod")
     seed, restore_point = orders.imports[0], orders.backups[0]
-    claimed = claim(OperationKind.IMPORT, seed, at=1_764_000_000)
-    done = claim(OperationKind.BACKUP, restore_point, at=1_764_000_000).with_phase(Phase.DONE)
+    claimed = claim_of(OperationKind.IMPORT, seed, at=1_764_000_000)
+    done = claim_of(OperationKind.BACKUP, restore_point, at=1_764_000_000).with_phase(Phase.DONE)
     for receipt in (claimed, done):
         api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, receipt.key, receipt.value)
     before = len(emulator.request_log())
@@ -223,10 +226,10 @@ def test_a_claimed_import_that_ran_is_settled_from_its_task_and_status(
     """A run that crashed after the import POST: the plan reads the task and the latest import, and says so."""
     manifest = load_manifest([EXAMPLES])
     seed = next(spec for spec in manifest.databases if spec.name == "orders-prod").imports[0]
-    receipt = claim(OperationKind.IMPORT, seed, at=int(clock()))
+    receipt = claim_of(OperationKind.IMPORT, seed, at=int(clock()))
     api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, receipt.key, receipt.value)
     clock.advance(1.0)
-    task = api.client.start_import(Tier.PRO, PROD_EU, ORDERS, seed.source_type, seed.sources)
+    task = post_import(api.client, Tier.PRO, PROD_EU, ORDERS, seed.source_type, seed.sources)
     api.client.update_tag(Tier.PRO, PROD_EU, ORDERS, receipt.key, receipt.with_task(task).value)
     api.client.wait_for_task(task, timeout=5)
     clock.advance(1.0)  # the import itself has finished too

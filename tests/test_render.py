@@ -8,28 +8,14 @@ import re
 from typing import Any
 
 import pytest
+from api_calls import backup_change, import_change, settings_change, with_receipts
 
-from reconciler.apply import Outcome, StepResult
-from reconciler.model import (
-    Action,
-    BackupSettings,
-    Change,
-    DatabaseRef,
-    DatabaseSpec,
-    FieldChange,
-    Import,
-    LiveAccount,
-    LiveBackup,
-    LiveDatabase,
-    Manifest,
-    OnDemandBackup,
-    Plan,
-    PlanWarning,
-    Position,
-    Tier,
-    WarningKind,
-)
-from reconciler.planfile import build_document
+from reconciler.desired import BackupSettings, DatabaseSpec, Import, Manifest, OnDemandBackup, Position, Tier
+from reconciler.live import LiveAccount, LiveBackup, LiveDatabase
+from reconciler.normalise import Settings
+from reconciler.outcomes import Outcome, StepResult
+from reconciler.plan import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
+from reconciler.planfile import build_document, change_document, summary
 from reconciler.planner import plan
 from reconciler.progress import render_markdown_summary
 from reconciler.render import render_json, render_markdown, render_text
@@ -39,8 +25,9 @@ REF = DatabaseRef("orders", 1, 10, Tier.PRO)
 
 
 def _change(action: Action, address: str, ref: DatabaseRef = REF) -> Change:
-    return Change(address, action, ref, {"receipt": None}, {"id": address.rsplit(".", 1)[-1],
-                  "from": ["s3://b/x.rdb"]}, destructive=action is Action.IMPORT)
+    if action is Action.UPDATE:
+        return settings_change(address, ref, Settings(True, "s3://b/old", "every-6-hours"), Settings(True, "s3://b/x"))
+    return import_change(address, ref) if action is Action.IMPORT else backup_change(address, ref)
 
 
 def _planted_plan() -> Plan:
@@ -52,8 +39,8 @@ def _planted_plan() -> Plan:
         (Import("seed", (f"redis://{SECRET}@src:6379", f"http://u:{SECRET}@h/x.rdb"), "redis", confirm="orders"),),
         Position("m.yaml", 1, 3),
     )
-    live = LiveDatabase(Tier.PRO, 1, 10, "orders", "active",
-                        LiveBackup(True, f"ftp://user:{SECRET}@host/old", "every-6-hours"), ())
+    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders", "active",
+                        LiveBackup(True, f"ftp://user:{SECRET}@host/old", "every-6-hours"), ()))
     return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
 
 
@@ -99,7 +86,7 @@ def test_summary_line(changes: tuple[Change, ...], warnings: tuple[PlanWarning, 
     assert stream.getvalue().rstrip().endswith(line)
     assert render_markdown(result).startswith(f"### {line}")
     waiting = {WarningKind.FAILED, WarningKind.UNCERTAIN, WarningKind.IN_PROGRESS, WarningKind.CLAIMED_BY_OTHER_RUN}
-    assert result.summary()["attention"] == sum(1 for w in warnings if w.kind in waiting)
+    assert summary(result)["attention"] == sum(1 for w in warnings if w.kind in waiting)
 
 
 def test_colour_only_when_asked() -> None:
@@ -119,7 +106,7 @@ def test_a_planted_credential_never_appears() -> None:
     document = build_document(result, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z",
                               manifest_digest="d", manifest_paths=["m.yaml"],
                               api_url=f"https://key:{SECRET}@api.example/v1")
-    outputs = [text.getvalue(), render_markdown(result), render_json(document), json.dumps(result.to_dict())]
+    outputs = [text.getvalue(), render_markdown(result), render_json(document), json.dumps([change_document(c) for c in result.changes])]
     assert all(SECRET not in output for output in outputs)
     assert all("****" in output for output in outputs)
 
@@ -139,16 +126,12 @@ def _big_plan(imports: int, *, shards: int = 8, updates: int = 0, risky_every: i
         ref = DatabaseRef(f"db-{n:05d}", 1, 100_000 + n, Tier.PRO, live_name=live_name.format(n=n))
         if n < imports:
             uris = [f"s3://acme-seeds/{ref.name}/dump-{k + 1}_of_{shards}.rdb.gz" for k in range(shards)]
-            changes.append(Change(f"{ref.name}.imports.seed-2026-11-20", Action.IMPORT, ref, {"receipt": None},
-                                  {"id": "seed-2026-11-20", "from": uris, "source_type": "aws-s3",
-                                   "backup_first": True}, destructive=True))
+            changes.append(import_change(f"{ref.name}.imports.seed-2026-11-20", ref, uris, backup_first=True))
         else:
             risky = bool(risky_every) and n % risky_every == 0
-            after = {"enabled": False} if risky else {"interval": "every-12-hours"}
-            fields = (FieldChange("enabled", True, False),) if risky else (
-                FieldChange("interval", "every-6-hours", "every-12-hours"),)
-            changes.append(Change(f"{ref.name}.backup", Action.UPDATE, ref, {"interval": "every-6-hours"}, after,
-                                  fields=fields, risky=risky))
+            after = Settings(False) if risky else Settings(True, interval="every-12-hours")
+            before = Settings(True, "s3://b", "every-6-hours")
+            changes.append(settings_change(f"{ref.name}.backup", ref, before, after, risky=risky))
     warnings = [PlanWarning(f"db-{n:05d}.imports.old-{n}", WarningKind.UNCERTAIN, "claimed → no outcome seen")
                 for n in range(attention)]
     warnings += [PlanWarning(f"db-{n:05d}.backups.pre-{n}", WarningKind.SETTLED, "apply will record done", "done")
@@ -240,8 +223,8 @@ def _staging_plan(backup: BackupSettings | None = None, live_backup: LiveBackup 
     desired = DatabaseSpec("orders-staging", 1, 10, Tier.PRO, False, backup, (),
                            (Import("seed", ("s3://b/x.rdb",), "aws-s3", confirm="orders-prod"),),
                            Position("m.yaml", 1, 3))
-    live = LiveDatabase(Tier.PRO, 1, 10, "orders-prod", "active",
-                        live_backup or LiveBackup(True, "s3://b/backups", "every-6-hours"), ())
+    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders-prod", "active",
+                        live_backup or LiveBackup(True, "s3://b/backups", "every-6-hours"), ()))
     return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
 
 
@@ -277,7 +260,7 @@ def test_a_live_name_is_escaped_in_markdown() -> None:
 )
 def test_switching_backup_off_is_flagged_in_every_format(backup: BackupSettings, tier: Tier) -> None:
     desired = DatabaseSpec("orders", 1, 10, tier, False, backup, (), (), Position("m.yaml", 1, 3))
-    live = LiveDatabase(tier, 1, 10, "orders", "active", LiveBackup(True, "s3://b/backups", "every-6-hours"), ())
+    live = with_receipts(LiveDatabase(tier, 1, 10, "orders", "active", LiveBackup(True, "s3://b/backups", "every-6-hours"), ()))
     text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
     assert "~ orders.backup will be updated, SWITCHING REMOTE BACKUP OFF: no backups from now on" in text
     assert document["changes"][0]["risky"] is True
@@ -308,7 +291,7 @@ def test_a_kept_interval_is_shown_as_unchanged() -> None:
     text, markdown, document = _all_formats(_staging_plan(BackupSettings(True, "s3://b/new", "aws-s3")))
     assert 'interval: "every-6-hours" (unchanged: not in the manifest, the live interval is sent)' in text
     (update,) = [c for c in document["changes"] if c["action"] == "update"]
-    assert update["after"]["request"]["body"]["remoteBackup"]["interval"] == "every-6-hours"
+    assert update["calls"][0]["body"]["remoteBackup"]["interval"] == "every-6-hours"
     assert "interval" not in update["after"] and [f["field"] for f in update["fields"]] == ["path"]
 
 
@@ -335,7 +318,7 @@ def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> No
     leaky = "ftp://bk:pa@SECRET0@backup.acme.example/orders"
     desired = DatabaseSpec("orders", 1, 10, Tier.PRO, False, BackupSettings(True, "s3://b/new", "every-6-hours"), (),
                            (), Position("m.yaml", 1, 3))
-    live = LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ())
+    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ()))
     text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
     for output in (text, markdown, json.dumps(document)):
         assert "SECRET0" not in output and "pa@" not in output

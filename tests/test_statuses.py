@@ -9,14 +9,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from api_calls import claim_of, post_backup, post_import
 from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, cli, sandbox_dir, world
 from conftest import PROD_EU, Api
 
 from reconciler.apply import Outcome
+from reconciler.desired import OperationKind, Tier
+from reconciler.evidence import classify
+from reconciler.live import LatestStatus
 from reconciler.manifest import load_manifest
-from reconciler.model import LatestStatus, OperationKind, Tier, WarningKind
+from reconciler.plan import WarningKind
 from reconciler.planner import plan
-from reconciler.receipts import claim, classify
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import Emulator, ManualClock
 from reconciler.statuses import StatusMeaning, is_failure, is_running, is_success, meaning
@@ -70,7 +73,7 @@ def test_status_meaning(status: str | None, expected: StatusMeaning | None) -> N
 )
 def test_a_claimed_import_is_settled_only_by_a_known_word(status: str, kind: WarningKind, outcome: str | None) -> None:
     seed = next(s for s in load_manifest([EXAMPLES]).databases if s.name == "orders-prod").imports[0]
-    receipt = claim(OperationKind.IMPORT, seed, at=1_764_000_000)
+    receipt = claim_of(OperationKind.IMPORT, seed, at=1_764_000_000)
     receipt = replace(receipt, created_at="2026-11-24T10:00:00.000Z")
     latest = LatestStatus(status=status, time="2026-11-24T10:05:00Z")
     verdict = classify(receipt, IMPORT, latest=latest, task=None)
@@ -110,13 +113,13 @@ def test_plan_settles_an_interrupted_operation_in_either_vocabulary(
     manifest = load_manifest([EXAMPLES])
     orders = next(spec for spec in manifest.databases if spec.name == "orders-prod")
     operation = orders.imports[0] if kind is OperationKind.IMPORT else orders.backups[0]
-    receipt = claim(kind, operation, at=int(clock()))
+    receipt = claim_of(kind, operation, at=int(clock()))
     api.client.create_tag(Tier.PRO, PROD_EU, ORDERS, receipt.key, receipt.value)
     clock.advance(1.0)
     if kind is OperationKind.IMPORT:
-        task = api.client.start_import(Tier.PRO, PROD_EU, ORDERS, operation.source_type, operation.sources)
+        task = post_import(api.client, Tier.PRO, PROD_EU, ORDERS, operation.source_type, operation.sources)
     else:
-        task = api.client.start_backup(Tier.PRO, PROD_EU, ORDERS, operation.path)
+        task = post_backup(api.client, Tier.PRO, PROD_EU, ORDERS, operation.path)
     api.client.update_tag(Tier.PRO, PROD_EU, ORDERS, receipt.key, receipt.with_task(task).value)
     api.client.wait_for_task(task, timeout=5)
 
