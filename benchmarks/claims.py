@@ -20,13 +20,14 @@ from typing import Any
 
 import yaml
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.errors import ConflictError
 from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimUnconfirmed, Ledger
 from reconciler.manifest import load_manifest
 from reconciler.model import DatabaseSpec, OnDemandBackup, OperationKind
+from reconciler.polling import PollPolicy
 from reconciler.receipts import claim
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 

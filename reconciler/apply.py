@@ -308,9 +308,7 @@ class Applier:
                 ) from None
         if phase is not Phase.DONE:
             raise TaskFailedError(
-                "backup_first",
-                address,
-                None,
+                f"backup_first {address}",
                 "BACKUP_FIRST_FAILED",
                 f"the backup before the import failed ({message}); the import did not run",
             )

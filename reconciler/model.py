@@ -200,6 +200,10 @@ class WarningKind(StrEnum):
         return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE)
 
 
+def subscriptions_path(tier: Tier) -> str:
+    return "/fixed/subscriptions" if tier is Tier.ESSENTIALS else "/subscriptions"
+
+
 def database_path(tier: Tier, subscription: int, database: int) -> str:
     """The API path of a database: Essentials live under `/fixed` (API-NOTES §1)."""
     prefix = "/fixed" if tier is Tier.ESSENTIALS else ""

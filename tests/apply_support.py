@@ -21,12 +21,13 @@ from conftest import BASE_URL, EXAMPLES, ROOT, SEED
 
 from reconciler.apply import Applier, ApplyOptions, StepResult
 from reconciler.cli import main
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.manifest import load_manifest
 from reconciler.model import Manifest, Plan
 from reconciler.planner import PlanOptions, plan
+from reconciler.polling import PollPolicy
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,

@@ -12,7 +12,7 @@ import pytest
 from apply_support import ORDERS, Account, account, open_client, wait_for
 from conftest import BASE_URL, EXAMPLES, Api
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.errors import ReconcilerError
@@ -20,6 +20,7 @@ from reconciler.ledger import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, 
 from reconciler.manifest import load_manifest
 from reconciler.model import DatabaseSpec, LiveTag, OnDemandBackup, OperationKind, Tier, WarningKind
 from reconciler.planner import PlanOptions, plan
+from reconciler.polling import PollPolicy
 from reconciler.receipts import Phase, Receipt, claim, compact_entry, decode, encode_compact, read_receipts
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock

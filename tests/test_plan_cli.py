@@ -17,10 +17,11 @@ import pytest
 from conftest import clean_environ, copy_examples, run_reconciler, write_manifest
 
 from reconciler.cli import main
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
 from reconciler.manifest import load_manifest
 from reconciler.model import Import, OnDemandBackup, OperationKind, Tier
+from reconciler.polling import PollPolicy
 from reconciler.receipts import Phase, claim
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
