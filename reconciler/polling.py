@@ -47,15 +47,14 @@ def poll(
     After each None: if `stop` is set, `WaitInterrupted`; else, if the next pause would end past `deadline`
     (read on `clock`), `timed_out()` is raised; else it pauses, `sleep(delay)` without a `stop` and
     `stop.wait(delay)` with one, so that setting it ends the pause at once. `check` then runs again: one that
-    must not run once stopped looks at `stop` itself.
+    must not run once stopped calls `unless_stopped(stop)` itself.
     """
     delays = policy.delays()
     while True:
         answer = check()
         if answer is not None:
             return answer
-        if stop is not None and stop.is_set():
-            raise WaitInterrupted("the wait was interrupted")
+        unless_stopped(stop)
         delay = next(delays)
         if clock() + delay > deadline:
             raise timed_out()
@@ -63,3 +62,9 @@ def poll(
             sleep(delay)
         else:
             stop.wait(delay)
+
+
+def unless_stopped(stop: threading.Event | None) -> None:
+    """`WaitInterrupted` once `stop` is set: for a check that must not run, or answer, after a stop."""
+    if stop is not None and stop.is_set():
+        raise WaitInterrupted("the wait was interrupted")

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from reconciler.cloud.session import Session
-from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError, WaitInterrupted
+from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
 from reconciler.model import (
     LatestStatus,
     LiveBackup,
@@ -26,7 +26,7 @@ from reconciler.model import (
     database_path,
     subscriptions_path,
 )
-from reconciler.polling import PollPolicy, poll
+from reconciler.polling import PollPolicy, poll, unless_stopped
 from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
 from reconciler.uris import mask_in_text
 
@@ -221,7 +221,7 @@ class RedisCloudClient:
         With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen."""
 
         def active() -> LiveDatabase | None:
-            _unless_stopped(stop)
+            unless_stopped(stop)
             live = self.get_database(tier, subscription, database)
             if live.status == "error":
                 raise TaskFailedError(
@@ -231,7 +231,7 @@ class RedisCloudClient:
                 )
             if live.status != "active":
                 return None
-            _unless_stopped(stop)
+            unless_stopped(stop)
             return live
 
         def timed_out() -> TaskTimeoutError:
@@ -255,11 +255,6 @@ class RedisCloudClient:
             timed_out=timed_out,
             stop=stop,
         )
-
-
-def _unless_stopped(stop: threading.Event | None) -> None:
-    if stop is not None and stop.is_set():
-        raise WaitInterrupted("the wait was interrupted")
 
 
 def _page_items(body: Any) -> list[dict[str, Any]]:
