@@ -20,14 +20,17 @@ from typing import Any
 
 import yaml
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.calls import backup_call, fingerprint
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import DatabaseSpec, OnDemandBackup, OperationKind
-from reconciler.errors import ConflictError
-from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimUnconfirmed, Ledger
+from reconciler.desired import OperationKind
+from reconciler.errors import ClaimedElsewhere, ClaimUnconfirmed, ConflictError
+from reconciler.ledger import CLAIM_SETTLE, Ledger
 from reconciler.manifest import load_manifest
-from reconciler.receipt_tags import claim
+from reconciler.plan import DatabaseRef
+from reconciler.polling import PollPolicy
+from reconciler.receipt_tags import Receipt, claim
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 
 HERE = Path(__file__).resolve().parent
@@ -91,8 +94,13 @@ def _client(url: str) -> RedisCloudClient:
     return RedisCloudClient(session, poll=PollPolicy(initial=0.01, maximum=0.1))
 
 
-def _orders(_: RedisCloudClient) -> DatabaseSpec:
-    return next(s for s in load_manifest([ROOT / "examples"]).databases if s.name == "orders-prod")
+def _orders(_: RedisCloudClient) -> DatabaseRef:
+    return DatabaseRef.of(next(s for s in load_manifest([ROOT / "examples"]).databases if s.name == "orders-prod"))
+
+
+def _claim(op_id: str, run: str) -> Receipt:
+    """A claim of an on-demand backup to the configured destination, as apply writes it."""
+    return claim(OperationKind.BACKUP, op_id, fingerprint(backup_call("")), at=0, run=run)
 
 
 def _spans(url: str, count: int) -> list[float]:
@@ -101,7 +109,7 @@ def _spans(url: str, count: int) -> list[float]:
     spec = _orders(client)
     where = (spec.tier, spec.subscription, spec.database)
     for n in range(count):
-        receipt = claim(OperationKind.BACKUP, OnDemandBackup(f"span-{n}", None), at=0, run="0a1b2c3d")
+        receipt = _claim(f"span-{n}", "0a1b2c3d")
         started = time.monotonic()
         client.list_tags(*where)
         client.create_tag(*where, receipt.key, receipt.value)
@@ -125,8 +133,7 @@ def _races(url: str, racers: int) -> dict[str, Any]:
             start.wait()
             began = time.monotonic()
             try:
-                ledger.claim(spec, claim(OperationKind.BACKUP, OnDemandBackup(op_id, None), at=0, run=run_id),
-                             replacing=None)
+                ledger.claim(spec, _claim(op_id, run_id), replacing=None)
                 won.append(run_id)
             except (ClaimedElsewhere, ClaimUnconfirmed):
                 pass

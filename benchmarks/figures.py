@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.worlds import Fleet, manifests, seed, write_seed
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.desired import Manifest
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.planner import plan
+from reconciler.polling import PollPolicy
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Emulator, Timings
 

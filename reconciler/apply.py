@@ -26,6 +26,9 @@ from reconciler.cloud.client import RedisCloudClient
 from reconciler.desired import OperationKind
 from reconciler.errors import (
     ApiError,
+    ClaimedElsewhere,
+    ClaimRefused,
+    ClaimUnconfirmed,
     ConflictError,
     OutcomeUnknownError,
     RateLimitedError,
@@ -35,7 +38,7 @@ from reconciler.errors import (
     WaitInterrupted,
 )
 from reconciler.evidence import BACKUP_OFF_ERRORS, status_verdict, unverified_backup
-from reconciler.ledger import CLAIM_SETTLE, ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
+from reconciler.ledger import CLAIM_SETTLE, Ledger
 from reconciler.outcomes import Outcome, StepResult
 from reconciler.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
 from reconciler.receipt_tags import Phase, Receipt, claim
@@ -263,9 +266,7 @@ class Applier:
             ) from None
         if phase is not Phase.DONE:
             raise TaskFailedError(
-                "backup_first",
-                address,
-                None,
+                f"backup_first {address}",
                 "BACKUP_FIRST_FAILED",
                 f"the backup before the import failed ({message}); the import did not run",
             )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from reconciler import __version__
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import RedactingStream, Redactor
 
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from reconciler.commands.runtime import Runtime
 
 Command = Callable[["Runtime"], int]
-
-
-class UsageError(ReconcilerError):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import DEFAULT_URL, Credentials, Session, open_http
 from reconciler.errors import CredentialsError
+from reconciler.polling import PollPolicy
 from reconciler.redact import Redactor
 
 SANDBOX_URL = "sandbox"

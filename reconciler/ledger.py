@@ -32,7 +32,15 @@ from dataclasses import replace
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.desired import Tier, operation_address
-from reconciler.errors import ApiError, ConflictError, ReconcilerError
+from reconciler.errors import (
+    ApiError,
+    ClaimedElsewhere,
+    ClaimRefused,
+    ClaimUnconfirmed,
+    ConflictError,
+    ReceiptError,
+    ReconcilerError,
+)
 from reconciler.evidence import left_in_claim_second
 from reconciler.live import LiveTag
 from reconciler.plan import DatabaseRef, PlanWarning
@@ -44,7 +52,6 @@ from reconciler.receipt_tags import (
     CompactEntry,
     Phase,
     Receipt,
-    ReceiptError,
     compact_entry,
     decode,
     decode_compact,
@@ -53,18 +60,6 @@ from reconciler.receipt_tags import (
 )
 
 CLAIM_SETTLE = 2.0  # seconds a claim waits before reading itself back, where the API overwrites on create
-
-
-class ClaimedElsewhere(ReconcilerError):
-    """Another run holds the receipt (or changed it since the plan): the operation is skipped, never run twice."""
-
-
-class ClaimRefused(ReconcilerError):
-    """The API refused to write the claim (a Viewer key, a full tag budget): nothing was written or run."""
-
-
-class ClaimUnconfirmed(ReconcilerError):
-    """The claim is written but could not be shown to be ours alone: no call is made, and it stays claimed."""
 
 
 def _at(db: DatabaseRef) -> tuple[Tier, int, int]:

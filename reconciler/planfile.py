@@ -26,7 +26,7 @@ from typing import Any
 from reconciler.atomic import write_json
 from reconciler.calls import ApiCall, backup_call, plain
 from reconciler.desired import OperationKind, Tier
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanFileError
 from reconciler.input_files import InputFileProblem, read_limited
 from reconciler.normalise import FIELDS, Settings
 from reconciler.plan import (
@@ -51,10 +51,6 @@ _SEALED_KEYS = ("account_id", "api_url", "manifest_digest", "manifest_paths", "c
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 _MAX_NUMBER = 30  # characters: ids are int32; past 4,300 digits Python refuses to convert at all
-
-
-class PlanFileError(ReconcilerError):
-    """A plan file that cannot be read as a plan; the message names the file and the problem."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from reconciler.desired import (
     operation_address,
     settings_address,
 )
-from reconciler.errors import UnsafePlanError
+from reconciler.errors import PlanError
 from reconciler.evidence import classify, edited_problem, unverifiable_backup_note
 from reconciler.live import LiveAccount, LiveDatabase
 from reconciler.plan import (
@@ -47,15 +47,6 @@ class PlanOptions:
     targets: frozenset[str] = frozenset()
     retry_failed: frozenset[str] = frozenset()
     retry_uncertain: frozenset[str] = frozenset()
-
-
-class PlanError(UnsafePlanError):
-    """Everything that stops a plan, gathered so the user fixes it in one go."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        lines = "\n".join(f"- {problem}" for problem in self.problems)
-        super().__init__(f"cannot plan ({len(self.problems)} problem{'s' * (len(self.problems) != 1)}):\n{lines}")
 
 
 @dataclass(slots=True)

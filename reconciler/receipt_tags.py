@@ -38,7 +38,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from reconciler.desired import OperationKind, operation_address
-from reconciler.errors import UnsafePlanError
+from reconciler.errors import ReceiptError
 from reconciler.live import LiveTag
 
 KEY_PREFIX = "rcr_"
@@ -68,14 +68,6 @@ class Phase(StrEnum):
     CLAIMED = "claimed"
     DONE = "done"
     FAILED = "failed"
-
-
-class ReceiptError(UnsafePlanError):
-    """Receipts that cannot be trusted; one line per address. Such a tag is never overwritten."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True, slots=True)

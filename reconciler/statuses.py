@@ -1,4 +1,10 @@
-"""The words of the latest backup/import `status` (`GET …/backup`, `GET …/import`), read the same everywhere.
+"""The status words the API speaks, each written once: a task's, and the latest backup/import `status`.
+
+A task (`GET /tasks/{id}`, API-NOTES §5) runs through `initialized`, `received` and `processing-in-progress`
+(the Go client's processingStates) to `processing-completed`; anything else, `processing-error` included, is
+its failure.
+
+The latest backup/import `status` (`GET …/backup`, `GET …/import`) is read the same everywhere.
 
 The API seems to pass the cluster's values through (API-NOTES §11): backup `exporting | succeeded | failed`,
 import `idle | initializing | importing | succeeded | failed`, while Cloud fixtures show `in-progress`,
@@ -9,6 +15,9 @@ reported as it is, never taken for success.
 from __future__ import annotations
 
 from enum import StrEnum
+
+TASK_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})
+TASK_COMPLETED = "processing-completed"
 
 RUNNING = frozenset({"exporting", "initializing", "importing", "in-progress"})
 SUCCESS = frozenset({"success", "succeeded"})
@@ -47,8 +56,3 @@ def is_success(status: str | None) -> bool:
 def is_failure(status: str | None) -> bool:
     return meaning(status) is StatusMeaning.FAILED
 
-
-# Task states (API-NOTES §5, the Go client's processingStates): the first three are still running; a task that
-# leaves them for anything but `processing-completed` has failed.
-TASK_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})
-TASK_COMPLETED = "processing-completed"

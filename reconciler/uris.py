@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import UnsetVariableError
 
 MASK = "****"
 
@@ -50,12 +50,6 @@ _AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}(?:[/?#]|$)", re.IGNORECASE)
 # §2); UNCONFIRMED (API-NOTES §11) that the API decodes an encoded Azure key or redis password likewise.
 _USERINFO_SAFE = "!$&()*+,;="
 _AZURE_USERINFO_SAFE = "!$&()*,;"
-
-
-class UnsetVariableError(ReconcilerError):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from conftest import BASE_URL, EXAMPLES, ROOT, SEED
 
 from reconciler.apply import Applier, ApplyOptions
 from reconciler.cli import main
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.desired import Manifest
@@ -29,6 +29,7 @@ from reconciler.manifest import load_manifest
 from reconciler.outcomes import StepResult
 from reconciler.plan import Plan
 from reconciler.planner import PlanOptions, plan
+from reconciler.polling import PollPolicy
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.desired import Manifest
 from reconciler.manifest import load_manifest
+from reconciler.polling import PollPolicy
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,

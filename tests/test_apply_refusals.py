@@ -16,9 +16,10 @@ from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, cli, san
 from conftest import BASE_URL
 
 from reconciler.apply import Outcome, StepResult
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.polling import PollPolicy
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 
 SESSIONS, LEGACY, CATALOG = 7654322, 7654324, 7654323

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import httpx
@@ -21,7 +22,7 @@ from conftest import (
     generated_world,
 )
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.desired import Tier
@@ -35,8 +36,10 @@ from reconciler.errors import (
     ReconcilerError,
     ServerError,
     TaskFailedError,
+    WaitInterrupted,
 )
 from reconciler.live import LiveBackup
+from reconciler.polling import PollPolicy
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,
@@ -165,6 +168,15 @@ def test_wait_until_active_waits_out_the_transient_status_after_a_put(emulator: 
     live = client.wait_until_active(Tier.PRO, PROD_EU, CATALOG, timeout=5)
     assert live.status == "active"
     assert live.backup == LiveBackup(True, "s3://acme-backups/catalog", "every-12-hours", "04:00")
+
+
+
+def test_a_stopped_wait_until_active_reads_nothing(emulator: Emulator, api: Api) -> None:
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(WaitInterrupted):
+        api.client.wait_until_active(Tier.PRO, PROD_EU, CATALOG, timeout=5, stop=stop)
+    assert calls(emulator.request_log(), "GET", f"/subscriptions/{PROD_EU}/databases/{CATALOG}") == []
 
 
 # --- retries --------------------------------------------------------------------------------------------
@@ -328,7 +340,9 @@ def test_a_task_ending_in_processing_error_raises_with_the_api_error(emulator: E
     error = caught.value
     assert error.error_type == "DATABASE_IMPORT_SOURCE_NOT_FOUND"
     assert error.description and "orders-missing.rdb.gz" in error.description
-    assert "DATABASE_IMPORT_SOURCE_NOT_FOUND" in str(error)
+    # It names the task, not an HTTP call (none failed), and is still an ApiError for callers that handle both.
+    assert error.subject == f"task {task}" and error.status is None and isinstance(error, ApiError)
+    assert str(error).startswith(f"task {task} failed: DATABASE_IMPORT_SOURCE_NOT_FOUND - ")
 
 
 def test_an_injected_task_failure_carries_type_and_description(emulator: Emulator, api: Api) -> None:

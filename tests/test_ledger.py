@@ -12,16 +12,17 @@ from api_calls import claim_of
 from apply_support import ORDERS, Account, account, open_client, wait_for
 from conftest import BASE_URL, EXAMPLES, Api
 
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.desired import OnDemandBackup, OperationKind, Tier
-from reconciler.errors import ReconcilerError
-from reconciler.ledger import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, Ledger
+from reconciler.errors import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, ReconcilerError
+from reconciler.ledger import Ledger
 from reconciler.live import LiveTag
 from reconciler.manifest import load_manifest
 from reconciler.plan import DatabaseRef, WarningKind
 from reconciler.planner import PlanOptions, plan
+from reconciler.polling import PollPolicy
 from reconciler.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock

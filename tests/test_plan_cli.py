@@ -18,10 +18,11 @@ from api_calls import claim_of, put_settings
 from conftest import clean_environ, copy_examples, run_reconciler, write_manifest
 
 from reconciler.cli import main
-from reconciler.cloud.client import PollPolicy, RedisCloudClient
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
 from reconciler.desired import Import, OnDemandBackup, OperationKind, Tier
 from reconciler.manifest import load_manifest
+from reconciler.polling import PollPolicy
 from reconciler.receipt_tags import Phase
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,

@@ -20,10 +20,11 @@ from reconciler.desired import (
     Position,
     Tier,
 )
+from reconciler.errors import PlanError
 from reconciler.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
 from reconciler.plan import Action, OneShot
 from reconciler.planfile import change_document
-from reconciler.planner import PlanError, PlanOptions, plan
+from reconciler.planner import PlanOptions, plan
 from reconciler.receipt_tags import Phase, Receipt
 
 S3 = "s3://acme-backups/orders"

@@ -26,10 +26,11 @@ from conftest import (
 )
 
 from reconciler.desired import OperationKind, Tier
+from reconciler.errors import PlanError
 from reconciler.live import LiveBackup
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, WarningKind
-from reconciler.planner import PlanError, plan
+from reconciler.planner import plan
 from reconciler.receipt_tags import Phase
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock

@@ -1,7 +1,8 @@
 """Redis Cloud endpoints this product uses, as methods that return model objects (never a Response).
 
 Shapes come from API-NOTES §1-§5 and §9; every asynchronous call returns a task id, and `wait_for_task`
-polls `GET /tasks/{id}` with backoff (1 s growing to 30 s), tolerating a few 404s on a fresh id.
+polls `GET /tasks/{id}` with backoff (`polling.PollPolicy`: 1 s growing to 30 s), tolerating a few 404s on a
+fresh id.
 """
 
 from __future__ import annotations
@@ -10,27 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from reconciler.calls import ApiCall, database_path, plain
+from reconciler.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.cloud.session import Session
 from reconciler.desired import Tier
-from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError, WaitInterrupted
+from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
 from reconciler.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
+from reconciler.polling import PollPolicy, poll, unless_stopped
+from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
 from reconciler.uris import mask_in_text
 
 PAGE_SIZE = 100
-_RUNNING = frozenset({"initialized", "received", "processing-in-progress"})  # Go's processingStates (API-NOTES §5)
-_DONE = "processing-completed"
-
-
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    initial: float = 1.0
-    maximum: float = 30.0
-    factor: float = 2.0
-    fresh_404s: int = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
+_FRESH_404S = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +62,18 @@ class RedisCloudClient:
     # --- reads -------------------------------------------------------------------------------------------
 
     def list_subscriptions(self, tier: Tier) -> list[int]:
-        path = "/fixed/subscriptions" if tier is Tier.ESSENTIALS else "/subscriptions"
-        body = self.session.call("GET", path)
+        body = self.session.call("GET", subscriptions_path(tier))
         items = body.get("subscriptions", []) if isinstance(body, dict) else []
         return [int(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
 
     def list_databases(self, tier: Tier, subscription: int) -> Iterator[DatabaseListing]:
         """All databases of a subscription, 100 a page. Past the end, Pro answers 404 and Essentials an empty page."""
-        prefix = "/fixed" if tier is Tier.ESSENTIALS else ""
         offset = 0
         while True:
             try:
                 body = self.session.call(
                     "GET",
-                    f"{prefix}/subscriptions/{subscription}/databases",
+                    f"{subscriptions_path(tier)}/{subscription}/databases",
                     params={"offset": offset, "limit": PAGE_SIZE},
                 )
             except NotFoundError:
@@ -136,7 +129,8 @@ class RedisCloudClient:
     def _latest(
         self, tier: Tier, subscription: int, database: int, kind: str, time_field: str, timeout: float
     ) -> LatestStatus:
-        task_id = _task_id(self.session.call("GET", database_path(tier, subscription, database) + f"/{kind}"))
+        path = database_path(tier, subscription, database) + f"/{kind}"
+        task_id = _task_id("GET", path, self.session.call("GET", path))
         try:
             resource = self.wait_for_task(task_id, timeout=timeout).resource
         except TaskFailedError as exc:  # e.g. DATABASE_BACKUP_DISABLED when backup is off
@@ -155,7 +149,8 @@ class RedisCloudClient:
         `RateLimitedError` (429) and `ConflictError` (409) mean the API refused it and nothing started: the
         subscription may be running its maximum of backups (API-NOTES §11)."""
         body = None if call.body is None else plain(call.body)
-        return _task_id(self.session.call(call.method, call.path, json=body, safe=call.repeatable))
+        answer = self.session.call(call.method, call.path, json=body, safe=call.repeatable)
+        return _task_id(call.method, call.path, answer)
 
     def create_tag(self, tier: Tier, subscription: int, database: int, key: str, value: str) -> LiveTag:
         """409 (`ConflictError`) when the key exists: the receipt's create-if-absent claim (API-NOTES §9)."""
@@ -172,66 +167,79 @@ class RedisCloudClient:
     # --- waiting -----------------------------------------------------------------------------------------
 
     def wait_for_task(self, task_id: str, *, timeout: float) -> TaskOutcome:
-        """Poll until the task leaves the processing states; `processing-error` raises `TaskFailedError`."""
-        deadline = self._clock() + timeout
-        delay = self.poll.initial
+        """Poll until the task leaves the processing states; any other end (`processing-error`) raises
+        `TaskFailedError`."""
+        path = f"/tasks/{quote(task_id, safe='')}"
         missing = 0
-        while True:
+
+        def finished() -> TaskOutcome | None:
+            nonlocal missing
             try:
-                body = self.session.call("GET", f"/tasks/{quote(task_id, safe='')}")
+                body = self.session.call("GET", path)
             except NotFoundError:
                 missing += 1
-                if missing > self.poll.fresh_404s:
+                if missing > _FRESH_404S:
                     raise
-            else:
-                missing = 0
-                snapshot = _snapshot(body)
-                if snapshot.error_type is not None or (snapshot.status not in _RUNNING and snapshot.status != _DONE):
-                    raise TaskFailedError(
-                        "task", task_id, None, snapshot.error_type or snapshot.status, snapshot.error_description
-                    )
-                if snapshot.status == _DONE:
-                    response = body.get("response") or {}
-                    resource = response.get("resource") if isinstance(response, dict) else None
-                    return TaskOutcome(snapshot, resource if isinstance(resource, dict) else {})
-            if self._clock() + delay > deadline:
-                raise TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
-            self._sleep(delay)
-            delay = min(self.poll.maximum, delay * self.poll.factor)
+                return None
+            missing = 0
+            snapshot = _snapshot(body)
+            if snapshot.error_type is not None or (
+                snapshot.status not in TASK_RUNNING and snapshot.status != TASK_COMPLETED
+            ):
+                raise TaskFailedError(
+                    f"task {task_id}", snapshot.error_type or snapshot.status, snapshot.error_description
+                )
+            if snapshot.status != TASK_COMPLETED:
+                return None
+            response = body.get("response") or {}
+            resource = response.get("resource") if isinstance(response, dict) else None
+            return TaskOutcome(snapshot, resource if isinstance(resource, dict) else {})
+
+        return self._poll(
+            finished, timeout, lambda: TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
+        )
 
     def wait_until_active(
         self, tier: Tier, subscription: int, database: int, *, timeout: float, stop: threading.Event | None = None
     ) -> LiveDatabase:
         """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final.
         With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen."""
-        deadline = self._clock() + timeout
-        delay = self.poll.initial
-        while True:
-            _unless_stopped(stop)
+
+        def active() -> LiveDatabase | None:
+            unless_stopped(stop)
             live = self.get_database(tier, subscription, database)
-            if live.status == "active":
-                _unless_stopped(stop)
-                return live
             if live.status == "error":
                 raise TaskFailedError(
-                    "database",
-                    database_path(tier, subscription, database),
-                    None,
+                    f"database {database_path(tier, subscription, database)}",
                     "DATABASE_ERROR",
                     "the database is in status `error`",
                 )
-            if self._clock() + delay > deadline:
-                raise TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
-            if stop is None:
-                self._sleep(delay)
-            else:
-                stop.wait(delay)
-            delay = min(self.poll.maximum, delay * self.poll.factor)
+            if live.status != "active":
+                return None
+            unless_stopped(stop)
+            return live
 
+        def timed_out() -> TaskTimeoutError:
+            return TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
 
-def _unless_stopped(stop: threading.Event | None) -> None:
-    if stop is not None and stop.is_set():
-        raise WaitInterrupted("the wait was interrupted")
+        return self._poll(active, timeout, timed_out, stop)
+
+    def _poll(
+        self,
+        check: Callable[[], _T | None],
+        timeout: float,
+        timed_out: Callable[[], Exception],
+        stop: threading.Event | None = None,
+    ) -> _T:
+        return poll(
+            check,
+            policy=self.poll,
+            deadline=self._clock() + timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+            timed_out=timed_out,
+            stop=stop,
+        )
 
 
 def _page_items(body: Any) -> list[dict[str, Any]]:
@@ -274,9 +282,10 @@ def _snapshot(body: Any) -> TaskSnapshot:
     )
 
 
-def _task_id(body: Any) -> str:
+def _task_id(method: str, path: str, body: Any) -> str:
+    """The task id an asynchronous call answers with; without one, the work it asked for cannot be followed."""
     if not isinstance(body, dict) or not isinstance(body.get("taskId"), str):
-        raise TaskFailedError("task", "(none)", None, "NO_TASK", "the API answered without a task id")
+        raise TaskFailedError(f"{method} {path}", "NO_TASK", "the API answered without a task id")
     return str(body["taskId"])
 
 

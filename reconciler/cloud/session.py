@@ -19,7 +19,8 @@ import httpx
 
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.errors import (
-    ApiError,
+    AuthError,
+    CallError,
     ConflictError,
     CredentialsError,
     NotFoundError,
@@ -145,7 +146,7 @@ class Session:
         params: Mapping[str, int | str] | None = None,
         safe: bool = True,
     ) -> Any:
-        """The parsed JSON body of a 2xx answer; an `ApiError` subclass otherwise."""
+        """The parsed JSON body of a 2xx answer; a `CallError` otherwise."""
         attempt = 0
         while True:
             with self._count_lock:
@@ -155,10 +156,10 @@ class Session:
                     response = self._http.request(method, path, json=json, params=params)
             except httpx.UnsupportedProtocol as exc:
                 # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
-                raise ApiError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)") from None
+                raise CallError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The connection never opened, so nothing was sent: always safe to try again.
-                failure: ApiError = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
+                failure: CallError = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
             except httpx.TransportError as exc:
                 if not safe:
                     raise OutcomeUnknownError(method, path, None, "NO_RESPONSE", _describe(exc)) from None
@@ -195,7 +196,7 @@ def _describe(exc: Exception) -> str:
     return mask_in_text(str(exc) or type(exc).__name__)
 
 
-def _error_for(method: str, path: str, response: httpx.Response) -> ApiError:
+def _error_for(method: str, path: str, response: httpx.Response) -> CallError:
     error_type, description = _parse_error_body(response)
     status = response.status_code
     if status in (401, 403):
@@ -205,8 +206,8 @@ def _error_for(method: str, path: str, response: httpx.Response) -> ApiError:
             else "the key may not do this (a Viewer key can only read, or an IP allow-list blocks it)"
         )
         # Keep the hint even when the body has a description: Spring's bare "Unauthorized" names nothing to fix.
-        return _AuthError(method, path, status, error_type, " - ".join(part for part in (description, hint) if part))
-    kind: type[ApiError] = {404: NotFoundError, 409: ConflictError, 429: RateLimitedError}.get(status, ApiError)
+        return AuthError(method, path, status, error_type, " - ".join(part for part in (description, hint) if part))
+    kind: type[CallError] = {404: NotFoundError, 409: ConflictError, 429: RateLimitedError}.get(status, CallError)
     if status >= 500:
         kind = ServerError
     return kind(method, path, status, error_type, description, retry_after=_seconds(response.headers))
@@ -217,10 +218,6 @@ def _seconds(headers: httpx.Headers) -> float | None:
         return float(headers[_RETRY_AFTER_HEADER])
     except (KeyError, ValueError):
         return None
-
-
-class _AuthError(ApiError, CredentialsError):
-    """401/403: an ApiError (it names the call) that is also a credentials problem."""
 
 
 def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None]:

@@ -13,9 +13,9 @@ from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERR
 from reconciler.redact import Redactor
 
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
-    from reconciler.cloud.client import PollPolicy
     from reconciler.connect import Connection
     from reconciler.desired import Manifest
+    from reconciler.polling import PollPolicy
 
 __all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 
