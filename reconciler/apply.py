@@ -41,6 +41,7 @@ from reconciler.evidence import BACKUP_OFF_ERRORS, status_verdict, unverified_ba
 from reconciler.ledger import CLAIM_SETTLE, Ledger
 from reconciler.outcomes import Outcome, StepResult
 from reconciler.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
+from reconciler.polling import poll
 from reconciler.receipt_tags import Phase, Receipt, claim
 from reconciler.schedule import Job, run_jobs
 from reconciler.uris import mask_in_text
@@ -297,22 +298,27 @@ class Applier:
     def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
         """`attempt()` again, backing off, for as long as the API refuses the backup; when the deadline (or a
         Ctrl-C) comes first, `_NoBackupSlot`: the backup never started."""
-        delay = self.client.poll.initial
-        refusals = 0
-        while True:
+        refusals, last = 0, ""
+
+        def check() -> _T | None:
+            nonlocal refusals, last
             try:
                 return attempt()
             except _BackupRefused as refused:
-                refusals += 1
-                last = str(refused)
-            if self.stop.is_set() or self._clock() + delay > deadline:
-                cause = "apply was interrupted" if self.stop.is_set() else f"the {self.options.timeout:g} s timeout"
-                raise _NoBackupSlot(
-                    f"the API refused the backup {refusals} time(s) until {cause} (last: {last}); the subscription "
-                    "probably had its maximum of backups running (scheduled backups count too)"
-                )
-            self.stop.wait(delay)
-            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+                refusals, last = refusals + 1, str(refused)
+                return None
+
+        def no_slot(cause: str) -> _NoBackupSlot:
+            return _NoBackupSlot(
+                f"the API refused the backup {refusals} time(s) until {cause} (last: {last}); the subscription "
+                "probably had its maximum of backups running (scheduled backups count too)"
+            )
+
+        try:
+            return poll(check, policy=self.client.poll, deadline=deadline, clock=self._clock, sleep=self.stop.wait,
+                        timed_out=lambda: no_slot(f"the {self.options.timeout:g} s timeout"), stop=self.stop)
+        except WaitInterrupted:
+            raise no_slot("apply was interrupted") from None
 
     def _record_task(self, db: DatabaseRef, claimed: Receipt, task_id: str) -> None:
         """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
@@ -338,9 +344,10 @@ class Applier:
         assert receipt.task_id is not None
         outcome = self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
         read = self.client.latest_import if receipt.kind is OperationKind.IMPORT else self.client.latest_backup
-        delay = self.client.poll.initial
-        unreadable = 0
-        while True:
+        unreadable, seen = 0, ""
+
+        def check() -> tuple[Phase, str] | None:
+            nonlocal unreadable, seen
             latest = read(db.tier, db.subscription, db.database, timeout=self._left(deadline))
             if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
                 # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
@@ -355,16 +362,19 @@ class Applier:
                     )
             else:
                 unreadable = 0
+            # An unknown status word is shown as the API wrote it, never taken for success (statuses.py).
+            seen = f" (latest status {latest.status!r})" if latest.status else ""
             verdict = status_verdict(receipt, address, latest)
             if verdict is not None and verdict.outcome is not None:
                 detail = f": {latest.failure_reason}" if latest.failure_reason else ""
                 return verdict.outcome, f"{latest.status} at {latest.time}{detail}"
-            if self._clock() + delay > deadline:
-                # An unknown status word is shown as the API wrote it, never taken for success (statuses.py).
-                seen = f" (latest status {latest.status!r})" if latest.status else ""
-                raise TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s{seen}")
-            time.sleep(delay)
-            delay = min(self.client.poll.maximum, delay * self.client.poll.factor)
+            return None
+
+        def timed_out() -> TaskTimeoutError:
+            return TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s{seen}")
+
+        return poll(check, policy=self.client.poll, deadline=deadline, clock=self._clock, sleep=time.sleep,
+                    timed_out=timed_out)
 
     def _settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
         settled = self.ledger.settle(db, warning)
