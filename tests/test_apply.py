@@ -11,14 +11,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, ORDERS_SEEDS, TINY, Account, account, import_runs, wait_for
-from conftest import generated_world
 
 from reconciler.apply import Outcome, StepResult
 from reconciler.manifest import load_manifest
 from reconciler.model import Tier, WarningKind, thaw
 from reconciler.receipts import fingerprint
 from reconciler.sandbox import Fault
+from tests.support.accounts import Account, account
+from tests.support.examples import IMPORT, IMPORT_KEY, ORDERS, ORDERS_SEEDS
+from tests.support.waiting import wait_for
+from tests.support.world import TINY, generated_world, import_runs
 
 PROD_EU, ANALYTICS, MARKETING = 1234567, 1234568, 2345678
 ANALYTICS_DB, MARKETING_CACHE = 7654401, 8765432

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_examples
 
 from reconciler.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.examples import ROOT
+from tests.support.workdirs import copy_examples
 
 
 def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,19 +6,6 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from conftest import (
-    CATALOG,
-    FAST,
-    MARKETING,
-    MARKETING_CACHE,
-    ORDERS,
-    PROD_EU,
-    SESSIONS,
-    Api,
-    MakeApi,
-    calls,
-    generated_world,
-)
 
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -43,6 +30,9 @@ from reconciler.sandbox import (
     Fault,
     ManualClock,
 )
+from tests.support.clients import Api, MakeApi
+from tests.support.examples import CATALOG, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SESSIONS
+from tests.support.world import FAST, calls, generated_world
 
 SEED_URIS = ["s3://acme-seeds/orders/orders-1_of_3.rdb.gz"]
 

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from apply_support import ORDERS, Account, account, open_client, wait_for
-from conftest import BASE_URL, EXAMPLES, Api
 
 from reconciler.cloud.client import PollPolicy, RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -23,6 +21,10 @@ from reconciler.planner import PlanOptions, plan
 from reconciler.receipts import Phase, Receipt, claim, compact_entry, decode, encode_compact, read_receipts
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock
+from tests.support.accounts import Account, account
+from tests.support.clients import BASE_URL, Api, open_client
+from tests.support.examples import EXAMPLES, ORDERS
+from tests.support.waiting import wait_for
 
 TAGS_PATH = f"/subscriptions/1234567/databases/{ORDERS}/tags"
 

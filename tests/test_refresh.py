@@ -7,22 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import (
-    EXAMPLES,
-    FAST,
-    INVENTORY,
-    LEGACY,
-    MARKETING,
-    MARKETING_CACHE,
-    ORDERS,
-    PROD_EU,
-    SCRATCH,
-    Api,
-    MakeApi,
-    calls,
-    generated_world,
-    manifest_from,
-)
 
 from reconciler.manifest import load_manifest
 from reconciler.model import Action, LiveBackup, OperationKind, Tier, WarningKind
@@ -30,6 +14,10 @@ from reconciler.planner import PlanError, plan
 from reconciler.receipts import Phase, claim
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock
+from tests.support.clients import Api, MakeApi
+from tests.support.examples import EXAMPLES, INVENTORY, LEGACY, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SCRATCH
+from tests.support.manifests import manifest_from
+from tests.support.world import FAST, calls, generated_world
 
 
 def shape(entry: LoggedRequest) -> str:
