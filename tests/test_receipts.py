@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from reconciler import receipts
-from reconciler.model import Import, LatestStatus, LiveTag, OnDemandBackup, OperationKind, TaskSnapshot, WarningKind
+from reconciler.errors import ManifestError
+from reconciler.model import (
+    Import,
+    LatestStatus,
+    LiveTag,
+    Manifest,
+    OnDemandBackup,
+    OperationKind,
+    TaskSnapshot,
+    WarningKind,
+)
 from reconciler.receipts import Phase, Receipt
+from tests.support.manifests import manifest_from
 
 LONGEST_ID = "a" + "b-" * 19 + "z"  # 40 characters, the manifest maximum
 TASK = "5D1E7A8E-6B2C-4F7E-9A1D-2C3B4D5E6F70"  # as an API might write it, upper case
@@ -17,10 +29,27 @@ TAG_RULES = re.compile(r"^[a-z0-9 _.+@:-]+$")
 IMPORT = Import("seed", ("s3://${env:BUCKET}/dump.rdb.gz",), "aws-s3", backup_first=True, confirm="orders")
 
 
-def test_round_trip_with_the_longest_id_fits_the_tag_rules() -> None:
-    receipt = Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipts.fingerprint(IMPORT),
+def _manifest_with_import(directory: Path, op_id: str) -> Manifest:
+    return manifest_from(directory, f"""\
+version: 1
+databases:
+  - name: orders
+    subscription: 1234567
+    database: 7654321
+    imports:
+      - id: {op_id}
+        from: [s3://bucket/dump.rdb.gz]
+        confirm: orders
+""")
+
+
+def test_round_trip_with_the_longest_id_fits_the_tag_rules(tmp_path: Path) -> None:
+    # The longest id a manifest accepts is the one a receipt must fit: one character more is refused.
+    (loaded,) = _manifest_with_import(tmp_path / "longest", LONGEST_ID).databases[0].imports
+    with pytest.raises(ManifestError, match="at most 40 characters"):
+        _manifest_with_import(tmp_path / "longer", LONGEST_ID + "x")
+    receipt = Receipt(OperationKind.IMPORT, loaded.id, Phase.CLAIMED, receipts.fingerprint(IMPORT),
                       99_999_999_999).with_task(TASK)
-    assert len(LONGEST_ID) == 40
     assert len(receipt.key) <= receipts.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
     assert len(receipt.value) <= receipts.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
     decoded = receipts.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
