@@ -11,9 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from api_calls import op_fingerprint, put_settings
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, ORDERS_SEEDS, TINY, Account, account, import_runs, wait_for
-from conftest import generated_world
 
 from reconciler.calls import plain as plain_body
 from reconciler.desired import Tier
@@ -21,6 +18,11 @@ from reconciler.manifest import load_manifest
 from reconciler.outcomes import Outcome, StepResult
 from reconciler.plan import SettingsUpdate, WarningKind
 from reconciler.sandbox import Fault
+from tests.support.accounts import Account, account
+from tests.support.api_calls import op_fingerprint, put_settings
+from tests.support.examples import IMPORT, IMPORT_KEY, ORDERS, ORDERS_SEEDS
+from tests.support.waiting import wait_for
+from tests.support.world import TINY, generated_world, import_runs
 
 PROD_EU, ANALYTICS, MARKETING = 1234567, 1234568, 2345678
 ANALYTICS_DB, MARKETING_CACHE = 7654401, 8765432

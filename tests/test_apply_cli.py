@@ -14,31 +14,18 @@ from typing import Any
 
 import pytest
 import yaml
-from api_calls import op_fingerprint, put_settings
-from apply_support import (
-    IMPORT,
-    IMPORT_KEY,
-    INVENTORY,
-    ORDERS,
-    ORDERS_SEEDS,
-    STATE,
-    TAG_VARIANTS,
-    WRITES,
-    cli,
-    finish,
-    open_client,
-    peek_tags,
-    sandbox_dir,
-    spawn,
-    wait_for,
-    world,
-)
-from conftest import EXAMPLES
 
 from reconciler import calls
 from reconciler.desired import Tier
 from reconciler.manifest import load_manifest
 from reconciler.sandbox import Fault, reset
+from tests.support.api_calls import op_fingerprint, put_settings
+from tests.support.cli import cli, finish, spawn
+from tests.support.clients import open_client
+from tests.support.examples import EXAMPLES, IMPORT, IMPORT_KEY, INVENTORY, ORDERS, ORDERS_SEEDS
+from tests.support.waiting import wait_for
+from tests.support.workdirs import STATE, TAG_VARIANTS, peek_tags, sandbox_dir, world
+from tests.support.world import WRITES
 
 APPLY = ("apply", "-f", "examples/", "--auto-approve")
 PLAN = ("plan", "-f", "examples/")

@@ -12,15 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, cli, sandbox_dir, wait_for, world
-from conftest import BASE_URL
 
-from reconciler.apply import Outcome, StepResult
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
+from reconciler.outcomes import Outcome, StepResult
 from reconciler.polling import PollPolicy
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+from tests.support.accounts import Account, account
+from tests.support.cli import cli
+from tests.support.clients import BASE_URL
+from tests.support.examples import IMPORT, IMPORT_KEY, ORDERS
+from tests.support.waiting import wait_for
+from tests.support.workdirs import sandbox_dir, world
 
 SESSIONS, LEGACY, CATALOG = 7654322, 7654324, 7654323
 ON_DEMAND = "orders-prod.backups.before-migration-2026-11"

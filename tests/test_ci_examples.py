@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import copy_examples
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.examples import ROOT
+from tests.support.workdirs import copy_examples
+
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
 
 

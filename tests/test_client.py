@@ -7,20 +7,6 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from api_calls import post_backup, post_import, put_settings
-from conftest import (
-    CATALOG,
-    FAST,
-    MARKETING,
-    MARKETING_CACHE,
-    ORDERS,
-    PROD_EU,
-    SESSIONS,
-    Api,
-    MakeApi,
-    calls,
-    generated_world,
-)
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -48,6 +34,10 @@ from reconciler.sandbox import (
     Fault,
     ManualClock,
 )
+from tests.support.api_calls import post_backup, post_import, put_settings
+from tests.support.clients import Api, MakeApi
+from tests.support.examples import CATALOG, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SESSIONS
+from tests.support.world import FAST, calls, generated_world
 
 SEED_URIS = ["s3://acme-seeds/orders/orders-1_of_3.rdb.gz"]
 

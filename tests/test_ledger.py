@@ -8,9 +8,6 @@ import threading
 from datetime import datetime
 
 import pytest
-from api_calls import claim_of
-from apply_support import ORDERS, Account, account, open_client, wait_for
-from conftest import BASE_URL, EXAMPLES, Api
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -26,6 +23,11 @@ from reconciler.polling import PollPolicy
 from reconciler.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock
+from tests.support.accounts import Account, account
+from tests.support.api_calls import claim_of
+from tests.support.clients import BASE_URL, Api, open_client
+from tests.support.examples import EXAMPLES, ORDERS
+from tests.support.waiting import wait_for
 
 TAGS_PATH = f"/subscriptions/1234567/databases/{ORDERS}/tags"
 
@@ -60,11 +62,11 @@ def test_first_claim_learns_that_duplicates_are_refused_and_the_run_keeps_that(a
 def test_where_creates_overwrite_a_claim_waits_out_the_settle_window_then_reads_itself_back(acct: Account) -> None:
     acct.emulator.set_options(tag_create_existing="overwrite")
     slept: list[float] = []
-    ledger = Ledger(acct.client, settle=0.01, sleep=slept.append)
+    ledger = Ledger(acct.client, settle=0.5, sleep=slept.append)
     ledger.claim(orders(acct), backup_claim("one"), replacing=None)
     ledger.claim(orders(acct), backup_claim("two"), replacing=None)
     assert ledger.refuses_duplicates is False
-    assert [seconds for seconds in slept if seconds == 0.01] == [0.01, 0.01]  # every claim settles, not the first only
+    assert [seconds for seconds in slept if seconds == 0.5] == [0.5, 0.5]  # every claim settles, not the first only
     assert tag_posts(acct) == 3
 
 
@@ -296,7 +298,7 @@ def test_a_retry_claims_afresh_so_its_evidence_is_dated_by_the_new_claim(acct: A
     old = backup_claim("again", run="ffffffff").with_phase(Phase.FAILED)
     acct.client.create_tag(Tier.PRO, 1234567, ORDERS, old.key, old.value)
     seen = judged(acct, old.key)
-    mine = Ledger(acct.client, settle=0.01).claim(orders(acct), backup_claim("again"), replacing=seen)
+    mine = Ledger(acct.client, settle=0.3).claim(orders(acct), backup_claim("again"), replacing=seen)
     assert mine.created_at is not None and mine.created_at > str(seen.created_at)
     assert judged(acct, old.key).created_at == mine.created_at
 

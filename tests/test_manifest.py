@@ -14,8 +14,7 @@ from reconciler.cli import main
 from reconciler.desired import Tier
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.support.examples import EXAMPLES
 
 GOOD_DB = """\
 version: 1

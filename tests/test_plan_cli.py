@@ -14,8 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_calls import claim_of, put_settings
-from conftest import clean_environ, copy_examples, run_reconciler, write_manifest
 
 from reconciler.cli import main
 from reconciler.cloud.client import RedisCloudClient
@@ -31,6 +29,10 @@ from reconciler.sandbox import (
     Emulator,
     local_emulator,
 )
+from tests.support.api_calls import claim_of, put_settings
+from tests.support.cli import clean_environ, run_reconciler
+from tests.support.manifests import write_manifest
+from tests.support.workdirs import copy_examples
 
 SUMMARY = "Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."
 NO_CHANGES = "No changes. Live state matches the manifest."

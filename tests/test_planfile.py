@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_calls import import_change, settings_change
 
 from reconciler.desired import Tier
 from reconciler.errors import ReconcilerError
 from reconciler.normalise import Settings
 from reconciler.plan import DatabaseRef, Plan, PlanWarning, WarningKind
 from reconciler.planfile import FORMAT_VERSION, build_document, change_document, read_plan, write_plan
+from tests.support.api_calls import import_change, settings_change
 
 REF = DatabaseRef("orders", 1234567, 7654321, Tier.PRO, live_name="orders-prod")
 PLAN = Plan(
@@ -162,7 +162,7 @@ def test_a_plan_file_over_10_mb_is_refused_before_reading(tmp_path: Path) -> Non
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
 def test_a_fifo_or_device_as_plan_file_exits_1_at_once(tmp_path: Path, kind: str) -> None:
     """Item 16: a FIFO hung `apply`/`show` forever and /dev/zero crashed; both are named for what they are."""
-    from conftest import run_reconciler
+    from tests.support.cli import run_reconciler
 
     if kind == "fifo":
         target = tmp_path / "plan.json"

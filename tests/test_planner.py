@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from api_calls import op_fingerprint, with_receipts
 
 from reconciler.calls import plain
 from reconciler.desired import (
@@ -26,6 +25,7 @@ from reconciler.plan import Action, OneShot
 from reconciler.planfile import change_document
 from reconciler.planner import PlanOptions, plan
 from reconciler.receipt_tags import Phase, Receipt
+from tests.support.api_calls import op_fingerprint, with_receipts
 
 S3 = "s3://acme-backups/orders"
 ON = BackupSettings(True, S3, "aws-s3", "every-12-hours", "04:00")
@@ -203,7 +203,7 @@ def test_plan(desired: DatabaseSpec, current: LiveDatabase, extra: dict[str, Any
         assert {change_document(c)["database"]["live_name"] for c in result.changes} == {expect["live_name"]}
     if "risky" in expect:
         (update,) = [c for c in result.changes if c.action is Action.UPDATE]
-        assert update.risky is expect["risky"] and change_document(update)["risky"] is expect["risky"]
+        assert update.risky is expect["risky"] and update.to_dict()["risky"] is expect["risky"]
 
 
 def test_order_is_name_then_action_then_declaration() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.examples import ROOT
+
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
 

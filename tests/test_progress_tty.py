@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pyte
 import pytest
-from apply_support import process_env, sandbox_dir
+
+from tests.support.cli import process_env
+from tests.support.workdirs import sandbox_dir
 
 COLUMNS, ROWS = 160, 400  # tall enough that nothing scrolls away: the whole run stays on one screen
 SPINNER = re.compile("[\u2800-\u28ff]")  # rich's "dots" spinner frames are braille cells

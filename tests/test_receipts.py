@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from api_calls import claim_of, op_fingerprint
 
 from reconciler import evidence, receipt_tags
-from reconciler.desired import Import, OnDemandBackup, OperationKind
+from reconciler.desired import Import, Manifest, OnDemandBackup, OperationKind
+from reconciler.errors import ManifestError
 from reconciler.live import LatestStatus, LiveTag, TaskSnapshot
 from reconciler.plan import WarningKind
 from reconciler.receipt_tags import Phase, Receipt
+from tests.support.api_calls import claim_of, op_fingerprint
+from tests.support.manifests import manifest_from
 
 LONGEST_ID = "a" + "b-" * 19 + "z"  # 40 characters, the manifest maximum
 TASK = "5D1E7A8E-6B2C-4F7E-9A1D-2C3B4D5E6F70"  # as an API might write it, upper case
@@ -20,10 +23,27 @@ TAG_RULES = re.compile(r"^[a-z0-9 _.+@:-]+$")
 IMPORT = Import("seed", ("s3://${env:BUCKET}/dump.rdb.gz",), "aws-s3", backup_first=True, confirm="orders")
 
 
-def test_round_trip_with_the_longest_id_fits_the_tag_rules() -> None:
-    receipt = Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, op_fingerprint(IMPORT),
+def _manifest_with_import(directory: Path, op_id: str) -> Manifest:
+    return manifest_from(directory, f"""\
+version: 1
+databases:
+  - name: orders
+    subscription: 1234567
+    database: 7654321
+    imports:
+      - id: {op_id}
+        from: [s3://bucket/dump.rdb.gz]
+        confirm: orders
+""")
+
+
+def test_round_trip_with_the_longest_id_fits_the_tag_rules(tmp_path: Path) -> None:
+    # The longest id a manifest accepts is the one a receipt must fit: one character more is refused.
+    (loaded,) = _manifest_with_import(tmp_path / "longest", LONGEST_ID).databases[0].imports
+    with pytest.raises(ManifestError, match="at most 40 characters"):
+        _manifest_with_import(tmp_path / "longer", LONGEST_ID + "x")
+    receipt = Receipt(OperationKind.IMPORT, loaded.id, Phase.CLAIMED, op_fingerprint(IMPORT),
                       99_999_999_999).with_task(TASK)
-    assert len(LONGEST_ID) == 40
     assert len(receipt.key) <= receipt_tags.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
     assert len(receipt.value) <= receipt_tags.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
     decoded = receipt_tags.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")

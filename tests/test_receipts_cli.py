@@ -8,19 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from apply_support import (
-    IMPORT,
-    IMPORT_KEY,
-    INVENTORY,
-    ORDERS,
-    WRITES,
-    cli,
-    finish,
-    peek_tags,
-    sandbox_dir,
-    spawn,
-    world,
-)
+
+from tests.support.cli import cli, finish, spawn
+from tests.support.examples import IMPORT, IMPORT_KEY, INVENTORY, ORDERS
+from tests.support.workdirs import peek_tags, sandbox_dir, world
+from tests.support.world import WRITES
 
 ADHOC = "orders-prod.backups.before-migration-2026-11"
 INVENTORY_BACKUP = "inventory-prod.backups.pre-reindex-2026-11"

@@ -7,23 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from api_calls import claim_of, post_import
-from conftest import (
-    EXAMPLES,
-    FAST,
-    INVENTORY,
-    LEGACY,
-    MARKETING,
-    MARKETING_CACHE,
-    ORDERS,
-    PROD_EU,
-    SCRATCH,
-    Api,
-    MakeApi,
-    calls,
-    generated_world,
-    manifest_from,
-)
 
 from reconciler.desired import OperationKind, Tier
 from reconciler.errors import PlanError
@@ -34,6 +17,11 @@ from reconciler.planner import plan
 from reconciler.receipt_tags import Phase
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock
+from tests.support.api_calls import claim_of, post_import
+from tests.support.clients import Api, MakeApi
+from tests.support.examples import EXAMPLES, INVENTORY, LEGACY, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SCRATCH
+from tests.support.manifests import manifest_from
+from tests.support.world import FAST, calls, generated_world
 
 
 def shape(entry: LoggedRequest) -> str:

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from api_calls import backup_change, import_change, settings_change, with_receipts
 
 from reconciler.desired import BackupSettings, DatabaseSpec, Import, Manifest, OnDemandBackup, Position, Tier
 from reconciler.live import LiveAccount, LiveBackup, LiveDatabase
@@ -19,6 +18,7 @@ from reconciler.planfile import build_document, change_document, summary
 from reconciler.planner import plan
 from reconciler.progress import render_markdown_summary
 from reconciler.render import render_json, render_markdown, render_text
+from tests.support.api_calls import backup_change, import_change, settings_change, with_receipts
 
 SECRET = "hunter2hunter2"
 REF = DatabaseRef("orders", 1, 10, Tier.PRO)

@@ -16,13 +16,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from apply_support import STATE, Ran, cli, sandbox_dir, world
-from conftest import copy_examples, run_reconciler, write_manifest
 
 from reconciler.cli import main
 from reconciler.redact import Redactor
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
 from reconciler.uris import resolve
+from tests.support.cli import Ran, cli, run_reconciler
+from tests.support.manifests import write_manifest
+from tests.support.workdirs import STATE, copy_examples, sandbox_dir, world
 
 ACCESS_KEY = "acme-ci-access-Kq7Zp2"
 SECRET_KEY = "acme-ci-secret-Wv93Lm"

@@ -9,22 +9,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from api_calls import claim_of, post_backup, post_import
-from apply_support import IMPORT, IMPORT_KEY, ORDERS, Account, account, cli, sandbox_dir, world
-from conftest import PROD_EU, Api
 
-from reconciler.apply import Outcome
 from reconciler.desired import OperationKind, Tier
 from reconciler.evidence import classify
 from reconciler.live import LatestStatus
 from reconciler.manifest import load_manifest
+from reconciler.outcomes import Outcome
 from reconciler.plan import WarningKind
 from reconciler.planner import plan
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import Emulator, ManualClock
 from reconciler.statuses import StatusMeaning, is_failure, is_running, is_success, meaning
+from tests.support.accounts import Account, account
+from tests.support.api_calls import claim_of, post_backup, post_import
+from tests.support.cli import cli
+from tests.support.clients import Api
+from tests.support.examples import EXAMPLES, IMPORT, IMPORT_KEY, ORDERS, PROD_EU
+from tests.support.workdirs import sandbox_dir, world
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 VOCABULARIES = ["cloud", "cluster"]
 ON_DEMAND = "orders-prod.backups.before-migration-2026-11"
 

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
-from conftest import SEED
 
 from reconciler.sandbox import load_seed
 from reconciler.sandbox.data import hooks
@@ -21,12 +19,8 @@ from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.process import RedisServer
 from reconciler.sandbox.data.seeding import Content, DatabaseData, DataSeed
 from reconciler.sandbox.data.stores import Stores, start_stores
-
-ORDERS, SESSIONS, SCRATCH = 7654321, 7654322, 8765433
-OLD_DATA = {"order:old:1": "before", "order:old:2": "before"}  # what orders-prod holds before any import
-
-Keys = dict[str, str]
-MakeRdb = Callable[..., bytes]
+from tests.support.data_plane import OLD_DATA, Keys, MakeRdb
+from tests.support.examples import ORDERS, SEED
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +75,3 @@ def make_rdb(tmp_path: Path) -> Iterator[MakeRdb]:
     yield build
     scratch.stop()
 
-
-def data_of(plane: DataPlane, database: int) -> Keys:
-    client = plane.databases[database].server.client()
-    return {key.decode(): (client.get(key) or b"").decode() for key in client.keys("*")}
-
-
-def client_of(plane: DataPlane, database: int) -> redis.Redis:
-    return plane.databases[database].server.client()

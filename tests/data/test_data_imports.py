@@ -13,16 +13,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_support import Account, account
 
-from reconciler.apply import Outcome, StepResult
 from reconciler.manifest import load_manifest
+from reconciler.outcomes import Outcome, StepResult
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.seeding import Content, DatabaseData
 from reconciler.sandbox.data.stores import Stores
-
-from .conftest import OLD_DATA, ORDERS, SCRATCH, SESSIONS, MakeRdb, client_of, data_of
+from tests.support.accounts import Account, account
+from tests.support.data_plane import OLD_DATA, MakeRdb, client_of, data_of
+from tests.support.examples import ORDERS, SCRATCH, SESSIONS
 
 SHARDS = tuple(f"s3://acme-seeds/orders/orders-{n}_of_3.rdb.gz" for n in (1, 2, 3))
 SHARD_KEYS = ({"order:1": "a", "order:2": "b"}, {"order:3": "c"}, {"order:4": "d", "order:ttl": "e"})

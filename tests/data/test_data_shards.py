@@ -6,17 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apply_support import account
-from conftest import SEED
 
-from reconciler.apply import Outcome
+from reconciler.outcomes import Outcome
 from reconciler.sandbox import load_seed
 from reconciler.sandbox.data import hooks
 from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.seeding import Content, DatabaseData
 from reconciler.sandbox.data.shards import key_slot, shard_of
-
-from .conftest import ORDERS, SCRATCH, client_of, data_of
+from tests.support.accounts import account
+from tests.support.data_plane import client_of, data_of
+from tests.support.examples import ORDERS, SCRATCH, SEED
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conftest import SEED
-
 from reconciler.sandbox import load_seed
 from reconciler.sandbox.data import hooks
 from reconciler.sandbox.data.periodic import PeriodicBackups, interval_seconds
 from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.stores import Stores
 from reconciler.sandbox.state import Database
-
-from .conftest import SCRATCH, client_of, data_of
+from tests.support.data_plane import client_of, data_of
+from tests.support.examples import SCRATCH, SEED
 
 ANALYTICS, INVENTORY = 7654401, 7654402  # every-6-hours, every-1-hours in the seed
 

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
-from conftest import copy_examples, run_reconciler
+
+from tests.support.cli import run_reconciler
+from tests.support.workdirs import copy_examples
 
 ORDERS = "7654321"
 

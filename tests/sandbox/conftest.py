@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from reconciler.sandbox import SANDBOX_VIEWER_SECRET_KEY, Emulator, ManualClock
-
-from .helpers import SEED, TERMINAL, TEST_TIMINGS, make_client
+from tests.support.emulator_http import TERMINAL, make_client
+from tests.support.examples import SEED
+from tests.support.world import TEST_TIMINGS
 
 
 @pytest.fixture

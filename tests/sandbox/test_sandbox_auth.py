@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, Emulator, ManualClock, Timings
-
-from .helpers import BASE_URL, CATALOG, ORDERS, pro_db
+from tests.support.clients import BASE_URL
+from tests.support.emulator_http import pro_db
+from tests.support.examples import CATALOG, ORDERS
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from reconciler.sandbox import Emulator, ManualClock
-
-from .helpers import (
+from tests.support.emulator_http import fixed_db, pro_db
+from tests.support.examples import (
     ANALYTICS,
     ANALYTICS_DB,
     CATALOG,
@@ -20,8 +20,6 @@ from .helpers import (
     PROD_EU,
     SCRATCH,
     SESSIONS,
-    fixed_db,
-    pro_db,
 )
 
 Finish = Callable[[httpx.Response], dict[str, Any]]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator, ManualClock
-
-from .helpers import CATALOG, LEGACY, MARKETING_CACHE, ORDERS, SCRATCH, SESSIONS, fixed_db, pro_db
+from tests.support.emulator_http import fixed_db, pro_db
+from tests.support.examples import CATALOG, LEGACY, MARKETING_CACHE, ORDERS, SCRATCH, SESSIONS
 
 Finish = Callable[[httpx.Response], dict[str, Any]]
 CATALOG_ON = {

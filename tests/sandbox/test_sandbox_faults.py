@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator, Fault, ManualClock
-
-from .helpers import ORDERS, SEED, TEST_TIMINGS, make_client, pro_db
+from tests.support.emulator_http import make_client, pro_db
+from tests.support.examples import ORDERS, SEED
+from tests.support.world import TEST_TIMINGS
 
 Finish = Callable[[httpx.Response], dict[str, Any]]
 IMPORT = {"sourceType": "aws-s3", "importFromUri": ["s3://acme-seeds/orders/orders-1_of_3.rdb.gz"]}

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator, ManualClock
-
-from .helpers import CATALOG, MARKETING_CACHE, ORDERS, PROD_EU, fixed_db, pro_db
+from tests.support.emulator_http import fixed_db, pro_db
+from tests.support.examples import CATALOG, MARKETING_CACHE, ORDERS, PROD_EU
 
 Finish = Callable[[httpx.Response], dict[str, Any]]
 SHARDS = [f"s3://acme-seeds/orders/orders-{n}_of_3.rdb.gz" for n in (1, 2, 3)]

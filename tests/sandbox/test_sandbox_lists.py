@@ -7,8 +7,7 @@ import pytest
 
 from reconciler.sandbox import Emulator
 from reconciler.sandbox.state import default_options
-
-from .helpers import ANALYTICS, MARKETING, ORDERS, PROD_EU
+from tests.support.examples import ANALYTICS, MARKETING, ORDERS, PROD_EU
 
 PRO_LIST = f"/subscriptions/{PROD_EU}/databases"
 FIXED_LIST = f"/fixed/subscriptions/{MARKETING}/databases"

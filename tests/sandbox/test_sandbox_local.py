@@ -24,10 +24,10 @@ from reconciler.sandbox import (
     local_transport,
     reset,
 )
+from tests.support.clients import BASE_URL
+from tests.support.emulator_http import pro_db
+from tests.support.examples import ORDERS, ROOT, SEED
 
-from .helpers import BASE_URL, ORDERS, SEED, pro_db
-
-REPO = Path(__file__).resolve().parents[2]
 HEADERS = {"x-api-key": SANDBOX_ACCESS_KEY, "x-api-secret-key": SANDBOX_SECRET_KEY}
 TAGS = pro_db(ORDERS) + "/tags"
 
@@ -50,8 +50,8 @@ else:
 
 def _child(state_dir: Path, mode: str) -> subprocess.Popen[str]:
     args = [sys.executable, "-c", CHILD, str(state_dir), str(SEED), BASE_URL, *HEADERS.values(), mode, TAGS]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
 
 
 def _client(state_dir: Path) -> httpx.Client:

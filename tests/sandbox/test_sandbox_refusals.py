@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator, ManualClock
-
-from .helpers import LEGACY, MARKETING_CACHE, ORDERS, PROD_EU, SESSIONS, fixed_db, pro_db
+from tests.support.emulator_http import fixed_db, pro_db
+from tests.support.examples import LEGACY, MARKETING_CACHE, ORDERS, PROD_EU, SESSIONS
 
 Finish = Callable[[httpx.Response], dict[str, Any]]
 

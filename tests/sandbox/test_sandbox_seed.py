@@ -17,8 +17,8 @@ from reconciler.sandbox import (
     SandboxSeedError,
     load_seed,
 )
-
-from .helpers import (
+from tests.support.emulator_http import fixed_db, make_client, pro_db
+from tests.support.examples import (
     ANALYTICS,
     ANALYTICS_DB,
     CATALOG,
@@ -26,15 +26,13 @@ from .helpers import (
     LEGACY,
     MARKETING_CACHE,
     ORDERS,
+    ROOT,
     SCRATCH,
     SEED,
     SESSIONS,
-    fixed_db,
-    make_client,
-    pro_db,
 )
 
-SANDBOX_PACKAGE = Path(__file__).resolve().parents[2] / "reconciler" / "sandbox"
+SANDBOX_PACKAGE = ROOT / "reconciler" / "sandbox"
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault, inject_fault
+from tests.support.emulator_http import pro_db
+from tests.support.examples import ORDERS, ROOT, SEED
 
-from .helpers import ORDERS, SEED, pro_db
-
-REPO = Path(__file__).resolve().parents[2]
 HEADERS = {"x-api-key": SANDBOX_ACCESS_KEY, "x-api-secret-key": SANDBOX_SECRET_KEY}
 
 
@@ -38,10 +37,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         "import sys; from pathlib import Path; from reconciler.sandbox import serve; "
         "serve('127.0.0.1', int(sys.argv[1]), Path(sys.argv[2]), state_dir=Path(sys.argv[3]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-c", code, str(port), str(SEED), str(state_dir)],
-        cwd=REPO,
+        cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -125,8 +124,8 @@ def test_serve_on_a_busy_port_exits_1_with_the_reason_and_no_banner(server: tupl
     port = base_url.split(":")[2].split("/")[0]
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", port, "--seed", str(SEED)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,

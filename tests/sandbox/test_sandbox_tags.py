@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Emulator, ManualClock
-
-from .helpers import MARKETING_CACHE, ORDERS, fixed_db, pro_db
+from tests.support.emulator_http import fixed_db, pro_db
+from tests.support.examples import MARKETING_CACHE, ORDERS
 
 TAGS = pro_db(ORDERS) + "/tags"
 

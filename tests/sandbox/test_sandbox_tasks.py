@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from reconciler.sandbox import Emulator, Fault, ManualClock, Timings
-
-from .helpers import CATALOG, ORDERS, SEED, make_client, pro_db
+from tests.support.emulator_http import make_client, pro_db
+from tests.support.examples import CATALOG, ORDERS, SEED
 
 Finish = Callable[[httpx.Response], dict[str, Any]]
 CATALOG_ON = {"active": True, "interval": "every-24-hours", "storageType": "aws-s3", "storagePath": "s3://a/c"}
