@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
+from reconciler.backup_refusals import BackupRefused, NoBackupSlot, post_backup, until_a_slot_frees
 from reconciler.calls import ApiCall, resolved
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.desired import OperationKind
@@ -29,9 +30,7 @@ from reconciler.errors import (
     ClaimedElsewhere,
     ClaimRefused,
     ClaimUnconfirmed,
-    ConflictError,
     OutcomeUnknownError,
-    RateLimitedError,
     ReconcilerError,
     TaskFailedError,
     TaskTimeoutError,
@@ -48,9 +47,6 @@ from reconciler.uris import mask_in_text
 
 _T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
-# A backup task may end with this when the subscription already runs its maximum of backups (API-NOTES §11:
-# the manner of that refusal is UNCONFIRMED; a 429 and a synchronous 409 are the other two candidates).
-_BACKUP_REFUSED_ERROR = "DATABASE_BACKUP_FAILED"
 _IMPORT_NOT_SENT = "the backup before the import ran, the import was not sent"
 
 
@@ -191,7 +187,7 @@ class Applier:
             replacing = None  # taken over and replaced by the first claim
             try:
                 return self._run_claimed(change, receipt, deadline)
-            except _BackupRefused:
+            except BackupRefused:
                 # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
                 # there while scheduled backups finish, since their status could pass for ours.
                 self.ledger.withdraw(change.database, receipt)
@@ -201,7 +197,7 @@ class Applier:
             return self._until_a_slot_frees(attempt, deadline)
         except _NotSent as interrupted:  # before any claim: nothing to withdraw
             return Outcome.SKIPPED, f"not started: {interrupted}", None
-        except _NoBackupSlot as refused:
+        except NoBackupSlot as refused:
             return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
 
     def _run_claimed(self, change: OneShot, receipt: Receipt, deadline: float) -> tuple[Outcome, str, str | None]:
@@ -221,7 +217,7 @@ class Applier:
             receipt = receipt.with_task(task_id)
             self.ledger.write(db, receipt, required=False)
             phase, message = self._await(db, receipt, address, deadline)
-        except (_NoBackupSlot, _NotSent) as not_sent:
+        except (NoBackupSlot, _NotSent) as not_sent:
             return self._withdraw(db, receipt, str(not_sent))
         except _Unverified as unverified:  # the receipt stays claimed with its task id: a person must look
             return Outcome.UNCERTAIN, str(unverified), receipt.task_id
@@ -275,50 +271,12 @@ class Applier:
         self._until_active(db, deadline, sent=_IMPORT_NOT_SENT)
 
     def _post_backup(self, call: ApiCall, deadline: float, record: Callable[[str], None] | None = None) -> str:
-        """One `POST …/backup`: the id of its task once the API has accepted it, or `_BackupRefused`.
-
-        With backups already running in the subscription (scheduled ones count, so our own cap can be exceeded),
-        the API may refuse with a 429, a 409 or a task ending DATABASE_BACKUP_FAILED (API-NOTES §11: which one is
-        UNCONFIRMED). Each starts nothing, so it is no evidence of an outcome."""
         self._unless_stopped()
-        try:
-            task_id = self.client.send(call)
-        except (RateLimitedError, ConflictError) as error:
-            raise _BackupRefused(f"HTTP {error.status}") from None
-        if record is not None:
-            record(task_id)  # a crash while the task runs leaves its id on the claim
-        try:
-            self.client.wait_for_task(task_id, timeout=self._left(deadline))
-        except TaskFailedError as error:
-            if error.error_type != _BACKUP_REFUSED_ERROR:
-                raise
-            raise _BackupRefused(f"task {task_id} ended {error.error_type}") from None
-        return task_id
+        return post_backup(self.client, call, timeout=self._left(deadline), record=record)
 
     def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
-        """`attempt()` again, backing off, for as long as the API refuses the backup; when the deadline (or a
-        Ctrl-C) comes first, `_NoBackupSlot`: the backup never started."""
-        refusals, last = 0, ""
-
-        def check() -> _T | None:
-            nonlocal refusals, last
-            try:
-                return attempt()
-            except _BackupRefused as refused:
-                refusals, last = refusals + 1, str(refused)
-                return None
-
-        def no_slot(cause: str) -> _NoBackupSlot:
-            return _NoBackupSlot(
-                f"the API refused the backup {refusals} time(s) until {cause} (last: {last}); the subscription "
-                "probably had its maximum of backups running (scheduled backups count too)"
-            )
-
-        try:
-            return poll(check, policy=self.client.poll, deadline=deadline, clock=self._clock, sleep=self.stop.wait,
-                        timed_out=lambda: no_slot(f"the {self.options.timeout:g} s timeout"), stop=self.stop)
-        except WaitInterrupted:
-            raise no_slot("apply was interrupted") from None
+        return until_a_slot_frees(attempt, policy=self.client.poll, deadline=deadline, clock=self._clock,
+                                  stop=self.stop, timeout=self.options.timeout)
 
     def _record_task(self, db: DatabaseRef, claimed: Receipt, task_id: str) -> None:
         """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
@@ -402,14 +360,6 @@ class Applier:
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())
-
-
-class _BackupRefused(Exception):
-    """The API refused to start a backup (a 429, a 409, or a task ending DATABASE_BACKUP_FAILED)."""
-
-
-class _NoBackupSlot(Exception):
-    """Every `POST …/backup` was refused until the deadline: nothing started."""
 
 
 class _NotSent(Exception):

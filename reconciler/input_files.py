@@ -7,11 +7,18 @@ blocking), in case the path was swapped in between. The size is checked before r
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 _CHUNK = 1024 * 1024
+# The limits of every file a user names (SPEC §10): a manifest, a plan file (one a person may have edited).
+MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64
+_MAX_NUMBER = 30  # characters: ids are int32; past 4,300 digits Python refuses to convert at all
 
 
 class InputFileProblem(Exception):
@@ -62,3 +69,54 @@ def _refuse(mode: int) -> None:
 
 def _too_large(max_bytes: int) -> str:
     return f"file is larger than {max_bytes // (1024 * 1024)} MB"
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a hostile file may hold it: NaN, Infinity, 1e999 and 5,000-digit numbers are refused, and so is
+    nesting deeper than `MAX_DEPTH`; each refusal is an `InputFileProblem`."""
+    try:
+        document = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int)
+    except _BadNumber as error:
+        raise InputFileProblem(str(error)) from None
+    except RecursionError:  # the decoder recurses: far past MAX_DEPTH, it stops here
+        raise InputFileProblem(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:
+        raise InputFileProblem(f"invalid JSON: {error}") from None
+    if _depth(document) > MAX_DEPTH:
+        raise InputFileProblem(f"nested deeper than {MAX_DEPTH} levels")
+    return document
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not a number a plan holds")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or len(text) > _MAX_NUMBER:
+        raise _BadNumber(f"the number {text[:_MAX_NUMBER]}{'...' if len(text) > _MAX_NUMBER else ''} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > _MAX_NUMBER:
+        raise _BadNumber(f"a number of {len(text):,} digits is out of range")
+    return int(text)
+
+
+def _depth(document: Any) -> int:
+    """Iterative: the document is hostile until proven otherwise."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest

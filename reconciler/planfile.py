@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from reconciler.atomic import write_json
 from reconciler.calls import ApiCall, backup_call, plain
 from reconciler.desired import OperationKind, Tier
 from reconciler.errors import PlanFileError
-from reconciler.input_files import InputFileProblem, read_limited
+from reconciler.input_files import MAX_BYTES, InputFileProblem, read_limited, strict_json
 from reconciler.normalise import FIELDS, Settings
 from reconciler.plan import (
     Action,
@@ -47,10 +46,6 @@ FORMAT_VERSION = "1.2"
 UNSEALED_VERSION = "1.0"  # no account id and no digest
 SUPPORTED_VERSIONS = (UNSEALED_VERSION, "1.1", FORMAT_VERSION)  # all readable (show); only the last is applied
 _SEALED_KEYS = ("account_id", "api_url", "manifest_digest", "manifest_paths", "changes", "warnings")
-# The manifests' limits (SPEC §10), for the same reasons: a plan file is input a person may have edited.
-MAX_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 64
-_MAX_NUMBER = 30  # characters: ids are int32; past 4,300 digits Python refuses to convert at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,53 +139,11 @@ def read_plan(path: str | os.PathLike[str]) -> SavedPlan:
 
 
 def parse_json(text: str, *, source: str) -> Any:
-    """Strict JSON: NaN, Infinity, 1e999 and 5,000-digit numbers are refused, and so is deep nesting."""
+    """Strict JSON (`input_files.strict_json`), each refusal one line naming the file."""
     try:
-        document = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int)
-    except _BadNumber as error:
+        return strict_json(text)
+    except InputFileProblem as error:
         raise PlanFileError(f"{source}: not a plan file ({error})") from None
-    except RecursionError:  # the decoder recurses: far past MAX_DEPTH, it stops here
-        raise PlanFileError(f"{source}: not a plan file (nested deeper than {MAX_DEPTH} levels)") from None
-    except ValueError as error:
-        raise PlanFileError(f"{source}: not a plan file (invalid JSON: {error})") from None
-    if _depth(document) > MAX_DEPTH:
-        raise PlanFileError(f"{source}: not a plan file (nested deeper than {MAX_DEPTH} levels)")
-    return document
-
-
-class _BadNumber(ValueError):
-    pass
-
-
-def _no_constant(name: str) -> Any:
-    raise _BadNumber(f"{name} is not a number a plan holds")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or len(text) > _MAX_NUMBER:
-        raise _BadNumber(f"the number {text[:_MAX_NUMBER]}{'...' if len(text) > _MAX_NUMBER else ''} is out of range")
-    return value
-
-
-def _bounded_int(text: str) -> int:
-    if len(text) > _MAX_NUMBER:
-        raise _BadNumber(f"a number of {len(text):,} digits is out of range")
-    return int(text)
-
-
-def _depth(document: Any) -> int:
-    """Iterative: the document is hostile until proven otherwise."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            if depth > MAX_DEPTH:
-                break
-            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:

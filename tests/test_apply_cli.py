@@ -692,3 +692,34 @@ def test_racing_retries_of_an_uncertain_import_import_once(
     assert peek_tags(directory)[IMPORT_KEY].startswith("v1 done ")
     final = plan_json(directory)
     assert IMPORT not in changes_of(final) and IMPORT not in warnings_of(final)
+
+
+# --- issue 13: the plan carries its calls ------------------------------------------------------------------------
+
+
+def test_apply_planfile_sends_exactly_the_plans_calls_in_order(tmp_path: Path) -> None:
+    """What the emulator receives during `apply PLANFILE` is the plan file's calls, resolved, in order; the only
+    other requests are the receipts' tags and reads (the refresh that checks the plan is not stale, task and
+    status polling, waits for `active`). Apply builds no request of its own: not from the manifests, not from
+    the live state."""
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--out", "plan.json").code == 0
+    document = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
+    planned = [
+        calls.resolved(calls.ApiCall(c["method"], c["path"], c["body"]), {})
+        for change in document["changes"]
+        for c in change["calls"]
+    ]
+    assert len(planned) >= 5  # settings updates, an on-demand backup, an import after its backup_first backup
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json", "--parallelism", "1")
+
+    assert ran.code == 0, ran.err
+    received = world(directory).request_log()[mark:]
+    sent = [(r.method, r.path.removeprefix("/v1"), r.body) for r in received if r.method != "GET"
+            and "/tags" not in r.path]
+    assert sent == [(c.method, c.path, calls.plain(c.body)) for c in planned]
+    others = [r for r in received if r.method != "GET" and "/tags" in r.path]
+    assert all(r.path.removeprefix("/v1").split("/tags")[0] in {c.path.rsplit("/", 1)[0] for c in planned}
+               | {c.path for c in planned} for r in others)
