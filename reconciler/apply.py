@@ -301,12 +301,12 @@ class Applier:
         alone only says "accepted": `_Unverified` when the status cannot be read because backup is off)."""
         assert receipt.task_id is not None
         outcome = self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
-        read = self.client.latest_import if receipt.kind is OperationKind.IMPORT else self.client.latest_backup
         unreadable, seen = 0, ""
 
         def check() -> tuple[Phase, str] | None:
             nonlocal unreadable, seen
-            latest = read(db.tier, db.subscription, db.database, timeout=self._left(deadline))
+            where = (db.tier, db.subscription, db.database)
+            latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
             if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
                 # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
                 raise _Unverified(unverified_backup(address, outcome.snapshot.task_id, latest.error_type))

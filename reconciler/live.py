@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from reconciler.desired import Tier
+from reconciler.desired import OperationKind, Tier
 
 if TYPE_CHECKING:  # the receipt format module reads `LiveTag`; the types only are needed here
     from reconciler.receipt_tags import Receipts
@@ -78,14 +78,17 @@ class LiveAccount:
     `tasks` holds snapshots of task ids recorded in such receipts."""
 
     databases: Mapping[DatabaseKey, LiveDatabase]
-    latest_backups: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
-    latest_imports: Mapping[DatabaseKey, LatestStatus] = field(default_factory=dict)
+    latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] = field(default_factory=dict)
     tasks: Mapping[str, TaskSnapshot] = field(default_factory=dict)
     account_id: int | None = None  # the list pages' `accountId` (API-NOTES §1); None: no page listed a database
 
     def __post_init__(self) -> None:
-        for name in ("databases", "latest_backups", "latest_imports", "tasks"):
+        for name in ("databases", "latest", "tasks"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def latest_status(self, kind: OperationKind, key: DatabaseKey) -> LatestStatus | None:
+        """The latest backup or import status of a database, when it was read."""
+        return self.latest.get((key, kind))
 
     @classmethod
     def of(cls, *databases: LiveDatabase, **statuses: Mapping[Any, Any]) -> LiveAccount:

@@ -263,9 +263,8 @@ def _may_repeat(
         out.problems.append(problem)
         return False
     key = (ctx.spec.subscription, ctx.spec.database)
-    statuses = ctx.live.latest_imports if receipt.kind is OperationKind.IMPORT else ctx.live.latest_backups
     task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)
-    assessment = classify(receipt, address, latest=statuses.get(key), task=task)
+    assessment = classify(receipt, address, latest=ctx.live.latest_status(receipt.kind, key), task=task)
     if (assessment.kind is WarningKind.FAILED and address in options.retry_failed) or (
         assessment.kind is WarningKind.UNCERTAIN and address in options.retry_uncertain
     ):

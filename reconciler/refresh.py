@@ -134,9 +134,9 @@ def _with_receipt_evidence(
 
     def status(pair: tuple[DatabaseSpec, OperationKind]) -> tuple[DatabaseKey, OperationKind, LatestStatus]:
         spec, kind = pair
-        read = client.latest_import if kind is OperationKind.IMPORT else client.latest_backup
         key = (spec.subscription, spec.database)
-        return key, kind, read(spec.tier, spec.subscription, spec.database, timeout=options.status_timeout)
+        where = (spec.tier, spec.subscription, spec.database)
+        return key, kind, client.latest(kind, *where, timeout=options.status_timeout)
 
     statuses = each(status, sorted(needed, key=lambda p: (p[0].name, p[1].value)))
     tasks: dict[str, TaskSnapshot] = {}
@@ -147,8 +147,7 @@ def _with_receipt_evidence(
     return LiveAccount(
         account.databases,
         account_id=account.account_id,
-        latest_backups={key: s for key, kind, s in statuses if kind is OperationKind.BACKUP},
-        latest_imports={key: s for key, kind, s in statuses if kind is OperationKind.IMPORT},
+        latest={(key, kind): status for key, kind, status in statuses},
         tasks=tasks,
     )
 

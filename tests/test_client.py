@@ -11,7 +11,7 @@ import pytest
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import Tier
+from reconciler.desired import OperationKind, Tier
 from reconciler.errors import (
     ApiError,
     ConflictError,
@@ -353,12 +353,12 @@ def test_latest_backup_status_is_read_through_its_task(emulator: Emulator, api: 
     api.client.wait_for_task(task, timeout=5)
     api.client.wait_until_active(Tier.PRO, PROD_EU, ORDERS, timeout=5)
     for _ in range(20):
-        latest = api.client.latest_backup(Tier.PRO, PROD_EU, ORDERS, timeout=5)
+        latest = api.client.latest(OperationKind.BACKUP, Tier.PRO, PROD_EU, ORDERS, timeout=5)
         if latest.status == "success":
             break
     assert latest.status == "success" and latest.time and latest.time.endswith("Z")
     # Backup off: the status task itself fails; that is an answer, not an exception.
-    off = api.client.latest_backup(Tier.PRO, PROD_EU, CATALOG, timeout=5)
+    off = api.client.latest(OperationKind.BACKUP, Tier.PRO, PROD_EU, CATALOG, timeout=5)
     assert off.error_type == "DATABASE_BACKUP_DISABLED" and off.status is None
 
 

@@ -65,7 +65,7 @@ def ops(*items: Import | OnDemandBackup) -> dict[str, Any]:
 
 
 def imported(status: LatestStatus) -> dict[str, Any]:
-    return {"latest_imports": {(1, 10): status}}
+    return {"latest": {((1, 10), OperationKind.IMPORT): status}}
 
 
 def task(snapshot: TaskSnapshot) -> dict[str, Any]:
@@ -136,7 +136,7 @@ CASES = [
          extra=task(TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED")), id="claimed-task-failed"),
     case(spec(**ops(ADHOC)), live(tags=(tag(ADHOC, Phase.CLAIMED, "t-2"),)), {"warnings": [("uncertain", None)]},
          extra={**task(TaskSnapshot("t-2", "processing-completed")),
-                "latest_backups": {(1, 10): LatestStatus(error_type="DATABASE_BACKUP_DISABLED")}},
+                "latest": {((1, 10), OperationKind.BACKUP): LatestStatus(error_type="DATABASE_BACKUP_DISABLED")}},
          id="claimed-task-done-backup-status-disabled-is-no-evidence"),
     case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.DONE),)), {"changes": [], "warnings": []}, id="done"),
     case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.FAILED),)), {"changes": [], "warnings": [("failed", None)]},

@@ -54,7 +54,7 @@ def test_refresh_without_backup_in_pro_list_items_costs_a_get_per_pro_database(e
     assert live.databases[(MARKETING, MARKETING_CACHE)].backup == LiveBackup(False)
     assert live.databases[(PROD_EU, ORDERS)].tags is not None
     assert live.databases[(MARKETING, MARKETING_CACHE)].tags is None  # no operations: tags never read
-    assert not live.latest_backups and not live.latest_imports and not live.tasks
+    assert not live.latest and not live.tasks
 
 
 def test_refresh_makes_no_per_database_get_when_pro_list_items_carry_backup(emulator: Emulator, api: Api) -> None:
@@ -130,7 +130,7 @@ def test_statuses_are_read_only_for_a_claimed_receipt(emulator: Emulator, api: A
     assert calls(log, "GET", "/backup") == []  # the done receipt needs no evidence
     assert calls(log, "GET", "/tasks") == []  # the claim recorded no task id to look up
     assert len(calls(log, "GET")) == 5 + 1 + len([e for e in log if "/tasks/" in e.path])
-    assert set(live.latest_imports) == {(PROD_EU, ORDERS)} and not live.latest_backups
+    assert set(live.latest) == {((PROD_EU, ORDERS), OperationKind.IMPORT)}
 
     result = plan(manifest, live)
     warnings = {warning.address: warning.kind for warning in result.warnings}
@@ -229,6 +229,6 @@ def test_a_claimed_import_that_ran_is_settled_from_its_task_and_status(
     log = emulator.request_log()[before:]
     assert [entry.path for entry in calls(log, "GET", f"/tasks/{task}")] == [f"/v1/tasks/{task}"]
     assert live.tasks[task].status == "processing-completed"
-    assert live.latest_imports[(PROD_EU, ORDERS)].status == "success"
+    assert live.latest[((PROD_EU, ORDERS), OperationKind.IMPORT)].status == "success"
     warning = next(w for w in plan(manifest, live).warnings if w.address == "orders-prod.imports.seed-2026-11-20")
     assert warning.kind is WarningKind.SETTLED and warning.outcome == "done"

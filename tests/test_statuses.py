@@ -130,7 +130,7 @@ def test_plan_settles_an_interrupted_operation_in_either_vocabulary(
     assert running.kind is WarningKind.IN_PROGRESS
     clock.advance(5.0)  # the operation itself has finished too
     live = fetch_live(api.client, manifest)
-    latest = live.latest_imports if kind is OperationKind.IMPORT else live.latest_backups
+    latest = {key: status for (key, k), status in live.latest.items() if k is kind}
     assert latest[(PROD_EU, ORDERS)].status == ("succeeded" if vocabulary == "cluster" else "success")
     warning = next(w for w in plan(manifest, live).warnings if w.address == address)
     assert warning.kind is WarningKind.SETTLED and warning.outcome == "done"

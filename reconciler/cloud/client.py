@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from reconciler.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.cloud.session import Session
-from reconciler.desired import Tier
+from reconciler.desired import OperationKind, Tier
 from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
 from reconciler.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
 from reconciler.polling import PollPolicy, poll, unless_stopped
@@ -24,6 +24,7 @@ from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
 from reconciler.uris import mask_in_text
 
 PAGE_SIZE = 100
+_TIME_FIELDS = {OperationKind.BACKUP: "lastBackupTime", OperationKind.IMPORT: "lastImportTime"}
 _FRESH_404S = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
 _T = TypeVar("_T")
 
@@ -119,12 +120,12 @@ class RedisCloudClient:
         except NotFoundError:
             return None
 
-    def latest_backup(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LatestStatus:
-        """`GET …/backup` is itself asynchronous: a task whose resource is the status (API-NOTES §3)."""
-        return self._latest(tier, subscription, database, "backup", "lastBackupTime", timeout)
-
-    def latest_import(self, tier: Tier, subscription: int, database: int, *, timeout: float) -> LatestStatus:
-        return self._latest(tier, subscription, database, "import", "lastImportTime", timeout)
+    def latest(
+        self, kind: OperationKind, tier: Tier, subscription: int, database: int, *, timeout: float
+    ) -> LatestStatus:
+        """`GET …/backup` or `GET …/import` is itself asynchronous: a task whose resource is the status (API-NOTES
+        §3, §4)."""
+        return self._latest(tier, subscription, database, kind.value, _TIME_FIELDS[kind], timeout)
 
     def _latest(
         self, tier: Tier, subscription: int, database: int, kind: str, time_field: str, timeout: float

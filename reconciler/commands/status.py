@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.commands.runtime import EXIT_OK, Runtime
-from reconciler.desired import DatabaseSpec
+from reconciler.desired import DatabaseSpec, OperationKind
 from reconciler.errors import NotFoundError
 from reconciler.live import LatestStatus
 from reconciler.normalise import from_live
@@ -57,10 +57,10 @@ def _row(client: RedisCloudClient, spec: DatabaseSpec) -> dict[str, Any]:
         "time_utc": settings.time_utc,
     }
     row["last_backup"] = _latest(
-        client.latest_backup(spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
+        client.latest(OperationKind.BACKUP, spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
     )
     row["last_import"] = _latest(
-        client.latest_import(spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
+        client.latest(OperationKind.IMPORT, spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
     )
     return row
 
