@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
+from reconciler.commands.options import ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
-from reconciler.model import DatabaseSpec, Import, OnDemandBackup, OperationKind, operation_address
-from reconciler.receipts import Phase, Receipt, fingerprint, operation_ids, read_receipts
+from reconciler.model import DatabaseSpec
+from reconciler.receipt_rows import receipt_row
+from reconciler.receipts import Phase, Receipt, operation_ids, read_receipts
 
 
-def run_receipts(rt: Runtime) -> int:
-    manifest = rt.manifest()
-    client = rt.connect().client
-    rows: list[dict[str, Any]] = []
-    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
-    for spec in manifest.databases:
-        tags = client.list_tags(spec.tier, spec.subscription, spec.database)
-        receipts, problems = read_receipts(spec.name, tags, operation_ids(spec))
-        for problem in problems:
-            print(f"warning: {problem}", file=rt.err)
-        for address, receipt in sorted(receipts.items()):
-            rows.append(_row(spec, address, receipt))
-            found[address] = (spec, receipt)
-    if rt.args.receipts_command == "forget":
-        return _forget(rt, found)
-    if rt.args.format == "json":
+def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:
+    rows = [receipt_row(spec, address, receipt) for address, (spec, receipt) in _read(rt).items()]
+    if rt.flags.format == "json":
         print(json.dumps({"receipts": rows}, indent=2), file=rt.out)
     elif not rows:
         print("No receipts on the managed databases.", file=rt.out)
@@ -44,37 +32,32 @@ def run_receipts(rt: Runtime) -> int:
     return EXIT_OK
 
 
-def _row(spec: DatabaseSpec, address: str, receipt: Receipt) -> dict[str, Any]:
-    operations: dict[str, Import | OnDemandBackup] = {
-        operation_address(spec.name, OperationKind.BACKUP, b.id): b for b in spec.backups
-    }
-    operations |= {operation_address(spec.name, OperationKind.IMPORT, i.id): i for i in spec.imports}
-    operation = operations.get(address)
-    matches = None if operation is None else fingerprint(operation) == receipt.fingerprint
-    if operation is not None and isinstance(operation, Import) is not (receipt.kind is OperationKind.IMPORT):
-        matches = False
-    return {
-        "address": address,
-        "database": spec.name,
-        "key": receipt.key,
-        "phase": receipt.phase.value,
-        "created_at": receipt.created_at,
-        "written_at": receipt.at or None,  # a compacted receipt keeps only its tag's createdAt
-        "task_id": receipt.task_id,
-        "fingerprint_matches": matches,
-        "compacted": receipt.compacted,
-    }
+def _read(rt: Runtime[ReceiptsListFlags | ReceiptsForgetFlags]) -> dict[str, tuple[DatabaseSpec, Receipt]]:
+    """Every receipt on the managed databases by address, in the manifests' order and each database's address
+    order; a tag that does not read as a receipt is a warning."""
+    manifest = rt.manifest(rt.flags.files)
+    client = rt.connect().client
+    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
+    for spec in manifest.databases:
+        tags = client.list_tags(spec.tier, spec.subscription, spec.database)
+        receipts, problems = read_receipts(spec.name, tags, operation_ids(spec))
+        for problem in problems:
+            print(f"warning: {problem}", file=rt.err)
+        for address, receipt in sorted(receipts.items()):
+            found[address] = (spec, receipt)
+    return found
 
 
-def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
-    address = rt.args.address
+def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
+    found = _read(rt)
+    address = rt.flags.address
     if address not in found:
         raise ReconcilerError(
             f"{address}: no receipt with this address on the managed databases (see `reconciler receipts list`)"
         )
     spec, receipt = found[address]
     task = receipt.task_id or "-"
-    if receipt.phase is Phase.CLAIMED and not rt.args.force:
+    if receipt.phase is Phase.CLAIMED and not rt.flags.force:
         raise ReconcilerError(
             f"{address}: the receipt is claimed (since {receipt.created_at or 'an unknown time'}, task {task}), so the "
             "operation may be running now, and forgetting it lets the next apply run it again; see what "
@@ -83,7 +66,7 @@ def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
         )
     print(f"{address}: {receipt.phase.value} receipt, claimed {receipt.created_at}, task {task}.", file=rt.out)
     print("Forgetting it lets the operation run again on the next apply.", file=rt.out)
-    if not rt.args.auto_approve:
+    if not rt.flags.auto_approve:
         if not sys.stdin.isatty():
             raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
         if input(f"Type the address to confirm ({address}): ").strip() != address:
