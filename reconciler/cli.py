@@ -3,7 +3,7 @@
 Exit codes are a contract (SPEC §5): 0 done, 1 a problem the user can fix (usage errors included, so that 2
 keeps meaning "changes present" under --detailed-exitcode), 2 changes present, 3 a bug, 130 interrupted.
 
-Each command's module is imported inside the function that runs it (the `_run_*` below), so `reconciler
+Each command's module is imported inside the function that runs it (commands/dispatch.py), so `reconciler
 --version` and `validate` stay fast and never load httpx (tests/test_cli.py checks it).
 """
 
@@ -13,52 +13,21 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 from reconciler import __version__
-from reconciler.commands.options import (
-    ApplyFlags,
-    GlobalFlags,
-    PlanFlags,
-    ReceiptsForgetFlags,
-    ReceiptsListFlags,
-    SandboxDownFlags,
-    SandboxResetFlags,
-    SandboxServeFlags,
-    SandboxStatusFlags,
-    SandboxUpFlags,
-    SchemaFlags,
-    ShowFlags,
-    StatusFlags,
-    ValidateFlags,
-)
-from reconciler.commands.runtime import Runtime
+from reconciler.commands import dispatch
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import RedactingStream, Redactor
 
+if TYPE_CHECKING:  # at run time, imported once a command is chosen: `--version` needs neither
+    from reconciler.commands.options import GlobalFlags
+    from reconciler.commands.runtime import Runtime
+
 _Flags = TypeVar("_Flags")
-
-
-@dataclass(frozen=True, slots=True)
-class _Shell:
-    """What every command's runtime shares, made once in `main` before the command is known."""
-
-    global_flags: GlobalFlags
-    out: TextIO
-    err: TextIO
-    color: bool
-    environ: Mapping[str, str]
-    redactor: Redactor
-
-    def runtime(self, flags: _Flags) -> Runtime[_Flags]:
-        return Runtime(flags, self.global_flags, self.out, self.err, self.color, self.environ, self.redactor)
-
-
-Command = Callable[[argparse.Namespace, _Shell], int]
 
 
 class UsageError(ReconcilerError):
@@ -111,7 +80,7 @@ def _api_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _command(
-    commands: Any, name: str, help_text: str, run: Command | None, *, manifests: bool = True
+    commands: Any, name: str, help_text: str, run: dispatch.Command | None, *, manifests: bool = True
 ) -> argparse.ArgumentParser:
     """A command's parser; `run` is None for a command whose actions (a sub-parser each) carry their own."""
     parser = cast(argparse.ArgumentParser, commands.add_parser(name, help=help_text, description=help_text))
@@ -137,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "validate",
         "check manifests against the schema and rules (no network)",
-        _run_validate,
+        dispatch.validate,
     )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument(
@@ -147,12 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "schema",
         "print the manifest JSON Schema (for editors)",
-        _run_schema,
+        dispatch.schema,
         manifests=False,
     )
 
     plan = _command(
-        commands, "plan", "refresh live state and print the changes apply would make", _run_plan
+        commands, "plan", "refresh live state and print the changes apply would make", dispatch.plan
     )
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
@@ -163,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _api_flags(plan)
 
     apply = _command(
-        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", _run_apply
+        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", dispatch.apply
     )
     apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
@@ -193,24 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True
     listing = ledger.add_parser("list", help="every receipt on the managed databases")
-    listing.set_defaults(run=_run_receipts_list)
+    listing.set_defaults(run=dispatch.receipts_list)
     _manifest_flag(listing)
     listing.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(listing)
     forget = ledger.add_parser("forget", help="delete one receipt so that its operation may run again")
-    forget.set_defaults(run=_run_receipts_forget)
+    forget.set_defaults(run=dispatch.receipts_forget)
     forget.add_argument("address", metavar="ADDRESS")
     _manifest_flag(forget)
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
     forget.add_argument("--force", action="store_true", help="forget a claimed receipt, whose operation may be running")
     _api_flags(forget)
 
-    show = _command(commands, "show", "render a saved plan", _run_show, manifests=False)
+    show = _command(commands, "show", "render a saved plan", dispatch.show, manifests=False)
     show.add_argument("planfile", type=Path, metavar="PLANFILE")
     show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     status = _command(
-        commands, "status", "live backup settings, last backup and last import per database", _run_status
+        commands, "status", "live backup settings, last backup and last import per database", dispatch.status
     )
     status.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(status)
@@ -221,17 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
     serve = actions.add_parser("serve", help="serve the emulator over HTTP")
-    serve.set_defaults(run=_run_sandbox_serve)
+    serve.set_defaults(run=dispatch.sandbox_serve)
     serve.add_argument("--port", type=_positive, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
     reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
-    reset.set_defaults(run=_run_sandbox_reset)
+    reset.set_defaults(run=dispatch.sandbox_reset)
     reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
     up = actions.add_parser(
         "up", help="start the API, a real Redis server per database and local storage, in the background"
     )
-    up.set_defaults(run=_run_sandbox_up)
+    up.set_defaults(run=dispatch.sandbox_up)
     up.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
     up.add_argument("--dir", type=Path, metavar="DIR", help="where it keeps its state (default: .reconciler-sandbox)")
     up.add_argument(
@@ -242,11 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run periodic backups N times as often (3600: an hourly backup every second)",
     )
     sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
-    sandbox_status.set_defaults(run=_run_sandbox_status)
+    sandbox_status.set_defaults(run=dispatch.sandbox_status)
     sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
     sandbox_status.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     down = actions.add_parser("down", help="stop what `sandbox up` started")
-    down.set_defaults(run=_run_sandbox_down)
+    down.set_defaults(run=dispatch.sandbox_down)
     down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     return parser
 
@@ -286,127 +255,6 @@ def _duration(text: str) -> float:
     return seconds
 
 
-# One function per command: the command's flags from the parsed arguments (the only place that reads them
-# untyped), and its module imported here, when it is chosen.
-
-
-def _run_validate(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.validate import run_validate
-
-    flags = ValidateFlags(files=tuple(args.files), paths=tuple(args.paths), format=args.format)
-    return run_validate(shell.runtime(flags))
-
-
-def _run_schema(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.validate import run_schema
-
-    return run_schema(shell.runtime(SchemaFlags()))
-
-
-def _run_plan(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.plan import run_plan
-
-    flags = PlanFlags(
-        files=tuple(args.files),
-        targets=tuple(args.target),
-        retry_failed=tuple(args.retry_failed),
-        retry_uncertain=tuple(args.retry_uncertain),
-        rate_limit=args.rate_limit,
-        out=args.out,
-        format=args.format,
-        detailed_exitcode=args.detailed_exitcode,
-        report_unmanaged=args.report_unmanaged,
-    )
-    return run_plan(shell.runtime(flags))
-
-
-def _run_apply(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.apply import run_apply
-
-    flags = ApplyFlags(
-        files=tuple(args.files),
-        planfile=args.planfile,
-        targets=tuple(args.target),
-        retry_failed=tuple(args.retry_failed),
-        retry_uncertain=tuple(args.retry_uncertain),
-        rate_limit=args.rate_limit,
-        auto_approve=args.auto_approve,
-        parallelism=args.parallelism,
-        max_backups_per_subscription=args.max_backups_per_subscription,
-        timeout=args.timeout,
-        report=args.report,
-    )
-    return run_apply(shell.runtime(flags))
-
-
-def _run_show(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.plan import run_show
-
-    return run_show(shell.runtime(ShowFlags(planfile=args.planfile, format=args.format)))
-
-
-def _run_status(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.status import run_status
-
-    flags = StatusFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
-    return run_status(shell.runtime(flags))
-
-
-def _run_receipts_list(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.receipts import run_receipts_list
-
-    flags = ReceiptsListFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
-    return run_receipts_list(shell.runtime(flags))
-
-
-def _run_receipts_forget(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.receipts import run_receipts_forget
-
-    flags = ReceiptsForgetFlags(
-        files=tuple(args.files),
-        rate_limit=args.rate_limit,
-        address=args.address,
-        auto_approve=args.auto_approve,
-        force=args.force,
-    )
-    return run_receipts_forget(shell.runtime(flags))
-
-
-def _run_sandbox_serve(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.sandbox import run_sandbox_serve
-
-    return run_sandbox_serve(shell.runtime(SandboxServeFlags(host=args.host, port=args.port, seed=args.seed)))
-
-
-def _run_sandbox_reset(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.sandbox import run_sandbox_reset
-
-    return run_sandbox_reset(shell.runtime(SandboxResetFlags(seed=args.seed)))
-
-
-def _run_sandbox_up(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.sandbox import run_sandbox_up
-
-    flags = SandboxUpFlags(seed=args.seed, dir=args.dir, backup_speedup=args.backup_speedup)
-    return run_sandbox_up(shell.runtime(flags))
-
-
-def _run_sandbox_status(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.sandbox import run_sandbox_status
-
-    return run_sandbox_status(shell.runtime(SandboxStatusFlags(dir=args.dir, format=args.format)))
-
-
-def _run_sandbox_down(args: argparse.Namespace, shell: _Shell) -> int:
-    from reconciler.commands.sandbox import run_sandbox_down
-
-    return run_sandbox_down(shell.runtime(SandboxDownFlags(dir=args.dir)))
-
-
-def _global(args: argparse.Namespace) -> GlobalFlags:
-    return GlobalFlags(debug=args.debug, no_color=args.no_color, quiet=args.quiet, sandbox=args.sandbox)
-
-
 def _wants_color(stream: TextIO, flags: GlobalFlags, environ: Mapping[str, str]) -> bool:
     return bool(stream.isatty() and not environ.get("NO_COLOR") and not flags.no_color)
 
@@ -425,11 +273,18 @@ def main(
     err = cast(TextIO, RedactingStream(err or sys.stderr, redactor))
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        args = build_parser().parse_args(argv)
-        global_flags = _global(args)
-        shell = _Shell(global_flags, out, err, _wants_color(out, global_flags, environ), environ, redactor)
-        run: Command = args.run
-        return run(args, shell)
+        args = build_parser().parse_args(argv)  # --help and --version exit here
+        from reconciler.commands.options import GlobalFlags
+        from reconciler.commands.runtime import Runtime
+
+        flags = GlobalFlags(debug=args.debug, no_color=args.no_color, quiet=args.quiet, sandbox=args.sandbox)
+        color = _wants_color(out, flags, environ)
+
+        def start(command_flags: _Flags, /) -> Runtime[_Flags]:
+            return Runtime(command_flags, flags, out, err, color, environ, redactor)
+
+        run: dispatch.Command = args.run
+        return run(args, start)
     except ManifestError as exc:
         for problem in exc.problems:
             print(problem, file=err)
