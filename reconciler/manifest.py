@@ -46,8 +46,8 @@ def find_manifest_files(inputs: Sequence[Path]) -> list[tuple[Path, str, bool]]:
         elif DEFAULT_DIR.is_dir():
             inputs = [DEFAULT_DIR]
         else:
-            where = "pass -f PATH, or create ./reconciler.yaml or a ./manifests/ directory"
-            raise ManifestError([Problem(None, f"no manifest given: {where}")])
+            fix = "pass -f PATH, or create ./reconciler.yaml or a ./manifests/ directory"
+            raise ManifestError([Problem(None, f"no manifest given: {fix}")])
     files: list[tuple[Path, str, bool]] = []
     problems: list[Problem] = []  # of paths as wholes: no line to point at
     for given in inputs:
