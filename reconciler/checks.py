@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.desired import Position
 from reconciler.normalise import TIMED_INTERVALS
+from reconciler.problems import Problem
 from reconciler.schema import dotted
 from reconciler.uris import (
     BACKUP_STORAGE_TYPES,
@@ -24,7 +25,7 @@ from reconciler.uris import (
     scheme_of,
     suggest_reference,
 )
-from reconciler.yaml_source import JsonPath, Problem, YamlDocument, clipped, shown
+from reconciler.yaml_source import JsonPath, YamlDocument, clipped, shown
 
 # YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
 # address another database. Ids are written in plain decimal, as Redis Cloud shows them.
@@ -59,7 +60,7 @@ def _decimal_ids(
     for key in ("subscription", "database"):
         written = texts.get(key)
         if isinstance(entry.get(key), int) and written is not None and not _DECIMAL_ID.fullmatch(written):
-            yield (
+            yield Problem(
                 document.position((*path, key)),
                 f"{dotted((*path, key))}: {written} is read by YAML as {entry[key]} — write the id in plain "
                 "decimal digits, as Redis Cloud shows it",
@@ -78,7 +79,7 @@ def _unique(
     if isinstance(name, str):
         if name in names:
             first = _at(names[name])
-            yield (
+            yield Problem(
                 document.position((*path, "name")),
                 f"name {shown(name)} is already used at {first} — names are unique across all manifests",
             )
@@ -88,7 +89,7 @@ def _unique(
     if all(isinstance(v, int) for v in pair):
         key = (int(pair[0]), int(pair[1]))  # type: ignore[arg-type]
         if key in ids:
-            yield (
+            yield Problem(
                 document.position((*path, "database")),
                 f"subscription {key[0]} database {key[1]} is already declared at {_at(ids[key])} — "
                 "declare each database once",
@@ -119,7 +120,7 @@ class _DatabaseChecker:
         return self.found
 
     def _report(self, path: JsonPath, message: str, *, of_key: bool = False) -> None:
-        self.found.append((self.document.position(path, of_key=of_key), f"{dotted(path)}: {message}"))
+        self.found.append(Problem(self.document.position(path, of_key=of_key), f"{dotted(path)}: {message}"))
 
     def _backup(self, block: dict[str, Any], path: JsonPath) -> None:
         if block.get("enabled", True) is False:

@@ -2,28 +2,32 @@
 
 Exit codes are a contract (SPEC §5): 0 done, 1 a problem the user can fix (usage errors included, so that 2
 keeps meaning "changes present" under --detailed-exitcode), 2 changes present, 3 a bug, 130 interrupted.
+
+Each command's module is imported inside the function that runs it (commands/dispatch.py), so `reconciler
+--version` and `validate` stay fast and never load httpx (tests/test_cli.py checks it).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 from reconciler import __version__
+from reconciler.commands import dispatch
 from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import RedactingStream, Redactor
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # at run time, imported once a command is chosen: `--version` needs neither
+    from reconciler.commands.options import GlobalFlags
     from reconciler.commands.runtime import Runtime
 
-Command = Callable[["Runtime"], int]
+_Flags = TypeVar("_Flags")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,13 +76,15 @@ def _api_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _command(
-    commands: Any, name: str, help_text: str, run: Callable[[], Command], *, manifests: bool = True
+    commands: Any, name: str, help_text: str, run: dispatch.Command | None, *, manifests: bool = True
 ) -> argparse.ArgumentParser:
+    """A command's parser; `run` is None for a command whose actions (a sub-parser each) carry their own."""
     parser = cast(argparse.ArgumentParser, commands.add_parser(name, help=help_text, description=help_text))
     _global_flags(parser, suppress=True)
     if manifests:
         _manifest_flag(parser)
-    parser.set_defaults(load=run)
+    if run is not None:
+        parser.set_defaults(run=run)
     return parser
 
 
@@ -96,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "validate",
         "check manifests against the schema and rules (no network)",
-        _lazy("validate:run_validate"),
+        dispatch.validate,
     )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument(
@@ -106,12 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "schema",
         "print the manifest JSON Schema (for editors)",
-        _lazy("validate:run_schema"),
+        dispatch.schema,
         manifests=False,
     )
 
     plan = _command(
-        commands, "plan", "refresh live state and print the changes apply would make", _lazy("plan:run_plan")
+        commands, "plan", "refresh live state and print the changes apply would make", dispatch.plan
     )
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
@@ -122,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     _api_flags(plan)
 
     apply = _command(
-        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", _lazy("apply:run_apply")
+        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", dispatch.apply
     )
     apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
@@ -147,45 +153,50 @@ def build_parser() -> argparse.ArgumentParser:
     _api_flags(apply)
 
     receipts = _command(
-        commands, "receipts", "the receipts of one-shot operations", _lazy("receipts:run_receipts"), manifests=False
+        commands, "receipts", "the receipts of one-shot operations", None, manifests=False
     )
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True
     listing = ledger.add_parser("list", help="every receipt on the managed databases")
+    listing.set_defaults(run=dispatch.receipts_list)
     _manifest_flag(listing)
     listing.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(listing)
     forget = ledger.add_parser("forget", help="delete one receipt so that its operation may run again")
+    forget.set_defaults(run=dispatch.receipts_forget)
     forget.add_argument("address", metavar="ADDRESS")
     _manifest_flag(forget)
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
     forget.add_argument("--force", action="store_true", help="forget a claimed receipt, whose operation may be running")
     _api_flags(forget)
 
-    show = _command(commands, "show", "render a saved plan", _lazy("plan:run_show"), manifests=False)
+    show = _command(commands, "show", "render a saved plan", dispatch.show, manifests=False)
     show.add_argument("planfile", type=Path, metavar="PLANFILE")
     show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     status = _command(
-        commands, "status", "live backup settings, last backup and last import per database", _lazy("status:run_status")
+        commands, "status", "live backup settings, last backup and last import per database", dispatch.status
     )
     status.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(status)
 
     sandbox = _command(
-        commands, "sandbox", "the built-in Redis Cloud API emulator", _lazy("sandbox:run_sandbox"), manifests=False
+        commands, "sandbox", "the built-in Redis Cloud API emulator", None, manifests=False
     )
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
     serve = actions.add_parser("serve", help="serve the emulator over HTTP")
+    serve.set_defaults(run=dispatch.sandbox_serve)
     serve.add_argument("--port", type=_positive, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
     reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
+    reset.set_defaults(run=dispatch.sandbox_reset)
     reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
     up = actions.add_parser(
         "up", help="start the API, a real Redis server per database and local storage, in the background"
     )
+    up.set_defaults(run=dispatch.sandbox_up)
     up.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
     up.add_argument("--dir", type=Path, metavar="DIR", help="where it keeps its state (default: .reconciler-sandbox)")
     up.add_argument(
@@ -196,9 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run periodic backups N times as often (3600: an hourly backup every second)",
     )
     sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
+    sandbox_status.set_defaults(run=dispatch.sandbox_status)
     sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
     sandbox_status.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     down = actions.add_parser("down", help="stop what `sandbox up` started")
+    down.set_defaults(run=dispatch.sandbox_down)
     down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     return parser
 
@@ -226,16 +239,6 @@ def _speedup(text: str) -> float:
     return value
 
 
-def _lazy(target: str) -> Callable[[], Command]:
-    """Commands are imported when chosen, so `reconciler --version` and `validate` stay fast."""
-    module, name = target.split(":")
-
-    def load() -> Command:
-        return cast(Command, getattr(importlib.import_module(f"reconciler.commands.{module}"), name))
-
-    return load
-
-
 def _duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
@@ -248,8 +251,8 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def _wants_color(stream: TextIO, args: argparse.Namespace, environ: Mapping[str, str]) -> bool:
-    return bool(stream.isatty() and not environ.get("NO_COLOR") and not getattr(args, "no_color", False))
+def _wants_color(stream: TextIO, flags: GlobalFlags, environ: Mapping[str, str]) -> bool:
+    return bool(stream.isatty() and not environ.get("NO_COLOR") and not flags.no_color)
 
 
 def main(
@@ -266,12 +269,18 @@ def main(
     err = cast(TextIO, RedactingStream(err or sys.stderr, redactor))
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)  # --help and --version exit here
+        from reconciler.commands.options import GlobalFlags
         from reconciler.commands.runtime import Runtime
 
-        runtime = Runtime(args, out, err, _wants_color(out, args, environ), environ, redactor)
-        run: Command = args.load()
-        return run(runtime)
+        flags = GlobalFlags(debug=args.debug, no_color=args.no_color, quiet=args.quiet, sandbox=args.sandbox)
+        color = _wants_color(out, flags, environ)
+
+        def start(command_flags: _Flags, /) -> Runtime[_Flags]:
+            return Runtime(command_flags, flags, out, err, color, environ, redactor)
+
+        run: dispatch.Command = args.run
+        return run(args, start)
     except ManifestError as exc:
         for problem in exc.problems:
             print(problem, file=err)

@@ -30,6 +30,10 @@ ReconcilerError              a problem the user can fix; exit 1, one clear messa
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for ManifestError's annotation: this module imports nothing of ours at run time
+    from reconciler.problems import Problem
 
 
 class ReconcilerError(Exception):
@@ -41,11 +45,11 @@ class UsageError(ReconcilerError):
 
 
 class ManifestError(ReconcilerError):
-    """Every problem found in the manifests, one `path:line:col: message` line each."""
+    """Every problem found in the manifests, each shown as one `path:line:col: message` line."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 class UnsetVariableError(ReconcilerError):

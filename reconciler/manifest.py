@@ -26,9 +26,10 @@ from reconciler.desired import (
 )
 from reconciler.errors import ManifestError
 from reconciler.input_files import kind_of
+from reconciler.problems import Problem
 from reconciler.schema import schema_problems
 from reconciler.uris import infer_type
-from reconciler.yaml_source import Problem, YamlDocument, YamlProblem, read_yaml, shown
+from reconciler.yaml_source import YamlDocument, YamlProblem, read_yaml, shown
 
 DEFAULT_FILE = Path("reconciler.yaml")
 DEFAULT_DIR = Path("manifests")
@@ -45,24 +46,23 @@ def find_manifest_files(inputs: Sequence[Path]) -> list[tuple[Path, str, bool]]:
         elif DEFAULT_DIR.is_dir():
             inputs = [DEFAULT_DIR]
         else:
-            raise ManifestError(
-                ["no manifest given: pass -f PATH, or create ./reconciler.yaml or a ./manifests/ directory"]
-            )
+            fix = "pass -f PATH, or create ./reconciler.yaml or a ./manifests/ directory"
+            raise ManifestError([Problem(None, f"no manifest given: {fix}")])
     files: list[tuple[Path, str, bool]] = []
-    problems: list[str] = []
+    problems: list[Problem] = []  # of paths as wholes: no line to point at
     for given in inputs:
         if given.is_dir():
             named = sorted(p for p in given.iterdir() if p.suffix in (".yaml", ".yml"))
             found = [p for p in named if p.is_file()]
             # A FIFO or device named *.yaml is reported, not skipped in silence (nor read: it would hang).
-            problems.extend(f"{p}: {_not_a_file(p)}" for p in named if not p.is_file() and _special(p))
+            problems.extend(Problem(None, f"{p}: {_not_a_file(p)}") for p in named if not p.is_file() and _special(p))
             if not named:
-                problems.append(f"{given}: no *.yaml or *.yml files in this directory")
+                problems.append(Problem(None, f"{given}: no *.yaml or *.yml files in this directory"))
             files.extend((p, str(p), False) for p in found)
         elif given.is_file():
             files.append((given, str(given), True))
         else:
-            problems.append(f"{given}: {_not_a_file(given)}")
+            problems.append(Problem(None, f"{given}: {_not_a_file(given)}"))
     if problems:
         raise ManifestError(problems)
     seen: set[Path] = set()
@@ -121,32 +121,42 @@ def _load(inputs: Sequence[Path]) -> Manifest:
         try:
             document = read_yaml(path, display)
         except YamlProblem as exc:
-            problems.append((exc.position, str(exc)))
+            problems.append(Problem(exc.position, str(exc)))
             continue
         except OSError as exc:
-            problems.append((Position(display, 1, 1), f"cannot read this file ({exc.strerror})"))
+            problems.append(Problem(Position(display, 1, 1), f"cannot read this file ({exc.strerror})"))
             continue
         if not explicit and isinstance(document.data, dict) and _OTHER_KIND_KEY in document.data:
             continue
         if not isinstance(document.data, dict):
             kind = "a list" if isinstance(document.data, list) else shown(document.data)
             problems.append(
-                (document.position(()), f"the file must be a mapping with `version: 1` and `databases:`, not {kind}")
+                Problem(
+                    document.position(()), f"the file must be a mapping with `version: 1` and `databases:`, not {kind}"
+                )
             )
             continue
         documents.append(document)
         problems.extend(schema_problems(document))
     problems.extend(semantic_problems(documents))
     if not documents and not problems:
-        raise ManifestError(["no manifest found among the given paths (only other kinds of YAML documents)"])
+        raise ManifestError(
+            [Problem(None, "no manifest found among the given paths (only other kinds of YAML documents)")]
+        )
     if problems:
-        ordered = sorted(set(problems), key=lambda p: (order.get(p[0].path, 0), p[0].line, p[0].column, p[1]))
-        raise ManifestError([f"{position}: {message}" for position, message in ordered])
+        raise ManifestError(sorted(set(problems), key=lambda p: _in_reading_order(p, order)))
     return Manifest(
         databases=tuple(_build(document, i) for document in documents for i in range(_count(document))),
         paths=tuple(document.path for document in documents),
         digest=_digest(document.raw for document in documents),
     )
+
+
+def _in_reading_order(problem: Problem, order: dict[str, int]) -> tuple[int, int, int, str]:
+    """A file's problems are all positioned (read, schema and checks): files in reading order, then lines."""
+    where = problem.position
+    assert where is not None
+    return order.get(where.path, 0), where.line, where.column, problem.message
 
 
 def _count(document: YamlDocument) -> int:

@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
-from reconciler.yaml_source import JsonPath, Problem, YamlDocument, shown
+from reconciler.problems import Problem
+from reconciler.yaml_source import JsonPath, YamlDocument, shown
 
 SUPPORTED_VERSIONS = (1,)
 _HINTS = {
@@ -97,7 +98,7 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
         for key in sorted(set(value) - set(known)):
             close = difflib.get_close_matches(str(key), known, n=1)
             fix = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-            yield (
+            yield Problem(
                 document.position((*path, key), of_key=True),
                 f"{dotted((*path, key))}: unknown key {shown(key)} — {fix}",
             )
@@ -105,25 +106,27 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in str(error.message) else str(error.message)
         hint = f" — {_REQUIRED_HINTS[missing]}" if missing in _REQUIRED_HINTS else ""
-        yield document.position(path), f"{where}: missing required key '{missing}'{hint}"
+        yield Problem(document.position(path), f"{where}: missing required key '{missing}'{hint}")
         return
     position = document.position(path)
     if error.validator == "const" and path == ("version",):
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
-        yield position, f"version: unsupported version {shown(value)} — this reconciler reads version {supported}"
+        yield Problem(
+            position, f"version: unsupported version {shown(value)} — this reconciler reads version {supported}"
+        )
         return
     if error.validator == "enum":
         options = ", ".join(str(option) for option in schema.get("enum", []))
-        yield position, f"{where}: {shown(value)} is not one of {options}"
+        yield Problem(position, f"{where}: {shown(value)} is not one of {options}")
         return
     if error.validator == "type":
         written = document.text(path)
         wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
         if path and path[-1] == "time_utc" and written is not None:
-            yield position, f'{where}: {written} is read by YAML as a number — quote it: "{written}"'
+            yield Problem(position, f'{where}: {written} is read by YAML as a number — quote it: "{written}"')
         else:
             got = _clip(written, _LONG_KEY) if written is not None else _kind(value)
-            yield position, f"{where}: expected {wanted}, got {got}"
+            yield Problem(position, f"{where}: expected {wanted}, got {got}")
         return
     if error.validator == "pattern":
         hint = _HINTS.get(str(path[-1]) if path else "", "")
@@ -131,18 +134,20 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
             hint = 'write a whole hour in UTC as "HH:00", e.g. "04:00"'
         elif not hint:
             hint = _URI_HINT
-        yield position, f"{where}: {shown(value)} is not valid — {hint}{_line_break(value)}"
+        yield Problem(position, f"{where}: {shown(value)} is not valid — {hint}{_line_break(value)}")
         return
     if error.validator == "oneOf" and path and path[-1] == "from":
         if isinstance(value, str):  # one URI that is not one: say why, as for any other URI
-            yield position, f"{where}: {shown(value)} is not valid — {_uri_hint(value)}"
+            yield Problem(position, f"{where}: {shown(value)} is not valid — {_uri_hint(value)}")
         else:
-            yield position, f"{where}: expected a URI or a non-empty list of distinct URIs"
+            yield Problem(position, f"{where}: expected a URI or a non-empty list of distinct URIs")
         return
     if error.validator == "maximum":
-        yield position, f"{where}: {shown(value)} is larger than any Redis Cloud id (at most {error.validator_value:,})"
+        yield Problem(
+            position, f"{where}: {shown(value)} is larger than any Redis Cloud id (at most {error.validator_value:,})"
+        )
         return
-    yield position, f"{where}: {_clip(error.message)}"
+    yield Problem(position, f"{where}: {_clip(error.message)}")
 
 
 _URI_HINT = "write a URI such as s3://bucket/path, without spaces or control characters"

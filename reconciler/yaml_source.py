@@ -26,7 +26,6 @@ MAX_INT_DIGITS = 100  # ids are int32 (OpenAPI); a longer integer is a mistake, 
 _ECHOED = 200  # characters of a value that a message quotes (a URI fits; a 1 MB value does not)
 
 JsonPath = tuple[str | int, ...]
-Problem = tuple[Position, str]  # where, and what is wrong and how to fix it
 
 
 class YamlProblem(Exception):

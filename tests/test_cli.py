@@ -54,6 +54,31 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout.startswith("reconciler ")
 
 
+_LOADED = """
+import sys
+from reconciler.cli import main
+code = main(sys.argv[1:])
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("reconciler", "httpx"))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        pytest.param(("--version",), ("reconciler.commands.runtime", "reconciler.manifest"), id="version"),
+        pytest.param(("validate", "-f", "examples/"), ("reconciler.cloud", "reconciler.planner"), id="validate"),
+    ],
+)
+def test_start_up_loads_no_http_and_no_command_it_does_not_run(argv: tuple[str, ...], absent: tuple[str, ...]) -> None:
+    """`--version` and `validate` (run by pre-commit on every commit) stay fast: each command's module is imported
+    only when it is chosen, and nothing offline loads httpx."""
+    result = subprocess.run([sys.executable, "-c", _LOADED, *argv], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split("\n")[-2].split())
+    assert "httpx" not in loaded and not loaded & set(absent), sorted(loaded)
+    assert {"reconciler.commands.plan", "reconciler.commands.apply", "reconciler.commands.status"}.isdisjoint(loaded)
+
+
 def test_default_manifest_locations(tmp_path: Path) -> None:
     result = run("validate", cwd=tmp_path)
     assert result.returncode == 1

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.desired import Tier
+from reconciler.desired import Position, Tier
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
+from reconciler.problems import Problem
 from tests.support.examples import EXAMPLES
 
 GOOD_DB = """\
@@ -32,9 +33,10 @@ def _write(tmp_path: Path, text: str, name: str = "m.yaml") -> Path:
 
 
 def _problems(path: Path) -> list[str]:
+    """The problems as the CLI prints them, one line each."""
     with pytest.raises(ManifestError) as caught:
         load_manifest([path])
-    return list(caught.value.problems)
+    return [str(problem) for problem in caught.value.problems]
 
 
 NO_CONFIRM = ("m.yaml:8:9: databases[0].imports[0]: missing required key 'confirm' — an import overwrites all data in its "
@@ -258,12 +260,22 @@ def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
     assert time.monotonic() - started < 2
 
 
+def test_a_problem_keeps_its_position_as_data_and_prints_it_as_a_prefix(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD_DB + "    tier: enterprise\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest([path])
+    (problem,) = caught.value.problems
+    assert problem.position == Position(str(path), 6, 11)
+    assert problem.message == "databases[0].tier: 'enterprise' is not one of pro, essentials"
+    assert str(problem) == f"{path}:6:11: {problem.message}" and str(caught.value) == str(problem)
+
+
 def test_missing_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifest([tmp_path / "nope.yaml", tmp_path])
-    assert caught.value.problems == (
-        f"{tmp_path / 'nope.yaml'}: no such file or directory",
-        f"{tmp_path}: no *.yaml or *.yml files in this directory",
+    assert caught.value.problems == (  # of paths as wholes: no line and column
+        Problem(None, f"{tmp_path / 'nope.yaml'}: no such file or directory"),
+        Problem(None, f"{tmp_path}: no *.yaml or *.yml files in this directory"),
     )
 
 
@@ -367,8 +379,9 @@ def test_a_fifo_or_device_is_named_for_what_it_is_and_never_read(tmp_path: Path,
         _write(tmp_path, GOOD_DB, name="good.yaml")
         with pytest.raises(ManifestError) as caught:
             load_manifest([tmp_path])
-        assert caught.value.problems == (f"{path}: this is {words}, not a manifest file — pass a YAML file "
-                                         "or a directory of them",)
+        assert caught.value.problems == (
+            Problem(None, f"{path}: this is {words}, not a manifest file — pass a YAML file or a directory of them"),
+        )
 
 
 @pytest.mark.parametrize(

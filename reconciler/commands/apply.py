@@ -16,6 +16,7 @@ from types import FrameType
 from reconciler import __version__
 from reconciler.apply import Applier, ApplyOptions
 from reconciler.atomic import write_json
+from reconciler.commands.options import ApplyFlags
 from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
 from reconciler.desired import Manifest
@@ -31,33 +32,33 @@ from reconciler.uris import mask
 from reconciler.variables import check_plan
 
 
-def run_apply(rt: Runtime) -> int:
+def run_apply(rt: Runtime[ApplyFlags]) -> int:
     stop, applying = threading.Event(), threading.Event()
     with _interrupts(rt, stop, applying):  # before the first request: a SIGTERM while planning exits 130 too
         return _apply(rt, stop, applying)
 
 
-def _apply(rt: Runtime, stop: threading.Event, applying: threading.Event) -> int:
-    args = rt.args
+def _apply(rt: Runtime[ApplyFlags], stop: threading.Event, applying: threading.Event) -> int:
+    flags = rt.flags
     started = utc_now()
-    manifest, chosen = _saved(rt, args.planfile) if args.planfile else _fresh(rt)
+    manifest, chosen = _saved(rt, flags.planfile) if flags.planfile else _fresh(rt)
     if chosen is None:
         return EXIT_ERROR
     to_apply = chosen
     if to_apply.is_empty and not any(w.outcome for w in to_apply.warnings):
-        if args.planfile:  # a fresh plan has already said so
+        if flags.planfile:  # a fresh plan has already said so
             print(to_apply.summary_line, file=rt.out)
         return EXIT_ERROR if to_apply.attention else EXIT_OK  # what needs a person is never a green run
     check_plan(to_apply, rt.environ)
     options = ApplyOptions(
         run_id=secrets.token_hex(4),
         environ=rt.environ,
-        parallelism=args.parallelism,
-        max_backups_per_subscription=args.max_backups_per_subscription,
-        timeout=args.timeout,
+        parallelism=flags.parallelism,
+        max_backups_per_subscription=flags.max_backups_per_subscription,
+        timeout=flags.timeout,
     )
     progress: LiveProgress | LineProgress | None = None
-    if not args.quiet:  # --quiet: only errors and the result (the summary table)
+    if not rt.global_flags.quiet:  # --quiet: only errors and the result (the summary table)
         progress = LiveProgress(rt.err, color=rt.color) if rt.err.isatty() else LineProgress(rt.err)
     applier = Applier(rt.connect().client, to_apply, options, listener=progress, stop=stop)
     applying.set()
@@ -75,13 +76,12 @@ def _apply(rt: Runtime, stop: threading.Event, applying: threading.Event) -> int
     return EXIT_OK if all(result.ok for result in results) and not to_apply.attention else EXIT_ERROR
 
 
-def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
-    args = rt.args
+def _fresh(rt: Runtime[ApplyFlags]) -> tuple[Manifest, Plan | None]:
     manifest, fresh = plan_from_flags(rt)
     render_text(fresh, rt.out, color=rt.color)
     if fresh.is_empty and not any(w.outcome for w in fresh.warnings):
         return manifest, fresh
-    if not args.auto_approve:
+    if not rt.flags.auto_approve:
         if not sys.stdin.isatty():
             raise ReconcilerError("no terminal to confirm on: pass --auto-approve, or apply a saved plan file")
         answer = input("\nApply these changes? Only 'yes' will be accepted: ")
@@ -91,7 +91,7 @@ def _fresh(rt: Runtime) -> tuple[Manifest, Plan | None]:
     return manifest, fresh
 
 
-def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
+def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     """The plan was reviewed: apply exactly it, but only if it was made for this account, the manifests still
     give it, and every field of every change is what the manifests and the live account give now (issue 20)."""
     saved = read_plan(path)  # an edited file (digest, or a change that does not read back as written) is refused
@@ -101,7 +101,7 @@ def _saved(rt: Runtime, path: Path) -> tuple[Manifest, Plan | None]:
             + ("no account id or digest to check it against" if not saved.is_sealed else "no calls to send")
             + "); re-run plan"
         )
-    files = rt.args.files or [Path(p) for p in saved.manifest_paths]
+    files = rt.flags.files or [Path(p) for p in saved.manifest_paths]
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
         raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
@@ -128,7 +128,7 @@ def _account(account_id: int | None) -> str:
 
 
 @contextmanager
-def _interrupts(rt: Runtime, stop: threading.Event, applying: threading.Event) -> Iterator[None]:
+def _interrupts(rt: Runtime[ApplyFlags], stop: threading.Event, applying: threading.Event) -> Iterator[None]:
     """Ctrl-C or SIGTERM before apply starts (planning, reading, asking): leave at once, nothing was written. Once
     it runs, the first: start nothing new, let in-flight operations settle; the second: leave at once."""
 
@@ -156,10 +156,12 @@ def _interrupts(rt: Runtime, stop: threading.Event, applying: threading.Event) -
             signal.signal(sig, old)
 
 
-def _report(rt: Runtime, results: list[StepResult], started: str, run_id: str, *, interrupted: bool) -> None:
-    if rt.args.report:
+def _report(
+    rt: Runtime[ApplyFlags], results: list[StepResult], started: str, run_id: str, *, interrupted: bool
+) -> None:
+    if rt.flags.report:
         write_json(
-            rt.args.report,
+            rt.flags.report,
             {
                 "format_version": "1.0",
                 "tool_version": __version__,
@@ -173,5 +175,5 @@ def _report(rt: Runtime, results: list[StepResult], started: str, run_id: str, *
             },
             redact=rt.redactor,
         )
-    report = str(rt.args.report) if rt.args.report else None
+    report = str(rt.flags.report) if rt.flags.report else None
     rt.append_step_summary(render_markdown_summary(results, full_report=report))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler import __version__
+from reconciler.commands.options import ApplyFlags, PlanFlags, ShowFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
 from reconciler.desired import Manifest
 from reconciler.errors import ReconcilerError
@@ -14,18 +15,18 @@ from reconciler.render import render_json, render_markdown, render_text
 from reconciler.variables import check_manifest
 
 
-def plan_from_flags(rt: Runtime) -> tuple[Manifest, Plan]:
+def plan_from_flags(rt: Runtime[PlanFlags | ApplyFlags]) -> tuple[Manifest, Plan]:
     """Manifests, live state and the plan, as `plan` and a fresh `apply` both make it from their flags."""
-    args = rt.args
-    manifest = rt.manifest()
-    check_manifest(manifest, rt.environ, frozenset(args.target))  # before the first request
+    flags = rt.flags
+    manifest = rt.manifest(flags.files)
+    check_manifest(manifest, rt.environ, frozenset(flags.targets))  # before the first request
     live = fetch_live(rt.connect().client, manifest)
-    options = PlanOptions(frozenset(args.target), frozenset(args.retry_failed), frozenset(args.retry_uncertain))
+    options = PlanOptions(frozenset(flags.targets), frozenset(flags.retry_failed), frozenset(flags.retry_uncertain))
     return manifest, plan(manifest, live, options)
 
 
-def run_plan(rt: Runtime) -> int:
-    args = rt.args
+def run_plan(rt: Runtime[PlanFlags]) -> int:
+    flags = rt.flags
     manifest, result = plan_from_flags(rt)
     connection = rt.connect()
     document = build_document(
@@ -37,27 +38,27 @@ def run_plan(rt: Runtime) -> int:
         api_url=connection.api_url,
         account_id=result.live.account_id if result.live else None,
     )
-    if args.report_unmanaged:
+    if flags.report_unmanaged:
         document["unmanaged"] = [
             {"name": db.name, "subscription": db.subscription, "database": db.database, "tier": db.tier.value}
             for db in list_unmanaged(connection.client, manifest)
         ]
-    if args.out:
+    if flags.out:
         try:
-            write_plan(args.out, document, redact=rt.redactor)
+            write_plan(flags.out, document, redact=rt.redactor)
         except OSError as exc:  # a path the user gave: their mistake to fix, not a bug (exit 1, not 3)
-            raise ReconcilerError(f"{args.out}: cannot write the plan file ({exc.strerror or exc})") from exc
-    full_plan = str(args.out) if args.out else None  # where a cut markdown says the whole plan is
+            raise ReconcilerError(f"{flags.out}: cannot write the plan file ({exc.strerror or exc})") from exc
+    full_plan = str(flags.out) if flags.out else None  # where a cut markdown says the whole plan is
     _render(rt, result, document, full_plan)
     rt.append_step_summary(render_markdown(result, full_plan=full_plan))
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
     needs_review = not result.is_empty or bool(result.attention)
-    return EXIT_CHANGES if args.detailed_exitcode and needs_review else EXIT_OK
+    return EXIT_CHANGES if flags.detailed_exitcode and needs_review else EXIT_OK
 
 
-def run_show(rt: Runtime) -> int:
-    saved = read_plan(rt.args.planfile)
+def run_show(rt: Runtime[ShowFlags]) -> int:
+    saved = read_plan(rt.flags.planfile)
     document = build_document(
         saved.plan,
         tool_version=saved.tool_version,
@@ -70,12 +71,14 @@ def run_show(rt: Runtime) -> int:
     if not saved.is_sealed:  # shown as the format 1.0 file it is: never given a digest it was not written with
         document = {key: value for key, value in document.items() if key not in ("account_id", "plan_digest")}
         document["format_version"] = saved.format_version
-    _render(rt, saved.plan, document, str(rt.args.planfile))
+    _render(rt, saved.plan, document, str(rt.flags.planfile))
     return EXIT_OK
 
 
-def _render(rt: Runtime, result: Plan, document: dict[str, object], full_plan: str | None) -> None:
-    fmt = rt.args.format
+def _render(
+    rt: Runtime[PlanFlags | ShowFlags], result: Plan, document: dict[str, object], full_plan: str | None
+) -> None:
+    fmt = rt.flags.format
     if fmt == "json":
         print(render_json(document), file=rt.out)
     elif fmt == "markdown":

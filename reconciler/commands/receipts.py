@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
-from reconciler.calls import database_path, fingerprint, operation_call
+from reconciler.commands.options import ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.desired import DatabaseSpec, operation_address
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
 from reconciler.plan import DatabaseRef
+from reconciler.receipt_rows import receipt_row
 from reconciler.receipt_tags import Phase, Receipt, read_receipts
 
 
-def run_receipts(rt: Runtime) -> int:
-    manifest = rt.manifest()
-    client = rt.connect().client
-    rows: list[dict[str, Any]] = []
-    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
-    for spec in manifest.databases:
-        tags = client.list_tags(spec.tier, spec.subscription, spec.database)
-        receipts = read_receipts(spec.name, tags, spec.operation_keys())
-        for problem in receipts.problems:
-            print(f"warning: {problem}", file=rt.err)
-        named = {operation_address(spec.name, kind, op_id): r for (kind, op_id), r in receipts.found.items()}
-        for address, receipt in sorted(named.items()):
-            rows.append(_row(spec, address, receipt))
-            found[address] = (spec, receipt)
-    if rt.args.receipts_command == "forget":
-        return _forget(rt, found)
-    if rt.args.format == "json":
+def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:
+    rows = [receipt_row(spec, receipt) for spec, receipt in _read(rt).values()]
+    if rt.flags.format == "json":
         print(json.dumps({"receipts": rows}, indent=2), file=rt.out)
     elif not rows:
         print("No receipts on the managed databases.", file=rt.out)
@@ -47,32 +33,33 @@ def run_receipts(rt: Runtime) -> int:
     return EXIT_OK
 
 
-def _row(spec: DatabaseSpec, address: str, receipt: Receipt) -> dict[str, Any]:
-    where = database_path(spec.tier, spec.subscription, spec.database)
-    operation = next((op for kind, op in spec.operations() if (kind, op.id) == (receipt.kind, receipt.op_id)), None)
-    matches = None if operation is None else fingerprint(operation_call(where, operation)) == receipt.fingerprint
-    return {
-        "address": address,
-        "database": spec.name,
-        "key": receipt.key,
-        "phase": receipt.phase.value,
-        "created_at": receipt.created_at,
-        "written_at": receipt.at or None,  # a compacted receipt keeps only its tag's createdAt
-        "task_id": receipt.task_id,
-        "fingerprint_matches": matches,
-        "compacted": receipt.compacted,
-    }
+def _read(rt: Runtime[ReceiptsListFlags | ReceiptsForgetFlags]) -> dict[str, tuple[DatabaseSpec, Receipt]]:
+    """Every receipt on the managed databases by address, in the manifests' order and each database's address
+    order; a tag that does not read as a receipt is a warning."""
+    manifest = rt.manifest(rt.flags.files)
+    client = rt.connect().client
+    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
+    for spec in manifest.databases:
+        tags = client.list_tags(spec.tier, spec.subscription, spec.database)
+        receipts = read_receipts(spec.name, tags, spec.operation_keys())
+        for problem in receipts.problems:
+            print(f"warning: {problem}", file=rt.err)
+        named = {operation_address(spec.name, kind, op_id): r for (kind, op_id), r in receipts.found.items()}
+        for address, receipt in sorted(named.items()):
+            found[address] = (spec, receipt)
+    return found
 
 
-def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
-    address = rt.args.address
+def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
+    found = _read(rt)
+    address = rt.flags.address
     if address not in found:
         raise ReconcilerError(
             f"{address}: no receipt with this address on the managed databases (see `reconciler receipts list`)"
         )
     spec, receipt = found[address]
     task = receipt.task_id or "-"
-    if receipt.phase is Phase.CLAIMED and not rt.args.force:
+    if receipt.phase is Phase.CLAIMED and not rt.flags.force:
         raise ReconcilerError(
             f"{address}: the receipt is claimed (since {receipt.created_at or 'an unknown time'}, task {task}), so the "
             "operation may be running now, and forgetting it lets the next apply run it again; see what "
@@ -81,7 +68,7 @@ def _forget(rt: Runtime, found: dict[str, tuple[DatabaseSpec, Receipt]]) -> int:
         )
     print(f"{address}: {receipt.phase.value} receipt, claimed {receipt.created_at}, task {task}.", file=rt.out)
     print("Forgetting it lets the operation run again on the next apply.", file=rt.out)
-    if not rt.args.auto_approve:
+    if not rt.flags.auto_approve:
         if not sys.stdin.isatty():
             raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
         if input(f"Type the address to confirm ({address}): ").strip() != address:

@@ -1,14 +1,15 @@
-"""What every command is handed: parsed flags, the (redacting) streams, the environment, and helpers."""
+"""What every command is handed: its typed flags, the global ones, the (redacting) streams, the environment,
+and helpers."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
 
+from reconciler.commands.options import CallsApi, GlobalFlags
 from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.redact import Redactor
 
@@ -19,10 +20,15 @@ if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don'
 
 __all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 
+# Covariant, so that a helper of two commands takes `Runtime[PlanFlags | ApplyFlags]` and `connect` can ask for
+# any flags with a rate limit; sound because a runtime's flags are never replaced.
+Flags = TypeVar("Flags", covariant=True)
+
 
 @dataclass(slots=True)
-class Runtime:
-    args: argparse.Namespace
+class Runtime(Generic[Flags]):
+    flags: Flags  # the command's own (commands/options.py)
+    global_flags: GlobalFlags
     out: TextIO
     err: TextIO
     color: bool
@@ -30,34 +36,35 @@ class Runtime:
     redactor: Redactor
     connection: Connection | None = None
 
-    def manifest(self, files: list[Path] | None = None) -> Manifest:
+    def manifest(self, files: Sequence[Path]) -> Manifest:
         """Load the manifests, and teach the redactor the values of the variables used as credentials (not a
         bucket's name: masking every occurrence of it would hide `s3://orders/…` and every `orders-…` word)."""
         from reconciler.manifest import load_manifest
         from reconciler.uris import credential_references
 
-        manifest = load_manifest(files if files is not None else self.args.files)
+        manifest = load_manifest(files)
         for uri in _uris(manifest):
             for name in credential_references(uri):
                 self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
         return manifest
 
-    def connect(self, poll: PollPolicy | None = None) -> Connection:
+    def connect(self: Runtime[CallsApi], poll: PollPolicy | None = None) -> Connection:
+        """Only a command whose flags carry `--rate-limit` may connect (mypy checks it from the self type)."""
         if self.connection is None:
             from reconciler.connect import connect
 
             self.connection = connect(
                 self.environ,
-                sandbox=bool(getattr(self.args, "sandbox", False)),
-                rate_limit=int(getattr(self.args, "rate_limit", 400)),
+                sandbox=self.global_flags.sandbox,
+                rate_limit=self.flags.rate_limit,
                 redactor=self.redactor,
                 poll=poll,
-                notice=None if getattr(self.args, "quiet", False) else self.err,
+                notice=None if self.global_flags.quiet else self.err,
             )
         return self.connection
 
     def debug(self, text: str) -> None:
-        if getattr(self.args, "debug", False):
+        if self.global_flags.debug:
             print(text, file=self.err)
 
     def report_requests(self) -> None:

@@ -7,39 +7,49 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.commands.options import (
+    SandboxDownFlags,
+    SandboxResetFlags,
+    SandboxServeFlags,
+    SandboxStatusFlags,
+    SandboxUpFlags,
+)
 from reconciler.commands.runtime import EXIT_OK, Runtime
 from reconciler.connect import SANDBOX_SEED, sandbox_dir
 from reconciler.errors import ReconcilerError
 
 
-def run_sandbox(rt: Runtime) -> int:
-    command = rt.args.sandbox_command
-    seed = getattr(rt.args, "seed", None)
+def run_sandbox_serve(rt: Runtime[SandboxServeFlags]) -> int:
+    seed = _given(rt.flags.seed)
+    from reconciler.sandbox import serve  # noqa: TID251 - this command is the emulator's front door
+    from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
+
+    try:
+        serve(rt.flags.host, rt.flags.port, seed, out=rt.out)
+    except PortUnavailable as exc:
+        raise ReconcilerError(str(exc)) from None
+    return EXIT_OK
+
+
+def run_sandbox_reset(rt: Runtime[SandboxResetFlags]) -> int:
+    seed = _chosen(rt.flags.seed)
+    from reconciler.sandbox import reset  # noqa: TID251
+
+    state = sandbox_dir(rt.environ)
+    reset(state, seed)
+    print(f"Sandbox world in {state}/ reset from {seed or 'an empty account'}.", file=rt.out)
+    return EXIT_OK
+
+
+def _given(seed: Path | None) -> Path | None:
     if seed is not None and not seed.is_file():
         raise ReconcilerError(f"{seed}: no such seed file")
-    chosen = seed or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
-    if command == "serve":
-        from reconciler.sandbox import serve  # noqa: TID251 - this command is the emulator's front door
-        from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
+    return seed
 
-        try:
-            serve(rt.args.host, rt.args.port, seed, out=rt.out)
-        except PortUnavailable as exc:
-            raise ReconcilerError(str(exc)) from None
-        return EXIT_OK
-    if command == "reset":
-        from reconciler.sandbox import reset  # noqa: TID251
 
-        state = sandbox_dir(rt.environ)
-        reset(state, chosen)
-        print(f"Sandbox world in {state}/ reset from {chosen or 'an empty account'}.", file=rt.out)
-        return EXIT_OK
-    directory: Path = rt.args.dir or sandbox_dir(rt.environ)
-    if command == "up":
-        return _up(rt, directory, chosen, _start_moto())  # first: its start is the sandbox's critical path
-    if command == "status":
-        return _status(rt, directory)
-    return _down(rt, directory)
+def _chosen(seed: Path | None) -> Path | None:
+    """The seed given, else the example world when there is one (serve starts empty without a seed)."""
+    return _given(seed) or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
 
 
 def _start_moto() -> tuple[int, int] | None:
@@ -65,10 +75,13 @@ def _start_moto() -> tuple[int, int] | None:
     return port, process.pid
 
 
-def _up(rt: Runtime, directory: Path, seed: Path | None, s3: tuple[int, int] | None) -> int:
+def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
+    seed = _chosen(rt.flags.seed)
+    directory = rt.flags.dir or sandbox_dir(rt.environ)
+    s3 = _start_moto()  # first: its start is the sandbox's critical path
     from reconciler.sandbox.data import control  # noqa: TID251
 
-    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.args.backup_speedup)
+    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.flags.backup_speedup)
     owner = next(key for key in manifest["api_keys"] if key["role"] == "owner")
     out = rt.out
     print(f"Sandbox up in {directory}/ ({len(manifest['databases'])} databases on {manifest['server']}).", file=out)
@@ -84,7 +97,8 @@ def _up(rt: Runtime, directory: Path, seed: Path | None, s3: tuple[int, int] | N
     return EXIT_OK
 
 
-def _status(rt: Runtime, directory: Path) -> int:
+def run_sandbox_status(rt: Runtime[SandboxStatusFlags]) -> int:
+    directory = rt.flags.dir or sandbox_dir(rt.environ)
     from reconciler.sandbox.data import control  # noqa: TID251
 
     manifest = control.read_manifest(directory)
@@ -101,7 +115,7 @@ def _status(rt: Runtime, directory: Path) -> int:
         "stores": manifest["stores"],
         "unavailable": manifest["unavailable"],
     }
-    if rt.args.format == "json":
+    if rt.flags.format == "json":
         print(json.dumps(document, indent=2), file=rt.out)
         return EXIT_OK
     print(f"API       {manifest['api_url']}", file=rt.out)
@@ -118,7 +132,8 @@ def _status(rt: Runtime, directory: Path) -> int:
     return EXIT_OK
 
 
-def _down(rt: Runtime, directory: Path) -> int:
+def run_sandbox_down(rt: Runtime[SandboxDownFlags]) -> int:
+    directory = rt.flags.dir or sandbox_dir(rt.environ)
     from reconciler.sandbox.data import control  # noqa: TID251
 
     if control.down(directory):

@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from reconciler.cloud.client import RedisCloudClient
+from reconciler.commands.options import StatusFlags
 from reconciler.commands.runtime import EXIT_OK, Runtime
 from reconciler.desired import DatabaseSpec, OperationKind
 from reconciler.errors import NotFoundError
-from reconciler.live import LatestStatus
-from reconciler.normalise import from_live
-from reconciler.statuses import StatusMeaning, meaning
-from reconciler.uris import mask
+from reconciler.status_report import LatestView, StatusRow, missing_row, status_row
+from reconciler.statuses import StatusMeaning
 
 _STATUS_TIMEOUT = 600.0
 
 
-def run_status(rt: Runtime) -> int:
-    manifest = rt.manifest()
+def run_status(rt: Runtime[StatusFlags]) -> int:
+    manifest = rt.manifest(rt.flags.files)
     client = rt.connect().client
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="status") as pool:
-        rows = list(pool.map(lambda spec: _row(client, spec), manifest.databases))
-    if rt.args.format == "json":
+        rows = list(pool.map(lambda spec: _fetch(client, spec), manifest.databases))
+    if rt.flags.format == "json":
         print(json.dumps({"databases": rows}, indent=2), file=rt.out)
     else:
         for row in rows:
@@ -36,48 +34,18 @@ def run_status(rt: Runtime) -> int:
     return EXIT_OK
 
 
-def _row(client: RedisCloudClient, spec: DatabaseSpec) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "name": spec.name,
-        "tier": spec.tier.value,
-        "subscription": spec.subscription,
-        "database": spec.database,
-    }
+def _fetch(client: RedisCloudClient, spec: DatabaseSpec) -> StatusRow:
+    where = (spec.tier, spec.subscription, spec.database)
     try:
-        live = client.get_database(spec.tier, spec.subscription, spec.database)
+        live = client.get_database(*where)
     except NotFoundError:
-        row["error"] = f"database {spec.database} not found in {spec.tier.value} subscription {spec.subscription}"
-        return row
-    settings = from_live(live.backup, live.tier)
-    row["status"] = live.status
-    row["backup"] = {
-        "enabled": settings.enabled,
-        "path": mask(settings.path) if settings.path else None,
-        "interval": settings.interval,
-        "time_utc": settings.time_utc,
-    }
-    row["last_backup"] = _latest(
-        client.latest(OperationKind.BACKUP, spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
-    )
-    row["last_import"] = _latest(
-        client.latest(OperationKind.IMPORT, spec.tier, spec.subscription, spec.database, timeout=_STATUS_TIMEOUT)
-    )
-    return row
+        return missing_row(spec)
+    last_backup = client.latest(OperationKind.BACKUP, *where, timeout=_STATUS_TIMEOUT)
+    last_import = client.latest(OperationKind.IMPORT, *where, timeout=_STATUS_TIMEOUT)
+    return status_row(spec, live, last_backup, last_import)
 
 
-def _latest(status: LatestStatus) -> dict[str, Any]:
-    """`status` exactly as the API wrote it; `outcome` is what it means in either vocabulary (statuses.py)."""
-    what = meaning(status.status)
-    return {
-        "status": status.status,
-        "outcome": what.value if what is not None else None,
-        "time": status.time,
-        "failure_reason": status.failure_reason,
-        "error": status.error_type,
-    }
-
-
-def _print_row(rt: Runtime, row: dict[str, Any]) -> None:
+def _print_row(rt: Runtime[StatusFlags], row: StatusRow) -> None:
     print(f"{row['name']}  ({row['tier']} subscription {row['subscription']} database {row['database']})", file=rt.out)
     if "error" in row:
         print(f"  error: {row['error']}", file=rt.out)
@@ -90,11 +58,11 @@ def _print_row(rt: Runtime, row: dict[str, Any]) -> None:
         print(f"  backup:      on, to {backup['path']}" + (f" ({when})" if when else ""), file=rt.out)
     else:
         print("  backup:      off", file=rt.out)
-    for label, key in (("last backup", "last_backup"), ("last import", "last_import")):
-        print(f"  {label}: {_describe(row[key])}", file=rt.out)
+    for label, latest in (("last backup", row["last_backup"]), ("last import", row["last_import"])):
+        print(f"  {label}: {_describe(latest)}", file=rt.out)
 
 
-def _describe(latest: dict[str, Any]) -> str:
+def _describe(latest: LatestView) -> str:
     if latest["error"]:
         return f"unavailable ({latest['error']})"
     if not latest["status"]:

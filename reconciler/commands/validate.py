@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
+from reconciler.commands.options import SchemaFlags, ValidateFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.errors import ManifestError
 from reconciler.schema import schema_text
 from reconciler.variables import needed_variables
 
-_POSITIONED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$", re.DOTALL)
 
-
-def run_validate(rt: Runtime) -> int:
+def run_validate(rt: Runtime[ValidateFlags]) -> int:
+    flags = rt.flags
     try:
-        manifest = rt.manifest([*rt.args.files, *rt.args.paths])
+        manifest = rt.manifest([*flags.files, *flags.paths])
     except ManifestError as error:
-        if rt.args.format != "json":
+        if flags.format != "json":
             raise
         print(
             json.dumps(
-                {"valid": False, "problems": [_problem(p) for p in error.problems]}, indent=2, ensure_ascii=False
+                {"valid": False, "problems": [p.to_dict() for p in error.problems]}, indent=2, ensure_ascii=False
             ),
             file=rt.out,
         )
@@ -30,7 +28,7 @@ def run_validate(rt: Runtime) -> int:
     files, count = len(manifest.paths), len(manifest.databases)
     # Offline and without the secrets (it runs in pre-commit): name the variables, never read them.
     variables = list(needed_variables(manifest))
-    if rt.args.format == "json":
+    if flags.format == "json":
         document = {
             "valid": True,
             "files": list(manifest.paths),
@@ -38,26 +36,14 @@ def run_validate(rt: Runtime) -> int:
             "variables": variables,
         }
         print(json.dumps(document, indent=2), file=rt.out)
-    elif not rt.args.quiet:
+    elif not rt.global_flags.quiet:
         print(f"Valid: {count} database{'s' * (count != 1)} in {files} file{'s' * (files != 1)}.", file=rt.out)
         if variables:
             print(f"Variables a plan will need: {', '.join(variables)}", file=rt.out)
     return EXIT_OK
 
 
-def _problem(text: str) -> dict[str, Any]:
-    match = _POSITIONED.match(text)
-    if match is None:
-        return {"path": None, "line": None, "column": None, "message": text}
-    return {
-        "path": match["path"],
-        "line": int(match["line"]),
-        "column": int(match["column"]),
-        "message": match["message"],
-    }
-
-
-def run_schema(rt: Runtime) -> int:
+def run_schema(rt: Runtime[SchemaFlags]) -> int:
     """Print the manifest schema so teams can vendor it for their editors."""
     rt.out.write(schema_text())
     return EXIT_OK

@@ -1,0 +1,149 @@
+"""From the parsed command line to the chosen command: one function per command builds its typed flags (the
+only code that reads argparse's untyped namespace) and imports the command's module when it is chosen, with a
+plain import, so that `--version` loads no command and `validate` loads no HTTP client."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from reconciler.commands.runtime import Runtime
+
+_Flags = TypeVar("_Flags")
+
+
+class Start(Protocol):
+    """Makes a command's runtime from its flags; the rest of it (streams, environment) is made once in `main`."""
+
+    def __call__(self, flags: _Flags, /) -> Runtime[_Flags]: ...
+
+
+Command = Callable[[argparse.Namespace, Start], int]
+
+
+def validate(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import ValidateFlags
+    from reconciler.commands.validate import run_validate
+
+    flags = ValidateFlags(files=tuple(args.files), paths=tuple(args.paths), format=args.format)
+    return run_validate(start(flags))
+
+
+def schema(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SchemaFlags
+    from reconciler.commands.validate import run_schema
+
+    return run_schema(start(SchemaFlags()))
+
+
+def plan(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import PlanFlags
+    from reconciler.commands.plan import run_plan
+
+    flags = PlanFlags(
+        files=tuple(args.files),
+        targets=tuple(args.target),
+        retry_failed=tuple(args.retry_failed),
+        retry_uncertain=tuple(args.retry_uncertain),
+        rate_limit=args.rate_limit,
+        out=args.out,
+        format=args.format,
+        detailed_exitcode=args.detailed_exitcode,
+        report_unmanaged=args.report_unmanaged,
+    )
+    return run_plan(start(flags))
+
+
+def apply(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.apply import run_apply
+    from reconciler.commands.options import ApplyFlags
+
+    flags = ApplyFlags(
+        files=tuple(args.files),
+        planfile=args.planfile,
+        targets=tuple(args.target),
+        retry_failed=tuple(args.retry_failed),
+        retry_uncertain=tuple(args.retry_uncertain),
+        rate_limit=args.rate_limit,
+        auto_approve=args.auto_approve,
+        parallelism=args.parallelism,
+        max_backups_per_subscription=args.max_backups_per_subscription,
+        timeout=args.timeout,
+        report=args.report,
+    )
+    return run_apply(start(flags))
+
+
+def show(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import ShowFlags
+    from reconciler.commands.plan import run_show
+
+    return run_show(start(ShowFlags(planfile=args.planfile, format=args.format)))
+
+
+def status(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import StatusFlags
+    from reconciler.commands.status import run_status
+
+    flags = StatusFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
+    return run_status(start(flags))
+
+
+def receipts_list(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import ReceiptsListFlags
+    from reconciler.commands.receipts import run_receipts_list
+
+    flags = ReceiptsListFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
+    return run_receipts_list(start(flags))
+
+
+def receipts_forget(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import ReceiptsForgetFlags
+    from reconciler.commands.receipts import run_receipts_forget
+
+    flags = ReceiptsForgetFlags(
+        files=tuple(args.files),
+        rate_limit=args.rate_limit,
+        address=args.address,
+        auto_approve=args.auto_approve,
+        force=args.force,
+    )
+    return run_receipts_forget(start(flags))
+
+
+def sandbox_serve(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SandboxServeFlags
+    from reconciler.commands.sandbox import run_sandbox_serve
+
+    return run_sandbox_serve(start(SandboxServeFlags(host=args.host, port=args.port, seed=args.seed)))
+
+
+def sandbox_reset(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SandboxResetFlags
+    from reconciler.commands.sandbox import run_sandbox_reset
+
+    return run_sandbox_reset(start(SandboxResetFlags(seed=args.seed)))
+
+
+def sandbox_up(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SandboxUpFlags
+    from reconciler.commands.sandbox import run_sandbox_up
+
+    flags = SandboxUpFlags(seed=args.seed, dir=args.dir, backup_speedup=args.backup_speedup)
+    return run_sandbox_up(start(flags))
+
+
+def sandbox_status(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SandboxStatusFlags
+    from reconciler.commands.sandbox import run_sandbox_status
+
+    return run_sandbox_status(start(SandboxStatusFlags(dir=args.dir, format=args.format)))
+
+
+def sandbox_down(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import SandboxDownFlags
+    from reconciler.commands.sandbox import run_sandbox_down
+
+    return run_sandbox_down(start(SandboxDownFlags(dir=args.dir)))

@@ -1,0 +1,39 @@
+"""One row of `receipts list`: a receipt read from a database's tags, and whether the manifest's operation
+under its address still has the fingerprint it was claimed with. Pure: the command reads the tags."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from reconciler.calls import database_path, fingerprint, operation_call
+from reconciler.desired import DatabaseSpec, operation_address
+from reconciler.receipt_tags import Receipt
+
+
+class ReceiptRow(TypedDict):
+    address: str
+    database: str
+    key: str  # the tag it was read from
+    phase: str
+    created_at: str | None
+    written_at: int | None  # a compacted receipt keeps only its tag's createdAt
+    task_id: str | None
+    fingerprint_matches: bool | None  # None: no operation in the manifest has this address
+    compacted: bool
+
+
+def receipt_row(spec: DatabaseSpec, receipt: Receipt) -> ReceiptRow:
+    where = database_path(spec.tier, spec.subscription, spec.database)
+    operation = next((op for kind, op in spec.operations() if (kind, op.id) == (receipt.kind, receipt.op_id)), None)
+    matches = None if operation is None else fingerprint(operation_call(where, operation)) == receipt.fingerprint
+    return {
+        "address": operation_address(spec.name, receipt.kind, receipt.op_id),
+        "database": spec.name,
+        "key": receipt.key,
+        "phase": receipt.phase.value,
+        "created_at": receipt.created_at,
+        "written_at": receipt.at or None,
+        "task_id": receipt.task_id,
+        "fingerprint_matches": matches,
+        "compacted": receipt.compacted,
+    }
