@@ -22,7 +22,7 @@ from functools import partial
 from typing import TypeVar
 
 from reconciler.backup_refusals import BackupRefused, NoBackupSlot, post_backup, until_a_slot_frees
-from reconciler.calls import ApiCall, resolved
+from reconciler.calls import ApiCall, is_backup, resolved
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.desired import OperationKind
 from reconciler.errors import (
@@ -36,7 +36,7 @@ from reconciler.errors import (
     TaskTimeoutError,
     WaitInterrupted,
 )
-from reconciler.evidence import BACKUP_OFF_ERRORS, status_verdict, unverified_backup
+from reconciler.evidence import says_backup_off, status_verdict, unverified_backup
 from reconciler.ledger import CLAIM_SETTLE, Ledger
 from reconciler.outcomes import Outcome, StepResult
 from reconciler.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
@@ -210,10 +210,7 @@ class Applier:
                 sent = _IMPORT_NOT_SENT
             self._unless_stopped(sent)
             call, record = self._resolved(change.call), partial(self._record_task, db, receipt)
-            if change.kind is OperationKind.IMPORT:
-                task_id = self.client.send(call)
-            else:
-                task_id = self._post_backup(call, deadline, record)
+            task_id = self._post_backup(call, deadline, record) if is_backup(call) else self.client.send(call)
             receipt = receipt.with_task(task_id)
             self.ledger.write(db, receipt, required=False)
             phase, message = self._await(db, receipt, address, deadline)
@@ -307,7 +304,7 @@ class Applier:
             nonlocal unreadable, seen
             where = (db.tier, db.subscription, db.database)
             latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
-            if receipt.kind is OperationKind.BACKUP and latest.error_type in BACKUP_OFF_ERRORS:
+            if says_backup_off(receipt.kind, latest):
                 # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
                 raise _Unverified(unverified_backup(address, outcome.snapshot.task_id, latest.error_type))
             if latest.error_type:
@@ -383,4 +380,4 @@ def _by_database(plan: Plan) -> list[tuple[DatabaseRef, list[Change], list[PlanW
 
 def _takes_backup_slots(changes: list[Change]) -> bool:
     """On-demand backups, and imports with `backup_first`, run backups (one at a time per database)."""
-    return any(isinstance(c, OneShot) and (c.kind is OperationKind.BACKUP or c.backup_first) for c in changes)
+    return any(is_backup(call) for change in changes for call in change.calls)

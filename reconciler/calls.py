@@ -91,6 +91,18 @@ def operation_call(where: str, operation: Import | OnDemandBackup) -> ApiCall:
     return import_call(where, operation) if isinstance(operation, Import) else backup_call(where, operation)
 
 
+def operation_calls(where: str, operation: Import | OnDemandBackup) -> tuple[ApiCall, ...]:
+    """What a one-shot operation sends, in order: an import with `backup_first` sends an on-demand backup first."""
+    first = (backup_call(where),) if isinstance(operation, Import) and operation.backup_first else ()
+    return (*first, operation_call(where, operation))
+
+
+def is_backup(call: ApiCall) -> bool:
+    """A `POST …/backup`: it takes one of its subscription's backup slots, and the API may refuse it while the
+    subscription runs its maximum of backups (`backup_refusals.py`)."""
+    return call.method == "POST" and call.path.endswith("/backup")
+
+
 # Version 1 hashed a bodiless backup as this body; receipts it wrote must keep matching.
 _BODILESS_BACKUP: Mapping[str, Json] = {"adhocBackupPath": None}
 

@@ -28,6 +28,16 @@ from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
 BACKUP_OFF_ERRORS = frozenset({"DATABASE_BACKUP_DISABLED", "DATABASE_BACKUP_NOT_CONFIGURED"})
 
 
+def unreadable_while_backup_off(kind: OperationKind) -> bool:
+    """The backup status answers an error while remote backup is off; the import status does not."""
+    return kind is OperationKind.BACKUP
+
+
+def says_backup_off(kind: OperationKind, latest: LatestStatus | None) -> bool:
+    """The status read answered that backup is off, so it says nothing of this operation's outcome."""
+    return unreadable_while_backup_off(kind) and latest is not None and latest.error_type in BACKUP_OFF_ERRORS
+
+
 def edited_problem(receipt: Receipt, fingerprint: str, address: str) -> str | None:
     """An edited operation that already ran (or was claimed) must not run again under the same id."""
     if fingerprint == receipt.fingerprint:
@@ -73,8 +83,9 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
     from_status = status_verdict(receipt, address, latest)
     if from_status is not None:
         return from_status
-    if receipt.kind is OperationKind.BACKUP and latest is not None and latest.error_type in BACKUP_OFF_ERRORS:
-        return Assessment(WarningKind.UNCERTAIN, unverified_backup(address, task.task_id, latest.error_type))
+    if says_backup_off(receipt.kind, latest):
+        error_type = latest.error_type if latest is not None else None
+        return Assessment(WarningKind.UNCERTAIN, unverified_backup(address, task.task_id, error_type))
     return _uncertain(receipt, address, latest)
 
 

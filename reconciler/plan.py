@@ -123,7 +123,7 @@ class OneShot:
 
     @property
     def action(self) -> Action:
-        return Action.IMPORT if self.kind is OperationKind.IMPORT else Action.BACKUP
+        return Action(self.kind.value)
 
     @property
     def destructive(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler import normalise
-from reconciler.calls import backup_call, fingerprint, operation_call, settings_call
+from reconciler.calls import fingerprint, is_backup, operation_call, operation_calls, settings_call
 from reconciler.confirmation import import_problem, switch_off_problem, where
 from reconciler.desired import (
     DatabaseSpec,
@@ -24,7 +24,7 @@ from reconciler.desired import (
     settings_address,
 )
 from reconciler.errors import PlanError
-from reconciler.evidence import classify, edited_problem, unverifiable_backup_note
+from reconciler.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
 from reconciler.live import LiveAccount, LiveDatabase
 from reconciler.plan import (
     Change,
@@ -227,14 +227,15 @@ def _plan_operation(
 ) -> None:
     if receipt is not None and not _may_repeat(address, receipt, operation, ctx, options, out):
         return
-    if not ctx.backup_on and _needs_destination(operation):
+    calls = operation_calls(ctx.ref.path, operation)
+    if not ctx.backup_on and any(is_backup(call) and call.body is None for call in calls):
+        # A backup to the configured destination, with none configured (API-NOTES §3).
         error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
-        what = "`backup_first`" if isinstance(operation, Import) else "an on-demand backup without `path`"
+        what, fix = _NO_DESTINATION[kind]
         out.problems.append(
             f"{address}: {what} needs a backup destination, but backup is off on this database "
             f"and this plan does not switch it on (the API would answer {error}); "
-            "enable backup in its `backup:` block"
-            + ("" if isinstance(operation, Import) else ", or give this backup a `path`")
+            f"enable backup in its `backup:` block{fix}"
         )
         return
     if isinstance(operation, Import):
@@ -242,11 +243,15 @@ def _plan_operation(
         if problem is not None:
             out.problems.append(problem)
             return
-    if not ctx.backup_on and isinstance(operation, OnDemandBackup):  # it has a `path`, or it is a problem above
+    if not ctx.backup_on and unreadable_while_backup_off(kind):  # it has a `path`, or it is a problem above
         out.warnings.append(PlanWarning(address, WarningKind.UNVERIFIABLE, unverifiable_backup_note(address)))
-    first = (backup_call(ctx.ref.path),) if isinstance(operation, Import) and operation.backup_first else ()
-    calls = (*first, operation_call(ctx.ref.path, operation))
     out.changes.append(OneShot(address, ctx.ref, kind, operation.id, calls, receipt))
+
+
+_NO_DESTINATION = {  # what needs a destination, and the other way out
+    OperationKind.IMPORT: ("`backup_first`", ""),
+    OperationKind.BACKUP: ("an on-demand backup without `path`", ", or give this backup a `path`"),
+}
 
 
 def _may_repeat(
@@ -275,6 +280,3 @@ def _may_repeat(
         out.warnings.append(PlanWarning(address, assessment.kind, message, outcome, ctx.ref))
     return False
 
-
-def _needs_destination(operation: Import | OnDemandBackup) -> bool:
-    return operation.backup_first if isinstance(operation, Import) else operation.path is None

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from reconciler.calls import variables
-from reconciler.desired import DatabaseSpec, Import, Manifest, operation_address, settings_address
+from reconciler.calls import operation_calls, variables
+from reconciler.desired import DatabaseSpec, Manifest, operation_address, settings_address
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
 from reconciler.uris import references
@@ -47,10 +47,8 @@ def _uris(spec: DatabaseSpec) -> Iterator[tuple[str, list[str]]]:
         path = spec.backup.path if spec.backup.enabled else None
         yield settings_address(spec.name), [path] if path else []
     for kind, operation in spec.operations():
-        if isinstance(operation, Import):
-            yield operation_address(spec.name, kind, operation.id), list(operation.sources)
-        else:
-            yield operation_address(spec.name, kind, operation.id), [operation.path] if operation.path else []
+        calls = operation_calls("", operation)  # the path plays no part: only bodies hold URIs
+        yield operation_address(spec.name, kind, operation.id), [text for call in calls for text in call.strings()]
 
 
 def _need(needed: dict[str, list[str]], names: Iterable[str], address: str) -> None:
