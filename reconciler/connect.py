@@ -18,7 +18,6 @@ from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import DEFAULT_URL, Credentials, Session, open_http
 from reconciler.errors import CredentialsError
-from reconciler.polling import PollPolicy
 from reconciler.redact import Redactor
 
 SANDBOX_URL = "sandbox"
@@ -45,7 +44,6 @@ def connect(
     sandbox: bool,
     rate_limit: int,
     redactor: Redactor,
-    poll: PollPolicy | None = None,
     notice: TextIO | None = sys.stderr,
 ) -> Connection:
     url = environ.get("REDISCLOUD_URL") or DEFAULT_URL
@@ -100,4 +98,4 @@ def connect(
         http = open_http(url, Credentials(access, secret))
         is_sandbox = False
     session = Session(http, limiter=RateLimiter(rate_limit))
-    return Connection(RedisCloudClient(session, poll=poll), url, is_sandbox)
+    return Connection(RedisCloudClient(session), url, is_sandbox)

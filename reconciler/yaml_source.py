@@ -14,13 +14,11 @@ from typing import Any
 import yaml
 
 from reconciler.desired import Position
-from reconciler.input_files import InputFileProblem, read_limited
+from reconciler.input_files import MAX_BYTES, MAX_DEPTH, InputFileProblem, read_limited
 
 # libyaml's parser when PyYAML was built with it (it is on the usual wheels): ~10x faster than pure Python.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 100_000  # nodes that aliases add; the nodes written out count only against MAX_BYTES
 MAX_INT_DIGITS = 100  # ids are int32 (OpenAPI); a longer integer is a mistake, and past 4,300 digits a crash
 _ECHOED = 200  # characters of a value that a message quotes (a URI fits; a 1 MB value does not)

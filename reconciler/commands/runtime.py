@@ -16,7 +16,6 @@ from reconciler.redact import Redactor
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
     from reconciler.connect import Connection
     from reconciler.desired import Manifest
-    from reconciler.polling import PollPolicy
 
 __all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 
@@ -48,7 +47,7 @@ class Runtime(Generic[Flags]):
                 self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
         return manifest
 
-    def connect(self: Runtime[CallsApi], poll: PollPolicy | None = None) -> Connection:
+    def connect(self: Runtime[CallsApi]) -> Connection:
         """Only a command whose flags carry `--rate-limit` may connect (mypy checks it from the self type)."""
         if self.connection is None:
             from reconciler.connect import connect
@@ -58,7 +57,6 @@ class Runtime(Generic[Flags]):
                 sandbox=self.global_flags.sandbox,
                 rate_limit=self.flags.rate_limit,
                 redactor=self.redactor,
-                poll=poll,
                 notice=None if self.global_flags.quiet else self.err,
             )
         return self.connection
