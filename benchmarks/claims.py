@@ -61,8 +61,7 @@ class _served:
 
     def __enter__(self) -> str:
         document = yaml.safe_load((ROOT / "examples" / "sandbox-world.yaml").read_text(encoding="utf-8"))
-        document["options"] = {**(document.get("options") or {}), "tag_create_existing": self.mode,
-                               "rate_limit": 10**9}
+        document["options"] = {**(document.get("options") or {}), "tag_create_existing": self.mode, "rate_limit": 10**9}
         seed = Path(self.work.name) / "world.yaml"
         seed.write_text(yaml.safe_dump(document), encoding="utf-8")
         with socket.socket() as probe:
@@ -70,7 +69,8 @@ class _served:
             port = probe.getsockname()[1]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port), "--seed", str(seed)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -127,8 +127,9 @@ def _races(url: str, racers: int) -> dict[str, Any]:
         won: list[str] = []
         start = threading.Barrier(racers)
 
-        def race(run_id: str, op_id: str = f"race-{racers}-{round_}", start: threading.Barrier = start,
-                 won: list[str] = won) -> None:
+        def race(
+            run_id: str, op_id: str = f"race-{racers}-{round_}", start: threading.Barrier = start, won: list[str] = won
+        ) -> None:
             ledger = Ledger(_client(url), settle=RACE_SETTLE)
             start.wait()
             began = time.monotonic()
@@ -161,9 +162,11 @@ def _render(mode: str, spans: list[float], races: dict[int, dict[str, Any]]) -> 
         f"({CLAIM_SETTLE / worst:.0f}x the worst span)",
     ]
     for racers, race in races.items():
-        lines.append(f"- {racers} racing claimers, {race['rounds']} rounds: exactly one proceeded in "
-                     f"{race['exactly_one']} of {race['rounds']}; median claim {race['claim_p50'] * 1000:.0f} ms "
-                     f"(settle {RACE_SETTLE:g} s for the race)")
+        lines.append(
+            f"- {racers} racing claimers, {race['rounds']} rounds: exactly one proceeded in "
+            f"{race['exactly_one']} of {race['rounds']}; median claim {race['claim_p50'] * 1000:.0f} ms "
+            f"(settle {RACE_SETTLE:g} s for the race)"
+        )
     return [*lines, ""]
 
 

@@ -272,8 +272,14 @@ class Applier:
         return post_backup(self.client, call, timeout=self._left(deadline), record=record)
 
     def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
-        return until_a_slot_frees(attempt, policy=self.client.poll, deadline=deadline, clock=self._clock,
-                                  stop=self.stop, timeout=self.options.timeout)
+        return until_a_slot_frees(
+            attempt,
+            policy=self.client.poll,
+            deadline=deadline,
+            clock=self._clock,
+            stop=self.stop,
+            timeout=self.options.timeout,
+        )
 
     def _record_task(self, db: DatabaseRef, claimed: Receipt, task_id: str) -> None:
         """Best effort: the accepted task's id on the claim as soon as the POST is answered."""
@@ -328,8 +334,9 @@ class Applier:
         def timed_out() -> TaskTimeoutError:
             return TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s{seen}")
 
-        return poll(check, policy=self.client.poll, deadline=deadline, clock=self._clock, sleep=time.sleep,
-                    timed_out=timed_out)
+        return poll(
+            check, policy=self.client.poll, deadline=deadline, clock=self._clock, sleep=time.sleep, timed_out=timed_out
+        )
 
     def _settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
         settled = self.ledger.settle(db, warning)

@@ -77,7 +77,14 @@ def until_a_slot_frees(
         )
 
     try:
-        return poll(check, policy=policy, deadline=deadline, clock=clock, sleep=stop.wait,
-                    timed_out=lambda: no_slot(f"the {timeout:g} s timeout"), stop=stop)
+        return poll(
+            check,
+            policy=policy,
+            deadline=deadline,
+            clock=clock,
+            sleep=stop.wait,
+            timed_out=lambda: no_slot(f"the {timeout:g} s timeout"),
+            stop=stop,
+        )
     except WaitInterrupted:
         raise no_slot("apply was interrupted") from None

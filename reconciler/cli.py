@@ -116,9 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         manifests=False,
     )
 
-    plan = _command(
-        commands, "plan", "refresh live state and print the changes apply would make", dispatch.plan
-    )
+    plan = _command(commands, "plan", "refresh live state and print the changes apply would make", dispatch.plan)
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
@@ -152,9 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(apply)
     _api_flags(apply)
 
-    receipts = _command(
-        commands, "receipts", "the receipts of one-shot operations", None, manifests=False
-    )
+    receipts = _command(commands, "receipts", "the receipts of one-shot operations", None, manifests=False)
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True
     listing = ledger.add_parser("list", help="every receipt on the managed databases")
@@ -180,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--format", choices=("text", "json"), default="text")
     _api_flags(status)
 
-    sandbox = _command(
-        commands, "sandbox", "the built-in Redis Cloud API emulator", None, manifests=False
-    )
+    sandbox = _command(commands, "sandbox", "the built-in Redis Cloud API emulator", None, manifests=False)
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
     serve = actions.add_parser("serve", help="serve the emulator over HTTP")

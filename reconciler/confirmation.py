@@ -19,9 +19,7 @@ def import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | N
     fix = f"check the ids; if this really is the database to overwrite, write confirm: {live_name}"
     if operation.confirm is None:
         return f"{address}: an import needs `confirm:` — {where(ref)} is named {live_name!r} in Redis Cloud; {fix}"
-    return (
-        f"{address}: confirm is {operation.confirm!r} but {where(ref)} is named {live_name!r} in Redis Cloud — {fix}"
-    )
+    return f"{address}: confirm is {operation.confirm!r} but {where(ref)} is named {live_name!r} in Redis Cloud — {fix}"
 
 
 def switch_off_problem(address: str, spec: DatabaseSpec, ref: DatabaseRef) -> str | None:

@@ -42,9 +42,11 @@ def edited_problem(receipt: Receipt, fingerprint: str, address: str) -> str | No
     """An edited operation that already ran (or was claimed) must not run again under the same id."""
     if fingerprint == receipt.fingerprint:
         return None
-    return (f"{address}: the manifest entry changed after the operation was {receipt.phase.value} "
-            f"(receipt fingerprint {receipt.fingerprint}, manifest {fingerprint}); operation ids are immutable: "
-            "restore the entry as it was, or give the changed operation a new id")
+    return (
+        f"{address}: the manifest entry changed after the operation was {receipt.phase.value} "
+        f"(receipt fingerprint {receipt.fingerprint}, manifest {fingerprint}); operation ids are immutable: "
+        "restore the entry as it was, or give the changed operation a new id"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +58,17 @@ class Assessment:
     outcome: Phase | None = None  # for settled: the phase apply records
 
 
-def classify(
-    receipt: Receipt, address: str, *, latest: LatestStatus | None, task: TaskSnapshot | None
-) -> Assessment:
+def classify(receipt: Receipt, address: str, *, latest: LatestStatus | None, task: TaskSnapshot | None) -> Assessment:
     """Decide what a receipt means, trusting only the API: the task first, then the latest status,
     compared with the tag's own `createdAt` (server clock, SPEC §10 "Which clock")."""
     if receipt.phase is Phase.DONE:
         return Assessment(None)
     if receipt.phase is Phase.FAILED:
-        return Assessment(WarningKind.FAILED, f"{address} failed (receipt written {_epoch(receipt.at)}"
-                          f"{_task_note(receipt)}); re-run it with --retry-failed {address}")
+        return Assessment(
+            WarningKind.FAILED,
+            f"{address} failed (receipt written {_epoch(receipt.at)}"
+            f"{_task_note(receipt)}); re-run it with --retry-failed {address}",
+        )
     if task is not None and receipt.task_id and task.task_id.lower() == receipt.task_id:
         return _from_task(receipt, address, task, latest)
     return status_verdict(receipt, address, latest) or _uncertain(receipt, address, latest)
@@ -76,8 +79,9 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
         return _in_progress(address, receipt, f"task {task.task_id} is {task.status}")
     if task.status != TASK_COMPLETED:
         reason = " - ".join(part for part in (task.error_type, task.error_description) if part)
-        return _settled(address, Phase.FAILED, f"task {task.task_id} ended {task.status}"
-                        + (f": {reason}" if reason else ""))
+        return _settled(
+            address, Phase.FAILED, f"task {task.task_id} ended {task.status}" + (f": {reason}" if reason else "")
+        )
     # A completed task may only mean "accepted" (API-NOTES §3, §4, §11), so the status must speak; where it cannot
     # (backup off), the outcome is unverifiable and a person must look (issue 20 item 4).
     from_status = status_verdict(receipt, address, latest)
@@ -91,19 +95,23 @@ def _from_task(receipt: Receipt, address: str, task: TaskSnapshot, latest: Lates
 
 def unverifiable_backup_note(address: str) -> str:
     """The plan's word on an on-demand backup to its own path while the database's backup is off."""
-    return (f"{address} cannot be verified once run: backup is off on this database, so the API shows no backup "
-            "status (a completed task means only that the backup was accepted); apply leaves its receipt claimed, "
-            "reported uncertain, for you to check the destination; switch the database's backup on first to have it "
-            "verified")
+    return (
+        f"{address} cannot be verified once run: backup is off on this database, so the API shows no backup "
+        "status (a completed task means only that the backup was accepted); apply leaves its receipt claimed, "
+        "reported uncertain, for you to check the destination; switch the database's backup on first to have it "
+        "verified"
+    )
 
 
 def unverified_backup(address: str, task_id: str, error_type: str | None) -> str:
     """What to do about a backup whose task completed while its status cannot be read (backup off)."""
-    return (f"{address} cannot be verified: its task {task_id} completed, which means only that the API accepted "
-            f"the backup, and with remote backup off the backup status answers {error_type or 'an error'}. Check the "
-            "backup destination for a file written since the claim: if it is there, the backup ran (remove its entry "
-            "from the manifest; the claimed receipt stays as its record); if not, re-run it with "
-            f"--retry-uncertain {address}")
+    return (
+        f"{address} cannot be verified: its task {task_id} completed, which means only that the API accepted "
+        f"the backup, and with remote backup off the backup status answers {error_type or 'an error'}. Check the "
+        "backup destination for a file written since the claim: if it is there, the backup ran (remove its entry "
+        "from the manifest; the claimed receipt stays as its record); if not, re-run it with "
+        f"--retry-uncertain {address}"
+    )
 
 
 def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment | None:
@@ -126,20 +134,27 @@ def status_verdict(receipt: Receipt, address: str, latest: LatestStatus | None) 
 
 
 def _settled(address: str, outcome: Phase, evidence: str) -> Assessment:
-    return Assessment(WarningKind.SETTLED, f"{address} was interrupted, but {evidence}; "
-                      f"apply will record {outcome.value}", outcome)
+    return Assessment(
+        WarningKind.SETTLED, f"{address} was interrupted, but {evidence}; apply will record {outcome.value}", outcome
+    )
 
 
 def _in_progress(address: str, receipt: Receipt, evidence: str) -> Assessment:
-    return Assessment(WarningKind.IN_PROGRESS, f"{address} is still running ({evidence}; claimed "
-                      f"{receipt.created_at or _epoch(receipt.at)}); plan again when it has finished")
+    return Assessment(
+        WarningKind.IN_PROGRESS,
+        f"{address} is still running ({evidence}; claimed "
+        f"{receipt.created_at or _epoch(receipt.at)}); plan again when it has finished",
+    )
 
 
 def _uncertain(receipt: Receipt, address: str, latest: LatestStatus | None) -> Assessment:
     seen = describe_status(receipt.kind, latest)
-    return Assessment(WarningKind.UNCERTAIN, f"{address} was claimed {receipt.created_at or _epoch(receipt.at)}"
-                      f"{_task_note(receipt)} but the API shows no outcome since ({seen}); check the database, "
-                      f"and if it did not run, re-run it with --retry-uncertain {address}")
+    return Assessment(
+        WarningKind.UNCERTAIN,
+        f"{address} was claimed {receipt.created_at or _epoch(receipt.at)}"
+        f"{_task_note(receipt)} but the API shows no outcome since ({seen}); check the database, "
+        f"and if it did not run, re-run it with --retry-uncertain {address}",
+    )
 
 
 def describe_status(kind: OperationKind, latest: LatestStatus | None) -> str:

@@ -130,8 +130,9 @@ class Ledger:
         # API refused the write itself (a Viewer key's 403, a full tag budget).
         existing = self._tag(db, receipt.key)
         if existing is None:
-            raise ClaimRefused(f"the API refused the claim ({refusal}); nothing was written and the operation did "
-                               "not run") from None
+            raise ClaimRefused(
+                f"the API refused the claim ({refusal}); nothing was written and the operation did not run"
+            ) from None
         with self._verdict_lock:
             self.refuses_duplicates = True
         if existing.value != receipt.value:
@@ -270,12 +271,14 @@ class Ledger:
         entries = _entries(db, tag) if receipt.compacted else None
         rest = [entry for entry in entries or () if entry != compact_entry(receipt)]
         if rest and not self._write_compact(db, rest):
-            raise ReconcilerError(f"{db.name}: could not rewrite the compact receipt {tag.key} without this one; "
-                                  "nothing was forgotten")
+            raise ReconcilerError(
+                f"{db.name}: could not rewrite the compact receipt {tag.key} without this one; nothing was forgotten"
+            )
         self._delete(db, receipt.key)
         if self._tag(db, receipt.key) is not None:
-            raise ReconcilerError(f"{db.name}: the API did not delete tag {receipt.key} (a 404 for its path); "
-                                  "delete it in the console")
+            raise ReconcilerError(
+                f"{db.name}: the API did not delete tag {receipt.key} (a 404 for its path); delete it in the console"
+            )
 
     # --- the tag budget -----------------------------------------------------------------------------------------
 

@@ -23,23 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.atomic import write_json
-from reconciler.calls import ApiCall, backup_call, plain
-from reconciler.desired import OperationKind, Tier
 from reconciler.errors import PlanFileError
 from reconciler.input_files import MAX_BYTES, InputFileProblem, read_limited, strict_json
-from reconciler.normalise import FIELDS, Settings
 from reconciler.plan import (
     Action,
-    Change,
-    DatabaseRef,
-    FieldChange,
-    OneShot,
     Plan,
-    PlanWarning,
-    SettingsUpdate,
-    WarningKind,
 )
-from reconciler.receipt_tags import Phase, Receipt, tag_key
+from reconciler.plan_json import change_document, change_from, warning_document, warning_from
 from reconciler.uris import mask
 
 FORMAT_VERSION = "1.2"
@@ -72,21 +62,31 @@ class SavedPlan:
         return self.format_version == FORMAT_VERSION
 
 
-def build_document(plan: Plan, *, tool_version: str, created_at: str, manifest_digest: str,
-                   manifest_paths: Sequence[str], api_url: str, account_id: int | None = None) -> dict[str, Any]:
+def build_document(
+    plan: Plan,
+    *,
+    tool_version: str,
+    created_at: str,
+    manifest_digest: str,
+    manifest_paths: Sequence[str],
+    api_url: str,
+    account_id: int | None = None,
+) -> dict[str, Any]:
     """The plan document; metadata are given by the caller, never read here (no clock, no environment)."""
-    return seal({
-        "format_version": FORMAT_VERSION,
-        "tool_version": tool_version,
-        "created_at": created_at,
-        "account_id": account_id,
-        "manifest_digest": manifest_digest,
-        "manifest_paths": list(manifest_paths),
-        "api_url": mask(api_url),
-        "changes": [change_document(change) for change in plan.changes],
-        "summary": summary(plan),
-        "warnings": [_warning_document(warning) for warning in plan.warnings],
-    })
+    return seal(
+        {
+            "format_version": FORMAT_VERSION,
+            "tool_version": tool_version,
+            "created_at": created_at,
+            "account_id": account_id,
+            "manifest_digest": manifest_digest,
+            "manifest_paths": list(manifest_paths),
+            "api_url": mask(api_url),
+            "changes": [change_document(change) for change in plan.changes],
+            "summary": summary(plan),
+            "warnings": [warning_document(warning) for warning in plan.warnings],
+        }
+    )
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -152,18 +152,23 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
         raise PlanFileError(f"{source}: not a plan file (no format_version)")
     version = document["format_version"]
     if version not in SUPPORTED_VERSIONS:
-        raise PlanFileError(f"{source}: plan format_version {version!r} is not supported (this reconciler reads "
-                            f"{', '.join(SUPPORTED_VERSIONS)}); re-run `reconciler plan` with this version")
+        raise PlanFileError(
+            f"{source}: plan format_version {version!r} is not supported (this reconciler reads "
+            f"{', '.join(SUPPORTED_VERSIONS)}); re-run `reconciler plan` with this version"
+        )
     sealed = version != UNSEALED_VERSION
     if sealed and document.get("plan_digest") != plan_digest(document):
-        raise PlanFileError(f"{source}: the plan file was edited after `reconciler plan` wrote it (its plan_digest "
-                            "does not match its contents); re-run plan and apply the file it writes, unchanged")
+        raise PlanFileError(
+            f"{source}: the plan file was edited after `reconciler plan` wrote it (its plan_digest "
+            "does not match its contents); re-run plan and apply the file it writes, unchanged"
+        )
     try:
         account = document["account_id"] if sealed else None
         if account is not None and (not isinstance(account, int) or isinstance(account, bool)):
             raise TypeError("account_id must be a whole number")
-        changes = tuple(_change(item, str(version)) for item in _list(document, "changes"))
-        warnings = tuple(_warning(item) for item in _list(document, "warnings"))
+        kept = version == FORMAT_VERSION
+        changes = tuple(change_from(item, calls_kept=kept) for item in _list(document, "changes"))
+        warnings = tuple(warning_from(item) for item in _list(document, "warnings"))
         return SavedPlan(
             plan=Plan(changes, warnings),
             tool_version=str(document["tool_version"]),
@@ -187,170 +192,3 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"{key} must be a list")
     return value
-
-
-# --- changes and warnings, both ways ---------------------------------------------------------------------------
-
-
-def change_document(change: Change) -> dict[str, Any]:
-    """One change as the plan file holds it (SPEC §6: address, action, database, before, after, destructive),
-    with the calls apply sends; `after` says what they do, for people."""
-    data: dict[str, Any] = {
-        "address": change.address,
-        "action": change.action.value,
-        "database": _database_document(change.database),
-    }
-    if isinstance(change, SettingsUpdate):
-        data["before"] = _settings_document(change.before)
-        data["after"] = _settings_document(change.after, managed_only=True)
-        if change.storage_type is not None:
-            data["after"]["storage_type"] = change.storage_type
-    else:
-        data["before"] = {"receipt": None if change.replaces is None else _receipt_document(change.replaces)}
-        data["after"] = _operation_document(change)
-    data |= {"destructive": change.destructive, "risky": change.risky}
-    if isinstance(change, SettingsUpdate) and change.fields:
-        data["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in change.fields]
-    data["calls"] = [{"method": c.method, "path": c.path, "body": _masked(plain(c.body))} for c in change.calls]
-    return data
-
-
-def _masked(value: Any) -> Any:
-    """Every URI with a literal credential masked. A manifest holds none (validation refuses them), so this changes
-    nothing but a plan made around validation; such a file is then refused by apply as stale, never sent masked."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
-
-
-def _database_document(ref: DatabaseRef) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": ref.name, "subscription": ref.subscription, "database": ref.database,
-                            "tier": ref.tier.value}
-    if ref.live_name is not None:
-        data["live_name"] = ref.live_name
-    return data
-
-
-def _settings_document(settings: Settings, *, managed_only: bool = False) -> dict[str, Any]:
-    values = {name: getattr(settings, name) for name in FIELDS}
-    return {k: v for k, v in values.items() if v is not None} if managed_only else values
-
-
-def _receipt_document(receipt: Receipt) -> dict[str, Any]:
-    """The receipt apply must still find before it retries (the failed or uncertain one it replaces)."""
-    return {"key": receipt.key, "phase": receipt.phase.value, "fingerprint": receipt.fingerprint, "at": receipt.at,
-            "task_id": receipt.task_id, "created_at": receipt.created_at,
-            "run": receipt.run}  # tells the judged receipt from a racing retry's claim of the same second
-
-
-def _operation_document(change: OneShot) -> dict[str, Any]:
-    if change.kind is OperationKind.IMPORT:
-        return {"id": change.op_id, "from": [mask(uri) for uri in change.sources], "source_type": change.source_type,
-                "backup_first": change.backup_first, "fingerprint": change.fingerprint}
-    return {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
-
-
-def _warning_document(warning: PlanWarning) -> dict[str, Any]:
-    data: dict[str, Any] = {"address": warning.address, "kind": warning.kind.value, "message": warning.message}
-    if warning.outcome is not None:
-        data["outcome"] = warning.outcome
-        if warning.database is not None:
-            data["database"] = _database_document(warning.database)
-    return data
-
-
-def _change(item: Mapping[str, Any], version: str) -> Change:
-    ref = _ref(item["database"])
-    calls = _calls(item, ref, version)
-    action = Action(item["action"])
-    change: Change
-    if action is Action.UPDATE:
-        before, after = item["before"], item["after"]
-        fields = tuple(FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"]))
-                       for f in item.get("fields", ()))
-        change = SettingsUpdate(str(item["address"]), ref, _settings(before), _settings(after), calls[0], fields,
-                                _text(after.get("storage_type")), bool(item.get("risky", False)))
-    else:
-        kind = OperationKind(action.value)
-        receipt = item["before"]["receipt"]
-        replaces = None if receipt is None else _receipt(kind, str(item["after"]["id"]), receipt)
-        change = OneShot(str(item["address"]), ref, kind, str(item["after"]["id"]), calls, replaces)
-    if version == FORMAT_VERSION and change_document(change) != item:
-        raise PlanFileError(f"the plan file's {_differing(item, change_document(change))} of {change.address} "
-                            "differ from what its own calls say: it was edited after `reconciler plan` wrote it; "
-                            "re-run plan")
-    return change
-
-
-def _calls(item: Mapping[str, Any], ref: DatabaseRef, version: str) -> tuple[ApiCall, ...]:
-    if version != FORMAT_VERSION and "calls" not in item:  # 1.0 and 1.1 kept a masked request: shown, never sent
-        request = item["after"]["request"]
-        legacy = (ApiCall(str(request["method"]), str(request["path"]), request.get("body") or None),)
-        return (backup_call(ref.path), *legacy) if item["after"].get("backup_first") else legacy
-    listed = _list(item, "calls")
-    if not listed or any(not isinstance(c, dict) or not isinstance(c.get("body"), dict | None) for c in listed):
-        raise TypeError("calls must be a list of {method, path, body}")
-    return tuple(ApiCall(str(c["method"]), str(c["path"]), c["body"]) for c in listed)
-
-
-def _ref(db: Mapping[str, Any]) -> DatabaseRef:
-    live_name = db.get("live_name")  # absent in plan files written before issue 12
-    return DatabaseRef(str(db["name"]), _id(db["subscription"]), _id(db["database"]), Tier(db["tier"]),
-                       None if live_name is None else str(live_name))
-
-
-def _settings(values: Mapping[str, Any]) -> Settings:
-    return Settings(bool(values["enabled"]), *(_text(values.get(name)) for name in FIELDS[1:]))
-
-
-def _setting(value: Any) -> str | bool | None:
-    if value is None or isinstance(value, str | bool):
-        return value
-    raise TypeError(f"a setting must be text, true/false or null, not {str(value)[:40]!r}")
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"expected text, not {str(value)[:40]!r}")
-
-
-def _receipt(kind: OperationKind, op_id: str, view: Mapping[str, Any]) -> Receipt:
-    at = view["at"]
-    if not isinstance(at, int) or isinstance(at, bool):
-        raise TypeError("a receipt's `at` must be a whole number")
-    key = str(view["key"])
-    return Receipt(kind, op_id, Phase(view["phase"]), str(view["fingerprint"]), at, _text(view.get("task_id")),
-                   _text(view.get("created_at")), _text(view.get("run")), None if key == tag_key(kind, op_id) else key)
-
-
-def _differing(saved: Any, fresh: Any, prefix: str = "") -> str:
-    """The dotted keys where two documents differ (`after.from`, `destructive`), at most ten."""
-    return ", ".join(_paths(saved, fresh, prefix)[:10]) or "contents"
-
-
-def _paths(saved: Any, fresh: Any, prefix: str) -> list[str]:
-    if not (isinstance(saved, dict) and isinstance(fresh, dict)):
-        return [prefix or "change"] if saved != fresh else []
-    out: list[str] = []
-    for key in sorted(set(saved) | set(fresh), key=str):
-        name = f"{prefix}.{key}" if prefix else str(key)
-        out += _paths(saved.get(key), fresh.get(key), name) if key in saved and key in fresh else [name]
-    return out
-
-
-def _id(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"an id must be a whole number, not {str(value)[:40]!r}")
-    return value
-
-
-def _warning(item: Mapping[str, Any]) -> PlanWarning:
-    outcome = item.get("outcome")
-    database = item.get("database")
-    return PlanWarning(str(item["address"]), WarningKind(item["kind"]), str(item["message"]),
-                       None if outcome is None else str(outcome), None if database is None else _ref(database))

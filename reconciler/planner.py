@@ -279,4 +279,3 @@ def _may_repeat(
         message = mask_in_text(assessment.message)  # may quote an API error description
         out.warnings.append(PlanWarning(address, assessment.kind, message, outcome, ctx.ref))
     return False
-

@@ -166,15 +166,23 @@ def decode(tag: LiveTag, database_name: str) -> Receipt | None:
         return None
     key = _KEY.match(tag.key)
     if key is None:
-        raise ReceiptError([f"{database_name}: tag {tag.key!r} looks like a receipt but its key does not "
-                            "parse; it was not written by this tool version, fix or delete it"])
+        raise ReceiptError(
+            [
+                f"{database_name}: tag {tag.key!r} looks like a receipt but its key does not "
+                "parse; it was not written by this tool version, fix or delete it"
+            ]
+        )
     kind, op_id = OperationKind(key.group(2)), key.group(3)
     address = operation_address(database_name, kind, op_id)
     value = _VALUE.match(tag.value)
     if value is None:
-        raise ReceiptError([f"{address}: receipt tag {tag.key} has an unreadable value {tag.value[:40]!r}; "
-                            f"it is never overwritten: fix it, or delete it with "
-                            f"`reconciler receipts forget {address}` once you know whether the operation ran"])
+        raise ReceiptError(
+            [
+                f"{address}: receipt tag {tag.key} has an unreadable value {tag.value[:40]!r}; "
+                f"it is never overwritten: fix it, or delete it with "
+                f"`reconciler receipts forget {address}` once you know whether the operation ran"
+            ]
+        )
     phase, digest, at, run, task_id = value.groups()
     stored_as = None if tag.key == tag_key(kind, op_id) else tag.key
     return Receipt(kind, op_id, Phase(phase), digest, int(at), task_id, tag.created_at, run, stored_as)
@@ -211,15 +219,17 @@ def decode_compact(tag: LiveTag, database_name: str) -> tuple[CompactEntry, ...]
     words = tag.value.split(" ")
     entries = [_COMPACT_ENTRY.match(word) for word in words[2:]]
     if words[:2] != [VALUE_VERSION, Phase.DONE.value] or not entries or None in entries:
-        raise ReceiptError([f"{database_name}: compact receipt tag {tag.key} has an unreadable value "
-                            f"{tag.value[:40]!r}; it is never overwritten: fix it or delete it"])
+        raise ReceiptError(
+            [
+                f"{database_name}: compact receipt tag {tag.key} has an unreadable value "
+                f"{tag.value[:40]!r}; it is never overwritten: fix it or delete it"
+            ]
+        )
     kinds = {letter: kind for kind, letter in _KIND_LETTER.items()}
     return tuple(CompactEntry(kinds[m.group(1)], m.group(2), m.group(3)) for m in entries if m)
 
 
-def read_receipts(
-    database_name: str, tags: Iterable[LiveTag], operations: Iterable[OperationKey] = ()
-) -> Receipts:
+def read_receipts(database_name: str, tags: Iterable[LiveTag], operations: Iterable[OperationKey] = ()) -> Receipts:
     """Every receipt of one database, plus one problem line per tag that does not parse. Tags are decoded here
     once (by the refresh); the planner and `receipts list` read the result.
 
@@ -262,9 +272,13 @@ def budget_note(database_name: str, tags: Iterable[LiveTag], planned: int) -> st
     if len(listed) < NEAR_BUDGET and len(listed) + needed <= TAG_BUDGET:
         return None
     ours = sum(1 for tag in listed if is_ours(tag.key))
-    head = (f"{database_name} has {len(listed)} of its {TAG_BUDGET} tags in use ({ours} receipt tag"
-            f"{'s' * (ours != 1)}, {len(listed) - ours} of its own)")
+    head = (
+        f"{database_name} has {len(listed)} of its {TAG_BUDGET} tags in use ({ours} receipt tag"
+        f"{'s' * (ours != 1)}, {len(listed) - ours} of its own)"
+    )
     if len(listed) - ours + needed + 1 > TAG_BUDGET:
-        return (f"{head}; its receipts need {needed + 1} free tags: remove some of the database's own tags, "
-                "or on-demand backups and imports will be refused (nothing is written then)")
+        return (
+            f"{head}; its receipts need {needed + 1} free tags: remove some of the database's own tags, "
+            "or on-demand backups and imports will be refused (nothing is written then)"
+        )
     return f"{head}; apply compacts done receipts, five to a tag, to stay within the budget"

@@ -21,16 +21,27 @@ from reconciler.uris import mask, mask_in_text
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
 SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
 _STYLES = {Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
-_VERBS = {Action.UPDATE: "will be updated", Action.BACKUP: "will be backed up once",
-          Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database"}
+_VERBS = {
+    Action.UPDATE: "will be updated",
+    Action.BACKUP: "will be backed up once",
+    Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
+}
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
     """Terraform-like text. The caller decides colour (TTY, NO_COLOR); the environment is not read here."""
-    console = Console(file=stream, color_system="standard" if color else None, force_terminal=color,
-                      no_color=not color, soft_wrap=True, highlight=False, markup=False, emoji=False,
-                      _environ={})
+    console = Console(
+        file=stream,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        _environ={},
+    )
     if plan.changes:
         console.print("Redis Cloud will be changed as follows:\n")
     for change in plan.changes:
@@ -38,14 +49,22 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         for line in _change_details(change):
             console.print(Text("      " + line))
         console.print()
-    for title, warnings in (("Operations needing attention:", plan.attention),
-                            ("Receipts apply will record:", _settled(plan.warnings)),
-                            ("Notes:", _notes(plan.warnings))):
+    for title, warnings in (
+        ("Operations needing attention:", plan.attention),
+        ("Receipts apply will record:", _settled(plan.warnings)),
+        ("Notes:", _notes(plan.warnings)),
+    ):
         if warnings:
             console.print(Text(title, style="bold yellow"))
             for warning in warnings:
-                console.print(Text.assemble(("  ! ", "yellow"), (warning.address, "bold"),
-                                            (f" [{warning.kind.value}] ", "yellow"), mask_in_text(warning.message)))
+                console.print(
+                    Text.assemble(
+                        ("  ! ", "yellow"),
+                        (warning.address, "bold"),
+                        (f" [{warning.kind.value}] ", "yellow"),
+                        mask_in_text(warning.message),
+                    )
+                )
             console.print()
     console.print(Text(plan.summary_line, style="bold"))
 
@@ -64,8 +83,14 @@ def _change_heading(change: Change) -> Text:
     verb = Text(_VERBS[change.action], style)
     if change.risky:
         verb.append(", ").append(RISKY, "bold red")
-    return Text.assemble(("  " + SYMBOLS[change.action], style), " ", (change.address, "bold"), " ",
-                         verb, f" ({_text_where(change.database)})")
+    return Text.assemble(
+        ("  " + SYMBOLS[change.action], style),
+        " ",
+        (change.address, "bold"),
+        " ",
+        verb,
+        f" ({_text_where(change.database)})",
+    )
 
 
 def _text_where(ref: DatabaseRef) -> str:
@@ -125,9 +150,12 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
     The summary line and the counts of attention items, destructive and risky changes are always there; what
     does not fit is counted, and the note says where the whole plan is (`full_plan`: the plan file written).
     """
-    where = (f"the full plan is in `{_code(full_plan)}` (`reconciler show {_code(full_plan)}`)" if full_plan else
-             "keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it with "
-             "`reconciler show plan.json`")
+    where = (
+        f"the full plan is in `{_code(full_plan)}` (`reconciler show {_code(full_plan)}`)"
+        if full_plan
+        else "keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it with "
+        "`reconciler show plan.json`"
+    )
     sections = [
         *_warnings_block("Needs attention", plan.attention, pinned=True),
         *_destructive_block(plan.changes, where),
@@ -177,8 +205,10 @@ def _fit(summary: str, sections: Sequence[_Section], limit: int, where: str) -> 
     def note(changes: int, receipts: int) -> str:
         hidden = [f"{changes} change{'s' * (changes != 1)}"] if changes else []
         hidden += [f"{receipts} receipt{'s' * (receipts != 1)} apply will record"] if receipts else []
-        return (f"\n> [!NOTE]\n> Truncated to stay under {limit:,} characters (counted as UTF-8 bytes): the details "
-                f"of {' and '.join(hidden) or 'some items'} are not shown; {where}.\n")
+        return (
+            f"\n> [!NOTE]\n> Truncated to stay under {limit:,} characters (counted as UTF-8 bytes): the details "
+            f"of {' and '.join(hidden) or 'some items'} are not shown; {where}.\n"
+        )
 
     def pinned_cost(section: _Section) -> int:
         return _lines_size((*section.head, section.more(len(section.items), "more "), *section.tail))
@@ -205,8 +235,12 @@ def _fit(summary: str, sections: Sequence[_Section], limit: int, where: str) -> 
             hidden_receipts += 0 if section.changes else len(section.items)
             continue
         missing = len(section.items) - len(shown)
-        body = [*section.head, *shown, *([section.more(missing, "more " if shown else "")] if missing else []),
-                *section.tail]
+        body = [
+            *section.head,
+            *shown,
+            *([section.more(missing, "more " if shown else "")] if missing else []),
+            *section.tail,
+        ]
         lines += body
         used += _lines_size(body)
         if missing:
@@ -221,10 +255,15 @@ def _destructive_block(changes: Iterable[Change], where: str) -> list[_Section]:
     destructive = [change for change in changes if change.destructive]
     if not destructive:
         return []
-    head = (f"> [!WARNING]\n> **{len(destructive)} destructive import{'s' * (len(destructive) != 1)}**: "
-            "each replaces all data in its database.")
-    items = tuple(f"> - `{_code(c.address)}` into {_md_where(c.database)} from "
-                  f"{', '.join(_code_span(u) for u in c.sources)}" for c in destructive if isinstance(c, OneShot))
+    head = (
+        f"> [!WARNING]\n> **{len(destructive)} destructive import{'s' * (len(destructive) != 1)}**: "
+        "each replaces all data in its database."
+    )
+    items = tuple(
+        f"> - `{_code(c.address)}` into {_md_where(c.database)} from {', '.join(_code_span(u) for u in c.sources)}"
+        for c in destructive
+        if isinstance(c, OneShot)
+    )
 
     def more(n: int, more: str) -> str:
         return f"> - **{n} {more}destructive import{'s' * (n != 1)} not shown**: {where}."
@@ -236,8 +275,10 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
     risky = [change for change in changes if change.risky]
     if not risky:
         return []
-    head = (f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
-            "remote backup is switched off.")
+    head = (
+        f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
+        "remote backup is switched off."
+    )
     items = tuple(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky)
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
@@ -256,8 +297,9 @@ def _warnings_block(title: str, warnings: Sequence[PlanWarning], *, pinned: bool
 
 
 def _database_block(name: str, changes: Sequence[Change]) -> _Section:
-    counts = ", ".join(f"{sum(1 for c in changes if c.action is a)} {a.value}" for a in Action
-                       if any(c.action is a for c in changes))
+    counts = ", ".join(
+        f"{sum(1 for c in changes if c.action is a)} {a.value}" for a in Action if any(c.action is a for c in changes)
+    )
     head = f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"
     items = []
     for change in changes:
@@ -265,9 +307,14 @@ def _database_block(name: str, changes: Sequence[Change]) -> _Section:
         lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
         items.append("\n".join(lines))
-    return _Section((head,), tuple(items), ("\n</details>\n",),
-                    lambda n, more: f"- **{n} {more}change{'s' * (n != 1)} not shown**.", pinned=False,
-                    changes=len(changes))
+    return _Section(
+        (head,),
+        tuple(items),
+        ("\n</details>\n",),
+        lambda n, more: f"- **{n} {more}change{'s' * (n != 1)} not shown**.",
+        pinned=False,
+        changes=len(changes),
+    )
 
 
 def _html_where(ref: DatabaseRef) -> str:

@@ -55,4 +55,3 @@ def is_success(status: str | None) -> bool:
 
 def is_failure(status: str | None) -> bool:
     return meaning(status) is StatusMeaning.FAILED
-

@@ -123,7 +123,8 @@ def test_second_apply_of_a_stale_in_memory_plan_never_repeats_a_one_shot(acct: A
 def test_console_drift_is_shown_and_corrected(acct: Account) -> None:
     acct.apply(acct.plan())
     # A console user changes the interval: a PUT of our own, as any API user would.
-    task = put_settings(acct.client, 
+    task = put_settings(
+        acct.client,
         Tier.PRO,
         PROD_EU,
         ORDERS,

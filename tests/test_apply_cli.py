@@ -133,7 +133,8 @@ def test_saved_plan_refused_when_live_settings_moved(tmp_path: Path) -> None:
     assert cli(directory, *PLAN, "--out", "plan.json").code == 0
     client, session = open_client(world(directory))
     try:  # someone changes orders-prod in the console between review and apply
-        put_settings(client, 
+        put_settings(
+            client,
             Tier.PRO,
             1234567,
             ORDERS,
@@ -512,9 +513,7 @@ def test_a_viewer_keys_apply_reports_refused_nothing_written_not_uncertain(tmp_p
     assert landed == []  # every write was refused: no tag, no PUT, no backup, no import
 
 
-def seeded(
-    tmp_path: Path, tags: dict[str, str], database: int = ORDERS, options: dict[str, Any] | None = None
-) -> Path:
+def seeded(tmp_path: Path, tags: dict[str, str], database: int = ORDERS, options: dict[str, Any] | None = None) -> Path:
     """The fast sandbox with extra tags on one database, as a console user or version 0.1 left them."""
     directory = sandbox_dir(tmp_path, options)
     seed = directory / "fast-world.yaml"
@@ -717,9 +716,13 @@ def test_apply_planfile_sends_exactly_the_plans_calls_in_order(tmp_path: Path) -
 
     assert ran.code == 0, ran.err
     received = world(directory).request_log()[mark:]
-    sent = [(r.method, r.path.removeprefix("/v1"), r.body) for r in received if r.method != "GET"
-            and "/tags" not in r.path]
+    sent = [
+        (r.method, r.path.removeprefix("/v1"), r.body) for r in received if r.method != "GET" and "/tags" not in r.path
+    ]
     assert sent == [(c.method, c.path, calls.plain(c.body)) for c in planned]
     others = [r for r in received if r.method != "GET" and "/tags" in r.path]
-    assert all(r.path.removeprefix("/v1").split("/tags")[0] in {c.path.rsplit("/", 1)[0] for c in planned}
-               | {c.path for c in planned} for r in others)
+    assert all(
+        r.path.removeprefix("/v1").split("/tags")[0]
+        in {c.path.rsplit("/", 1)[0] for c in planned} | {c.path for c in planned}
+        for r in others
+    )

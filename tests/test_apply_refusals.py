@@ -216,8 +216,9 @@ def test_an_on_demand_backup_waits_for_a_slot_held_by_scheduled_backups(acct: Ac
     # Each refusal withdrew the claim, and the next attempt claimed afresh: no claim without a task id waited
     # while the scheduled backups ran (their status could have passed for ours).
     claims = [  # the creates that took (the first claim's identical probe is refused with a 409)
-        e for e in log if e.method == "POST" and e.path.endswith("/tags") and e.body["key"] == ON_DEMAND_KEY
-        and e.status == 200
+        e
+        for e in log
+        if e.method == "POST" and e.path.endswith("/tags") and e.body["key"] == ON_DEMAND_KEY and e.status == 200
     ]
     withdrawn = [e for e in log if e.method == "DELETE" and e.path.endswith(f"/tags/{ON_DEMAND_KEY}")]
     assert len(claims) == len(withdrawn) + 1 > 1

@@ -205,7 +205,7 @@ def test_every_output_works_on_a_stream_that_is_not_utf8(tmp_path: Path, argv: t
         document = json.loads(out)
         assert LIVE_NAME in {change["database"]["live_name"] for change in document["changes"]}
     if argv[-1] == "markdown":  # what the encoding has is written as itself, the rest spelled out
-        assert out.startswith("### Plan: 4 to update") and "`\"every-24-hours\"` \\u2192 `" in out
+        assert out.startswith("### Plan: 4 to update") and '`"every-24-hours"` \\u2192 `' in out
         shown = "cat\\u00e1logo-prod \\u2603" if encoding == "ascii" else "catálogo-prod \\u2603"
         assert f"(<b>{shown}</b> in Redis Cloud)" in out
 
@@ -218,8 +218,9 @@ def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path:
     previous = Path.cwd()
     os.chdir(tmp_path)
     try:
-        code = main(["--sandbox", "plan", "-f", "examples/", "--format", "markdown"], out=out, err=io.StringIO(),
-                    environ={})
+        code = main(
+            ["--sandbox", "plan", "-f", "examples/", "--format", "markdown"], out=out, err=io.StringIO(), environ={}
+        )
     finally:
         os.chdir(previous)
     out.flush()
@@ -235,15 +236,29 @@ def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the
     from tests.test_render import _big_plan
 
     big = _big_plan(1200, updates=800, risky_every=2, attention=30)
-    write_plan(tmp_path / "big plan.json", build_document(
-        big, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z", manifest_digest="d",
-        manifest_paths=["m.yaml"], api_url="sandbox"))
-    result = subprocess.run([sys.executable, "-m", "reconciler", "show", "--format", "markdown", "big plan.json"],
-                            cwd=tmp_path, env=os.environ, capture_output=True)
+    write_plan(
+        tmp_path / "big plan.json",
+        build_document(
+            big,
+            tool_version="0.1.0",
+            created_at="2026-11-24T06:30:00Z",
+            manifest_digest="d",
+            manifest_paths=["m.yaml"],
+            api_url="sandbox",
+        ),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "show", "--format", "markdown", "big plan.json"],
+        cwd=tmp_path,
+        env=os.environ,
+        capture_output=True,
+    )
     assert result.returncode == 0, result.stderr
     markdown = result.stdout.decode("utf-8")
     assert len(result.stdout) <= 60_000 + 1  # print's newline after the comment body
-    assert markdown.startswith("### Plan: 800 to update, 0 to back up, 1200 to import (1200 destructive). 30 operations")
+    assert markdown.startswith(
+        "### Plan: 800 to update, 0 to back up, 1200 to import (1200 destructive). 30 operations"
+    )
     assert "#### Needs attention (30)" in markdown and "**1200 destructive imports**" in markdown
     assert "**400 databases will stop backing up**" in markdown
     assert "the full plan is in `big plan.json` (`reconciler show big plan.json`)." in markdown
@@ -254,19 +269,55 @@ def test_plan_markdown_past_the_limit_names_its_out_file_in_stdout_and_the_step_
 
     def bulk(world: dict[str, Any]) -> None:
         world.setdefault("options", {})["rate_limit"] = 1_000_000
-        world["subscriptions"].append({"id": 3456789, "name": "bulk", "tier": "pro", "databases": [
-            {"id": 9_000_000 + n, "name": f"bulk-{n:04d}", "backup": {"path": "s3://b/x", "interval": "every-24-hours"}}
-            for n in range(count)]})
+        world["subscriptions"].append(
+            {
+                "id": 3456789,
+                "name": "bulk",
+                "tier": "pro",
+                "databases": [
+                    {
+                        "id": 9_000_000 + n,
+                        "name": f"bulk-{n:04d}",
+                        "backup": {"path": "s3://b/x", "interval": "every-24-hours"},
+                    }
+                    for n in range(count)
+                ],
+            }
+        )
 
     copy_examples(tmp_path, bulk)
-    databases = [{"name": f"bulk-{n:04d}", "subscription": 3456789, "database": 9_000_000 + n, "tier": "pro",
-                  "imports": [{"id": "seed", "confirm": f"bulk-{n:04d}",
-                               "from": [f"s3://seeds/bulk-{n:04d}/part-{k}_of_4.rdb.gz" for k in range(1, 5)]}]}
-                 for n in range(count)]
+    databases = [
+        {
+            "name": f"bulk-{n:04d}",
+            "subscription": 3456789,
+            "database": 9_000_000 + n,
+            "tier": "pro",
+            "imports": [
+                {
+                    "id": "seed",
+                    "confirm": f"bulk-{n:04d}",
+                    "from": [f"s3://seeds/bulk-{n:04d}/part-{k}_of_4.rdb.gz" for k in range(1, 5)],
+                }
+            ],
+        }
+        for n in range(count)
+    ]
     (tmp_path / "bulk.yaml").write_text(json.dumps({"version": 1, "databases": databases}), encoding="utf-8")
     summary = tmp_path / "summary.md"
-    result = run("--sandbox", "plan", "-f", "bulk.yaml", "--format", "markdown", "--out", "plan.json",
-                 "--rate-limit", "1000000", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    result = run(
+        "--sandbox",
+        "plan",
+        "-f",
+        "bulk.yaml",
+        "--format",
+        "markdown",
+        "--out",
+        "plan.json",
+        "--rate-limit",
+        "1000000",
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.returncode == 0, result.stderr
     for markdown in (result.stdout, summary.read_text(encoding="utf-8")):
         assert len(markdown.rstrip("\n").encode("utf-8")) <= 60_000

@@ -160,7 +160,6 @@ def test_wait_until_active_waits_out_the_transient_status_after_a_put(emulator: 
     assert live.backup == LiveBackup(True, "s3://acme-backups/catalog", "every-12-hours", "04:00")
 
 
-
 def test_a_stopped_wait_until_active_reads_nothing(emulator: Emulator, api: Api) -> None:
     stop = threading.Event()
     stop.set()
@@ -322,8 +321,8 @@ def test_a_sixth_404_on_a_fresh_task_fails(emulator: Emulator, make_api: MakeApi
 
 
 def test_a_task_ending_in_processing_error_raises_with_the_api_error(emulator: Emulator, api: Api) -> None:
-    task = post_import(api.client, 
-        Tier.PRO, PROD_EU, ORDERS, "aws-s3", ["s3://acme-seeds/orders/orders-missing.rdb.gz"]
+    task = post_import(
+        api.client, Tier.PRO, PROD_EU, ORDERS, "aws-s3", ["s3://acme-seeds/orders/orders-missing.rdb.gz"]
     )
     with pytest.raises(TaskFailedError) as caught:
         api.client.wait_for_task(task, timeout=5)

@@ -126,10 +126,15 @@ def test_a_claim_slower_than_the_settle_window_never_proceeds(acct: Account) -> 
 
 
 def viewer_client(acct: Account) -> RedisCloudClient:
-    http = open_http(BASE_URL, Credentials(SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY),
-                     transport=acct.emulator.transport())
-    session = Session(http, limiter=RateLimiter(1000, window=0.05), retry=RetryPolicy(attempts=2, base_delay=0.001),
-                      sleep=lambda seconds: None)
+    http = open_http(
+        BASE_URL, Credentials(SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY), transport=acct.emulator.transport()
+    )
+    session = Session(
+        http,
+        limiter=RateLimiter(1000, window=0.05),
+        retry=RetryPolicy(attempts=2, base_delay=0.001),
+        sleep=lambda seconds: None,
+    )
     return RedisCloudClient(session, poll=PollPolicy(initial=0.005, maximum=0.05))
 
 
@@ -180,8 +185,13 @@ def test_near_the_budget_done_receipts_are_compacted_and_still_read_as_done(acct
     keys = set(acct.emulator.tags(ORDERS))
     assert {"rcr_backup_a", "rcr_backup_b", "rcr_backup_c", "rcr_backup_d"}.isdisjoint(keys)
     assert len([k for k in keys if k.startswith("rcr_done_")]) == 1 and len(keys) == 23
-    assert backups_done(acct, "a", "b", "c", "d", "e") == {"a": "done", "b": "done", "c": "done", "d": "done",
-                                                           "e": "claimed"}
+    assert backups_done(acct, "a", "b", "c", "d", "e") == {
+        "a": "done",
+        "b": "done",
+        "c": "done",
+        "d": "done",
+        "e": "claimed",
+    }
     # Recording `e` done below the mark leaves it a receipt of its own: compaction is for room, not routine.
     ledger.record(orders(acct), claimed.with_phase(Phase.DONE))
     assert "rcr_backup_e" in acct.emulator.tags(ORDERS)
@@ -210,9 +220,7 @@ def test_forgetting_a_compacted_receipt_keeps_the_others(acct: Account) -> None:
 
 
 @pytest.mark.parametrize("stripping", [False, True])
-def test_a_legacy_receipt_is_updated_under_its_own_key_or_the_failure_says_so(
-    acct: Account, stripping: bool
-) -> None:
+def test_a_legacy_receipt_is_updated_under_its_own_key_or_the_failure_says_so(acct: Account, stripping: bool) -> None:
     acct.emulator.set_options(tag_path_suffix_stripping=stripping)
     legacy = backup_claim("old")
     acct.client.create_tag(orders(acct).tier, 1234567, ORDERS, "rcr.backup.old", legacy.value)

@@ -39,45 +39,169 @@ def _problems(path: Path) -> list[str]:
     return [str(problem) for problem in caught.value.problems]
 
 
-NO_CONFIRM = ("m.yaml:8:9: databases[0].imports[0]: missing required key 'confirm' — an import overwrites all data in its "
-              "database: add `confirm:` with the database's name as Redis Cloud shows it (plan checks it against the "
-              "live name)")
+NO_CONFIRM = (
+    "m.yaml:8:9: databases[0].imports[0]: missing required key 'confirm' — an import overwrites all data in its "
+    "database: add `confirm:` with the database's name as Redis Cloud shows it (plan checks it against the "
+    "live name)"
+)
 
 BAD = [
-    pytest.param("version: 2\ndatabases: []\n", "m.yaml:1:10: version: unsupported version 2 — this reconciler reads version 1", id="version-2"),
+    pytest.param(
+        "version: 2\ndatabases: []\n",
+        "m.yaml:1:10: version: unsupported version 2 — this reconciler reads version 1",
+        id="version-2",
+    ),
     pytest.param("databases: []\n", "m.yaml:1:1: (top level): missing required key 'version'", id="no-version"),
     pytest.param("", "m.yaml:1:1: file is empty — it needs `version: 1` and `databases:`", id="empty"),
-    pytest.param("- a\n- b\n", "m.yaml:1:1: the file must be a mapping with `version: 1` and `databases:`, not a list", id="list"),
+    pytest.param(
+        "- a\n- b\n", "m.yaml:1:1: the file must be a mapping with `version: 1` and `databases:`, not a list", id="list"
+    ),
     pytest.param("version: 1\ndatabases: [\n", "m.yaml:3:1: not valid YAML: ", id="not-yaml"),
-    pytest.param("version: 1\nversion: 1\ndatabases: []\n", "m.yaml:2:1: duplicate key 'version' — keep only one", id="duplicate-key"),
-    pytest.param("version: 1\ndatabases: []\nextra: !!python/object:os.system x\n", "m.yaml:3:8: not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'", id="python-tag"),
-    pytest.param(GOOD_DB + "    tiers: pro\n", "m.yaml:6:5: databases[0].tiers: unknown key 'tiers' — did you mean 'tier'?", id="unknown-key"),
-    pytest.param(GOOD_DB.replace("orders-prod", "Orders"), "m.yaml:3:11: databases[0].name: 'Orders' is not valid — use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters", id="bad-name"),
-    pytest.param(GOOD_DB.replace("1234567", '"1234567"'), "m.yaml:4:19: databases[0].subscription: expected a whole number, got 1234567", id="subscription-string"),
-    pytest.param(GOOD_DB.replace("    database: 7654321\n", ""), "m.yaml:3:5: databases[0]: missing required key 'database'", id="missing-database"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-3-hours\n", "m.yaml:8:17: databases[0].backup.interval: 'every-3-hours' is not one of every-1-hours, every-2-hours, every-4-hours, every-6-hours, every-12-hours, every-24-hours", id="bad-interval"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: 16:00\n", 'm.yaml:9:17: databases[0].backup.time_utc: 16:00 is read by YAML as a number — quote it: "16:00"', id="unquoted-time"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: \"16:30\"\n", "m.yaml:9:17: databases[0].backup.time_utc: '16:30' is not valid — write a whole hour in UTC as \"HH:00\", e.g. \"04:00\"", id="time-not-whole-hour"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-6-hours\n      time_utc: \"04:00\"\n", "m.yaml:9:17: databases[0].backup.time_utc: a time of day is only allowed with every-12-hours or every-24-hours, not every-6-hours — remove time_utc or change the interval", id="time-with-6-hours"),
-    pytest.param(GOOD_DB + "    tier: essentials\n    backup:\n      path: s3://b/p\n      interval: every-24-hours\n", "m.yaml:9:7: databases[0].backup.interval: Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it", id="essentials-interval"),
-    pytest.param(GOOD_DB + "    backup:\n      interval: every-24-hours\n", "m.yaml:7:7: databases[0].backup: missing 'path' — an enabled backup needs a destination such as s3://bucket/path", id="enabled-without-path"),
-    pytest.param(GOOD_DB + "    backup:\n      enabled: false\n      path: s3://b/p\n", "m.yaml:8:7: databases[0].backup.path: `enabled: false` stands alone (with at most `confirm`) — remove it, or set enabled: true", id="disabled-with-path"),
-    pytest.param(GOOD_DB + "    backup:\n      path: gs://b/p\n      storage_type: aws-s3\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'gs://b/p' is a google-blob-storage URI but the type says aws-s3 — fix the URI, or the type (or drop the type: it is inferred from the scheme)", id="scheme-vs-storage-type"),
-    pytest.param(GOOD_DB + "    backup:\n      path: https://b/p\n      interval: every-1-hours\n", "m.yaml:7:13: databases[0].backup.path: 'https://b/p': unsupported scheme 'https' here — use one of s3://, gs://, abs://, ftp://, ftps://", id="http-backup-destination"),
-    pytest.param(GOOD_DB + "    backups:\n      - id: a\n      - id: a\n", "m.yaml:8:13: databases[0].backups[1].id: id 'a' is already used by orders-prod.backups.a — ids are unique within a database", id="duplicate-id"),
-    pytest.param(GOOD_DB + "    protected: true\n    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", NO_CONFIRM, id="protected-without-confirm"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n", NO_CONFIRM.replace(":8:9:", ":7:9:"), id="import-without-confirm"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: ''\n", "m.yaml:9:18: databases[0].imports[0].confirm: confirm is empty — write the database's name as Redis Cloud shows it (plan checks it)", id="empty-confirm"),
-    pytest.param(GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-1-hours\n      confirm: orders-prod\n", "m.yaml:9:7: databases[0].backup.confirm: `confirm` only goes with `enabled: false` (switching backups off) — remove it", id="confirm-beside-enabled-backup"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: [s3://b/1.rdb, gs://b/2.rdb]\n", "m.yaml:8:15: databases[0].imports[0].from: all sources of one import must use the same scheme", id="mixed-schemes"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: []\n", "m.yaml:8:15: databases[0].imports[0].from: expected a URI or a non-empty list of distinct URIs", id="empty-from"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: redis://s3cr3tpw@10.0.0.1:6379\n", "m.yaml:8:15: databases[0].imports[0].from: 'redis://****@10.0.0.1:6379' holds a literal credential — keep secrets out of manifests: write 'redis://${env:ORDERS_PROD_PASSWORD}@10.0.0.1:6379' and set ORDERS_PROD_PASSWORD in the environment", id="literal-redis-password"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: abs://:s3cr3tkey/x+y==@acct/c/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'abs://:****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment", id="literal-azure-key"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://${env:FTP_USER}:hunter2@host/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'ftp://${env:FTP_USER}:****@host/f.rdb' holds a literal credential — keep secrets out of manifests: write 'ftp://${env:FTP_USER}:${env:ORDERS_PROD_PASSWORD}@host/f.rdb' and set ORDERS_PROD_PASSWORD in the environment", id="literal-password-after-a-referenced-user"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'abs://****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment", id="literal-azure-key-without-colon"),
-    pytest.param(GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://u:${env:PW@host/f.rdb\n", "m.yaml:8:15: databases[0].imports[0].from: 'ftp://u:****@host/f.rdb' has a malformed reference — write ${env:NAME}", id="malformed-reference"),
-    pytest.param(GOOD_DB + "  - name: orders-prod\n    subscription: 1\n    database: 2\n", "m.yaml:6:11: name 'orders-prod' is already used at m.yaml:3:11 — names are unique across all manifests", id="duplicate-name"),
-    pytest.param(GOOD_DB + "  - name: other\n    subscription: 1234567\n    database: 7654321\n", "m.yaml:8:15: subscription 1234567 database 7654321 is already declared at m.yaml:5:15 — declare each database once", id="duplicate-database"),
+    pytest.param(
+        "version: 1\nversion: 1\ndatabases: []\n",
+        "m.yaml:2:1: duplicate key 'version' — keep only one",
+        id="duplicate-key",
+    ),
+    pytest.param(
+        "version: 1\ndatabases: []\nextra: !!python/object:os.system x\n",
+        "m.yaml:3:8: not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'",
+        id="python-tag",
+    ),
+    pytest.param(
+        GOOD_DB + "    tiers: pro\n",
+        "m.yaml:6:5: databases[0].tiers: unknown key 'tiers' — did you mean 'tier'?",
+        id="unknown-key",
+    ),
+    pytest.param(
+        GOOD_DB.replace("orders-prod", "Orders"),
+        "m.yaml:3:11: databases[0].name: 'Orders' is not valid — use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+        id="bad-name",
+    ),
+    pytest.param(
+        GOOD_DB.replace("1234567", '"1234567"'),
+        "m.yaml:4:19: databases[0].subscription: expected a whole number, got 1234567",
+        id="subscription-string",
+    ),
+    pytest.param(
+        GOOD_DB.replace("    database: 7654321\n", ""),
+        "m.yaml:3:5: databases[0]: missing required key 'database'",
+        id="missing-database",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-3-hours\n",
+        "m.yaml:8:17: databases[0].backup.interval: 'every-3-hours' is not one of every-1-hours, every-2-hours, every-4-hours, every-6-hours, every-12-hours, every-24-hours",
+        id="bad-interval",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: 16:00\n",
+        'm.yaml:9:17: databases[0].backup.time_utc: 16:00 is read by YAML as a number — quote it: "16:00"',
+        id="unquoted-time",
+    ),
+    pytest.param(
+        GOOD_DB + '    backup:\n      path: s3://b/p\n      interval: every-24-hours\n      time_utc: "16:30"\n',
+        'm.yaml:9:17: databases[0].backup.time_utc: \'16:30\' is not valid — write a whole hour in UTC as "HH:00", e.g. "04:00"',
+        id="time-not-whole-hour",
+    ),
+    pytest.param(
+        GOOD_DB + '    backup:\n      path: s3://b/p\n      interval: every-6-hours\n      time_utc: "04:00"\n',
+        "m.yaml:9:17: databases[0].backup.time_utc: a time of day is only allowed with every-12-hours or every-24-hours, not every-6-hours — remove time_utc or change the interval",
+        id="time-with-6-hours",
+    ),
+    pytest.param(
+        GOOD_DB + "    tier: essentials\n    backup:\n      path: s3://b/p\n      interval: every-24-hours\n",
+        "m.yaml:9:7: databases[0].backup.interval: Essentials databases back up every 24 hours at a time Redis Cloud chooses — remove it",
+        id="essentials-interval",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      interval: every-24-hours\n",
+        "m.yaml:7:7: databases[0].backup: missing 'path' — an enabled backup needs a destination such as s3://bucket/path",
+        id="enabled-without-path",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      enabled: false\n      path: s3://b/p\n",
+        "m.yaml:8:7: databases[0].backup.path: `enabled: false` stands alone (with at most `confirm`) — remove it, or set enabled: true",
+        id="disabled-with-path",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: gs://b/p\n      storage_type: aws-s3\n      interval: every-1-hours\n",
+        "m.yaml:7:13: databases[0].backup.path: 'gs://b/p' is a google-blob-storage URI but the type says aws-s3 — fix the URI, or the type (or drop the type: it is inferred from the scheme)",
+        id="scheme-vs-storage-type",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: https://b/p\n      interval: every-1-hours\n",
+        "m.yaml:7:13: databases[0].backup.path: 'https://b/p': unsupported scheme 'https' here — use one of s3://, gs://, abs://, ftp://, ftps://",
+        id="http-backup-destination",
+    ),
+    pytest.param(
+        GOOD_DB + "    backups:\n      - id: a\n      - id: a\n",
+        "m.yaml:8:13: databases[0].backups[1].id: id 'a' is already used by orders-prod.backups.a — ids are unique within a database",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        GOOD_DB + "    protected: true\n    imports:\n      - id: seed\n        from: s3://b/f.rdb\n",
+        NO_CONFIRM,
+        id="protected-without-confirm",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n",
+        NO_CONFIRM.replace(":8:9:", ":7:9:"),
+        id="import-without-confirm",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: s3://b/f.rdb\n        confirm: ''\n",
+        "m.yaml:9:18: databases[0].imports[0].confirm: confirm is empty — write the database's name as Redis Cloud shows it (plan checks it)",
+        id="empty-confirm",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-1-hours\n      confirm: orders-prod\n",
+        "m.yaml:9:7: databases[0].backup.confirm: `confirm` only goes with `enabled: false` (switching backups off) — remove it",
+        id="confirm-beside-enabled-backup",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: [s3://b/1.rdb, gs://b/2.rdb]\n",
+        "m.yaml:8:15: databases[0].imports[0].from: all sources of one import must use the same scheme",
+        id="mixed-schemes",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: []\n",
+        "m.yaml:8:15: databases[0].imports[0].from: expected a URI or a non-empty list of distinct URIs",
+        id="empty-from",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: redis://s3cr3tpw@10.0.0.1:6379\n",
+        "m.yaml:8:15: databases[0].imports[0].from: 'redis://****@10.0.0.1:6379' holds a literal credential — keep secrets out of manifests: write 'redis://${env:ORDERS_PROD_PASSWORD}@10.0.0.1:6379' and set ORDERS_PROD_PASSWORD in the environment",
+        id="literal-redis-password",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: abs://:s3cr3tkey/x+y==@acct/c/f.rdb\n",
+        "m.yaml:8:15: databases[0].imports[0].from: 'abs://:****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment",
+        id="literal-azure-key",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://${env:FTP_USER}:hunter2@host/f.rdb\n",
+        "m.yaml:8:15: databases[0].imports[0].from: 'ftp://${env:FTP_USER}:****@host/f.rdb' holds a literal credential — keep secrets out of manifests: write 'ftp://${env:FTP_USER}:${env:ORDERS_PROD_PASSWORD}@host/f.rdb' and set ORDERS_PROD_PASSWORD in the environment",
+        id="literal-password-after-a-referenced-user",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb\n",
+        "m.yaml:8:15: databases[0].imports[0].from: 'abs://****@acct/c/f.rdb' holds a literal credential — keep secrets out of manifests: write 'abs://:${env:ORDERS_PROD_KEY}@acct/c/f.rdb' and set ORDERS_PROD_KEY in the environment",
+        id="literal-azure-key-without-colon",
+    ),
+    pytest.param(
+        GOOD_DB + "    imports:\n      - id: seed\n        from: ftp://u:${env:PW@host/f.rdb\n",
+        "m.yaml:8:15: databases[0].imports[0].from: 'ftp://u:****@host/f.rdb' has a malformed reference — write ${env:NAME}",
+        id="malformed-reference",
+    ),
+    pytest.param(
+        GOOD_DB + "  - name: orders-prod\n    subscription: 1\n    database: 2\n",
+        "m.yaml:6:11: name 'orders-prod' is already used at m.yaml:3:11 — names are unique across all manifests",
+        id="duplicate-name",
+    ),
+    pytest.param(
+        GOOD_DB + "  - name: other\n    subscription: 1234567\n    database: 7654321\n",
+        "m.yaml:8:15: subscription 1234567 database 7654321 is already declared at m.yaml:5:15 — declare each database once",
+        id="duplicate-database",
+    ),
 ]
 
 
@@ -104,7 +228,7 @@ REFERENCED = [
 
 @pytest.mark.parametrize("uri", REFERENCED)
 def test_references_anywhere_in_the_userinfo_are_accepted_and_kept_unresolved(tmp_path: Path, uri: str) -> None:
-    text = GOOD_DB + f"    imports:\n      - id: seed\n        confirm: orders-prod\n        from: \"{uri}\"\n"
+    text = GOOD_DB + f'    imports:\n      - id: seed\n        confirm: orders-prod\n        from: "{uri}"\n'
     (database,) = load_manifest([_write(tmp_path, text)]).databases
     assert database.imports[0].sources == (uri,)
 
@@ -115,7 +239,9 @@ def _validate(path: Path, *flags: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-VARIABLES_MANIFEST = GOOD_DB + """\
+VARIABLES_MANIFEST = (
+    GOOD_DB
+    + """\
     backup:
       path: ftp://backup:${env:FTP_PASS}@ftp.example/orders
       interval: every-24-hours
@@ -127,13 +253,17 @@ VARIABLES_MANIFEST = GOOD_DB + """\
         from: ftp://${env:FTP_USER}:${env:FTP_PASS}@ftp.example/o.rdb
         confirm: orders-prod
 """
+)
 
 
 def test_validate_names_the_variables_a_plan_will_need_without_reading_them(tmp_path: Path) -> None:
     path = _write(tmp_path, VARIABLES_MANIFEST)
     code, out, err = _validate(path)  # offline, and with none of them set
     assert (code, err) == (0, "")
-    assert out.splitlines() == ["Valid: 1 database in 1 file.", "Variables a plan will need: FTP_PASS, FTP_USER, SRC_PASS"]
+    assert out.splitlines() == [
+        "Valid: 1 database in 1 file.",
+        "Variables a plan will need: FTP_PASS, FTP_USER, SRC_PASS",
+    ]
     code, out, _ = _validate(path, "--format", "json")
     assert code == 0 and json.loads(out)["variables"] == ["FTP_PASS", "FTP_USER", "SRC_PASS"]
     assert _validate(path, "--quiet")[:2] == (0, "")
@@ -162,14 +292,21 @@ def test_names_must_be_unique_across_files(tmp_path: Path) -> None:
     _write(tmp_path, GOOD_DB, "a.yaml")
     _write(tmp_path, GOOD_DB.replace("7654321", "1"), "b.yaml")
     (problem,) = _problems(tmp_path)
-    assert problem.startswith(f"{tmp_path / 'b.yaml'}:3:11: name 'orders-prod' is already used at {tmp_path / 'a.yaml'}:3:11")
+    assert problem.startswith(
+        f"{tmp_path / 'b.yaml'}:3:11: name 'orders-prod' is already used at {tmp_path / 'a.yaml'}:3:11"
+    )
 
 
 def test_examples_validate_into_the_model() -> None:
     manifest = load_manifest([EXAMPLES])
     by_name = {db.name: db for db in manifest.databases}
     assert set(by_name) == {
-        "orders-prod", "sessions-prod", "catalog-prod", "analytics-prod", "inventory-prod", "marketing-cache",
+        "orders-prod",
+        "sessions-prod",
+        "catalog-prod",
+        "analytics-prod",
+        "inventory-prod",
+        "marketing-cache",
     }
     orders = by_name["orders-prod"]
     assert orders.protected and orders.imports[0].source_type == "aws-s3" and len(orders.imports[0].sources) == 3
@@ -183,7 +320,7 @@ def test_examples_validate_into_the_model() -> None:
     ("backup", "expected"),
     [
         pytest.param("      path: s3://b/p\n", None, id="pro-path-without-interval"),
-        pytest.param("      path: s3://b/p\n      time_utc: \"04:00\"\n", None, id="pro-time-without-interval"),
+        pytest.param('      path: s3://b/p\n      time_utc: "04:00"\n', None, id="pro-time-without-interval"),
         pytest.param("      enabled: false\n      confirm: orders-prod\n", "orders-prod", id="switch-off-confirmed"),
     ],
 )
@@ -390,7 +527,9 @@ def test_a_fifo_or_device_is_named_for_what_it_is_and_never_read(tmp_path: Path,
         pytest.param(("name: orders-prod", "name: " + "x" * 1_000_000), "'xxxx", id="name"),
         pytest.param(("database: 7654321", "database: " + "y" * 1_000_000), "got yyyy", id="type"),
         pytest.param(("name: orders-prod", "name: orders-prod\n    " + "k" * 1_000 + ": 1"), "unknown key", id="key"),
-        pytest.param(("name: orders-prod", "name: orders-prod\n    tier: " + "t" * 1_000_000), "is not one of", id="enum"),
+        pytest.param(
+            ("name: orders-prod", "name: orders-prod\n    tier: " + "t" * 1_000_000), "is not one of", id="enum"
+        ),
     ],
 )
 def test_a_huge_bad_value_is_not_echoed_back_in_full(tmp_path: Path, edit: tuple[str, str], kept: str) -> None:

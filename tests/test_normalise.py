@@ -13,12 +13,24 @@ from reconciler.live import LiveBackup
     ("live", "tier", "expected"),
     [
         pytest.param(LiveBackup(False, None, "", ""), Tier.PRO, normalise.Settings(False), id="disabled-empty-strings"),
-        pytest.param(LiveBackup(True, "s3://b/p/", "every-12-hours", "4:00"), Tier.PRO,
-                     normalise.Settings(True, "s3://b/p", "every-12-hours", "04:00"), id="slash-and-hour-padding"),
-        pytest.param(LiveBackup(True, "s3://b", "every-24-hours", None), Tier.ESSENTIALS,
-                     normalise.Settings(True, "s3://b"), id="essentials-has-only-a-path"),
-        pytest.param(LiveBackup(True, "s3://b", "", ""), Tier.PRO, normalise.Settings(True, "s3://b"),
-                     id="empty-strings-when-enabled-are-unreported"),
+        pytest.param(
+            LiveBackup(True, "s3://b/p/", "every-12-hours", "4:00"),
+            Tier.PRO,
+            normalise.Settings(True, "s3://b/p", "every-12-hours", "04:00"),
+            id="slash-and-hour-padding",
+        ),
+        pytest.param(
+            LiveBackup(True, "s3://b", "every-24-hours", None),
+            Tier.ESSENTIALS,
+            normalise.Settings(True, "s3://b"),
+            id="essentials-has-only-a-path",
+        ),
+        pytest.param(
+            LiveBackup(True, "s3://b", "", ""),
+            Tier.PRO,
+            normalise.Settings(True, "s3://b"),
+            id="empty-strings-when-enabled-are-unreported",
+        ),
     ],
 )
 def test_from_live(live: LiveBackup, tier: Tier, expected: normalise.Settings) -> None:
@@ -29,10 +41,18 @@ def test_from_live(live: LiveBackup, tier: Tier, expected: normalise.Settings) -
     ("desired", "tier", "expected"),
     [
         pytest.param(BackupSettings(False), Tier.PRO, normalise.Settings(False), id="disabled"),
-        pytest.param(BackupSettings(True, "s3://b/", "aws-s3", "EVERY-6-HOURS"), Tier.PRO,
-                     normalise.Settings(True, "s3://b", "every-6-hours"), id="interval-as-the-api-writes-it"),
-        pytest.param(BackupSettings(True, "gs://b", None, None, None), Tier.ESSENTIALS,
-                     normalise.Settings(True, "gs://b"), id="essentials"),
+        pytest.param(
+            BackupSettings(True, "s3://b/", "aws-s3", "EVERY-6-HOURS"),
+            Tier.PRO,
+            normalise.Settings(True, "s3://b", "every-6-hours"),
+            id="interval-as-the-api-writes-it",
+        ),
+        pytest.param(
+            BackupSettings(True, "gs://b", None, None, None),
+            Tier.ESSENTIALS,
+            normalise.Settings(True, "gs://b"),
+            id="essentials",
+        ),
     ],
 )
 def test_from_desired(desired: BackupSettings, tier: Tier, expected: normalise.Settings) -> None:
@@ -57,8 +77,11 @@ def test_twelve_hour_times_compare_modulo_12(time_utc: str, interval: str, expec
     ("manifest", "live"),
     [
         pytest.param("ftp://user:${env:FTP_PASS}@host/dir", "ftp://user:s3cret@host/dir", id="password"),
-        pytest.param("ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir", "ftp://ci+loader%40acme:s3%2Fcret@host/dir",
-                     id="referenced-user-read-back-encoded"),
+        pytest.param(
+            "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir",
+            "ftp://ci+loader%40acme:s3%2Fcret@host/dir",
+            id="referenced-user-read-back-encoded",
+        ),
         pytest.param("ftp://${env:FTP_USER}:${env:FTP_PASS}@host/dir", "ftp://host/dir", id="echoed-without-userinfo"),
         pytest.param("abs://:${env:AZ_KEY}@acct/c/p", "abs://k3y/x+y==@acct/c/p", id="azure-either-form"),
     ],

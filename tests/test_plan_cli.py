@@ -386,8 +386,10 @@ def test_confirm_is_the_live_name_and_every_format_shows_it(work: Path) -> None:
     write_manifest(work / "m", STAGING.format(confirm="orders-prod"))
     text = in_process("--sandbox", "plan", "-f", "m/", cwd=work)
     assert text.returncode == 0, text.stderr
-    assert "orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database " \
-           '(pro 1234567/7654321, named "orders-prod" in Redis Cloud)' in text.stdout
+    assert (
+        "orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database "
+        '(pro 1234567/7654321, named "orders-prod" in Redis Cloud)' in text.stdout
+    )
     markdown = in_process("--sandbox", "plan", "-f", "m/", "--format", "markdown", cwd=work).stdout
     assert "`orders-staging.imports.seed` into `pro 1234567/7654321` (**orders-prod** in Redis Cloud)" in markdown
     document = json.loads(in_process("--sandbox", "plan", "-f", "m/", "--format", "json", cwd=work).stdout)
@@ -427,8 +429,11 @@ def test_an_uncertain_receipt_is_in_the_summary_and_fails_detailed_exitcode(work
     """The state a double Ctrl-C leaves: everything done but the import, whose receipt stays `claimed`."""
     converge_by_hand(work)
     spec = next(db for db in load_manifest([work / "examples"]).databases if db.name == "orders-prod")
-    http = open_http("https://sandbox.invalid/v1", Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
-                     transport=sandbox_world(work).transport())
+    http = open_http(
+        "https://sandbox.invalid/v1",
+        Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
+        transport=sandbox_world(work).transport(),
+    )
     with http:
         client = RedisCloudClient(Session(http))
         receipt = claim_of(OperationKind.IMPORT, spec.imports[0], at=int(time.time()))

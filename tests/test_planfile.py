@@ -24,9 +24,14 @@ PLAN = Plan(
     ),
     (PlanWarning("orders.imports.old", WarningKind.SETTLED, "apply will record done", "done"),),
 )
-META: dict[str, Any] = {"tool_version": "0.1.0", "created_at": "2026-11-24T06:30:00Z", "manifest_digest": "sha256:abc",
-        "manifest_paths": ["manifests/prod.yaml"], "api_url": "https://api.redislabs.com/v1",
-        "account_id": 40131}
+META: dict[str, Any] = {
+    "tool_version": "0.1.0",
+    "created_at": "2026-11-24T06:30:00Z",
+    "manifest_digest": "sha256:abc",
+    "manifest_paths": ["manifests/prod.yaml"],
+    "api_url": "https://api.redislabs.com/v1",
+    "account_id": 40131,
+}
 
 
 def test_document_shape() -> None:
@@ -35,13 +40,19 @@ def test_document_shape() -> None:
     assert document["account_id"] == 40131 and document["plan_digest"].startswith("sha256:")
     assert [c["address"] for c in document["changes"]] == ["orders.backup", "orders.imports.seed"]
     assert set(document["changes"][1]) >= {"address", "action", "database", "before", "after", "destructive"}
-    assert document["changes"][1]["database"] == {"name": "orders", "subscription": 1234567,
-                                                  "database": 7654321, "tier": "pro", "live_name": "orders-prod"}
+    assert document["changes"][1]["database"] == {
+        "name": "orders",
+        "subscription": 1234567,
+        "database": 7654321,
+        "tier": "pro",
+        "live_name": "orders-prod",
+    }
     assert [c["risky"] for c in document["changes"]] == [True, False]
     assert document["summary"]["risky"] == 1 and document["summary"]["attention"] == 0
     assert document["summary"]["line"] == "Plan: 1 to update, 0 to back up, 1 to import (1 destructive)."
-    assert document["warnings"] == [{"address": "orders.imports.old", "kind": "settled",
-                                     "message": "apply will record done", "outcome": "done"}]
+    assert document["warnings"] == [
+        {"address": "orders.imports.old", "kind": "settled", "message": "apply will record done", "outcome": "done"}
+    ]
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -89,12 +100,12 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        pytest.param('{"format_version": "2.0", "changes": []}', "format_version '2.0' is not supported",
-                     id="unknown-version"),
+        pytest.param(
+            '{"format_version": "2.0", "changes": []}', "format_version '2.0' is not supported", id="unknown-version"
+        ),
         pytest.param('{"changes": []}', "not a plan file", id="no-version"),
         pytest.param("{oops", "invalid JSON", id="not-json"),
-        pytest.param('{"format_version": "1.0", "changes": [{"action": "delete"}]}', "damaged plan file",
-                     id="damaged"),
+        pytest.param('{"format_version": "1.0", "changes": [{"action": "delete"}]}', "damaged plan file", id="damaged"),
     ],
 )
 def test_unreadable_plans_are_clear_errors(tmp_path: Path, content: str, message: str) -> None:
@@ -134,9 +145,12 @@ def test_the_digest_is_over_the_redacted_file(tmp_path: Path) -> None:
         pytest.param('{"format_version": -Infinity}', "-Infinity is not a number a plan holds", id="infinity"),
         pytest.param('{"a": ' + "9" * 5_000 + "}", "a number of 5,000 digits is out of range", id="5000-digits"),
         pytest.param(b"\xff\xfe{}", "not UTF-8 text", id="not-utf8"),
-        pytest.param('{"format_version": "1.0", "tool_version": "x", "created_at": "x", "manifest_digest": "x", '
-                     '"manifest_paths": [], "api_url": "x", "warnings": [], "changes": [{"database": 5}]}',
-                     "damaged plan file", id="database-not-a-mapping"),
+        pytest.param(
+            '{"format_version": "1.0", "tool_version": "x", "created_at": "x", "manifest_digest": "x", '
+            '"manifest_paths": [], "api_url": "x", "warnings": [], "changes": [{"database": 5}]}',
+            "damaged plan file",
+            id="database-not-a-mapping",
+        ),
     ],
 )
 def test_hostile_plan_files_are_one_line_errors(tmp_path: Path, content: str | bytes, message: str) -> None:

@@ -22,7 +22,7 @@ from reconciler.desired import (
 from reconciler.errors import PlanError
 from reconciler.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
 from reconciler.plan import Action, OneShot
-from reconciler.planfile import change_document
+from reconciler.plan_json import change_document
 from reconciler.planner import PlanOptions, plan
 from reconciler.receipt_tags import Phase, Receipt
 from tests.support.api_calls import op_fingerprint, with_receipts
@@ -38,14 +38,27 @@ CLAIMED_AT = "2026-11-24T06:30:00Z"
 AFTER = "2026-11-24T07:00:00Z"
 
 
-def spec(backup: BackupSettings | None = ON, *, tier: Tier = Tier.PRO, backups: tuple[OnDemandBackup, ...] = (),
-         imports: tuple[Import, ...] = (), name: str = "orders", database: int = 10,
-         protected: bool = False) -> DatabaseSpec:
+def spec(
+    backup: BackupSettings | None = ON,
+    *,
+    tier: Tier = Tier.PRO,
+    backups: tuple[OnDemandBackup, ...] = (),
+    imports: tuple[Import, ...] = (),
+    name: str = "orders",
+    database: int = 10,
+    protected: bool = False,
+) -> DatabaseSpec:
     return DatabaseSpec(name, 1, database, tier, protected, backup, backups, imports, Position("m.yaml", 1, 3))
 
 
-def live(backup: LiveBackup = LIVE_ON, *, tier: Tier = Tier.PRO, tags: tuple[LiveTag, ...] | None = (),
-         name: str = "orders", database: int = 10) -> LiveDatabase:
+def live(
+    backup: LiveBackup = LIVE_ON,
+    *,
+    tier: Tier = Tier.PRO,
+    tags: tuple[LiveTag, ...] | None = (),
+    name: str = "orders",
+    database: int = 10,
+) -> LiveDatabase:
     return with_receipts(LiveDatabase(tier, 1, database, name, "active", backup, tags))
 
 
@@ -60,8 +73,10 @@ def manifest(*specs: DatabaseSpec) -> Manifest:
 
 
 def ops(*items: Import | OnDemandBackup) -> dict[str, Any]:
-    return {"imports": tuple(i for i in items if isinstance(i, Import)),
-            "backups": tuple(i for i in items if isinstance(i, OnDemandBackup))}
+    return {
+        "imports": tuple(i for i in items if isinstance(i, Import)),
+        "backups": tuple(i for i in items if isinstance(i, OnDemandBackup)),
+    }
 
 
 def imported(status: LatestStatus) -> dict[str, Any]:
@@ -72,8 +87,15 @@ def task(snapshot: TaskSnapshot) -> dict[str, Any]:
     return {"tasks": {snapshot.task_id: snapshot}}
 
 
-def case(desired: DatabaseSpec, current: LiveDatabase, expect: dict[str, Any], *, extra: dict[str, Any] | None = None,
-         options: PlanOptions | None = None, id: str) -> Any:
+def case(
+    desired: DatabaseSpec,
+    current: LiveDatabase,
+    expect: dict[str, Any],
+    *,
+    extra: dict[str, Any] | None = None,
+    options: PlanOptions | None = None,
+    id: str,
+) -> Any:
     return pytest.param(desired, current, extra or {}, options or PlanOptions(), expect, id=id)
 
 
@@ -81,104 +103,258 @@ OFF = BackupSettings(False)
 OFF_CONFIRMED = BackupSettings(False, confirm="orders")
 NO_INTERVAL = BackupSettings(True, "s3://other", "aws-s3")
 STAGING_SEED = replace(SEED, confirm="orders-staging")
-WRONG_ID = ("orders-staging.imports.seed: confirm is 'orders-staging' but database 10 in subscription 1 is named "
-            "'orders-prod' in Redis Cloud — check the ids; if this really is the database to overwrite, write "
-            "confirm: orders-prod")
+WRONG_ID = (
+    "orders-staging.imports.seed: confirm is 'orders-staging' but database 10 in subscription 1 is named "
+    "'orders-prod' in Redis Cloud — check the ids; if this really is the database to overwrite, write "
+    "confirm: orders-prod"
+)
 
 CASES = [
     case(spec(), live(), {"changes": []}, id="no-op"),
-    case(spec(replace(ON, path="s3://other")), live(), {"changes": ["orders.backup"], "fields": ["path"]},
-         id="path-drift"),
+    case(
+        spec(replace(ON, path="s3://other")),
+        live(),
+        {"changes": ["orders.backup"], "fields": ["path"]},
+        id="path-drift",
+    ),
     case(spec(replace(ON, interval="every-24-hours")), live(), {"fields": ["interval"]}, id="interval-drift"),
-    case(spec(replace(ON, interval="every-24-hours", time_utc="05:00")),
-         live(LiveBackup(True, S3, "every-24-hours", "04:00")), {"fields": ["time_utc"]}, id="time-drift"),
-    case(spec(), live(LIVE_OFF), {"fields": ["enabled", "path", "interval", "time_utc"],
-                                  "body": {"remoteBackup": {"active": True, "interval": "every-12-hours",
-                                           "timeUTC": "04:00", "storageType": "aws-s3", "storagePath": S3}}},
-         id="enable"),
-    case(spec(BackupSettings(False)), live(), {"fields": ["enabled"], "body": {"remoteBackup": {"active": False}}},
-         id="disable-pro"),
-    case(spec(BackupSettings(False), tier=Tier.ESSENTIALS), live(LiveBackup(True, S3), tier=Tier.ESSENTIALS),
-         {"fields": ["enabled"], "body": {"periodicBackupPath": ""}}, id="disable-essentials"),
+    case(
+        spec(replace(ON, interval="every-24-hours", time_utc="05:00")),
+        live(LiveBackup(True, S3, "every-24-hours", "04:00")),
+        {"fields": ["time_utc"]},
+        id="time-drift",
+    ),
+    case(
+        spec(),
+        live(LIVE_OFF),
+        {
+            "fields": ["enabled", "path", "interval", "time_utc"],
+            "body": {
+                "remoteBackup": {
+                    "active": True,
+                    "interval": "every-12-hours",
+                    "timeUTC": "04:00",
+                    "storageType": "aws-s3",
+                    "storagePath": S3,
+                }
+            },
+        },
+        id="enable",
+    ),
+    case(
+        spec(BackupSettings(False)),
+        live(),
+        {"fields": ["enabled"], "body": {"remoteBackup": {"active": False}}},
+        id="disable-pro",
+    ),
+    case(
+        spec(BackupSettings(False), tier=Tier.ESSENTIALS),
+        live(LiveBackup(True, S3), tier=Tier.ESSENTIALS),
+        {"fields": ["enabled"], "body": {"periodicBackupPath": ""}},
+        id="disable-essentials",
+    ),
     case(spec(BackupSettings(False)), live(LIVE_OFF), {"changes": []}, id="disabled-read-is-disabled"),
-    case(spec(None), live(LiveBackup(True, "s3://anything", "every-1-hours")), {"changes": []},
-         id="unmanaged-backup-block"),
+    case(
+        spec(None),
+        live(LiveBackup(True, "s3://anything", "every-1-hours")),
+        {"changes": []},
+        id="unmanaged-backup-block",
+    ),
     case(spec(replace(ON, time_utc="16:00")), live(), {"changes": []}, id="12-hour-twin-is-no-change"),
-    case(spec(replace(ON, interval="every-24-hours", time_utc="16:00")),
-         live(LiveBackup(True, S3, "every-24-hours", "04:00")), {"fields": ["time_utc"]}, id="24-hour-16-vs-04"),
+    case(
+        spec(replace(ON, interval="every-24-hours", time_utc="16:00")),
+        live(LiveBackup(True, S3, "every-24-hours", "04:00")),
+        {"fields": ["time_utc"]},
+        id="24-hour-16-vs-04",
+    ),
     case(spec(replace(ON, path=S3 + "/")), live(), {"changes": []}, id="trailing-slash"),
-    case(spec(replace(ON, time_utc=None)), live(LiveBackup(True, S3, "every-12-hours", "10:00")), {"changes": []},
-         id="time-left-out-is-not-managed"),
-    case(spec(BackupSettings(True, "ftp://u:${env:FTP_PASS}@host/dir", None, "every-6-hours")),
-         live(LiveBackup(True, "ftp://u:s3cret@host/dir", "every-6-hours")), {"changes": []},
-         id="credential-reference-is-no-drift"),
-    case(spec(BackupSettings(True, "s3://new")), live(LiveBackup(True, S3, "every-24-hours"), tier=Tier.ESSENTIALS),
-         {"error": "is a Redis Cloud Essentials database, but the manifest says tier pro"}, id="wrong-tier"),
-    case(spec(BackupSettings(True, "s3://new"), tier=Tier.ESSENTIALS),
-         live(LiveBackup(True, S3, "every-24-hours"), tier=Tier.ESSENTIALS),
-         {"fields": ["path"], "body": {"periodicBackupPath": "s3://new"}}, id="essentials-path"),
-    case(spec(BackupSettings(True, S3), tier=Tier.ESSENTIALS),
-         live(LiveBackup(True, S3 + "/", "every-24-hours"), tier=Tier.ESSENTIALS), {"changes": []},
-         id="essentials-no-op"),
-    case(spec(**ops(SEED, ADHOC)), live(),
-         {"changes": ["orders.backups.pre", "orders.imports.seed"], "receipt": None}, id="no-receipt"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("uncertain", None)]},
-         id="claimed-uncertain"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("in-progress", None)]},
-         extra=imported(LatestStatus("importing")), id="claimed-in-progress"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("uncertain", None)]},
-         extra=imported(LatestStatus("success", CLAIMED_AT)), id="claimed-same-second-as-created-at-is-no-evidence"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("settled", "done")]},
-         extra=imported(LatestStatus("success", AFTER)), id="claimed-settled-done-after-created-at"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("settled", "failed")]},
-         extra=imported(LatestStatus("failed", AFTER, "file-corrupted")), id="claimed-settled-failed"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED, "t-1"),)), {"warnings": [("settled", "failed")]},
-         extra=task(TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED")), id="claimed-task-failed"),
-    case(spec(**ops(ADHOC)), live(tags=(tag(ADHOC, Phase.CLAIMED, "t-2"),)), {"warnings": [("uncertain", None)]},
-         extra={**task(TaskSnapshot("t-2", "processing-completed")),
-                "latest": {((1, 10), OperationKind.BACKUP): LatestStatus(error_type="DATABASE_BACKUP_DISABLED")}},
-         id="claimed-task-done-backup-status-disabled-is-no-evidence"),
+    case(
+        spec(replace(ON, time_utc=None)),
+        live(LiveBackup(True, S3, "every-12-hours", "10:00")),
+        {"changes": []},
+        id="time-left-out-is-not-managed",
+    ),
+    case(
+        spec(BackupSettings(True, "ftp://u:${env:FTP_PASS}@host/dir", None, "every-6-hours")),
+        live(LiveBackup(True, "ftp://u:s3cret@host/dir", "every-6-hours")),
+        {"changes": []},
+        id="credential-reference-is-no-drift",
+    ),
+    case(
+        spec(BackupSettings(True, "s3://new")),
+        live(LiveBackup(True, S3, "every-24-hours"), tier=Tier.ESSENTIALS),
+        {"error": "is a Redis Cloud Essentials database, but the manifest says tier pro"},
+        id="wrong-tier",
+    ),
+    case(
+        spec(BackupSettings(True, "s3://new"), tier=Tier.ESSENTIALS),
+        live(LiveBackup(True, S3, "every-24-hours"), tier=Tier.ESSENTIALS),
+        {"fields": ["path"], "body": {"periodicBackupPath": "s3://new"}},
+        id="essentials-path",
+    ),
+    case(
+        spec(BackupSettings(True, S3), tier=Tier.ESSENTIALS),
+        live(LiveBackup(True, S3 + "/", "every-24-hours"), tier=Tier.ESSENTIALS),
+        {"changes": []},
+        id="essentials-no-op",
+    ),
+    case(
+        spec(**ops(SEED, ADHOC)),
+        live(),
+        {"changes": ["orders.backups.pre", "orders.imports.seed"], "receipt": None},
+        id="no-receipt",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("uncertain", None)]},
+        id="claimed-uncertain",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("in-progress", None)]},
+        extra=imported(LatestStatus("importing")),
+        id="claimed-in-progress",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("uncertain", None)]},
+        extra=imported(LatestStatus("success", CLAIMED_AT)),
+        id="claimed-same-second-as-created-at-is-no-evidence",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("settled", "done")]},
+        extra=imported(LatestStatus("success", AFTER)),
+        id="claimed-settled-done-after-created-at",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("settled", "failed")]},
+        extra=imported(LatestStatus("failed", AFTER, "file-corrupted")),
+        id="claimed-settled-failed",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED, "t-1"),)),
+        {"warnings": [("settled", "failed")]},
+        extra=task(TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED")),
+        id="claimed-task-failed",
+    ),
+    case(
+        spec(**ops(ADHOC)),
+        live(tags=(tag(ADHOC, Phase.CLAIMED, "t-2"),)),
+        {"warnings": [("uncertain", None)]},
+        extra={
+            **task(TaskSnapshot("t-2", "processing-completed")),
+            "latest": {((1, 10), OperationKind.BACKUP): LatestStatus(error_type="DATABASE_BACKUP_DISABLED")},
+        },
+        id="claimed-task-done-backup-status-disabled-is-no-evidence",
+    ),
     case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.DONE),)), {"changes": [], "warnings": []}, id="done"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.FAILED),)), {"changes": [], "warnings": [("failed", None)]},
-         id="failed"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.FAILED),)),
-         {"changes": ["orders.imports.seed"], "warnings": [], "receipt": "failed"},
-         options=PlanOptions(retry_failed=frozenset({"orders.imports.seed"})), id="failed-retried"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)),
-         {"changes": ["orders.imports.seed"], "warnings": [], "receipt": "claimed"},
-         options=PlanOptions(retry_uncertain=frozenset({"orders.imports.seed"})), id="uncertain-retried"),
-    case(spec(**ops(SEED)), live(tags=(tag(SEED, Phase.CLAIMED),)), {"warnings": [("settled", "done")]},
-         extra=imported(LatestStatus("success", AFTER)),
-         options=PlanOptions(retry_uncertain=frozenset({"orders.imports.seed"})), id="retry-uncertain-not-if-settled"),
-    case(spec(**ops(SEED)), live(tags=(LiveTag("rcr_import_seed", "half-written", CLAIMED_AT),)),
-         {"error": "orders.imports.seed: receipt tag rcr_import_seed has an unreadable value"}, id="unparseable-tag"),
-    case(spec(**ops(replace(SEED, sources=("s3://acme-seeds/other.rdb",)))), live(tags=(tag(SEED, Phase.DONE),)),
-         {"error": "restore the entry as it was, or give the changed operation a new id"}, id="fingerprint-mismatch"),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.FAILED),)),
+        {"changes": [], "warnings": [("failed", None)]},
+        id="failed",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.FAILED),)),
+        {"changes": ["orders.imports.seed"], "warnings": [], "receipt": "failed"},
+        options=PlanOptions(retry_failed=frozenset({"orders.imports.seed"})),
+        id="failed-retried",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"changes": ["orders.imports.seed"], "warnings": [], "receipt": "claimed"},
+        options=PlanOptions(retry_uncertain=frozenset({"orders.imports.seed"})),
+        id="uncertain-retried",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("settled", "done")]},
+        extra=imported(LatestStatus("success", AFTER)),
+        options=PlanOptions(retry_uncertain=frozenset({"orders.imports.seed"})),
+        id="retry-uncertain-not-if-settled",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(LiveTag("rcr_import_seed", "half-written", CLAIMED_AT),)),
+        {"error": "orders.imports.seed: receipt tag rcr_import_seed has an unreadable value"},
+        id="unparseable-tag",
+    ),
+    case(
+        spec(**ops(replace(SEED, sources=("s3://acme-seeds/other.rdb",)))),
+        live(tags=(tag(SEED, Phase.DONE),)),
+        {"error": "restore the entry as it was, or give the changed operation a new id"},
+        id="fingerprint-mismatch",
+    ),
     case(spec(**ops(SEED)), live(tags=None), {"error": "tags were not read"}, id="tags-not-read"),
-    case(spec(), live(database=11), {"error": "orders: database 10 in subscription 1 does not exist"},
-         id="missing-database"),
-    case(spec(None, **ops(ADHOC)), live(LIVE_OFF), {"error": "orders.backups.pre: an on-demand backup without `path`"},
-         id="backup-without-path-backup-off"),
-    case(spec(None, **ops(replace(ADHOC, path="s3://adhoc"))), live(LIVE_OFF), {"changes": ["orders.backups.pre"]},
-         id="backup-with-path-backup-off"),
-    case(spec(**ops(ADHOC)), live(LIVE_OFF), {"changes": ["orders.backup", "orders.backups.pre"]},
-         id="backup-off-but-switched-on-by-this-plan"),
-    case(spec(BackupSettings(False), tier=Tier.ESSENTIALS, **ops(SEED_FIRST)),
-         live(LiveBackup(True, S3), tier=Tier.ESSENTIALS), {"error": "DATABASE_BACKUP_NOT_CONFIGURED"},
-         id="backup-first-while-this-plan-switches-backup-off"),
-    case(spec(replace(ON, path="s3://other"), **ops(SEED, ADHOC)), live(), {"changes": ["orders.imports.seed"]},
-         options=PlanOptions(targets=frozenset({"orders.imports.seed"})), id="target-address"),
-    case(spec(replace(ON, path="s3://other"), **ops(SEED)), live(),
-         {"changes": ["orders.backup", "orders.imports.seed"]}, options=PlanOptions(targets=frozenset({"orders"})),
-         id="target-database"),
-    case(spec(), live(), {"error": "--target nope"}, options=PlanOptions(targets=frozenset({"nope"})),
-         id="unknown-target"),
+    case(
+        spec(),
+        live(database=11),
+        {"error": "orders: database 10 in subscription 1 does not exist"},
+        id="missing-database",
+    ),
+    case(
+        spec(None, **ops(ADHOC)),
+        live(LIVE_OFF),
+        {"error": "orders.backups.pre: an on-demand backup without `path`"},
+        id="backup-without-path-backup-off",
+    ),
+    case(
+        spec(None, **ops(replace(ADHOC, path="s3://adhoc"))),
+        live(LIVE_OFF),
+        {"changes": ["orders.backups.pre"]},
+        id="backup-with-path-backup-off",
+    ),
+    case(
+        spec(**ops(ADHOC)),
+        live(LIVE_OFF),
+        {"changes": ["orders.backup", "orders.backups.pre"]},
+        id="backup-off-but-switched-on-by-this-plan",
+    ),
+    case(
+        spec(BackupSettings(False), tier=Tier.ESSENTIALS, **ops(SEED_FIRST)),
+        live(LiveBackup(True, S3), tier=Tier.ESSENTIALS),
+        {"error": "DATABASE_BACKUP_NOT_CONFIGURED"},
+        id="backup-first-while-this-plan-switches-backup-off",
+    ),
+    case(
+        spec(replace(ON, path="s3://other"), **ops(SEED, ADHOC)),
+        live(),
+        {"changes": ["orders.imports.seed"]},
+        options=PlanOptions(targets=frozenset({"orders.imports.seed"})),
+        id="target-address",
+    ),
+    case(
+        spec(replace(ON, path="s3://other"), **ops(SEED)),
+        live(),
+        {"changes": ["orders.backup", "orders.imports.seed"]},
+        options=PlanOptions(targets=frozenset({"orders"})),
+        id="target-database",
+    ),
+    case(
+        spec(),
+        live(),
+        {"error": "--target nope"},
+        options=PlanOptions(targets=frozenset({"nope"})),
+        id="unknown-target",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("desired", "current", "extra", "options", "expect"), CASES)
-def test_plan(desired: DatabaseSpec, current: LiveDatabase, extra: dict[str, Any], options: PlanOptions,
-              expect: dict[str, Any]) -> None:
+def test_plan(
+    desired: DatabaseSpec, current: LiveDatabase, extra: dict[str, Any], options: PlanOptions, expect: dict[str, Any]
+) -> None:
     account = LiveAccount.of(current, **extra)
     if "error" in expect:
         with pytest.raises(PlanError, match=re.escape(expect["error"])):
@@ -208,19 +384,25 @@ def test_plan(desired: DatabaseSpec, current: LiveDatabase, extra: dict[str, Any
 
 def test_order_is_name_then_action_then_declaration() -> None:
     first, second = OnDemandBackup("b2", "s3://x"), OnDemandBackup("b1", "s3://y")
-    desired = manifest(spec(replace(ON, path="s3://new"), backups=(first, second), imports=(SEED,), name="zeta"),
-                       spec(backups=(first,), name="alpha", database=11))
+    desired = manifest(
+        spec(replace(ON, path="s3://new"), backups=(first, second), imports=(SEED,), name="zeta"),
+        spec(backups=(first,), name="alpha", database=11),
+    )
     result = plan(desired, LiveAccount.of(live(), live(name="alpha", database=11)))
     assert [c.address for c in result.changes] == [
-        "alpha.backups.b2", "zeta.backup", "zeta.backups.b2", "zeta.backups.b1", "zeta.imports.seed"]
+        "alpha.backups.b2",
+        "zeta.backup",
+        "zeta.backups.b2",
+        "zeta.backups.b1",
+        "zeta.imports.seed",
+    ]
     assert [c.action for c in result.changes][1:] == [Action.UPDATE, Action.BACKUP, Action.BACKUP, Action.IMPORT]
     assert result.changes[-1].destructive
     assert plan(desired, LiveAccount.of(live(name="alpha", database=11), live())) == result
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    desired = manifest(spec(name="gone", database=99), spec(**ops(replace(SEED, sources=("s3://x/y",))),
-                                                            database=10))
+    desired = manifest(spec(name="gone", database=99), spec(**ops(replace(SEED, sources=("s3://x/y",))), database=10))
     with pytest.raises(PlanError) as caught:
         plan(desired, LiveAccount.of(live(tags=(tag(SEED, Phase.DONE),))))
     assert len(caught.value.problems) == 2
@@ -235,8 +417,9 @@ def test_live_credentials_are_masked_in_before() -> None:
 
 def test_api_error_descriptions_in_warnings_are_masked() -> None:
     snapshot = TaskSnapshot("T-1", "processing-error", "DATABASE_IMPORT_FTP_BAD_URI", "bad ftp://u:s3cret@h/x")
-    result = plan(manifest(spec(**ops(SEED))), LiveAccount.of(live(tags=(tag(SEED, Phase.CLAIMED, "t-1"),)),
-                                                                **task(snapshot)))
+    result = plan(
+        manifest(spec(**ops(SEED))), LiveAccount.of(live(tags=(tag(SEED, Phase.CLAIMED, "t-1"),)), **task(snapshot))
+    )
     assert [w.outcome for w in result.warnings] == ["failed"]
     assert "DATABASE_IMPORT_FTP_BAD_URI" in result.warnings[0].message
     assert "s3cret" not in result.warnings[0].message

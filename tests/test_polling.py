@@ -60,9 +60,7 @@ DOUBLING = PollPolicy(initial=1.0, maximum=30.0, factor=2.0)
         pytest.param(PollPolicy(initial=10, maximum=25, factor=3), 3, [10, 25, 25], id="capped-at-once"),
     ],
 )
-def test_the_pauses_grow_by_the_factor_up_to_the_maximum(
-    policy: PollPolicy, count: int, expected: list[float]
-) -> None:
+def test_the_pauses_grow_by_the_factor_up_to_the_maximum(policy: PollPolicy, count: int, expected: list[float]) -> None:
     assert list(itertools.islice(policy.delays(), count)) == expected
 
 
@@ -157,4 +155,3 @@ def test_setting_the_stop_ends_a_long_pause_at_once() -> None:
         fake.poll(PollPolicy(initial=60.0), 1000.0, stop)
     assert time.monotonic() - started < 10
     assert fake.checks == 2  # the pause ended, the check ran once more, then the stop was seen
-

@@ -29,10 +29,20 @@ def _run_in_terminal(directory: Path, *argv: str, **extra: str) -> tuple[int, li
     every byte it wrote."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = {key: value for key, value in process_env(TERM="xterm-256color", **extra).items()
-           if key not in ("COLUMNS", "LINES", "CI", "GITHUB_ACTIONS", "TERM_PROGRAM")}
-    process = subprocess.Popen([sys.executable, "-m", "reconciler", "--sandbox", *argv], cwd=directory, env=env,
-                               stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
+    env = {
+        key: value
+        for key, value in process_env(TERM="xterm-256color", **extra).items()
+        if key not in ("COLUMNS", "LINES", "CI", "GITHUB_ACTIONS", "TERM_PROGRAM")
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "--sandbox", *argv],
+        cwd=directory,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
     os.close(terminal)
     output = bytearray()
     try:
@@ -58,8 +68,9 @@ def _run_in_terminal(directory: Path, *argv: str, **extra: str) -> tuple[int, li
 @pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
 def test_the_live_display_settles_every_operation_in_one_row(tmp_path: Path, encoding: str) -> None:
     directory = sandbox_dir(tmp_path)
-    code, screen, output = _run_in_terminal(directory, "apply", "-f", "examples/", "--auto-approve",
-                                            PYTHONIOENCODING=encoding)
+    code, screen, output = _run_in_terminal(
+        directory, "apply", "-f", "examples/", "--auto-approve", PYTHONIOENCODING=encoding
+    )
     text = "\n".join(screen)
     assert code == 0, text
     table = next(n for n, line in enumerate(screen) if line.startswith("Apply summary"))

@@ -24,7 +24,9 @@ IMPORT = Import("seed", ("s3://${env:BUCKET}/dump.rdb.gz",), "aws-s3", backup_fi
 
 
 def _manifest_with_import(directory: Path, op_id: str) -> Manifest:
-    return manifest_from(directory, f"""\
+    return manifest_from(
+        directory,
+        f"""\
 version: 1
 databases:
   - name: orders
@@ -34,7 +36,8 @@ databases:
       - id: {op_id}
         from: [s3://bucket/dump.rdb.gz]
         confirm: orders
-""")
+""",
+    )
 
 
 def test_round_trip_with_the_longest_id_fits_the_tag_rules(tmp_path: Path) -> None:
@@ -42,13 +45,15 @@ def test_round_trip_with_the_longest_id_fits_the_tag_rules(tmp_path: Path) -> No
     (loaded,) = _manifest_with_import(tmp_path / "longest", LONGEST_ID).databases[0].imports
     with pytest.raises(ManifestError, match="at most 40 characters"):
         _manifest_with_import(tmp_path / "longer", LONGEST_ID + "x")
-    receipt = Receipt(OperationKind.IMPORT, loaded.id, Phase.CLAIMED, op_fingerprint(IMPORT),
-                      99_999_999_999).with_task(TASK)
+    receipt = Receipt(OperationKind.IMPORT, loaded.id, Phase.CLAIMED, op_fingerprint(IMPORT), 99_999_999_999).with_task(
+        TASK
+    )
     assert len(receipt.key) <= receipt_tags.MAX_KEY_LENGTH and TAG_RULES.match(receipt.key)
     assert len(receipt.value) <= receipt_tags.MAX_VALUE_LENGTH and TAG_RULES.match(receipt.value)
     decoded = receipt_tags.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
-    assert decoded == Receipt(OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipt.fingerprint,
-                              99_999_999_999, TASK.lower(), CLAIMED_AT)
+    assert decoded == Receipt(
+        OperationKind.IMPORT, LONGEST_ID, Phase.CLAIMED, receipt.fingerprint, 99_999_999_999, TASK.lower(), CLAIMED_AT
+    )
 
 
 def test_value_format_and_phase_change() -> None:
@@ -92,35 +97,82 @@ def _claimed(task_id: str | None = None) -> Receipt:
     [
         pytest.param(None, None, WarningKind.UNCERTAIN, None, id="no-evidence"),
         # Issue 20 item 3: a status of the claim's own second may be a backup that finished just before it.
-        pytest.param(LatestStatus("success", "2026-11-24T06:30:00Z"), None, WarningKind.UNCERTAIN, None,
-                     id="same-second-is-no-evidence"),
-        pytest.param(LatestStatus("success", "2026-11-24T06:30:00.999Z"), None, WarningKind.UNCERTAIN, None,
-                     id="same-second-whatever-the-fraction"),
-        pytest.param(LatestStatus("success", "2026-11-24T06:30:01Z"), None, WarningKind.SETTLED, Phase.DONE,
-                     id="the-next-second-is-evidence"),
-        pytest.param(LatestStatus("success", "2026-11-24T06:29:59Z"), None, WarningKind.UNCERTAIN, None,
-                     id="before-the-claim"),
-        pytest.param(LatestStatus("failed", "2026-11-24T07:00:00+00:00", "file-corrupted"), None,
-                     WarningKind.SETTLED, Phase.FAILED, id="failed-after"),
+        pytest.param(
+            LatestStatus("success", "2026-11-24T06:30:00Z"),
+            None,
+            WarningKind.UNCERTAIN,
+            None,
+            id="same-second-is-no-evidence",
+        ),
+        pytest.param(
+            LatestStatus("success", "2026-11-24T06:30:00.999Z"),
+            None,
+            WarningKind.UNCERTAIN,
+            None,
+            id="same-second-whatever-the-fraction",
+        ),
+        pytest.param(
+            LatestStatus("success", "2026-11-24T06:30:01Z"),
+            None,
+            WarningKind.SETTLED,
+            Phase.DONE,
+            id="the-next-second-is-evidence",
+        ),
+        pytest.param(
+            LatestStatus("success", "2026-11-24T06:29:59Z"), None, WarningKind.UNCERTAIN, None, id="before-the-claim"
+        ),
+        pytest.param(
+            LatestStatus("failed", "2026-11-24T07:00:00+00:00", "file-corrupted"),
+            None,
+            WarningKind.SETTLED,
+            Phase.FAILED,
+            id="failed-after",
+        ),
         pytest.param(LatestStatus("importing"), None, WarningKind.IN_PROGRESS, None, id="running"),
-        pytest.param(LatestStatus("mystery", "2026-11-24T07:00:00Z"), None, WarningKind.UNCERTAIN, None,
-                     id="unknown-status-stays-uncertain"),
-        pytest.param(None, TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED"), WarningKind.SETTLED,
-                     Phase.FAILED, id="task-error"),
-        pytest.param(None, TaskSnapshot("t-1", "processing-in-progress"), WarningKind.IN_PROGRESS, None,
-                     id="task-running"),
-        pytest.param(LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), TaskSnapshot("t-1", "processing-completed"),
-                     WarningKind.UNCERTAIN, None, id="completed-import-task-without-status-is-not-done"),
-        pytest.param(LatestStatus(error_type="GENERAL_ERROR"), TaskSnapshot("t-1", "processing-completed"),
-                     WarningKind.UNCERTAIN, None, id="unreadable-status-is-not-done"),
-        pytest.param(LatestStatus("failed", "2026-11-24T07:00:00Z"), TaskSnapshot("t-1", "processing-completed"),
-                     WarningKind.SETTLED, Phase.FAILED, id="status-after-completed-task-wins"),
+        pytest.param(
+            LatestStatus("mystery", "2026-11-24T07:00:00Z"),
+            None,
+            WarningKind.UNCERTAIN,
+            None,
+            id="unknown-status-stays-uncertain",
+        ),
+        pytest.param(
+            None,
+            TaskSnapshot("t-1", "processing-error", "DATABASE_IMPORT_FAILED"),
+            WarningKind.SETTLED,
+            Phase.FAILED,
+            id="task-error",
+        ),
+        pytest.param(
+            None, TaskSnapshot("t-1", "processing-in-progress"), WarningKind.IN_PROGRESS, None, id="task-running"
+        ),
+        pytest.param(
+            LatestStatus(error_type="DATABASE_BACKUP_DISABLED"),
+            TaskSnapshot("t-1", "processing-completed"),
+            WarningKind.UNCERTAIN,
+            None,
+            id="completed-import-task-without-status-is-not-done",
+        ),
+        pytest.param(
+            LatestStatus(error_type="GENERAL_ERROR"),
+            TaskSnapshot("t-1", "processing-completed"),
+            WarningKind.UNCERTAIN,
+            None,
+            id="unreadable-status-is-not-done",
+        ),
+        pytest.param(
+            LatestStatus("failed", "2026-11-24T07:00:00Z"),
+            TaskSnapshot("t-1", "processing-completed"),
+            WarningKind.SETTLED,
+            Phase.FAILED,
+            id="status-after-completed-task-wins",
+        ),
     ],
 )
-def test_classify_claimed(latest: LatestStatus | None, task: TaskSnapshot | None, kind: WarningKind,
-                          outcome: Phase | None) -> None:
-    assessment = evidence.classify(_claimed("t-1" if task else None), "orders.imports.seed", latest=latest,
-                                   task=task)
+def test_classify_claimed(
+    latest: LatestStatus | None, task: TaskSnapshot | None, kind: WarningKind, outcome: Phase | None
+) -> None:
+    assessment = evidence.classify(_claimed("t-1" if task else None), "orders.imports.seed", latest=latest, task=task)
     assert (assessment.kind, assessment.outcome) == (kind, outcome)
     assert "orders.imports.seed" in assessment.message
 
@@ -137,8 +189,12 @@ def test_a_completed_backup_task_is_never_the_evidence_even_with_backup_off(erro
     """Issue 20 item 4: a completed task means only "accepted"; with backup off the status cannot tell, so the
     receipt stays uncertain and the message says how to check and what to do."""
     receipt = Receipt(OperationKind.BACKUP, "pre", Phase.CLAIMED, "0123456789ab", 1, "t-1", CLAIMED_AT)
-    assessment = evidence.classify(receipt, "orders.backups.pre", latest=LatestStatus(error_type=error_type),
-                                   task=TaskSnapshot("t-1", "processing-completed"))
+    assessment = evidence.classify(
+        receipt,
+        "orders.backups.pre",
+        latest=LatestStatus(error_type=error_type),
+        task=TaskSnapshot("t-1", "processing-completed"),
+    )
     assert (assessment.kind, assessment.outcome) == (WarningKind.UNCERTAIN, None)
     assert says in assessment.message and "--retry-uncertain orders.backups.pre" in assessment.message
     if error_type != "GENERAL_ERROR":
@@ -160,8 +216,9 @@ def test_left_in_claim_second(created_at: str, left: float) -> None:
 
 
 def test_settled_message_says_what_apply_will_record() -> None:
-    assessment = evidence.classify(_claimed(), "a.imports.seed", latest=LatestStatus("success", "2026-11-24T06:30:01Z"),
-                                   task=None)
+    assessment = evidence.classify(
+        _claimed(), "a.imports.seed", latest=LatestStatus("success", "2026-11-24T06:30:01Z"), task=None
+    )
     assert "will record done" in assessment.message
 
 
@@ -180,8 +237,11 @@ def test_new_keys_have_no_dot_and_legacy_keys_still_read() -> None:
     receipt = claim_of(OperationKind.IMPORT, IMPORT, at=1764312600, run="0c1d2e3f")
     assert receipt.key == "rcr_import_seed" and "." not in receipt.key
     legacy = receipt_tags.decode(LiveTag("rcr.import.seed", receipt.value, CLAIMED_AT), "orders")
-    assert legacy is not None and (legacy.kind, legacy.op_id, legacy.phase) == (OperationKind.IMPORT, "seed",
-                                                                                Phase.CLAIMED)
+    assert legacy is not None and (legacy.kind, legacy.op_id, legacy.phase) == (
+        OperationKind.IMPORT,
+        "seed",
+        Phase.CLAIMED,
+    )
     # Updated under the key it was read from, never a second receipt under the new key.
     assert legacy.key == "rcr.import.seed" and legacy.with_phase(Phase.DONE).key == "rcr.import.seed"
 
@@ -208,10 +268,19 @@ def test_compact_tag_round_trips_within_the_tag_rules() -> None:
     ("tags", "expected"),
     [
         pytest.param([("rcr_import_seed", "v1 failed fp:0123456789ab at:1")], "failed", id="individual"),
-        pytest.param([("rcr_import_seed", "v1 claimed fp:0123456789ab at:1"), ("rcr_done_00000000", "COMPACT")],
-                     "done", id="done-in-a-compact-tag-wins-over-a-claim"),
-        pytest.param([("rcr.import.seed", "v1 done fp:0123456789ab at:1"),
-                      ("rcr_import_seed", "v1 claimed fp:0123456789ab at:2")], "done", id="legacy-done-wins"),
+        pytest.param(
+            [("rcr_import_seed", "v1 claimed fp:0123456789ab at:1"), ("rcr_done_00000000", "COMPACT")],
+            "done",
+            id="done-in-a-compact-tag-wins-over-a-claim",
+        ),
+        pytest.param(
+            [
+                ("rcr.import.seed", "v1 done fp:0123456789ab at:1"),
+                ("rcr_import_seed", "v1 claimed fp:0123456789ab at:2"),
+            ],
+            "done",
+            id="legacy-done-wins",
+        ),
         pytest.param([("rcr_done_00000000", "COMPACT")], "done", id="compact-only"),
         pytest.param([("team", "payments")], None, id="not-ours"),
     ],
@@ -264,8 +333,14 @@ def test_budget_note(own: int, ours: int, planned: int, says: str | None) -> Non
 
 @pytest.mark.parametrize(
     "latest",
-    [None, LatestStatus(), LatestStatus("importing"), LatestStatus(time="2026-11-24T06:00:00Z"),
-     LatestStatus(error_type="DATABASE_BACKUP_DISABLED"), LatestStatus("failed", None, "file-corrupted")],
+    [
+        None,
+        LatestStatus(),
+        LatestStatus("importing"),
+        LatestStatus(time="2026-11-24T06:00:00Z"),
+        LatestStatus(error_type="DATABASE_BACKUP_DISABLED"),
+        LatestStatus("failed", None, "file-corrupted"),
+    ],
 )
 def test_no_message_prints_a_python_none(latest: LatestStatus | None) -> None:
     assessment = evidence.classify(_claimed(), "orders.imports.seed", latest=latest, task=None)

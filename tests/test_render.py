@@ -14,7 +14,8 @@ from reconciler.live import LiveAccount, LiveBackup, LiveDatabase
 from reconciler.normalise import Settings
 from reconciler.outcomes import Outcome, StepResult
 from reconciler.plan import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
-from reconciler.planfile import build_document, change_document, summary
+from reconciler.plan_json import change_document
+from reconciler.planfile import build_document, summary
 from reconciler.planner import plan
 from reconciler.progress import render_markdown_summary
 from reconciler.render import render_json, render_markdown, render_text
@@ -33,14 +34,21 @@ def _change(action: Action, address: str, ref: DatabaseRef = REF) -> Change:
 def _planted_plan() -> Plan:
     """A plan whose live side and manifest both carry credentials in URIs."""
     desired = DatabaseSpec(
-        "orders", 1, 10, Tier.PRO, True,
+        "orders",
+        1,
+        10,
+        Tier.PRO,
+        True,
         BackupSettings(True, "ftp://user:${env:FTP_PASS}@host/new", None, "every-6-hours"),
         (OnDemandBackup("pre", f"ftp://user:{SECRET}@host/adhoc"),),
         (Import("seed", (f"redis://{SECRET}@src:6379", f"http://u:{SECRET}@h/x.rdb"), "redis", confirm="orders"),),
         Position("m.yaml", 1, 3),
     )
-    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders", "active",
-                        LiveBackup(True, f"ftp://user:{SECRET}@host/old", "every-6-hours"), ()))
+    live = with_receipts(
+        LiveDatabase(
+            Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, f"ftp://user:{SECRET}@host/old", "every-6-hours"), ()
+        )
+    )
     return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
 
 
@@ -56,26 +64,47 @@ UPDATE = _change(Action.UPDATE, "orders.backup")
     ("changes", "warnings", "line"),
     [
         pytest.param((), (), "No changes. Live state matches the manifest.", id="empty"),
-        pytest.param((UPDATE, _change(Action.BACKUP, "orders.backups.a"),
-                      _change(Action.IMPORT, "orders.imports.a"), _change(Action.IMPORT, "orders.imports.b")),
-                     (SETTLED,), "Plan: 1 to update, 1 to back up, 2 to import (2 destructive).", id="spec-example"),
+        pytest.param(
+            (
+                UPDATE,
+                _change(Action.BACKUP, "orders.backups.a"),
+                _change(Action.IMPORT, "orders.imports.a"),
+                _change(Action.IMPORT, "orders.imports.b"),
+            ),
+            (SETTLED,),
+            "Plan: 1 to update, 1 to back up, 2 to import (2 destructive).",
+            id="spec-example",
+        ),
         pytest.param((UPDATE,), (), "Plan: 1 to update, 0 to back up, 0 to import.", id="no-destructive"),
-        pytest.param((), (SETTLED,), "No changes. Live state matches the manifest.",
-                     id="settled-is-not-attention"),
-        pytest.param((), (_warning(WarningKind.UNCERTAIN, "seed"),),
-                     "No changes. 1 operation needs attention: orders.imports.seed (uncertain).",
-                     id="issue-example-no-changes"),
-        pytest.param((UPDATE,), (_warning(WarningKind.FAILED, "a"), SETTLED, _warning(WarningKind.UNCERTAIN, "b")),
-                     "Plan: 1 to update, 0 to back up, 0 to import. 2 operations need attention: "
-                     "orders.imports.a (failed), orders.imports.b (uncertain).", id="issue-example-with-changes"),
-        pytest.param((), tuple(_warning(kind, kind.value) for kind in WarningKind),
-                     "No changes. 4 operations need attention: orders.imports.failed (failed), orders.imports.uncertain "
-                     "(uncertain), orders.imports.in-progress (in-progress), orders.imports.claimed-by-other-run "
-                     "(claimed-by-other-run).", id="every-kind-but-settled-and-tag-budget"),
-        pytest.param((), tuple(_warning(WarningKind.FAILED, f"f{n}") for n in range(7)),
-                     "No changes. 7 operations need attention: orders.imports.f0 (failed), orders.imports.f1 (failed), "
-                     "orders.imports.f2 (failed), orders.imports.f3 (failed), orders.imports.f4 (failed) and 2 more.",
-                     id="a-long-list-is-cut"),
+        pytest.param((), (SETTLED,), "No changes. Live state matches the manifest.", id="settled-is-not-attention"),
+        pytest.param(
+            (),
+            (_warning(WarningKind.UNCERTAIN, "seed"),),
+            "No changes. 1 operation needs attention: orders.imports.seed (uncertain).",
+            id="issue-example-no-changes",
+        ),
+        pytest.param(
+            (UPDATE,),
+            (_warning(WarningKind.FAILED, "a"), SETTLED, _warning(WarningKind.UNCERTAIN, "b")),
+            "Plan: 1 to update, 0 to back up, 0 to import. 2 operations need attention: "
+            "orders.imports.a (failed), orders.imports.b (uncertain).",
+            id="issue-example-with-changes",
+        ),
+        pytest.param(
+            (),
+            tuple(_warning(kind, kind.value) for kind in WarningKind),
+            "No changes. 4 operations need attention: orders.imports.failed (failed), orders.imports.uncertain "
+            "(uncertain), orders.imports.in-progress (in-progress), orders.imports.claimed-by-other-run "
+            "(claimed-by-other-run).",
+            id="every-kind-but-settled-and-tag-budget",
+        ),
+        pytest.param(
+            (),
+            tuple(_warning(WarningKind.FAILED, f"f{n}") for n in range(7)),
+            "No changes. 7 operations need attention: orders.imports.f0 (failed), orders.imports.f1 (failed), "
+            "orders.imports.f2 (failed), orders.imports.f3 (failed), orders.imports.f4 (failed) and 2 more.",
+            id="a-long-list-is-cut",
+        ),
     ],
 )
 def test_summary_line(changes: tuple[Change, ...], warnings: tuple[PlanWarning, ...], line: str) -> None:
@@ -103,10 +132,20 @@ def test_a_planted_credential_never_appears() -> None:
     result = _planted_plan()
     text = io.StringIO()
     render_text(result, text, color=True)
-    document = build_document(result, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z",
-                              manifest_digest="d", manifest_paths=["m.yaml"],
-                              api_url=f"https://key:{SECRET}@api.example/v1")
-    outputs = [text.getvalue(), render_markdown(result), render_json(document), json.dumps([change_document(c) for c in result.changes])]
+    document = build_document(
+        result,
+        tool_version="0.1.0",
+        created_at="2026-11-24T06:30:00Z",
+        manifest_digest="d",
+        manifest_paths=["m.yaml"],
+        api_url=f"https://key:{SECRET}@api.example/v1",
+    )
+    outputs = [
+        text.getvalue(),
+        render_markdown(result),
+        render_json(document),
+        json.dumps([change_document(c) for c in result.changes]),
+    ]
     assert all(SECRET not in output for output in outputs)
     assert all("****" in output for output in outputs)
 
@@ -117,8 +156,16 @@ def test_markdown_calls_out_destructive_imports_and_folds_details() -> None:
     assert "<details><summary><code>orders</code>" in markdown
 
 
-def _big_plan(imports: int, *, shards: int = 8, updates: int = 0, risky_every: int = 0, attention: int = 0,
-              settled: int = 0, live_name: str = "données-{n}-注文") -> Plan:
+def _big_plan(
+    imports: int,
+    *,
+    shards: int = 8,
+    updates: int = 0,
+    risky_every: int = 0,
+    attention: int = 0,
+    settled: int = 0,
+    live_name: str = "données-{n}-注文",
+) -> Plan:
     """Many databases, each one change: multi-shard imports with multi-byte live names, and settings updates (every
     `risky_every`-th switching backup off); `attention` uncertain receipts and `settled` ones."""
     changes = []
@@ -132,10 +179,14 @@ def _big_plan(imports: int, *, shards: int = 8, updates: int = 0, risky_every: i
             after = Settings(False) if risky else Settings(True, interval="every-12-hours")
             before = Settings(True, "s3://b", "every-6-hours")
             changes.append(settings_change(f"{ref.name}.backup", ref, before, after, risky=risky))
-    warnings = [PlanWarning(f"db-{n:05d}.imports.old-{n}", WarningKind.UNCERTAIN, "claimed → no outcome seen")
-                for n in range(attention)]
-    warnings += [PlanWarning(f"db-{n:05d}.backups.pre-{n}", WarningKind.SETTLED, "apply will record done", "done")
-                 for n in range(settled)]
+    warnings = [
+        PlanWarning(f"db-{n:05d}.imports.old-{n}", WarningKind.UNCERTAIN, "claimed → no outcome seen")
+        for n in range(attention)
+    ]
+    warnings += [
+        PlanWarning(f"db-{n:05d}.backups.pre-{n}", WarningKind.SETTLED, "apply will record done", "done")
+        for n in range(settled)
+    ]
     return Plan(tuple(changes), tuple(warnings))
 
 
@@ -188,10 +239,14 @@ def test_markdown_stays_under_60000_utf8_bytes_with_every_count(big: Plan, trunc
 
 def test_destructive_imports_that_do_not_fit_say_how_many_and_where_the_plan_is() -> None:
     markdown = render_markdown(_big_plan(2000, shards=16))
-    shown, left_out = _shown_and_hidden(markdown, "**2000 destructive imports**", r"\*\*(\d+) more destructive imports not shown")
+    shown, left_out = _shown_and_hidden(
+        markdown, "**2000 destructive imports**", r"\*\*(\d+) more destructive imports not shown"
+    )
     assert shown > 0 and left_out == 2000 - shown
-    assert ("imports not shown**: keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it "
-            "with `reconciler show plan.json`.") in markdown
+    assert (
+        "imports not shown**: keep the full plan with `reconciler plan --out plan.json` (a CI artifact) and read it "
+        "with `reconciler show plan.json`."
+    ) in markdown
     assert "<details>" not in markdown  # every byte went to the callout: no database section fits after it
 
 
@@ -220,31 +275,61 @@ def test_credentials_in_warning_messages_are_masked() -> None:
 
 def _staging_plan(backup: BackupSettings | None = None, live_backup: LiveBackup | None = None) -> Plan:
     """The manifest calls it orders-staging; the API calls database 10 orders-prod."""
-    desired = DatabaseSpec("orders-staging", 1, 10, Tier.PRO, False, backup, (),
-                           (Import("seed", ("s3://b/x.rdb",), "aws-s3", confirm="orders-prod"),),
-                           Position("m.yaml", 1, 3))
-    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders-prod", "active",
-                        live_backup or LiveBackup(True, "s3://b/backups", "every-6-hours"), ()))
+    desired = DatabaseSpec(
+        "orders-staging",
+        1,
+        10,
+        Tier.PRO,
+        False,
+        backup,
+        (),
+        (Import("seed", ("s3://b/x.rdb",), "aws-s3", confirm="orders-prod"),),
+        Position("m.yaml", 1, 3),
+    )
+    live = with_receipts(
+        LiveDatabase(
+            Tier.PRO,
+            1,
+            10,
+            "orders-prod",
+            "active",
+            live_backup or LiveBackup(True, "s3://b/backups", "every-6-hours"),
+            (),
+        )
+    )
     return plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live))
 
 
 def _all_formats(result: Plan) -> tuple[str, str, dict[str, Any]]:
     text = io.StringIO()
     render_text(result, text, color=False)
-    document = build_document(result, tool_version="0.1.0", created_at="2026-11-24T06:30:00Z", manifest_digest="d",
-                              manifest_paths=["m.yaml"], api_url="sandbox")
+    document = build_document(
+        result,
+        tool_version="0.1.0",
+        created_at="2026-11-24T06:30:00Z",
+        manifest_digest="d",
+        manifest_paths=["m.yaml"],
+        api_url="sandbox",
+    )
     return text.getvalue(), render_markdown(result), json.loads(render_json(document))
 
 
 def test_every_format_shows_the_live_name_beside_the_ids() -> None:
     text, markdown, document = _all_formats(_staging_plan())
-    assert '-/+ orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database (pro 1/10, ' \
-           'named "orders-prod" in Redis Cloud)' in text
-    callout = markdown[markdown.index("> [!WARNING]"):].split("\n\n")[0]
+    assert (
+        "-/+ orders-staging.imports.seed will be imported once, REPLACING ALL DATA in the database (pro 1/10, "
+        'named "orders-prod" in Redis Cloud)' in text
+    )
+    callout = markdown[markdown.index("> [!WARNING]") :].split("\n\n")[0]
     assert "`orders-staging.imports.seed` into `pro 1/10` (**orders-prod** in Redis Cloud)" in callout
     assert "<summary><code>orders-staging</code> on pro 1/10 (<b>orders-prod</b> in Redis Cloud)" in markdown
     assert document["changes"][0]["database"] == {
-        "name": "orders-staging", "subscription": 1, "database": 10, "tier": "pro", "live_name": "orders-prod"}
+        "name": "orders-staging",
+        "subscription": 1,
+        "database": 10,
+        "tier": "pro",
+        "live_name": "orders-prod",
+    }
 
 
 def test_a_live_name_is_escaped_in_markdown() -> None:
@@ -255,12 +340,16 @@ def test_a_live_name_is_escaped_in_markdown() -> None:
 
 @pytest.mark.parametrize(
     ("backup", "tier"),
-    [pytest.param(BackupSettings(False), Tier.PRO, id="pro-enabled-false"),
-     pytest.param(BackupSettings(False), Tier.ESSENTIALS, id="essentials-empty-path")],
+    [
+        pytest.param(BackupSettings(False), Tier.PRO, id="pro-enabled-false"),
+        pytest.param(BackupSettings(False), Tier.ESSENTIALS, id="essentials-empty-path"),
+    ],
 )
 def test_switching_backup_off_is_flagged_in_every_format(backup: BackupSettings, tier: Tier) -> None:
     desired = DatabaseSpec("orders", 1, 10, tier, False, backup, (), (), Position("m.yaml", 1, 3))
-    live = with_receipts(LiveDatabase(tier, 1, 10, "orders", "active", LiveBackup(True, "s3://b/backups", "every-6-hours"), ()))
+    live = with_receipts(
+        LiveDatabase(tier, 1, 10, "orders", "active", LiveBackup(True, "s3://b/backups", "every-6-hours"), ())
+    )
     text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
     assert "~ orders.backup will be updated, SWITCHING REMOTE BACKUP OFF: no backups from now on" in text
     assert document["changes"][0]["risky"] is True
@@ -276,14 +365,20 @@ def test_a_plain_update_is_not_risky() -> None:
 
 
 def test_markdown_shows_operations_needing_attention_first() -> None:
-    warnings = (PlanWarning("orders.imports.old", WarningKind.SETTLED, "apply will record done", "done"),
-                PlanWarning("orders.imports.seed", WarningKind.UNCERTAIN, "claimed, no outcome seen"))
+    warnings = (
+        PlanWarning("orders.imports.old", WarningKind.SETTLED, "apply will record done", "done"),
+        PlanWarning("orders.imports.seed", WarningKind.UNCERTAIN, "claimed, no outcome seen"),
+    )
     markdown = render_markdown(Plan((_change(Action.IMPORT, "orders.imports.new"),), warnings))
     lines = markdown.splitlines()
-    assert lines[0] == ("### Plan: 0 to update, 0 to back up, 1 to import (1 destructive). "
-                        "1 operation needs attention: orders.imports.seed (uncertain).")
+    assert lines[0] == (
+        "### Plan: 0 to update, 0 to back up, 1 to import (1 destructive). "
+        "1 operation needs attention: orders.imports.seed (uncertain)."
+    )
     attention = markdown.index("#### Needs attention")
-    assert attention < markdown.index("> [!WARNING]") < markdown.index("orders.imports.old") < markdown.index("<details>")
+    assert (
+        attention < markdown.index("> [!WARNING]") < markdown.index("orders.imports.old") < markdown.index("<details>")
+    )
     assert markdown.index("**uncertain** `orders.imports.seed`") > attention
 
 
@@ -299,10 +394,16 @@ def test_a_kept_interval_is_shown_as_unchanged() -> None:
 
 
 def test_the_apply_summary_markdown_stays_under_the_limit_failures_first() -> None:
-    results = [StepResult(f"db-{n:05d}.imports.seed-2026-11-20", "import",
-                          Outcome.FAILED if n % 100 == 7 else Outcome.DONE, 1.5,
-                          f"import task → {'failed: données illisibles ' * 3 if n % 100 == 7 else 'success'}")
-               for n in range(2000)]
+    results = [
+        StepResult(
+            f"db-{n:05d}.imports.seed-2026-11-20",
+            "import",
+            Outcome.FAILED if n % 100 == 7 else Outcome.DONE,
+            1.5,
+            f"import task → {'failed: données illisibles ' * 3 if n % 100 == 7 else 'success'}",
+        )
+        for n in range(2000)
+    ]
     markdown = render_markdown_summary(results, full_report="report.json")
     assert len(markdown.encode("utf-8")) <= 60_000
     assert markdown.startswith("**Apply: 1980 done, 20 failed.**")
@@ -316,9 +417,20 @@ def test_the_apply_summary_markdown_stays_under_the_limit_failures_first() -> No
 def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> None:
     """Item 11 holds for the renderer: the authority ends at its last `@`, on the live side too."""
     leaky = "ftp://bk:pa@SECRET0@backup.acme.example/orders"
-    desired = DatabaseSpec("orders", 1, 10, Tier.PRO, False, BackupSettings(True, "s3://b/new", "every-6-hours"), (),
-                           (), Position("m.yaml", 1, 3))
-    live = with_receipts(LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ()))
+    desired = DatabaseSpec(
+        "orders",
+        1,
+        10,
+        Tier.PRO,
+        False,
+        BackupSettings(True, "s3://b/new", "every-6-hours"),
+        (),
+        (),
+        Position("m.yaml", 1, 3),
+    )
+    live = with_receipts(
+        LiveDatabase(Tier.PRO, 1, 10, "orders", "active", LiveBackup(True, leaky, "every-6-hours"), ())
+    )
     text, markdown, document = _all_formats(plan(Manifest((desired,), ("m.yaml",), "d"), LiveAccount.of(live)))
     for output in (text, markdown, json.dumps(document)):
         assert "SECRET0" not in output and "pa@" not in output

@@ -187,18 +187,36 @@ databases:
 
 # (scheme case, the manifest's URI, exactly what the emulator must receive in importFromUri)
 SOURCES = [
-    pytest.param("abs://:${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
-                 "abs://:Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb", id="abs"),
-    pytest.param("abs://${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
-                 "abs://Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb", id="abs-no-colon"),
-    pytest.param("ftp://${env:SRC_USER}:${env:SRC_SECRET}@ftp.acme.example/catalog.rdb",
-                 "ftp://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example/catalog.rdb", id="ftp"),
-    pytest.param("ftps://loader:${env:SRC_SECRET}@ftp.acme.example:990/seeds@2026/catalog.rdb",
-                 "ftps://loader:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example:990/seeds@2026/catalog.rdb", id="ftps"),
-    pytest.param("http://loader:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
-                 "http://loader:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb", id="http"),
-    pytest.param("https://${env:SRC_USER}:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
-                 "https://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb", id="https"),
+    pytest.param(
+        "abs://:${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
+        "abs://:Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb",
+        id="abs",
+    ),
+    pytest.param(
+        "abs://${env:SRC_SECRET}@acmestore/seeds/catalog.rdb",
+        "abs://Aw%40k%2Fw%3Ard%2BK3y%3D%3D@acmestore/seeds/catalog.rdb",
+        id="abs-no-colon",
+    ),
+    pytest.param(
+        "ftp://${env:SRC_USER}:${env:SRC_SECRET}@ftp.acme.example/catalog.rdb",
+        "ftp://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example/catalog.rdb",
+        id="ftp",
+    ),
+    pytest.param(
+        "ftps://loader:${env:SRC_SECRET}@ftp.acme.example:990/seeds@2026/catalog.rdb",
+        "ftps://loader:Aw%40k%2Fw%3Ard+K3y==@ftp.acme.example:990/seeds@2026/catalog.rdb",
+        id="ftps",
+    ),
+    pytest.param(
+        "http://loader:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
+        "http://loader:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb",
+        id="http",
+    ),
+    pytest.param(
+        "https://${env:SRC_USER}:${env:SRC_SECRET}@files.acme.example/catalog.rdb",
+        "https://ci+loader%40acme:Aw%40k%2Fw%3Ard+K3y==@files.acme.example/catalog.rdb",
+        id="https",
+    ),
     pytest.param("redis://${env:SRC_SECRET}@10.0.0.5:6379", "redis://Aw%40k%2Fw%3Ard+K3y==@10.0.0.5:6379", id="redis"),
 ]
 
@@ -208,7 +226,7 @@ def _catalog(directory: Path, extra: str) -> None:
 
 
 def _import(uri: str) -> str:
-    return f"    imports:\n      - id: seed\n        from: \"{uri}\"\n        confirm: catalog-prod\n"
+    return f'    imports:\n      - id: seed\n        from: "{uri}"\n        confirm: catalog-prod\n'
 
 
 def _assert_never_shown(directory: Path, ran: Ran, *values: str) -> None:
@@ -295,7 +313,9 @@ def test_an_unset_variable_stops_plan_and_apply_before_any_request(
         "      interval: every-24-hours\n"
         + _import("redis://${env:SRC_SECRET}@10.0.0.5:6379")
         + "      - id: second\n        confirm: catalog-prod\n        from:\n"  # two shard files, one variable: the address is named once
-        + "".join(f"          - ftp://${{env:SRC_USER}}:${{env:FTP_PASS}}@ftp.acme.example/x-{n}.rdb\n" for n in (1, 2)),
+        + "".join(
+            f"          - ftp://${{env:SRC_USER}}:${{env:FTP_PASS}}@ftp.acme.example/x-{n}.rdb\n" for n in (1, 2)
+        ),
     )
     before = len(world(directory).request_log())
     environ = {"SRC_USER": AWKWARD_USER} | ({"SRC_SECRET": value} if value is not None else {})
@@ -340,8 +360,11 @@ def test_target_narrows_the_variables_a_plan_needs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "secret",
-    [pytest.param(AWKWARD, id="at-slash-colon-plus-equals"), pytest.param("first\nsecond-line", id="newline"),
-     pytest.param("Zq/+=@:" * 300, id="2KB")],
+    [
+        pytest.param(AWKWARD, id="at-slash-colon-plus-equals"),
+        pytest.param("first\nsecond-line", id="newline"),
+        pytest.param("Zq/+=@:" * 300, id="2KB"),
+    ],
 )
 def test_the_redactor_knows_every_form_a_secret_travels_in(secret: str) -> None:
     redact = Redactor([secret])
@@ -515,8 +538,13 @@ def _plant_live_destination(directory: Path, path: str) -> None:
     state = directory / STATE / "world.json"
     data = json.loads(state.read_text(encoding="utf-8"))
     database = next(d for d in data["databases"] if d["id"] == CATALOG_DB)
-    database["backup"] = {"enabled": True, "interval": "every-24-hours", "time_utc": "01:00",
-                          "storage_type": "ftp", "path": path}
+    database["backup"] = {
+        "enabled": True,
+        "interval": "every-24-hours",
+        "time_utc": "01:00",
+        "storage_type": "ftp",
+        "path": path,
+    }
     state.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -532,8 +560,7 @@ def test_a_variable_naming_a_bucket_is_shown_and_credentials_stay_masked(tmp_pat
         directory,
         "    backup:\n      path: ftp://backup:${env:SRC_SECRET}@ftp.acme.example/catalog\n"
         "      interval: every-24-hours\n"
-        "    backups:\n      - id: adhoc\n        path: s3://${env:BKT}/adhoc\n"
-        + _import(source),
+        "    backups:\n      - id: adhoc\n        path: s3://${env:BKT}/adhoc\n" + _import(source),
     )
     # `catalog` is the bucket and a word of every address; `seeds` a directory: names, not secrets.
     environ = VARIABLES | {"BKT": "catalog", "DIR": "seeds", "SAS": SAS}
@@ -542,7 +569,9 @@ def test_a_variable_naming_a_bucket_is_shown_and_credentials_stay_masked(tmp_pat
     assert ran.code == 1  # the import's source is missing
     report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
     assert [op["address"] for op in report["operations"]] == [
-        "catalog-prod.backup", "catalog-prod.backups.adhoc", "catalog-prod.imports.seed"
+        "catalog-prod.backup",
+        "catalog-prod.backups.adhoc",
+        "catalog-prod.imports.seed",
     ]
     assert "DATABASE_IMPORT_SOURCE_NOT_FOUND" in ran.err
     assert "https://files.acme.example/seeds/catalog.rdb?****" in ran.err  # the path is shown, the signature not
@@ -563,8 +592,10 @@ def test_a_backup_destination_whose_place_is_a_reference_is_refused_by_validate(
     _catalog(tmp_path, "    backup:\n      path: s3://${env:BKT}/backups\n      interval: every-24-hours\n")
     result = run_reconciler("validate", "-f", "manifests/", cwd=tmp_path)
     assert result.returncode == 1
-    assert "${env:BKT} stands for part of the place, but a backup destination may use references only for " \
-        "credentials (in the user-info)" in result.stderr, result.stderr
+    assert (
+        "${env:BKT} stands for part of the place, but a backup destination may use references only for "
+        "credentials (in the user-info)" in result.stderr
+    ), result.stderr
 
 
 # --- issue 20 items 9 and 10: an API error quoting a secret, through the summary table, report and summary --
@@ -605,7 +636,9 @@ def test_an_api_error_quoting_a_password_is_masked_in_the_table_the_report_and_t
     try:
         code = main(
             ["--sandbox", "apply", "-f", "manifests/", "--auto-approve", "--report", "report.json"],
-            out=out, err=err, environ=environ,
+            out=out,
+            err=err,
+            environ=environ,
         )
     finally:
         os.chdir(previous)

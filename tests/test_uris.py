@@ -22,52 +22,220 @@ from reconciler.uris import (
 PARSED = [
     # s3 and gs carry no credential; an '@' after the bucket is part of the path.
     pytest.param("s3://bucket/path", False, "s3://bucket/path", "s3://bucket/path", id="s3"),
-    pytest.param("s3://bucket/user@x/f.rdb", False, "s3://bucket/user@x/f.rdb", "s3://bucket/user@x/f.rdb", id="s3-at-in-path"),
-    pytest.param("gs://bucket/${env:DIR}/f.rdb", False, "gs://bucket/${env:DIR}/f.rdb", "gs://bucket/${env:DIR}/f.rdb", id="gs-reference-in-path"),
+    pytest.param(
+        "s3://bucket/user@x/f.rdb", False, "s3://bucket/user@x/f.rdb", "s3://bucket/user@x/f.rdb", id="s3-at-in-path"
+    ),
+    pytest.param(
+        "gs://bucket/${env:DIR}/f.rdb",
+        False,
+        "gs://bucket/${env:DIR}/f.rdb",
+        "gs://bucket/${env:DIR}/f.rdb",
+        id="gs-reference-in-path",
+    ),
     # Azure: the key alone or after a leading colon; a literal key may hold '/', '+' and '='.
-    pytest.param("abs://:${env:AZ_KEY}@account/container/f.rdb", False, "abs://:${env:AZ_KEY}@account/container/f.rdb", "abs://:${env:V}@account/container/f.rdb", id="abs-leading-colon"),
-    pytest.param("abs://${env:AZ_KEY}@acct/c/f", False, "abs://${env:AZ_KEY}@acct/c/f", "abs://:${env:V}@acct/c/f", id="abs-no-colon"),
-    pytest.param("abs://:Zm9v/YmFy+cXV4==@acct/c/f.rdb", True, "abs://:****@acct/c/f.rdb", "abs://:${env:V}@acct/c/f.rdb", id="abs-literal-key-with-slash"),
-    pytest.param("abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb", True, "abs://****@acct/c/f.rdb", "abs://:${env:V}@acct/c/f.rdb", id="abs-literal-key-no-colon"),
-    pytest.param("abs://:${env:AZ_KEY}@acct/c/x@y.rdb", False, "abs://:${env:AZ_KEY}@acct/c/x@y.rdb", "abs://:${env:V}@acct/c/x@y.rdb", id="abs-at-in-path-too"),
-    pytest.param("abs://acct/c/a@b.rdb", False, "abs://acct/c/a@b.rdb", "abs://acct/c/a@b.rdb", id="abs-at-in-path-no-key"),
+    pytest.param(
+        "abs://:${env:AZ_KEY}@account/container/f.rdb",
+        False,
+        "abs://:${env:AZ_KEY}@account/container/f.rdb",
+        "abs://:${env:V}@account/container/f.rdb",
+        id="abs-leading-colon",
+    ),
+    pytest.param(
+        "abs://${env:AZ_KEY}@acct/c/f",
+        False,
+        "abs://${env:AZ_KEY}@acct/c/f",
+        "abs://:${env:V}@acct/c/f",
+        id="abs-no-colon",
+    ),
+    pytest.param(
+        "abs://:Zm9v/YmFy+cXV4==@acct/c/f.rdb",
+        True,
+        "abs://:****@acct/c/f.rdb",
+        "abs://:${env:V}@acct/c/f.rdb",
+        id="abs-literal-key-with-slash",
+    ),
+    pytest.param(
+        "abs://Zm9v/YmFy+cXV4==@acct/c/f.rdb",
+        True,
+        "abs://****@acct/c/f.rdb",
+        "abs://:${env:V}@acct/c/f.rdb",
+        id="abs-literal-key-no-colon",
+    ),
+    pytest.param(
+        "abs://:${env:AZ_KEY}@acct/c/x@y.rdb",
+        False,
+        "abs://:${env:AZ_KEY}@acct/c/x@y.rdb",
+        "abs://:${env:V}@acct/c/x@y.rdb",
+        id="abs-at-in-path-too",
+    ),
+    pytest.param(
+        "abs://acct/c/a@b.rdb", False, "abs://acct/c/a@b.rdb", "abs://acct/c/a@b.rdb", id="abs-at-in-path-no-key"
+    ),
     # FTP: user and password, each a reference or a literal user name; ports; '@' in the path.
-    pytest.param("ftp://${env:FTP_USER}:${env:FTP_PASS}@host/f.rdb", False, "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/f.rdb", "ftp://${env:FTP_USER}:${env:V}@host/f.rdb", id="ftp-both-references"),
-    pytest.param("ftp://loader:${env:P}@host/f", False, "ftp://loader:${env:P}@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-user"),
-    pytest.param("ftp://loader:${env:P}@host:2121/dir@x/f.rdb", False, "ftp://loader:${env:P}@host:2121/dir@x/f.rdb", "ftp://loader:${env:V}@host:2121/dir@x/f.rdb", id="ftp-port-and-at-in-path"),
+    pytest.param(
+        "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/f.rdb",
+        False,
+        "ftp://${env:FTP_USER}:${env:FTP_PASS}@host/f.rdb",
+        "ftp://${env:FTP_USER}:${env:V}@host/f.rdb",
+        id="ftp-both-references",
+    ),
+    pytest.param(
+        "ftp://loader:${env:P}@host/f",
+        False,
+        "ftp://loader:${env:P}@host/f",
+        "ftp://loader:${env:V}@host/f",
+        id="ftp-literal-user",
+    ),
+    pytest.param(
+        "ftp://loader:${env:P}@host:2121/dir@x/f.rdb",
+        False,
+        "ftp://loader:${env:P}@host:2121/dir@x/f.rdb",
+        "ftp://loader:${env:V}@host:2121/dir@x/f.rdb",
+        id="ftp-port-and-at-in-path",
+    ),
     pytest.param("ftp://loader@host/f", False, "ftp://loader@host/f", "ftp://loader@host/f", id="ftp-user-only"),
-    pytest.param("ftp://${env:FTP_USER}@host/f", False, "ftp://${env:FTP_USER}@host/f", "ftp://${env:FTP_USER}@host/f", id="ftp-user-reference-only"),
-    pytest.param("ftp://host/dir@x/f.rdb", False, "ftp://host/dir@x/f.rdb", "ftp://host/dir@x/f.rdb", id="ftp-no-userinfo-at-in-path"),
-    pytest.param("ftp://loader:pa/ss@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password-with-slash"),
-    pytest.param("ftp://host:21/dir@x/f", False, "ftp://host:21/dir@x/f", "ftp://host:21/dir@x/f", id="ftp-port-then-at-in-path"),
+    pytest.param(
+        "ftp://${env:FTP_USER}@host/f",
+        False,
+        "ftp://${env:FTP_USER}@host/f",
+        "ftp://${env:FTP_USER}@host/f",
+        id="ftp-user-reference-only",
+    ),
+    pytest.param(
+        "ftp://host/dir@x/f.rdb",
+        False,
+        "ftp://host/dir@x/f.rdb",
+        "ftp://host/dir@x/f.rdb",
+        id="ftp-no-userinfo-at-in-path",
+    ),
+    pytest.param(
+        "ftp://loader:pa/ss@host/f",
+        True,
+        "ftp://loader:****@host/f",
+        "ftp://loader:${env:V}@host/f",
+        id="ftp-literal-password-with-slash",
+    ),
+    pytest.param(
+        "ftp://host:21/dir@x/f", False, "ftp://host:21/dir@x/f", "ftp://host:21/dir@x/f", id="ftp-port-then-at-in-path"
+    ),
     # A live destination echoed with a raw '@' in its password (issue 20 item 11): the user-info ends at the
     # last '@' before the host, also when the password holds '/', '?' or '#' before that '@'.
-    pytest.param("ftp://bk:pa@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-raw-at-in-password"),
-    pytest.param("ftp://bk:p@S1@S2@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-two-raw-ats"),
-    pytest.param("ftp://bk:pa/x@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-slash-then-at"),
-    pytest.param("ftp://bk:pa?x@SEC@host:21/d@e", True, "ftp://bk:****@host:21/d@e", "ftp://bk:${env:V}@host:21/d@e", id="ftp-question-then-at-and-at-in-path"),
-    pytest.param("ftps://bk:pa#x@SEC@host/p", True, "ftps://bk:****@host/p", "ftps://bk:${env:V}@host/p", id="ftps-hash-then-at"),
-    pytest.param("abs://:k/e@SEC@acct/c/f", True, "abs://:****@acct/c/f", "abs://:${env:V}@acct/c/f", id="abs-slash-then-raw-at"),
-    pytest.param("abs://:Zm9v/YmFy==@MyAccount/c/f.rdb", True, "abs://:****@MyAccount/c/f.rdb", "abs://:${env:V}@MyAccount/c/f.rdb", id="abs-literal-key-uppercase-account"),
-    pytest.param("ftp://loader:hunter2@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-literal-password"),
-    pytest.param("ftp://${env:FTP_USER}:hunter2@host/f", True, "ftp://${env:FTP_USER}:****@host/f", "ftp://${env:FTP_USER}:${env:V}@host/f", id="ftp-reference-user-literal-password"),
-    pytest.param("ftp://loader:${env:P}x@host/f", True, "ftp://loader:****@host/f", "ftp://loader:${env:V}@host/f", id="ftp-reference-and-literal-mixed"),
-    pytest.param("ftp://loader:${env:A}${env:B}@host/f", False, "ftp://loader:${env:A}${env:B}@host/f", "ftp://loader:${env:V}@host/f", id="ftp-two-references"),
-    pytest.param("ftp://ops@acme.example:${env:P}@host/f", False, "ftp://ops@acme.example:${env:P}@host/f", "ftp://ops@acme.example:${env:V}@host/f", id="ftp-email-as-user"),
-    pytest.param("ftps://u:${env:P}@host:990/f", False, "ftps://u:${env:P}@host:990/f", "ftps://u:${env:V}@host:990/f", id="ftps"),
-    pytest.param("ftps://u:p4ss@host:990/f", True, "ftps://u:****@host:990/f", "ftps://u:${env:V}@host:990/f", id="ftps-literal"),
+    pytest.param(
+        "ftp://bk:pa@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-raw-at-in-password"
+    ),
+    pytest.param(
+        "ftp://bk:p@S1@S2@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-two-raw-ats"
+    ),
+    pytest.param(
+        "ftp://bk:pa/x@SEC@host/p", True, "ftp://bk:****@host/p", "ftp://bk:${env:V}@host/p", id="ftp-slash-then-at"
+    ),
+    pytest.param(
+        "ftp://bk:pa?x@SEC@host:21/d@e",
+        True,
+        "ftp://bk:****@host:21/d@e",
+        "ftp://bk:${env:V}@host:21/d@e",
+        id="ftp-question-then-at-and-at-in-path",
+    ),
+    pytest.param(
+        "ftps://bk:pa#x@SEC@host/p", True, "ftps://bk:****@host/p", "ftps://bk:${env:V}@host/p", id="ftps-hash-then-at"
+    ),
+    pytest.param(
+        "abs://:k/e@SEC@acct/c/f", True, "abs://:****@acct/c/f", "abs://:${env:V}@acct/c/f", id="abs-slash-then-raw-at"
+    ),
+    pytest.param(
+        "abs://:Zm9v/YmFy==@MyAccount/c/f.rdb",
+        True,
+        "abs://:****@MyAccount/c/f.rdb",
+        "abs://:${env:V}@MyAccount/c/f.rdb",
+        id="abs-literal-key-uppercase-account",
+    ),
+    pytest.param(
+        "ftp://loader:hunter2@host/f",
+        True,
+        "ftp://loader:****@host/f",
+        "ftp://loader:${env:V}@host/f",
+        id="ftp-literal-password",
+    ),
+    pytest.param(
+        "ftp://${env:FTP_USER}:hunter2@host/f",
+        True,
+        "ftp://${env:FTP_USER}:****@host/f",
+        "ftp://${env:FTP_USER}:${env:V}@host/f",
+        id="ftp-reference-user-literal-password",
+    ),
+    pytest.param(
+        "ftp://loader:${env:P}x@host/f",
+        True,
+        "ftp://loader:****@host/f",
+        "ftp://loader:${env:V}@host/f",
+        id="ftp-reference-and-literal-mixed",
+    ),
+    pytest.param(
+        "ftp://loader:${env:A}${env:B}@host/f",
+        False,
+        "ftp://loader:${env:A}${env:B}@host/f",
+        "ftp://loader:${env:V}@host/f",
+        id="ftp-two-references",
+    ),
+    pytest.param(
+        "ftp://ops@acme.example:${env:P}@host/f",
+        False,
+        "ftp://ops@acme.example:${env:P}@host/f",
+        "ftp://ops@acme.example:${env:V}@host/f",
+        id="ftp-email-as-user",
+    ),
+    pytest.param(
+        "ftps://u:${env:P}@host:990/f", False, "ftps://u:${env:P}@host:990/f", "ftps://u:${env:V}@host:990/f", id="ftps"
+    ),
+    pytest.param(
+        "ftps://u:p4ss@host:990/f", True, "ftps://u:****@host:990/f", "ftps://u:${env:V}@host:990/f", id="ftps-literal"
+    ),
     # HTTP(S): as FTP; an '@' in the query is not user-info.
     pytest.param("http://u:${env:P}@h/f", False, "http://u:${env:P}@h/f", "http://u:${env:V}@h/f", id="http"),
     pytest.param("http://:${env:P}@h/f", False, "http://:${env:P}@h/f", "http://:${env:V}@h/f", id="http-empty-user"),
-    pytest.param("https://h/f.rdb?sig=a@b", False, "https://h/f.rdb?sig=a@b", "https://h/f.rdb?sig=a@b", id="https-at-in-query"),
+    pytest.param(
+        "https://h/f.rdb?sig=a@b", False, "https://h/f.rdb?sig=a@b", "https://h/f.rdb?sig=a@b", id="https-at-in-query"
+    ),
     pytest.param("https://u:pw@h/f", True, "https://u:****@h/f", "https://u:${env:V}@h/f", id="https-literal"),
     # Redis: `redis://[password]@host:port`, or user and password (an ACL user).
-    pytest.param("redis://${env:SRC_PASS}@10.0.0.5:6379", False, "redis://${env:SRC_PASS}@10.0.0.5:6379", "redis://${env:V}@10.0.0.5:6379", id="redis-password-only"),
-    pytest.param("redis://:${env:P}@10.0.0.5:6379", False, "redis://:${env:P}@10.0.0.5:6379", "redis://:${env:V}@10.0.0.5:6379", id="redis-leading-colon"),
-    pytest.param("redis://default:${env:P}@10.0.0.5:6379", False, "redis://default:${env:P}@10.0.0.5:6379", "redis://default:${env:V}@10.0.0.5:6379", id="redis-acl-user"),
-    pytest.param("redis://s3cr3t@10.0.0.5:6379", True, "redis://****@10.0.0.5:6379", "redis://${env:V}@10.0.0.5:6379", id="redis-literal"),
-    pytest.param("redis://p@ss/w@10.0.0.5:6379", True, "redis://****@10.0.0.5:6379", "redis://${env:V}@10.0.0.5:6379", id="redis-literal-with-at-and-slash"),
-    pytest.param("redis://10.0.0.5:6379", False, "redis://10.0.0.5:6379", "redis://10.0.0.5:6379", id="redis-no-password"),
+    pytest.param(
+        "redis://${env:SRC_PASS}@10.0.0.5:6379",
+        False,
+        "redis://${env:SRC_PASS}@10.0.0.5:6379",
+        "redis://${env:V}@10.0.0.5:6379",
+        id="redis-password-only",
+    ),
+    pytest.param(
+        "redis://:${env:P}@10.0.0.5:6379",
+        False,
+        "redis://:${env:P}@10.0.0.5:6379",
+        "redis://:${env:V}@10.0.0.5:6379",
+        id="redis-leading-colon",
+    ),
+    pytest.param(
+        "redis://default:${env:P}@10.0.0.5:6379",
+        False,
+        "redis://default:${env:P}@10.0.0.5:6379",
+        "redis://default:${env:V}@10.0.0.5:6379",
+        id="redis-acl-user",
+    ),
+    pytest.param(
+        "redis://s3cr3t@10.0.0.5:6379",
+        True,
+        "redis://****@10.0.0.5:6379",
+        "redis://${env:V}@10.0.0.5:6379",
+        id="redis-literal",
+    ),
+    pytest.param(
+        "redis://p@ss/w@10.0.0.5:6379",
+        True,
+        "redis://****@10.0.0.5:6379",
+        "redis://${env:V}@10.0.0.5:6379",
+        id="redis-literal-with-at-and-slash",
+    ),
+    pytest.param(
+        "redis://10.0.0.5:6379", False, "redis://10.0.0.5:6379", "redis://10.0.0.5:6379", id="redis-no-password"
+    ),
     pytest.param("${env:P}", False, "${env:P}", "${env:P}", id="not-a-uri"),
 ]
 
@@ -87,24 +255,46 @@ ENVIRON = {
     "ODD": "x?y#z%20 w",
     "NEWLINE": "line-one\nline-two",
     "DIR": "team@eu/2026",
-    "QUOTE": "it's\"q\"",
+    "QUOTE": 'it\'s"q"',
 }
 
 # (unresolved, resolved); the second element is exactly what the API receives.
 RESOLVED = [
     pytest.param("redis://${env:SECRET}@10.0.0.5:6379", "redis://k%40y%2Fw%3Ath+and==@10.0.0.5:6379", id="redis"),
-    pytest.param("redis://default:${env:SECRET}@10.0.0.5:6379", "redis://default:k%40y%2Fw%3Ath+and==@10.0.0.5:6379", id="redis-acl"),
-    pytest.param("abs://:${env:SECRET}@acct/c/f.rdb", "abs://:k%40y%2Fw%3Ath%2Band%3D%3D@acct/c/f.rdb", id="abs-leading-colon"),
-    pytest.param("abs://${env:SECRET}@acct/c/f.rdb", "abs://k%40y%2Fw%3Ath%2Band%3D%3D@acct/c/f.rdb", id="abs-no-colon"),
-    pytest.param("ftp://${env:USER}:${env:SECRET}@h:21/d/f.rdb", "ftp://ci+loader%40acme:k%40y%2Fw%3Ath+and==@h:21/d/f.rdb", id="ftp"),
+    pytest.param(
+        "redis://default:${env:SECRET}@10.0.0.5:6379",
+        "redis://default:k%40y%2Fw%3Ath+and==@10.0.0.5:6379",
+        id="redis-acl",
+    ),
+    pytest.param(
+        "abs://:${env:SECRET}@acct/c/f.rdb", "abs://:k%40y%2Fw%3Ath%2Band%3D%3D@acct/c/f.rdb", id="abs-leading-colon"
+    ),
+    pytest.param(
+        "abs://${env:SECRET}@acct/c/f.rdb", "abs://k%40y%2Fw%3Ath%2Band%3D%3D@acct/c/f.rdb", id="abs-no-colon"
+    ),
+    pytest.param(
+        "ftp://${env:USER}:${env:SECRET}@h:21/d/f.rdb",
+        "ftp://ci+loader%40acme:k%40y%2Fw%3Ath+and==@h:21/d/f.rdb",
+        id="ftp",
+    ),
     pytest.param("ftps://loader:${env:SECRET}@h/f.rdb", "ftps://loader:k%40y%2Fw%3Ath+and==@h/f.rdb", id="ftps"),
-    pytest.param("http://u:${env:ODD}@h/f.rdb", "http://u:x%3Fy%23z%2520%20w@h/f.rdb", id="http-query-fragment-percent-space"),
+    pytest.param(
+        "http://u:${env:ODD}@h/f.rdb", "http://u:x%3Fy%23z%2520%20w@h/f.rdb", id="http-query-fragment-percent-space"
+    ),
     pytest.param("ftp://u:${env:QUOTE}@h/f.rdb", "ftp://u:it%27s%22q%22@h/f.rdb", id="ftp-quotes"),
-    pytest.param("https://${env:USER}:${env:NEWLINE}@h/f.rdb", "https://ci+loader%40acme:line-one%0Aline-two@h/f.rdb", id="https-newline"),
+    pytest.param(
+        "https://${env:USER}:${env:NEWLINE}@h/f.rdb",
+        "https://ci+loader%40acme:line-one%0Aline-two@h/f.rdb",
+        id="https-newline",
+    ),
     # Outside the user-info a value is inserted as is: there the manifest's author writes the URI.
     pytest.param("s3://bucket/${env:DIR}/f.rdb", "s3://bucket/team@eu/2026/f.rdb", id="s3-path-as-is"),
     pytest.param("gs://bucket/${env:DIR}/f.rdb", "gs://bucket/team@eu/2026/f.rdb", id="gs-path-as-is"),
-    pytest.param("ftp://u:${env:SECRET}@h/${env:DIR}/f.rdb", "ftp://u:k%40y%2Fw%3Ath+and==@h/team@eu/2026/f.rdb", id="ftp-path-as-is"),
+    pytest.param(
+        "ftp://u:${env:SECRET}@h/${env:DIR}/f.rdb",
+        "ftp://u:k%40y%2Fw%3Ath+and==@h/team@eu/2026/f.rdb",
+        id="ftp-path-as-is",
+    ),
     pytest.param("${env:SECRET}", AWKWARD, id="bare-reference"),
 ]
 
@@ -135,7 +325,9 @@ def test_an_empty_or_unset_variable_is_an_error_naming_it(value: str | None) -> 
 @pytest.mark.parametrize(
     ("written", "echoed"),
     [
-        pytest.param("abs://${env:AZ_KEY}@acct/c/backups", "abs://:Zm9v%2FYmFy%3D%3D@acct/c/backups", id="no-colon-vs-colon"),
+        pytest.param(
+            "abs://${env:AZ_KEY}@acct/c/backups", "abs://:Zm9v%2FYmFy%3D%3D@acct/c/backups", id="no-colon-vs-colon"
+        ),
         pytest.param("abs://:${env:AZ_KEY}@acct/c/backups", "abs://Zm9v/YmFy==@acct/c/backups", id="colon-vs-raw-key"),
         pytest.param("ftp://backup:${env:P}@h/d", "ftp://backup:p%40ss@h/d", id="ftp-encoded-echo"),
     ],

@@ -74,10 +74,14 @@ def import_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
     resource["failureReason"] = latest["failure_reason"] or "general-error"
     # Same keys as the real failure payload (API-NOTES §4); the values are made up unless the data plane ran it.
     real = data_hooks.import_failure_params(latest["task_id"])
-    resource["failureReasonParams"] = real if real is not None else [
-        {"key": "bytes_configured_bdb_limit", "value": "1073741824"},
-        {"key": "bytes_of_expected_dataset", "value": "0"},
-    ]
+    resource["failureReasonParams"] = (
+        real
+        if real is not None
+        else [
+            {"key": "bytes_configured_bdb_limit", "value": "1073741824"},
+            {"key": "bytes_of_expected_dataset", "value": "0"},
+        ]
+    )
     return resource
 
 

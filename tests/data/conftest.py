@@ -74,4 +74,3 @@ def make_rdb(tmp_path: Path) -> Iterator[MakeRdb]:
 
     yield build
     scratch.stop()
-

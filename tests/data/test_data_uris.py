@@ -52,4 +52,3 @@ def test_redis_sources_name_a_password_and_optionally_a_user(
     uri: str, parsed: tuple[str, int, str | None, str | None]
 ) -> None:
     assert parse_redis_uri(uri) == parsed
-

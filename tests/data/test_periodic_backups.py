@@ -26,7 +26,10 @@ def test_each_database_is_backed_up_on_its_own_accelerated_interval(plane: DataP
     assert [urlsplit(uri).path.split("/")[1] for uri in hourly] == ["inventory"]
     six_hourly = schedule.run_due(1006.02)
     # orders-prod and legacy-reports back up every 24 hours: not yet.
-    assert {uri.rsplit("/", 1)[0] for uri in six_hourly} == {"s3://acme-backups/analytics", "s3://acme-backups/inventory"}
+    assert {uri.rsplit("/", 1)[0] for uri in six_hourly} == {
+        "s3://acme-backups/analytics",
+        "s3://acme-backups/inventory",
+    }
 
     (restored,) = hourly
     database: Database = next(db for db in world["databases"] if db["id"] == SCRATCH)

@@ -24,7 +24,9 @@ def test_create_tag_answers_a_cloud_tag(client: httpx.Client, emulator: Emulator
     assert response.status_code == 200
     tag = response.json()
     assert (tag["key"], tag["value"]) == ("rcr_import_seed-1", "claimed 1764000000")
-    assert tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00.000Z"  # milliseconds, as real tags (API-NOTES §11)
+    assert (
+        tag["createdAt"] == tag["updatedAt"] == "2025-11-24T16:00:00.000Z"
+    )  # milliseconds, as real tags (API-NOTES §11)
     assert emulator.tags(ORDERS)["rcr_import_seed-1"] == "claimed 1764000000"
 
 
@@ -100,8 +102,9 @@ def test_essentials_tags_work_the_same(client: httpx.Client, emulator: Emulator)
 # --- issue 12 §3: the tag behaviours API-NOTES §11 leaves UNCONFIRMED, one option each ------------------------
 
 
-def test_overwrite_option_makes_a_duplicate_create_a_silent_update(client: httpx.Client, emulator: Emulator,
-                                                                   clock: ManualClock) -> None:
+def test_overwrite_option_makes_a_duplicate_create_a_silent_update(
+    client: httpx.Client, emulator: Emulator, clock: ManualClock
+) -> None:
     emulator.set_options(tag_create_existing="overwrite")
     client.post(TAGS, json={"key": "rcr_backup_b1", "value": "claimed run a"})
     clock.advance(3)

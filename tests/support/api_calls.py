@@ -23,7 +23,9 @@ from reconciler.plan import DatabaseRef, FieldChange, OneShot, SettingsUpdate
 from reconciler.receipt_tags import Receipt, claim, read_receipts
 
 
-def put_settings(client: RedisCloudClient, tier: Tier, subscription: int, database: int, body: Mapping[str, Any]) -> str:
+def put_settings(
+    client: RedisCloudClient, tier: Tier, subscription: int, database: int, body: Mapping[str, Any]
+) -> str:
     return client.send(ApiCall("PUT", database_path(tier, subscription, database), body))
 
 
@@ -75,14 +77,20 @@ def settings_change(
     address: str, ref: DatabaseRef, before: Settings, after: Settings, *, risky: bool = False
 ) -> SettingsUpdate:
     """A Pro settings update whose fields are those that differ between `before` and `after`."""
-    names = [name for name in FIELDS if getattr(after, name) is not None and getattr(before, name) != getattr(after, name)]
+    names = [
+        name for name in FIELDS if getattr(after, name) is not None and getattr(before, name) != getattr(after, name)
+    ]
     fields = tuple(FieldChange(name, getattr(before, name), getattr(after, name)) for name in names)
-    desired = BackupSettings(after.enabled, after.path, "aws-s3" if after.path else None, after.interval, after.time_utc)
+    desired = BackupSettings(
+        after.enabled, after.path, "aws-s3" if after.path else None, after.interval, after.time_utc
+    )
     call = settings_call(ref.tier, ref.path, desired, live_interval=before.interval or "every-24-hours")
     return SettingsUpdate(address, ref, before, after, call, fields, risky=risky)
 
 
-def with_receipts(db: LiveDatabase, name: str | None = None, operations: Sequence[tuple[OperationKind, str]] = ()) -> LiveDatabase:
+def with_receipts(
+    db: LiveDatabase, name: str | None = None, operations: Sequence[tuple[OperationKind, str]] = ()
+) -> LiveDatabase:
     """A live database as the refresh gives it: its tags decoded into receipts (`name`: the manifest's)."""
     if db.tags is None:
         return db

@@ -102,7 +102,13 @@ class AzureStore:
                 time.sleep(0.02)
 
     def _request(
-        self, method: str, key: str, path: str, *, query: dict[str, str] | None = None, content: bytes = b"",
+        self,
+        method: str,
+        key: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        content: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         query = query or {}
@@ -111,9 +117,12 @@ class AzureStore:
         canonical_headers = "".join(f"{k}:{sent[k]}\n" for k in sorted(h for h in sent if h.startswith("x-ms-")))
         resource = f"/{ACCOUNT}/{ACCOUNT}{path}" + "".join(f"\n{k}:{query[k]}" for k in sorted(query))
         content_type = "application/octet-stream" if content else ""
-        to_sign = "\n".join(
-            [method, "", "", length, "", content_type, "", "", "", "", "", ""]
-        ) + "\n" + canonical_headers + resource
+        to_sign = (
+            "\n".join([method, "", "", length, "", content_type, "", "", "", "", "", ""])
+            + "\n"
+            + canonical_headers
+            + resource
+        )
         try:
             secret = base64.b64decode(key, validate=True)
         except ValueError:

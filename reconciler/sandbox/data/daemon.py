@@ -138,6 +138,8 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, s
         (directory / MANIFEST).unlink(missing_ok=True)
         log.info("sandbox down")
     return 0
+
+
 def _ftp_login(stores: Stores) -> str:
     ftp = stores.by_scheme.get("ftp")
     user, password = getattr(ftp, "user", ""), getattr(ftp, "password", "")

@@ -41,9 +41,7 @@ def check(path: Path, binary: ServerBinary, name: str) -> None:
     if match is None:
         raise ImportFailure(CORRUPTED, f"{name}: not an RDB file (no REDIS/VALKEY header)")
     if match.group(1) is not None and int(match.group(1)) > binary.max_redis_rdb:
-        raise ImportFailure(
-            CORRUPTED, f"{name}: RDB version {int(match.group(1))} is newer than this server loads"
-        )
+        raise ImportFailure(CORRUPTED, f"{name}: RDB version {int(match.group(1))} is newer than this server loads")
     ok, detail = binary.check_rdb(path)
     if not ok:
         raise ImportFailure(CORRUPTED, f"{name}: the RDB check failed ({detail})")
