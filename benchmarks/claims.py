@@ -20,17 +20,17 @@ from typing import Any
 
 import yaml
 
-from reconciler.calls import backup_call, fingerprint
+from reconciler.apply.ledger import CLAIM_SETTLE, Ledger
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import OperationKind
+from reconciler.core.calls import backup_call, fingerprint
+from reconciler.core.desired import OperationKind
+from reconciler.core.plan import DatabaseRef
+from reconciler.core.polling import PollPolicy
+from reconciler.core.receipt_tags import Receipt, claim
 from reconciler.errors import ClaimedElsewhere, ClaimUnconfirmed, ConflictError
-from reconciler.ledger import CLAIM_SETTLE, Ledger
-from reconciler.manifest import load_manifest
-from reconciler.plan import DatabaseRef
-from reconciler.polling import PollPolicy
-from reconciler.receipt_tags import Receipt, claim
+from reconciler.manifest.load import load_manifest
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 
 HERE = Path(__file__).resolve().parent

@@ -14,11 +14,11 @@ from benchmarks.worlds import Fleet, manifests, seed, write_seed
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import Manifest
-from reconciler.manifest import load_manifest
-from reconciler.plan import Action
-from reconciler.planner import plan
-from reconciler.polling import PollPolicy
+from reconciler.core.desired import Manifest
+from reconciler.core.plan import Action
+from reconciler.core.planner import plan
+from reconciler.core.polling import PollPolicy
+from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Emulator, Timings
 
@@ -99,7 +99,7 @@ def plan_under_rate_limit(fleet: Fleet, window: float) -> dict[str, Any]:
 
 def apply_makespan(backups: int, subscriptions: int, duration: float, parallelism: int) -> dict[str, Any]:
     """Figure 3: makespan of on-demand backups vs max over subscriptions of ceil(k_s / 4) x d."""
-    from reconciler.apply import Applier, ApplyOptions
+    from reconciler.apply.applier import Applier, ApplyOptions
 
     fleet = Fleet(backups, subscriptions, essentials_share=0.0, operations_share=1.0)
     with tempfile.TemporaryDirectory() as work:

@@ -21,7 +21,7 @@ from reconciler import __version__
 from reconciler.commands import dispatch
 from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reconciler.redact import RedactingStream, Redactor
+from reconciler.output.redact import RedactingStream, Redactor
 
 if TYPE_CHECKING:  # at run time, imported once a command is chosen: `--version` needs neither
     from reconciler.commands.options import GlobalFlags

@@ -18,7 +18,7 @@ from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import DEFAULT_URL, Credentials, Session, open_http
 from reconciler.errors import CredentialsError
-from reconciler.redact import Redactor
+from reconciler.output.redact import Redactor
 
 SANDBOX_URL = "sandbox"
 SANDBOX_STATE = Path(".reconciler-sandbox")

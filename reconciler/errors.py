@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for ManifestError's annotation: this module imports nothing of ours at run time
-    from reconciler.problems import Problem
+    from reconciler.manifest.problems import Problem
 
 
 class ReconcilerError(Exception):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
-from reconciler.desired import DatabaseSpec, Manifest, OperationKind, Tier
+from reconciler.core.desired import DatabaseSpec, Manifest, OperationKind, Tier
+from reconciler.core.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
+from reconciler.core.receipt_tags import read_receipts
 from reconciler.errors import NotFoundError
-from reconciler.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
-from reconciler.receipt_tags import read_receipts
 
 T = TypeVar("T")
 R = TypeVar("R")

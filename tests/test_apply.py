@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.calls import plain as plain_body
-from reconciler.desired import Tier
-from reconciler.manifest import load_manifest
-from reconciler.outcomes import Outcome, StepResult
-from reconciler.plan import SettingsUpdate, WarningKind
+from reconciler.core.calls import plain as plain_body
+from reconciler.core.desired import Tier
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.core.plan import SettingsUpdate, WarningKind
+from reconciler.manifest.load import load_manifest
 from reconciler.sandbox import Fault
 from tests.support.accounts import Account, account
 from tests.support.api_calls import op_fingerprint, put_settings

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import calls
-from reconciler.desired import Tier
-from reconciler.manifest import load_manifest
+from reconciler.core import calls
+from reconciler.core.desired import Tier
+from reconciler.manifest.load import load_manifest
 from reconciler.sandbox import Fault, reset
 from tests.support.api_calls import op_fingerprint, put_settings
 from tests.support.cli import cli, finish, spawn
@@ -553,7 +553,7 @@ def test_receipts_written_by_version_0_1_keep_working(tmp_path: Path) -> None:
 
 def _edit_plan(directory: Path, edit: Callable[[dict[str, Any]], None], *, reseal: bool) -> None:
     """Edit plan.json as a person with a text editor would; `reseal`: and recompute its digest, as a forger would."""
-    from reconciler.planfile import seal
+    from reconciler.output.planfile import seal
 
     target = directory / "plan.json"
     document = json.loads(target.read_text(encoding="utf-8"))

@@ -16,8 +16,8 @@ import pytest
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.outcomes import Outcome, StepResult
-from reconciler.polling import PollPolicy
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.core.polling import PollPolicy
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from tests.support.accounts import Account, account
 from tests.support.cli import cli

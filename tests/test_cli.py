@@ -65,8 +65,8 @@ print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("re
 @pytest.mark.parametrize(
     ("argv", "absent"),
     [
-        pytest.param(("--version",), ("reconciler.commands.runtime", "reconciler.manifest"), id="version"),
-        pytest.param(("validate", "-f", "examples/"), ("reconciler.cloud", "reconciler.planner"), id="validate"),
+        pytest.param(("--version",), ("reconciler.commands.runtime", "reconciler.manifest.load"), id="version"),
+        pytest.param(("validate", "-f", "examples/"), ("reconciler.cloud", "reconciler.core.planner"), id="validate"),
     ],
 )
 def test_start_up_loads_no_http_and_no_command_it_does_not_run(argv: tuple[str, ...], absent: tuple[str, ...]) -> None:
@@ -232,7 +232,7 @@ def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path:
 
 
 def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the_plan_file(tmp_path: Path) -> None:
-    from reconciler.planfile import build_document, write_plan
+    from reconciler.output.planfile import build_document, write_plan
     from tests.test_render import _big_plan
 
     big = _big_plan(1200, updates=800, risky_every=2, attention=30)

@@ -11,7 +11,9 @@ import pytest
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import OperationKind, Tier
+from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.live import LiveBackup
+from reconciler.core.polling import PollPolicy
 from reconciler.errors import (
     ApiError,
     ConflictError,
@@ -24,8 +26,6 @@ from reconciler.errors import (
     TaskFailedError,
     WaitInterrupted,
 )
-from reconciler.live import LiveBackup
-from reconciler.polling import PollPolicy
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,

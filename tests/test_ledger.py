@@ -9,18 +9,18 @@ from datetime import datetime
 
 import pytest
 
+from reconciler.apply.ledger import Ledger
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.desired import OnDemandBackup, OperationKind, Tier
+from reconciler.core.desired import OnDemandBackup, OperationKind, Tier
+from reconciler.core.live import LiveTag
+from reconciler.core.plan import DatabaseRef, WarningKind
+from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.polling import PollPolicy
+from reconciler.core.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
 from reconciler.errors import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, ReconcilerError
-from reconciler.ledger import Ledger
-from reconciler.live import LiveTag
-from reconciler.manifest import load_manifest
-from reconciler.plan import DatabaseRef, WarningKind
-from reconciler.planner import PlanOptions, plan
-from reconciler.polling import PollPolicy
-from reconciler.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
+from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator, Fault, ManualClock
 from tests.support.accounts import Account, account

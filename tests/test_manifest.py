@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.desired import Position, Tier
+from reconciler.core.desired import Position, Tier
 from reconciler.errors import ManifestError
-from reconciler.manifest import load_manifest
-from reconciler.problems import Problem
+from reconciler.manifest.load import load_manifest
+from reconciler.manifest.problems import Problem
 from tests.support.examples import EXAMPLES
 
 GOOD_DB = """\

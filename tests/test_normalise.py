@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import normalise
-from reconciler.desired import BackupSettings, Tier
-from reconciler.live import LiveBackup
+from reconciler.core import normalise
+from reconciler.core.desired import BackupSettings, Tier
+from reconciler.core.live import LiveBackup
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ import pytest
 from reconciler.cli import main
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
-from reconciler.desired import Import, OnDemandBackup, OperationKind, Tier
-from reconciler.manifest import load_manifest
-from reconciler.polling import PollPolicy
-from reconciler.receipt_tags import Phase
+from reconciler.core.desired import Import, OnDemandBackup, OperationKind, Tier
+from reconciler.core.polling import PollPolicy
+from reconciler.core.receipt_tags import Phase
+from reconciler.manifest.load import load_manifest
 from reconciler.sandbox import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,

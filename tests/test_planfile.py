@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.desired import Tier
+from reconciler.core.desired import Tier
+from reconciler.core.normalise import Settings
+from reconciler.core.plan import DatabaseRef, Plan, PlanWarning, WarningKind
 from reconciler.errors import ReconcilerError
-from reconciler.normalise import Settings
-from reconciler.plan import DatabaseRef, Plan, PlanWarning, WarningKind
-from reconciler.planfile import FORMAT_VERSION, build_document, change_document, read_plan, write_plan
+from reconciler.output.planfile import FORMAT_VERSION, build_document, change_document, read_plan, write_plan
 from tests.support.api_calls import import_change, settings_change
 
 REF = DatabaseRef("orders", 1234567, 7654321, Tier.PRO, live_name="orders-prod")

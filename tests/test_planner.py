@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.calls import plain
-from reconciler.desired import (
+from reconciler.core.calls import plain
+from reconciler.core.desired import (
     BackupSettings,
     DatabaseSpec,
     Import,
@@ -19,12 +19,12 @@ from reconciler.desired import (
     Position,
     Tier,
 )
+from reconciler.core.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
+from reconciler.core.plan import Action, OneShot
+from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.receipt_tags import Phase, Receipt
 from reconciler.errors import PlanError
-from reconciler.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
-from reconciler.plan import Action, OneShot
-from reconciler.plan_json import change_document
-from reconciler.planner import PlanOptions, plan
-from reconciler.receipt_tags import Phase, Receipt
+from reconciler.output.plan_json import change_document
 from tests.support.api_calls import op_fingerprint, with_receipts
 
 S3 = "s3://acme-backups/orders"

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from reconciler.core.polling import PollPolicy, poll
 from reconciler.errors import WaitInterrupted
-from reconciler.polling import PollPolicy, poll
 
 
 class _TimedOut(Exception):

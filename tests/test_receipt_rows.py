@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from reconciler.desired import DatabaseSpec, Import, OnDemandBackup, OperationKind, Position, Tier
-from reconciler.receipt_rows import receipt_row
-from reconciler.receipt_tags import Phase, Receipt
+from reconciler.core.desired import DatabaseSpec, Import, OnDemandBackup, OperationKind, Position, Tier
+from reconciler.core.receipt_tags import Phase, Receipt
+from reconciler.output.receipt_rows import receipt_row
 from tests.support.api_calls import op_fingerprint
 
 BACKUP = OnDemandBackup("before-migration", "s3://acme/orders")

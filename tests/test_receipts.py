@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import evidence, receipt_tags
-from reconciler.desired import Import, Manifest, OnDemandBackup, OperationKind
+from reconciler.core import evidence, receipt_tags
+from reconciler.core.desired import Import, Manifest, OnDemandBackup, OperationKind
+from reconciler.core.live import LatestStatus, LiveTag, TaskSnapshot
+from reconciler.core.plan import WarningKind
+from reconciler.core.receipt_tags import Phase, Receipt
 from reconciler.errors import ManifestError
-from reconciler.live import LatestStatus, LiveTag, TaskSnapshot
-from reconciler.plan import WarningKind
-from reconciler.receipt_tags import Phase, Receipt
 from tests.support.api_calls import claim_of, op_fingerprint
 from tests.support.manifests import manifest_from
 

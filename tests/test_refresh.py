@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired import OperationKind, Tier
+from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.live import LiveBackup
+from reconciler.core.plan import Action, WarningKind
+from reconciler.core.planner import plan
+from reconciler.core.receipt_tags import Phase
 from reconciler.errors import PlanError
-from reconciler.live import LiveBackup
-from reconciler.manifest import load_manifest
-from reconciler.plan import Action, WarningKind
-from reconciler.planner import plan
-from reconciler.receipt_tags import Phase
+from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock
 from tests.support.api_calls import claim_of, post_import

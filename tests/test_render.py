@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from reconciler.desired import BackupSettings, DatabaseSpec, Import, Manifest, OnDemandBackup, Position, Tier
-from reconciler.live import LiveAccount, LiveBackup, LiveDatabase
-from reconciler.normalise import Settings
-from reconciler.outcomes import Outcome, StepResult
-from reconciler.plan import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
-from reconciler.plan_json import change_document
-from reconciler.planfile import build_document, summary
-from reconciler.planner import plan
-from reconciler.progress import render_markdown_summary
-from reconciler.render import render_json, render_markdown, render_text
+from reconciler.core.desired import BackupSettings, DatabaseSpec, Import, Manifest, OnDemandBackup, Position, Tier
+from reconciler.core.live import LiveAccount, LiveBackup, LiveDatabase
+from reconciler.core.normalise import Settings
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.core.plan import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
+from reconciler.core.planner import plan
+from reconciler.output.plan_json import change_document
+from reconciler.output.planfile import build_document, summary
+from reconciler.output.progress import render_markdown_summary
+from reconciler.output.render import render_json, render_markdown, render_text
 from tests.support.api_calls import backup_change, import_change, settings_change, with_receipts
 
 SECRET = "hunter2hunter2"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from reconciler.schedule import Job, run_jobs
+from reconciler.apply.schedule import Job, run_jobs
 
 
 def test_a_full_subscription_does_not_hold_up_another_one() -> None:

@@ -18,9 +18,9 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from reconciler.cli import main
-from reconciler.redact import Redactor
+from reconciler.core.uris import resolve
+from reconciler.output.redact import Redactor
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
-from reconciler.uris import resolve
 from tests.support.cli import Ran, cli, run_reconciler
 from tests.support.manifests import write_manifest
 from tests.support.workdirs import STATE, copy_examples, sandbox_dir, world

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.desired import DatabaseSpec, Position, Tier
-from reconciler.live import LatestStatus, LiveBackup, LiveDatabase
-from reconciler.status_report import missing_row, status_row
+from reconciler.core.desired import DatabaseSpec, Position, Tier
+from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase
+from reconciler.output.status_report import missing_row, status_row
 
 SPEC = DatabaseSpec("orders-prod", 1234567, 7654321, Tier.PRO, False, None, (), (), Position("m.yaml", 3, 5))
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired import OperationKind, Tier
-from reconciler.evidence import classify
-from reconciler.live import LatestStatus
-from reconciler.manifest import load_manifest
-from reconciler.outcomes import Outcome
-from reconciler.plan import WarningKind
-from reconciler.planner import plan
+from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.evidence import classify
+from reconciler.core.live import LatestStatus
+from reconciler.core.outcomes import Outcome
+from reconciler.core.plan import WarningKind
+from reconciler.core.planner import plan
+from reconciler.core.statuses import StatusMeaning, is_failure, is_running, is_success, meaning
+from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import Emulator, ManualClock
-from reconciler.statuses import StatusMeaning, is_failure, is_running, is_success, meaning
 from tests.support.accounts import Account, account
 from tests.support.api_calls import claim_of, post_backup, post_import
 from tests.support.cli import cli

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from reconciler.uris import (
+from reconciler.core.uris import (
     UnsetVariableError,
     credential_references,
     has_literal_credential,

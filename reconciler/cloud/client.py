@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from reconciler.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.cloud.session import Session
-from reconciler.desired import OperationKind, Tier
+from reconciler.core.calls import ApiCall, database_path, plain, subscriptions_path
+from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
+from reconciler.core.polling import PollPolicy, poll, unless_stopped
+from reconciler.core.statuses import TASK_COMPLETED, TASK_RUNNING
+from reconciler.core.uris import mask_in_text
 from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
-from reconciler.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
-from reconciler.polling import PollPolicy, poll, unless_stopped
-from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
-from reconciler.uris import mask_in_text
 
 PAGE_SIZE = 100
 _TIME_FIELDS = {OperationKind.BACKUP: "lastBackupTime", OperationKind.IMPORT: "lastImportTime"}

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from reconciler.cloud.limiter import RateLimiter
+from reconciler.core.uris import mask_in_text
 from reconciler.errors import (
     AuthError,
     CallError,
@@ -29,7 +30,6 @@ from reconciler.errors import (
     ReconcilerError,
     ServerError,
 )
-from reconciler.uris import mask_in_text
 
 DEFAULT_URL = "https://api.redislabs.com/v1"
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})

@@ -14,22 +14,28 @@ from pathlib import Path
 from types import FrameType
 
 from reconciler import __version__
-from reconciler.apply import Applier, ApplyOptions
+from reconciler.apply.applier import Applier, ApplyOptions
 from reconciler.atomic import write_json
 from reconciler.commands.options import ApplyFlags
 from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
-from reconciler.desired import Manifest
+from reconciler.core.desired import Manifest
+from reconciler.core.outcomes import StepResult
+from reconciler.core.plan import Plan
+from reconciler.core.staleness import moved
+from reconciler.core.uris import mask
+from reconciler.core.variables import check_plan
 from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.outcomes import StepResult
-from reconciler.plan import Plan
-from reconciler.planfile import read_plan
-from reconciler.progress import LineProgress, LiveProgress, render_markdown_summary, render_summary, summary_counts
+from reconciler.output.planfile import read_plan
+from reconciler.output.progress import (
+    LineProgress,
+    LiveProgress,
+    render_markdown_summary,
+    render_summary,
+    summary_counts,
+)
+from reconciler.output.render import render_text
 from reconciler.refresh import fetch_live
-from reconciler.render import render_text
-from reconciler.staleness import moved
-from reconciler.uris import mask
-from reconciler.variables import check_plan
 
 
 def run_apply(rt: Runtime[ApplyFlags]) -> int:

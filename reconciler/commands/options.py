@@ -42,7 +42,7 @@ class SchemaFlags:
 
 @dataclass(frozen=True, slots=True)
 class PlanFlags:
-    """`plan`'s flags; not `reconciler.planner.PlanOptions`, which is what the planner is given."""
+    """`plan`'s flags; not `reconciler.core.planner.PlanOptions`, which is what the planner is given."""
 
     files: tuple[Path, ...]
     targets: tuple[str, ...]

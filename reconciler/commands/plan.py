@@ -5,14 +5,14 @@ from __future__ import annotations
 from reconciler import __version__
 from reconciler.commands.options import ApplyFlags, PlanFlags, ShowFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
-from reconciler.desired import Manifest
+from reconciler.core.desired import Manifest
+from reconciler.core.plan import Plan
+from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.variables import check_manifest
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
-from reconciler.planfile import build_document, read_plan, write_plan
-from reconciler.planner import PlanOptions, plan
+from reconciler.output.planfile import build_document, read_plan, write_plan
+from reconciler.output.render import render_json, render_markdown, render_text
 from reconciler.refresh import fetch_live, list_unmanaged
-from reconciler.render import render_json, render_markdown, render_text
-from reconciler.variables import check_manifest
 
 
 def plan_from_flags(rt: Runtime[PlanFlags | ApplyFlags]) -> tuple[Manifest, Plan]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
+from reconciler.apply.ledger import Ledger
 from reconciler.commands.options import ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
-from reconciler.desired import DatabaseSpec, operation_address
+from reconciler.core.desired import DatabaseSpec, operation_address
+from reconciler.core.plan import DatabaseRef
+from reconciler.core.receipt_tags import Phase, Receipt, read_receipts
 from reconciler.errors import ReconcilerError
-from reconciler.ledger import Ledger
-from reconciler.plan import DatabaseRef
-from reconciler.receipt_rows import receipt_row
-from reconciler.receipt_tags import Phase, Receipt, read_receipts
+from reconciler.output.receipt_rows import receipt_row
 
 
 def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:

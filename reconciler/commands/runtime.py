@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
 
 from reconciler.commands.options import CallsApi, GlobalFlags
 from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reconciler.redact import Redactor
+from reconciler.output.redact import Redactor
 
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
     from reconciler.connect import Connection
-    from reconciler.desired import Manifest
+    from reconciler.core.desired import Manifest
 
 __all__ = ["EXIT_BUG", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "Runtime", "utc_now"]
 
@@ -38,8 +38,8 @@ class Runtime(Generic[Flags]):
     def manifest(self, files: Sequence[Path]) -> Manifest:
         """Load the manifests, and teach the redactor the values of the variables used as credentials (not a
         bucket's name: masking every occurrence of it would hide `s3://orders/…` and every `orders-…` word)."""
-        from reconciler.manifest import load_manifest
-        from reconciler.uris import credential_references
+        from reconciler.core.uris import credential_references
+        from reconciler.manifest.load import load_manifest
 
         manifest = load_manifest(files)
         for uri in _uris(manifest):

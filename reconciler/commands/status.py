@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.commands.options import StatusFlags
 from reconciler.commands.runtime import EXIT_OK, Runtime
-from reconciler.desired import DatabaseSpec, OperationKind
+from reconciler.core.desired import DatabaseSpec, OperationKind
+from reconciler.core.statuses import StatusMeaning
 from reconciler.errors import NotFoundError
-from reconciler.status_report import LatestView, StatusRow, missing_row, status_row
-from reconciler.statuses import StatusMeaning
+from reconciler.output.status_report import LatestView, StatusRow, missing_row, status_row
 
 _STATUS_TIMEOUT = 600.0
 

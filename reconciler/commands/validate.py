@@ -6,9 +6,9 @@ import json
 
 from reconciler.commands.options import SchemaFlags, ValidateFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
+from reconciler.core.variables import needed_variables
 from reconciler.errors import ManifestError
-from reconciler.schema import schema_text
-from reconciler.variables import needed_variables
+from reconciler.manifest.schema import schema_text
 
 
 def run_validate(rt: Runtime[ValidateFlags]) -> int:

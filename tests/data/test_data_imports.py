@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.manifest import load_manifest
-from reconciler.outcomes import Outcome, StepResult
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.manifest.load import load_manifest
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
 from reconciler.sandbox.data.plane import DataPlane
 from reconciler.sandbox.data.seeding import Content, DatabaseData

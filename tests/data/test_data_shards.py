@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.outcomes import Outcome
+from reconciler.core.outcomes import Outcome
 from reconciler.sandbox import load_seed
 from reconciler.sandbox.data import hooks
 from reconciler.sandbox.data.plane import DataPlane

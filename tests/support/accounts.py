@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply import Applier, ApplyOptions
+from reconciler.apply.applier import Applier, ApplyOptions
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Session
-from reconciler.desired import Manifest
-from reconciler.manifest import load_manifest
-from reconciler.outcomes import StepResult
-from reconciler.plan import Plan
-from reconciler.planner import PlanOptions, plan
+from reconciler.core.desired import Manifest
+from reconciler.core.outcomes import StepResult
+from reconciler.core.plan import Plan
+from reconciler.core.planner import PlanOptions, plan
+from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live
 from reconciler.sandbox import Emulator, LoggedRequest, Timings, WorldData
 from tests.support.clients import open_client

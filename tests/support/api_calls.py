@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler.calls import (
+from reconciler.cloud.client import RedisCloudClient
+from reconciler.core.calls import (
     ApiCall,
     backup_call,
     database_path,
@@ -15,12 +16,11 @@ from reconciler.calls import (
     operation_call,
     settings_call,
 )
-from reconciler.cloud.client import RedisCloudClient
-from reconciler.desired import BackupSettings, Import, OnDemandBackup, OperationKind, Tier
-from reconciler.live import LiveDatabase
-from reconciler.normalise import FIELDS, Settings
-from reconciler.plan import DatabaseRef, FieldChange, OneShot, SettingsUpdate
-from reconciler.receipt_tags import Receipt, claim, read_receipts
+from reconciler.core.desired import BackupSettings, Import, OnDemandBackup, OperationKind, Tier
+from reconciler.core.live import LiveDatabase
+from reconciler.core.normalise import FIELDS, Settings
+from reconciler.core.plan import DatabaseRef, FieldChange, OneShot, SettingsUpdate
+from reconciler.core.receipt_tags import Receipt, claim, read_receipts
 
 
 def put_settings(

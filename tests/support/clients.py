@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.polling import PollPolicy
+from reconciler.core.polling import PollPolicy
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Emulator, ManualClock
 
 BASE_URL = "https://sandbox.test/v1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.desired import Manifest
-from reconciler.manifest import load_manifest
+from reconciler.core.desired import Manifest
+from reconciler.manifest.load import load_manifest
 
 
 def write_manifest(directory: Path, text: str, name: str = "manifest.yaml") -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.desired import Position
+from reconciler.core.desired import Position
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,20 +31,11 @@ from contextlib import suppress
 from dataclasses import replace
 
 from reconciler.cloud.client import RedisCloudClient
-from reconciler.desired import Tier, operation_address
-from reconciler.errors import (
-    ApiError,
-    ClaimedElsewhere,
-    ClaimRefused,
-    ClaimUnconfirmed,
-    ConflictError,
-    ReceiptError,
-    ReconcilerError,
-)
-from reconciler.evidence import left_in_claim_second
-from reconciler.live import LiveTag
-from reconciler.plan import DatabaseRef, PlanWarning
-from reconciler.receipt_tags import (
+from reconciler.core.desired import Tier, operation_address
+from reconciler.core.evidence import left_in_claim_second
+from reconciler.core.live import LiveTag
+from reconciler.core.plan import DatabaseRef, PlanWarning
+from reconciler.core.receipt_tags import (
     COMPACT_ENTRIES,
     COMPACT_KEY_PREFIX,
     NEAR_BUDGET,
@@ -57,6 +48,15 @@ from reconciler.receipt_tags import (
     decode_compact,
     encode_compact,
     keys_of,
+)
+from reconciler.errors import (
+    ApiError,
+    ClaimedElsewhere,
+    ClaimRefused,
+    ClaimUnconfirmed,
+    ConflictError,
+    ReceiptError,
+    ReconcilerError,
 )
 
 CLAIM_SETTLE = 2.0  # seconds a claim waits before reading itself back, where the API overwrites on create

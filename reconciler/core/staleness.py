@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from enum import Enum
 
-from reconciler.desired import Manifest
-from reconciler.live import LiveAccount
-from reconciler.plan import Change, OneShot, Plan
-from reconciler.planner import PlanOptions, plan
-from reconciler.receipt_tags import Phase
+from reconciler.core.desired import Manifest
+from reconciler.core.live import LiveAccount
+from reconciler.core.plan import Change, OneShot, Plan
+from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.receipt_tags import Phase
 
 
 def recheck_options(saved: Plan) -> PlanOptions:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from reconciler.calls import operation_calls, variables
-from reconciler.desired import DatabaseSpec, Manifest, operation_address, settings_address
+from reconciler.core.calls import operation_calls, variables
+from reconciler.core.desired import DatabaseSpec, Manifest, operation_address, settings_address
+from reconciler.core.plan import Plan
+from reconciler.core.uris import references
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
-from reconciler.uris import references
 
 
 def check_plan(plan: Plan, environ: Mapping[str, str]) -> None:

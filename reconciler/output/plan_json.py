@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.calls import ApiCall, backup_call, plain
-from reconciler.desired import OperationKind, Tier
+from reconciler.core.calls import ApiCall, backup_call, plain
+from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.normalise import FIELDS, Settings
+from reconciler.core.plan import (
+    Action,
+    Change,
+    DatabaseRef,
+    FieldChange,
+    OneShot,
+    PlanWarning,
+    SettingsUpdate,
+    WarningKind,
+)
+from reconciler.core.receipt_tags import Phase, Receipt, tag_key
+from reconciler.core.uris import mask
 from reconciler.errors import PlanFileError
-from reconciler.normalise import FIELDS, Settings
-from reconciler.plan import Action, Change, DatabaseRef, FieldChange, OneShot, PlanWarning, SettingsUpdate, WarningKind
-from reconciler.receipt_tags import Phase, Receipt, tag_key
-from reconciler.uris import mask
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:

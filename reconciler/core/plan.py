@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reconciler.calls import ApiCall, Json, database_path, fingerprint
-from reconciler.desired import DatabaseSpec, OperationKind, Tier
-from reconciler.live import LiveAccount
-from reconciler.normalise import Settings
-from reconciler.receipt_tags import Receipt
+from reconciler.core.calls import ApiCall, Json, database_path, fingerprint
+from reconciler.core.desired import DatabaseSpec, OperationKind, Tier
+from reconciler.core.live import LiveAccount
+from reconciler.core.normalise import Settings
+from reconciler.core.receipt_tags import Receipt
 
 
 class Action(StrEnum):

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reconciler.checks import semantic_problems
-from reconciler.desired import (
+from reconciler.core.desired import (
     BackupSettings,
     DatabaseSpec,
     Import,
@@ -24,12 +23,13 @@ from reconciler.desired import (
     Position,
     Tier,
 )
+from reconciler.core.uris import infer_type
 from reconciler.errors import ManifestError
 from reconciler.input_files import kind_of
-from reconciler.problems import Problem
-from reconciler.schema import schema_problems
-from reconciler.uris import infer_type
-from reconciler.yaml_source import YamlDocument, YamlProblem, read_yaml, shown
+from reconciler.manifest.checks import semantic_problems
+from reconciler.manifest.problems import Problem
+from reconciler.manifest.schema import schema_problems
+from reconciler.manifest.yaml_source import YamlDocument, YamlProblem, read_yaml, shown
 
 DEFAULT_FILE = Path("reconciler.yaml")
 DEFAULT_DIR = Path("manifests")

@@ -14,14 +14,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reconciler.desired import OperationKind
-from reconciler.live import LatestStatus, TaskSnapshot
-from reconciler.plan import WarningKind
-from reconciler.receipt_tags import Phase, Receipt
-from reconciler.statuses import FAILED as _STATUS_FAILED
-from reconciler.statuses import RUNNING as _STATUS_RUNNING
-from reconciler.statuses import SUCCESS as _STATUS_SUCCESS
-from reconciler.statuses import TASK_COMPLETED, TASK_RUNNING
+from reconciler.core.desired import OperationKind
+from reconciler.core.live import LatestStatus, TaskSnapshot
+from reconciler.core.plan import WarningKind
+from reconciler.core.receipt_tags import Phase, Receipt
+from reconciler.core.statuses import FAILED as _STATUS_FAILED
+from reconciler.core.statuses import RUNNING as _STATUS_RUNNING
+from reconciler.core.statuses import SUCCESS as _STATUS_SUCCESS
+from reconciler.core.statuses import TASK_COMPLETED, TASK_RUNNING
 
 # Status-read errors meaning "backup is off/not configured" (API-NOTES §3, SPEC §10): the outcome of an on-demand
 # backup cannot be read then, and a completed task only says the API accepted it (issue 20 item 4): never `done`.

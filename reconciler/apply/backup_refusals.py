@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from reconciler.calls import ApiCall
 from reconciler.cloud.client import RedisCloudClient
+from reconciler.core.calls import ApiCall
+from reconciler.core.polling import PollPolicy, poll
 from reconciler.errors import ConflictError, RateLimitedError, TaskFailedError, WaitInterrupted
-from reconciler.polling import PollPolicy, poll
 
 T = TypeVar("T")
 REFUSED_ERROR = "DATABASE_BACKUP_FAILED"

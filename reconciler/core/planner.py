@@ -10,10 +10,10 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler import normalise
-from reconciler.calls import fingerprint, is_backup, operation_call, operation_calls, settings_call
-from reconciler.confirmation import import_problem, switch_off_problem, where
-from reconciler.desired import (
+from reconciler.core import normalise
+from reconciler.core.calls import fingerprint, is_backup, operation_call, operation_calls, settings_call
+from reconciler.core.confirmation import import_problem, switch_off_problem, where
+from reconciler.core.desired import (
     DatabaseSpec,
     Import,
     Manifest,
@@ -23,10 +23,9 @@ from reconciler.desired import (
     operation_address,
     settings_address,
 )
-from reconciler.errors import PlanError
-from reconciler.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
-from reconciler.live import LiveAccount, LiveDatabase
-from reconciler.plan import (
+from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
+from reconciler.core.live import LiveAccount, LiveDatabase
+from reconciler.core.plan import (
     Change,
     DatabaseRef,
     FieldChange,
@@ -36,8 +35,9 @@ from reconciler.plan import (
     SettingsUpdate,
     WarningKind,
 )
-from reconciler.receipt_tags import Receipt, budget_note
-from reconciler.uris import mask_in_text
+from reconciler.core.receipt_tags import Receipt, budget_note
+from reconciler.core.uris import mask_in_text
+from reconciler.errors import PlanError
 
 
 @dataclass(frozen=True, slots=True)

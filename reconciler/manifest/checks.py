@@ -10,11 +10,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from reconciler.desired import Position
-from reconciler.normalise import TIMED_INTERVALS
-from reconciler.problems import Problem
-from reconciler.schema import dotted
-from reconciler.uris import (
+from reconciler.core.desired import Position
+from reconciler.core.normalise import TIMED_INTERVALS
+from reconciler.core.uris import (
     BACKUP_STORAGE_TYPES,
     ENV_REFERENCE,
     SCHEMES_BY_TYPE,
@@ -25,7 +23,9 @@ from reconciler.uris import (
     scheme_of,
     suggest_reference,
 )
-from reconciler.yaml_source import JsonPath, YamlDocument, clipped, shown
+from reconciler.manifest.problems import Problem
+from reconciler.manifest.schema import dotted
+from reconciler.manifest.yaml_source import JsonPath, YamlDocument, clipped, shown
 
 # YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
 # address another database. Ids are written in plain decimal, as Redis Cloud shows them.

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.atomic import write_json
-from reconciler.errors import PlanFileError
-from reconciler.input_files import MAX_BYTES, InputFileProblem, read_limited, strict_json
-from reconciler.plan import (
+from reconciler.core.plan import (
     Action,
     Plan,
 )
-from reconciler.plan_json import change_document, change_from, warning_document, warning_from
-from reconciler.uris import mask
+from reconciler.core.uris import mask
+from reconciler.errors import PlanFileError
+from reconciler.input_files import MAX_BYTES, InputFileProblem, read_limited, strict_json
+from reconciler.output.plan_json import change_document, change_from, warning_document, warning_from
 
 FORMAT_VERSION = "1.2"
 UNSEALED_VERSION = "1.0"  # no account id and no digest

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from reconciler.desired import OperationKind, operation_address
+from reconciler.core.desired import OperationKind, operation_address
+from reconciler.core.live import LiveTag
 from reconciler.errors import ReceiptError
-from reconciler.live import LiveTag
 
 KEY_PREFIX = "rcr_"
 LEGACY_KEY_PREFIX = "rcr."  # written by version 0.1; read, and updated under its own key

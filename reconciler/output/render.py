@@ -15,8 +15,8 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
-from reconciler.uris import mask, mask_in_text
+from reconciler.core.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
+from reconciler.core.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
 SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
-from reconciler.desired import DatabaseSpec
-from reconciler.live import LatestStatus, LiveDatabase
-from reconciler.normalise import from_live
-from reconciler.statuses import meaning
-from reconciler.uris import mask
+from reconciler.core.desired import DatabaseSpec
+from reconciler.core.live import LatestStatus, LiveDatabase
+from reconciler.core.normalise import from_live
+from reconciler.core.statuses import meaning
+from reconciler.core.uris import mask
 
 
 class BackupView(TypedDict):

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reconciler.outcomes import Outcome, StepResult
-from reconciler.render import MARKDOWN_LIMIT, markdown_size
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.output.render import MARKDOWN_LIMIT, markdown_size
 
 _STYLE = {
     Outcome.DONE: "green",

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.desired import BackupSettings, Tier
-from reconciler.live import LiveBackup
-from reconciler.uris import infer_type, mask, without_userinfo
+from reconciler.core.desired import BackupSettings, Tier
+from reconciler.core.live import LiveBackup
+from reconciler.core.uris import infer_type, mask, without_userinfo
 
 TWELVE_HOURS = "every-12-hours"
 TIMED_INTERVALS = ("every-12-hours", "every-24-hours")  # the only intervals that take a timeUTC

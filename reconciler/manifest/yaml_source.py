@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.desired import Position
+from reconciler.core.desired import Position
 from reconciler.input_files import MAX_BYTES, MAX_DEPTH, InputFileProblem, read_limited
 
 # libyaml's parser when PyYAML was built with it (it is on the usual wheels): ~10x faster than pure Python.

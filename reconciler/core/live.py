@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from reconciler.desired import OperationKind, Tier
+from reconciler.core.desired import OperationKind, Tier
 
 if TYPE_CHECKING:  # the receipt format module reads `LiveTag`; the types only are needed here
-    from reconciler.receipt_tags import Receipts
+    from reconciler.core.receipt_tags import Receipts
 
 
 @dataclass(frozen=True, slots=True)

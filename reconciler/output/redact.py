@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from reconciler.uris import MASK, userinfo_encodings
+from reconciler.core.uris import MASK, userinfo_encodings
 
 _MIN_SECRET = 4  # shorter values would mangle ordinary words
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Union
 
-from reconciler.desired import BackupSettings, Import, OnDemandBackup, Tier
-from reconciler.uris import references, resolve
+from reconciler.core.desired import BackupSettings, Import, OnDemandBackup, Tier
+from reconciler.core.uris import references, resolve
 
 # A JSON value; bodies are frozen (read-only mappings, tuples) so that a plan cannot be edited in memory.
 Json = Union[str, int, float, bool, None, Sequence["Json"], Mapping[str, "Json"]]  # noqa: UP007 (recursive alias)

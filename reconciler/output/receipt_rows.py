@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from reconciler.calls import database_path, fingerprint, operation_call
-from reconciler.desired import DatabaseSpec, operation_address
-from reconciler.receipt_tags import Receipt
+from reconciler.core.calls import database_path, fingerprint, operation_call
+from reconciler.core.desired import DatabaseSpec, operation_address
+from reconciler.core.receipt_tags import Receipt
 
 
 class ReceiptRow(TypedDict):

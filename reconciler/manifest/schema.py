@@ -12,8 +12,8 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
-from reconciler.problems import Problem
-from reconciler.yaml_source import JsonPath, YamlDocument, shown
+from reconciler.manifest.problems import Problem
+from reconciler.manifest.yaml_source import JsonPath, YamlDocument, shown
 
 SUPPORTED_VERSIONS = (1,)
 _HINTS = {

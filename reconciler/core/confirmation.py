@@ -7,8 +7,8 @@ Pure: the live name comes in the `DatabaseRef` the planner built from the refres
 
 from __future__ import annotations
 
-from reconciler.desired import DatabaseSpec, Import
-from reconciler.plan import DatabaseRef
+from reconciler.core.desired import DatabaseSpec, Import
+from reconciler.core.plan import DatabaseRef
 
 
 def import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | None:

@@ -21,10 +21,18 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
-from reconciler.backup_refusals import BackupRefused, NoBackupSlot, post_backup, until_a_slot_frees
-from reconciler.calls import ApiCall, is_backup, resolved
+from reconciler.apply.backup_refusals import BackupRefused, NoBackupSlot, post_backup, until_a_slot_frees
+from reconciler.apply.ledger import CLAIM_SETTLE, Ledger
+from reconciler.apply.schedule import Job, run_jobs
 from reconciler.cloud.client import RedisCloudClient
-from reconciler.desired import OperationKind
+from reconciler.core.calls import ApiCall, is_backup, resolved
+from reconciler.core.desired import OperationKind
+from reconciler.core.evidence import says_backup_off, status_verdict, unverified_backup
+from reconciler.core.outcomes import Outcome, StepResult
+from reconciler.core.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
+from reconciler.core.polling import poll
+from reconciler.core.receipt_tags import Phase, Receipt, claim
+from reconciler.core.uris import mask_in_text
 from reconciler.errors import (
     ApiError,
     ClaimedElsewhere,
@@ -36,14 +44,6 @@ from reconciler.errors import (
     TaskTimeoutError,
     WaitInterrupted,
 )
-from reconciler.evidence import says_backup_off, status_verdict, unverified_backup
-from reconciler.ledger import CLAIM_SETTLE, Ledger
-from reconciler.outcomes import Outcome, StepResult
-from reconciler.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
-from reconciler.polling import poll
-from reconciler.receipt_tags import Phase, Receipt, claim
-from reconciler.schedule import Job, run_jobs
-from reconciler.uris import mask_in_text
 
 _T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown

@@ -1,0 +1,1 @@
+"""Manifests: YAML text to the desired state, every problem with its position."""
