@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.core.desired import OperationKind, Tier
 
@@ -91,6 +91,12 @@ class LiveAccount:
         return self.latest.get((key, kind))
 
     @classmethod
-    def of(cls, *databases: LiveDatabase, **statuses: Mapping[Any, Any]) -> LiveAccount:
+    def of(
+        cls,
+        *databases: LiveDatabase,
+        latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] | None = None,
+        tasks: Mapping[str, TaskSnapshot] | None = None,
+    ) -> LiveAccount:
         """Build an account from databases, keying each by (subscription, database)."""
-        return cls({(db.subscription, db.database): db for db in databases}, **statuses)  # type: ignore[arg-type]
+        keyed = {(db.subscription, db.database): db for db in databases}
+        return cls(keyed, latest=latest or {}, tasks=tasks or {})

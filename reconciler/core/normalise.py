@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
 
 from reconciler.core.desired import BackupSettings, Tier
 from reconciler.core.live import LiveBackup
@@ -75,7 +74,7 @@ def from_live(backup: LiveBackup, tier: Tier) -> Settings:
     )
 
 
-def comparable(settings: Settings, *, interval: str | None) -> dict[str, Any]:
+def comparable(settings: Settings, *, interval: str | None) -> dict[str, str | bool | None]:
     """The values to compare, given the interval in force (the desired one, else the live one)."""
     return {
         "enabled": settings.enabled,

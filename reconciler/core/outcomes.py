@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class Outcome(StrEnum):
@@ -31,7 +30,7 @@ class StepResult:
     def ok(self) -> bool:
         return self.outcome in (Outcome.DONE, Outcome.SETTLED)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str | float | None]:
         return {
             "address": self.address,
             "action": self.action,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from deepdiff import DeepDiff
 
@@ -204,7 +203,7 @@ def _settings_problems(
     return []
 
 
-def _pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+def _pick(values: Mapping[str, str | bool | None], names: Iterable[str]) -> dict[str, str | bool | None]:
     return {name: values[name] for name in names}
 
 
