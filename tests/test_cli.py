@@ -233,9 +233,9 @@ def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path:
 
 def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the_plan_file(tmp_path: Path) -> None:
     from reconciler.output.planfile import build_document, write_plan
-    from tests.test_render import _big_plan
+    from tests.support.plans import big_plan
 
-    big = _big_plan(1200, updates=800, risky_every=2, attention=30)
+    big = big_plan(1200, updates=800, risky_every=2, attention=30)
     write_plan(
         tmp_path / "big plan.json",
         build_document(

@@ -20,6 +20,7 @@ from reconciler.output.planfile import build_document, summary
 from reconciler.output.progress import render_markdown_summary
 from reconciler.output.render import render_json, render_markdown, render_text
 from tests.support.api_calls import backup_change, import_change, settings_change, with_receipts
+from tests.support.plans import big_plan
 
 SECRET = "hunter2hunter2"
 REF = DatabaseRef("orders", 1, 10, Tier.PRO)
@@ -156,40 +157,6 @@ def test_markdown_calls_out_destructive_imports_and_folds_details() -> None:
     assert "<details><summary><code>orders</code>" in markdown
 
 
-def _big_plan(
-    imports: int,
-    *,
-    shards: int = 8,
-    updates: int = 0,
-    risky_every: int = 0,
-    attention: int = 0,
-    settled: int = 0,
-    live_name: str = "données-{n}-注文",
-) -> Plan:
-    """Many databases, each one change: multi-shard imports with multi-byte live names, and settings updates (every
-    `risky_every`-th switching backup off); `attention` uncertain receipts and `settled` ones."""
-    changes = []
-    for n in range(imports + updates):
-        ref = DatabaseRef(f"db-{n:05d}", 1, 100_000 + n, Tier.PRO, live_name=live_name.format(n=n))
-        if n < imports:
-            uris = [f"s3://acme-seeds/{ref.name}/dump-{k + 1}_of_{shards}.rdb.gz" for k in range(shards)]
-            changes.append(import_change(f"{ref.name}.imports.seed-2026-11-20", ref, uris, backup_first=True))
-        else:
-            risky = bool(risky_every) and n % risky_every == 0
-            after = Settings(False) if risky else Settings(True, interval="every-12-hours")
-            before = Settings(True, "s3://b", "every-6-hours")
-            changes.append(settings_change(f"{ref.name}.backup", ref, before, after, risky=risky))
-    warnings = [
-        PlanWarning(f"db-{n:05d}.imports.old-{n}", WarningKind.UNCERTAIN, "claimed → no outcome seen")
-        for n in range(attention)
-    ]
-    warnings += [
-        PlanWarning(f"db-{n:05d}.backups.pre-{n}", WarningKind.SETTLED, "apply will record done", "done")
-        for n in range(settled)
-    ]
-    return Plan(tuple(changes), tuple(warnings))
-
-
 def _shown_and_hidden(markdown: str, head: str, hidden: str) -> tuple[int, int]:
     """Items listed under the callout whose head contains `head`, and the count its `hidden` line gives."""
     lines = markdown.splitlines()
@@ -210,12 +177,12 @@ def _shown_and_hidden(markdown: str, head: str, hidden: str) -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("big", "truncated"),
     [
-        pytest.param(_big_plan(2000), True, id="2000-multi-shard-imports"),
-        pytest.param(_big_plan(1000, updates=1000, risky_every=3, attention=40, settled=40), True, id="2000-mixed"),
-        pytest.param(_big_plan(500, updates=1500, risky_every=1, attention=3000), True, id="attention-floods-first"),
-        pytest.param(_big_plan(0, updates=2000, risky_every=1), True, id="2000-backups-switched-off"),
-        pytest.param(_big_plan(150, shards=3, updates=300), True, id="450-changes-multibyte-under-60000-codepoints"),
-        pytest.param(_big_plan(40, shards=2, updates=40, attention=2, settled=2), False, id="fits-whole"),
+        pytest.param(big_plan(2000), True, id="2000-multi-shard-imports"),
+        pytest.param(big_plan(1000, updates=1000, risky_every=3, attention=40, settled=40), True, id="2000-mixed"),
+        pytest.param(big_plan(500, updates=1500, risky_every=1, attention=3000), True, id="attention-floods-first"),
+        pytest.param(big_plan(0, updates=2000, risky_every=1), True, id="2000-backups-switched-off"),
+        pytest.param(big_plan(150, shards=3, updates=300), True, id="450-changes-multibyte-under-60000-codepoints"),
+        pytest.param(big_plan(40, shards=2, updates=40, attention=2, settled=2), False, id="fits-whole"),
     ],
 )
 def test_markdown_stays_under_60000_utf8_bytes_with_every_count(big: Plan, truncated: bool) -> None:
@@ -238,7 +205,7 @@ def test_markdown_stays_under_60000_utf8_bytes_with_every_count(big: Plan, trunc
 
 
 def test_destructive_imports_that_do_not_fit_say_how_many_and_where_the_plan_is() -> None:
-    markdown = render_markdown(_big_plan(2000, shards=16))
+    markdown = render_markdown(big_plan(2000, shards=16))
     shown, left_out = _shown_and_hidden(
         markdown, "**2000 destructive imports**", r"\*\*(\d+) more destructive imports not shown"
     )
@@ -252,7 +219,7 @@ def test_destructive_imports_that_do_not_fit_say_how_many_and_where_the_plan_is(
 
 def test_a_smaller_limit_is_kept_too() -> None:
     for limit in (2_000, 8_000, 30_000):
-        markdown = render_markdown(_big_plan(300, updates=300, risky_every=2, attention=30), limit=limit)
+        markdown = render_markdown(big_plan(300, updates=300, risky_every=2, attention=30), limit=limit)
         assert len(markdown.encode("utf-8")) <= limit and "#### Needs attention (30)" in markdown
         assert "**300 destructive imports**" in markdown and "**150 databases will stop backing up**" in markdown
 
@@ -438,7 +405,7 @@ def test_a_raw_at_sign_in_a_live_password_is_masked_in_every_plan_format() -> No
 
 
 def test_a_plan_that_fits_exactly_is_whole_and_one_byte_less_is_cut() -> None:
-    big = _big_plan(20, updates=20, attention=2)
+    big = big_plan(20, updates=20, attention=2)
     whole = render_markdown(big, limit=1_000_000)
     size = len(whole.encode("utf-8"))
     assert render_markdown(big, limit=size) == whole and "not shown" not in whole
