@@ -88,7 +88,7 @@ class SettingsUpdate:
     after: Settings
     call: ApiCall
     fields: tuple[FieldChange, ...]
-    storage_type: str | None = None  # written, never read back (API-NOTES §1), so shown and never compared
+    storage_type: str | None = None  # sent, never read back (API-NOTES §1): shown, never compared with live
     risky: bool = False  # switches remote backup off: no backups from then on (issue 12)
 
     action = Action.UPDATE
