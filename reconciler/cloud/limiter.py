@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -32,23 +31,30 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[list[float]] = deque()  # [time] cells, so `slot()` can move one to its answer
+        # [time] cells, so `slot()` can move one to its answer. Not in time order: an answer stamps its cell late,
+        # and a 429 adds back-dated ones, so expired cells are dropped wherever they are.
+        self._sent: list[list[float]] = []
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for budget, for --debug and benchmarks
 
     def acquire(self) -> list[float]:
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._sent and now - self._sent[0][0] >= self.window:
-                    self._sent.popleft()
+        """A cell in the log once there is room; the wait happens outside the lock, so answers are stamped (and
+        other threads take freed budget) while this one sleeps."""
+        ready = float("-inf")
+        while True:
+            with self._lock:
+                # Not before the moment slept for: a clock that lands a hair short of it (floating point) would
+                # otherwise make the next pause vanishingly small, and a fake clock would never get there.
+                now = max(self._clock(), ready)
+                self._expire(now)
                 if len(self._sent) < self.limit:
                     cell = [now]
                     self._sent.append(cell)
                     return cell
-                pause = self._sent[0][0] + self.window - now
+                ready = min(cell[0] for cell in self._sent) + self.window
+                pause = ready - now
                 self.waited += pause
-                self._sleep(pause)
+            self._sleep(pause)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -64,11 +70,16 @@ class RateLimiter:
         """The server says only `remaining` requests are left in its window: count the ones we didn't send.
 
         They are counted as sent now, so they hold the budget for a whole window, or, when the server said
-        when its window reopens (`reopens_in`, from a 429), exactly until then.
+        when its window reopens (`reopens_in`, from a 429), exactly until then: a 429 costs its retry-after.
         """
         with self._lock:
+            now = self._clock()
+            self._expire(now)
             unseen = self.limit - max(remaining, 0) - len(self._sent)
             if unseen > 0:
-                now = self._clock()
                 stamp = now if reopens_in is None else now + min(reopens_in, self.window) - self.window
                 self._sent.extend([stamp] for _ in range(unseen))
+
+    def _expire(self, now: float) -> None:
+        """Drop every cell older than the window, wherever it is in the log (the caller holds the lock)."""
+        self._sent = [cell for cell in self._sent if cell[0] + self.window > now]
