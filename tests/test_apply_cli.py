@@ -726,3 +726,18 @@ def test_apply_planfile_sends_exactly_the_plans_calls_in_order(tmp_path: Path) -
         in {c.path.rsplit("/", 1)[0] for c in planned} | {c.path for c in planned}
         for r in others
     )
+
+
+def test_apply_of_a_saved_plan_reads_only_the_databases_it_touches(tmp_path: Path) -> None:
+    """Issue 16: the stale check re-plans the saved plan's own databases, so only those are read."""
+    directory = sandbox_dir(tmp_path)
+    assert cli(directory, *PLAN, "--target", "orders-prod", "--out", "plan.json").code == 0
+    mark = log_size(directory)
+
+    ran = cli(directory, "apply", "plan.json")
+
+    assert ran.code == 0, ran.err
+    lists = {
+        r.path for r in world(directory).request_log()[mark:] if r.method == "GET" and r.path.endswith("/databases")
+    }
+    assert lists == {"/v1/subscriptions/1234567/databases"}  # orders-prod's subscription, not the other two

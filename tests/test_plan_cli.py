@@ -125,14 +125,24 @@ def test_plan_reads_the_account_in_five_requests(work: Path) -> None:
 
 
 def test_target_restricts_the_plan_to_one_database(work: Path) -> None:
-    result = in_process("--sandbox", "plan", "-f", "examples/", "--target", "orders-prod", "--format", "json", cwd=work)
+    result = in_process(
+        "--sandbox", "--debug", "plan", "-f", "examples/", "--target", "orders-prod", "--format", "json", cwd=work
+    )
     assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
+    document = json.loads(result.stdout)  # the note goes to stderr: the JSON stays clean
     assert sorted(change["address"] for change in document["changes"]) == [
         "orders-prod.backup",
         "orders-prod.backups.before-migration-2026-11",
         "orders-prod.imports.seed-2026-11-20",
     ]
+    assert "Note: --target limits this plan to orders-prod" in result.stderr and "exceptional" in result.stderr
+    # Issue 16: only orders-prod's subscription is listed, and only its tags read (5 requests for the whole account).
+    assert "API requests: 2 (0 retried" in result.stderr
+
+
+def test_a_quiet_targeted_plan_says_nothing_more(work: Path) -> None:
+    result = in_process("--sandbox", "--quiet", "plan", "-f", "examples/", "--target", "orders-prod", cwd=work)
+    assert result.returncode == 0 and "Note:" not in result.stderr
 
 
 def test_an_unknown_target_is_an_error(work: Path) -> None:

@@ -21,7 +21,7 @@ from reconciler.core.desired import (
 )
 from reconciler.core.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
 from reconciler.core.plan import Action, OneShot
-from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.planner import PlanOptions, plan, selected
 from reconciler.core.receipt_tags import Phase, Receipt
 from reconciler.errors import PlanError
 from reconciler.output.plan_json import change_document
@@ -423,3 +423,18 @@ def test_api_error_descriptions_in_warnings_are_masked() -> None:
     assert [w.outcome for w in result.warnings] == ["failed"]
     assert "DATABASE_IMPORT_FTP_BAD_URI" in result.warnings[0].message
     assert "s3cret" not in result.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("targets", "names"),
+    [
+        pytest.param(frozenset(), ["orders", "alpha"], id="everything"),
+        pytest.param(frozenset({"alpha"}), ["alpha"], id="a-database"),
+        pytest.param(frozenset({"orders.imports.seed"}), ["orders"], id="an-operation"),
+        pytest.param(frozenset({"orders.backup", "alpha.backups.b"}), ["orders", "alpha"], id="two"),
+        pytest.param(frozenset({"ord"}), [], id="not-a-prefix-match"),
+    ],
+)
+def test_selected_is_what_a_targeted_plan_reads(targets: frozenset[str], names: list[str]) -> None:
+    desired = manifest(spec(name="orders"), spec(name="alpha", database=11))
+    assert [s.name for s in selected(desired, targets).databases] == names

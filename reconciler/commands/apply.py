@@ -22,7 +22,8 @@ from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, R
 from reconciler.core.desired import Manifest
 from reconciler.core.outcomes import StepResult
 from reconciler.core.plan import Plan
-from reconciler.core.staleness import moved
+from reconciler.core.planner import selected
+from reconciler.core.staleness import moved, recheck_options
 from reconciler.core.uris import mask
 from reconciler.core.variables import check_plan
 from reconciler.errors import ReconcilerError, StalePlanError
@@ -117,7 +118,8 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
         raise StalePlanError(f"stale plan: it was made against {saved.api_url}, not {mask(connection.api_url)}")
     if saved.plan.is_empty and not any(w.outcome for w in saved.plan.warnings):
         return manifest, saved.plan
-    live = fetch_live(connection.client, manifest)
+    # Only the databases the saved plan touches are read (issue 16): the stale check re-plans exactly those.
+    live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))
     if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
         raise StalePlanError(
             f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "

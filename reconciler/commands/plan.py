@@ -7,7 +7,7 @@ from reconciler.commands.options import ApplyFlags, PlanFlags, ShowFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
 from reconciler.core.desired import Manifest
 from reconciler.core.plan import Plan
-from reconciler.core.planner import PlanOptions, plan
+from reconciler.core.planner import PlanOptions, plan, selected
 from reconciler.core.variables import check_manifest
 from reconciler.errors import ReconcilerError
 from reconciler.output.planfile import build_document, read_plan, write_plan
@@ -20,8 +20,15 @@ def plan_from_flags(rt: Runtime[PlanFlags | ApplyFlags]) -> tuple[Manifest, Plan
     flags = rt.flags
     manifest = rt.manifest(flags.files)
     check_manifest(manifest, rt.environ, frozenset(flags.targets))  # before the first request
-    live = fetch_live(rt.connect().client, manifest)
     options = PlanOptions(frozenset(flags.targets), frozenset(flags.retry_failed), frozenset(flags.retry_uncertain))
+    if options.targets and not rt.global_flags.quiet:
+        # As Terraform says of -target: a partial plan leaves the rest of the account unchecked.
+        print(
+            f"Note: --target limits this plan to {', '.join(sorted(options.targets))}; the rest of the manifests is "
+            "not read or compared. Use it for exceptional cases, and plan everything before you rely on the result.",
+            file=rt.err,
+        )
+    live = fetch_live(rt.connect().client, selected(manifest, options.targets))  # only what the plan looks at
     return manifest, plan(manifest, live, options)
 
 

@@ -83,6 +83,12 @@ def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     return problems
 
 
+def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
+    """The databases a plan for `targets` looks at (all of them when there are none): what the refresh must read,
+    and nothing more (issue 16: a saved plan for one database need not read 2,000)."""
+    return replace(desired, databases=tuple(spec for spec in desired.databases if _selected(spec, targets)))
+
+
 def _selected(spec: DatabaseSpec, targets: frozenset[str]) -> bool:
     return not targets or any(t == spec.name or t.startswith(f"{spec.name}.") for t in targets)
 
