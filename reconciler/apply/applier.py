@@ -100,7 +100,7 @@ class Applier:
             slots_per_group=self.options.max_backups_per_subscription,
         )
         results = {result.address: result for batch in done for result in batch}
-        ordered = [w.address for w in self.plan.warnings if w.outcome] + [c.address for c in self.plan.changes]
+        ordered = [w.address for w in self.plan.settlements] + [c.address for c in self.plan.changes]
         return [results[address] for address in ordered if address in results]
 
     # --- one database, one step at a time -----------------------------------------------------------------
@@ -379,8 +379,8 @@ def _by_database(plan: Plan) -> list[tuple[DatabaseRef, list[Change], list[PlanW
     jobs: dict[str, tuple[DatabaseRef, list[Change], list[PlanWarning]]] = {}
     for change in plan.changes:
         jobs.setdefault(change.database.name, (change.database, [], []))[1].append(change)
-    for warning in plan.warnings:
-        if warning.outcome and warning.database is not None:
+    for warning in plan.settlements:
+        if warning.database is not None:
             jobs.setdefault(warning.database.name, (warning.database, [], []))[2].append(warning)
     return list(jobs.values())
 

@@ -52,7 +52,7 @@ def _apply(rt: Runtime[ApplyFlags], stop: threading.Event, applying: threading.E
     if chosen is None:
         return EXIT_ERROR
     to_apply = chosen
-    if to_apply.is_empty and not any(w.outcome for w in to_apply.warnings):
+    if not to_apply.has_work:
         if flags.planfile:  # a fresh plan has already said so
             print(to_apply.summary_line, file=rt.out)
         return EXIT_ERROR if to_apply.attention else EXIT_OK  # what needs a person is never a green run
@@ -86,7 +86,7 @@ def _apply(rt: Runtime[ApplyFlags], stop: threading.Event, applying: threading.E
 def _fresh(rt: Runtime[ApplyFlags]) -> tuple[Manifest, Plan | None]:
     manifest, fresh = plan_from_flags(rt)
     render_text(fresh, rt.out, color=rt.color)
-    if fresh.is_empty and not any(w.outcome for w in fresh.warnings):
+    if not fresh.has_work:
         return manifest, fresh
     if not rt.flags.auto_approve:
         if not sys.stdin.isatty():
@@ -116,7 +116,7 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     connection = rt.connect()
     if mask(connection.api_url) != saved.api_url:
         raise StalePlanError(f"stale plan: it was made against {saved.api_url}, not {mask(connection.api_url)}")
-    if saved.plan.is_empty and not any(w.outcome for w in saved.plan.warnings):
+    if not saved.plan.has_work:
         return manifest, saved.plan
     # Only the databases the saved plan touches are read (issue 16): the stale check re-plans exactly those.
     live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))

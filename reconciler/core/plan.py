@@ -202,6 +202,16 @@ class Plan:
         return not self.changes
 
     @property
+    def settlements(self) -> tuple[PlanWarning, ...]:
+        """Interrupted receipts apply records from the API's evidence (`settled`: those with an `outcome`)."""
+        return tuple(warning for warning in self.warnings if warning.outcome)
+
+    @property
+    def has_work(self) -> bool:
+        """Something for apply to do: a change, or a receipt to settle."""
+        return bool(self.changes or self.settlements)
+
+    @property
     def attention(self) -> tuple[PlanWarning, ...]:
         """Receipts that wait for a person (failed, uncertain, in-progress, claimed by another run)."""
         return tuple(warning for warning in self.warnings if warning.kind.needs_attention)

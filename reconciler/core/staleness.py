@@ -21,7 +21,7 @@ from reconciler.core.receipt_tags import Phase
 
 def recheck_options(saved: Plan) -> PlanOptions:
     """The saved plan's own addresses, retrying the receipts it replaces."""
-    addresses = {c.address for c in saved.changes} | {w.address for w in saved.warnings if w.outcome}
+    addresses = {c.address for c in saved.changes} | {w.address for w in saved.settlements}
     replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
     return PlanOptions(
         targets=frozenset(addresses),
@@ -32,7 +32,7 @@ def recheck_options(saved: Plan) -> PlanOptions:
 
 def moved(saved: Plan, manifest: Manifest, live: LiveAccount) -> list[str]:
     """One line per change or settlement of `saved` that the manifests and `live` no longer give."""
-    if not saved.changes and not any(w.outcome for w in saved.warnings):
+    if not saved.has_work:
         return []
     now = plan(manifest, live, recheck_options(saved))
     current = {change.address: change for change in now.changes}
@@ -46,9 +46,9 @@ def moved(saved: Plan, manifest: Manifest, live: LiveAccount) -> list[str]:
         elif fresh != change:  # the calls, ids, live name, replaced receipt: what would be sent, and where
             differing = ", ".join(_differing(change, fresh)[:10]) or "contents"
             lines.append(f"{change.address}: the plan file's {differing} differ from what the manifests give now")
-    settling = {w.address: (w.kind, w.outcome) for w in now.warnings if w.outcome}
-    for warning in saved.warnings:
-        if warning.outcome and settling.get(warning.address) != (warning.kind, warning.outcome):
+    settling = {w.address: (w.kind, w.outcome) for w in now.settlements}
+    for warning in saved.settlements:
+        if settling.get(warning.address) != (warning.kind, warning.outcome):
             still = next((w for w in now.warnings if w.address == warning.address), None)
             lines.append(
                 f"{warning.address}: was {warning.kind.value} (apply would record {warning.outcome}), "

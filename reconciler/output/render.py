@@ -51,7 +51,7 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         console.print()
     for title, warnings in (
         ("Operations needing attention:", plan.attention),
-        ("Receipts apply will record:", _settled(plan.warnings)),
+        ("Receipts apply will record:", plan.settlements),
         ("Notes:", _notes(plan.warnings)),
     ):
         if warnings:
@@ -67,10 +67,6 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
                 )
             console.print()
     console.print(Text(plan.summary_line, style="bold"))
-
-
-def _settled(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
-    return [warning for warning in warnings if warning.kind is WarningKind.SETTLED]
 
 
 def _notes(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
@@ -160,7 +156,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_warnings_block("Needs attention", plan.attention, pinned=True),
         *_destructive_block(plan.changes, where),
         *_risky_block(plan.changes),
-        *_warnings_block("Receipts apply will record", _settled(plan.warnings), pinned=False),
+        *_warnings_block("Receipts apply will record", plan.settlements, pinned=False),
         *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
     ]
     by_database: dict[str, list[Change]] = {}
