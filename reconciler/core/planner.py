@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from deepdiff import DeepDiff
 
 from reconciler.core import normalise
-from reconciler.core.calls import fingerprint, is_backup, operation_call, operation_calls, settings_call
+from reconciler.core.calls import fingerprint, is_backup, operation_calls, settings_call
 from reconciler.core.confirmation import import_problem, switch_off_problem, where
 from reconciler.core.desired import (
     DatabaseSpec,
@@ -230,9 +230,9 @@ def _plan_operation(
     options: PlanOptions,
     out: _Collector,
 ) -> None:
-    if receipt is not None and not _may_repeat(address, receipt, operation, ctx, options, out):
-        return
     calls = operation_calls(ctx.ref.path, operation)
+    if receipt is not None and not _may_repeat(address, receipt, fingerprint(calls[-1]), ctx, options, out):
+        return
     if not ctx.backup_on and any(is_backup(call) and call.body is None for call in calls):
         # A backup to the configured destination, with none configured (API-NOTES §3).
         error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
@@ -262,13 +262,13 @@ _NO_DESTINATION = {  # what needs a destination, and the other way out
 def _may_repeat(
     address: str,
     receipt: Receipt,
-    operation: Import | OnDemandBackup,
+    current: str,  # the fingerprint of the operation's call as the manifest gives it now
     ctx: _Context,
     options: PlanOptions,
     out: _Collector,
 ) -> bool:
     """A receipt blocks its operation unless the user asked to retry a failed or uncertain one."""
-    problem = edited_problem(receipt, fingerprint(operation_call(ctx.ref.path, operation)), address)
+    problem = edited_problem(receipt, current, address)
     if problem is not None:
         out.problems.append(problem)
         return False
