@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Union
@@ -112,7 +112,7 @@ def fingerprint(call: ApiCall) -> str:
     receipt's own (its kind, its database), so the body alone says what the operation does; `confirm` and
     `backup_first` are not sent, so editing them is not editing the operation."""
     body = call.body if call.body is not None else _BODILESS_BACKUP
-    canonical = json.dumps(_thaw(body), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(plain(body), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -126,21 +126,24 @@ def resolved(call: ApiCall, environ: Mapping[str, str]) -> ApiCall:
     variable raises `UnsetVariableError`; apply checks them all before its first request."""
     if call.body is None:
         return call
-    return ApiCall(call.method, call.path, {key: _resolve(value, environ) for key, value in call.body.items()})
+    return ApiCall(call.method, call.path, plain(call.body, text=lambda value: resolve(value, environ)))
 
 
-def plain(body: Mapping[str, Json] | None) -> dict[str, object] | None:
-    """A frozen body as plain dicts and lists, for JSON."""
-    return None if body is None else _thaw(body)
+def plain(body: Mapping[str, Json] | None, *, text: Callable[[str], str] = str) -> dict[str, Json] | None:
+    """A frozen body as plain dicts and lists, for JSON, with `text` applied to every string in it (a resolve, a
+    mask)."""
+    if body is None:
+        return None
+    return {key: _plain(value, text) for key, value in body.items()}
 
 
-def _resolve(value: Json, environ: Mapping[str, str]) -> Json:
+def _plain(value: Json, text: Callable[[str], str]) -> Json:
     if isinstance(value, str):
-        return resolve(value, environ)
+        return text(value)
     if isinstance(value, Mapping):
-        return {key: _resolve(item, environ) for key, item in value.items()}
+        return {key: _plain(item, text) for key, item in value.items()}
     if isinstance(value, Sequence):
-        return [_resolve(item, environ) for item in value]
+        return [_plain(item, text) for item in value]
     return value
 
 
@@ -160,18 +163,4 @@ def _freeze(value: Json) -> Json:
         return MappingProxyType({str(key): _freeze(item) for key, item in value.items()})
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(_freeze(item) for item in value)
-    return value
-
-
-def _thaw(value: Json) -> dict[str, object]:
-    thawed = _thaw_any(value)
-    assert isinstance(thawed, dict)
-    return thawed
-
-
-def _thaw_any(value: Json) -> object:
-    if isinstance(value, Mapping):
-        return {key: _thaw_any(item) for key, item in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_thaw_any(item) for item in value]
     return value

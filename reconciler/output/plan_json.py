@@ -53,20 +53,10 @@ def change_document(change: Change) -> dict[str, Any]:
     data |= {"destructive": change.destructive, "risky": change.risky}
     if isinstance(change, SettingsUpdate) and change.fields:
         data["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in change.fields]
-    data["calls"] = [{"method": c.method, "path": c.path, "body": _masked(plain(c.body))} for c in change.calls]
+    # Every URI with a literal credential masked. A manifest holds none (validation refuses them), so this changes
+    # nothing but a plan made around validation; such a file is then refused by apply as stale, never sent masked.
+    data["calls"] = [{"method": c.method, "path": c.path, "body": plain(c.body, text=mask)} for c in change.calls]
     return data
-
-
-def _masked(value: Any) -> Any:
-    """Every URI with a literal credential masked. A manifest holds none (validation refuses them), so this changes
-    nothing but a plan made around validation; such a file is then refused by apply as stale, never sent masked."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
 
 
 def _database_document(ref: DatabaseRef) -> dict[str, Any]:
