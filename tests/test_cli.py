@@ -232,20 +232,13 @@ def test_in_process_main_writes_escapes_to_a_stream_that_cannot_encode(tmp_path:
 
 
 def test_show_markdown_of_a_2000_change_plan_stays_under_the_limit_and_names_the_plan_file(tmp_path: Path) -> None:
-    from reconciler.output.planfile import build_document, write_plan
-    from tests.support.plans import big_plan
+    from reconciler.output.planfile import write_plan
+    from tests.support.plans import big_plan, document_of
 
     big = big_plan(1200, updates=800, risky_every=2, attention=30)
     write_plan(
         tmp_path / "big plan.json",
-        build_document(
-            big,
-            tool_version="0.1.0",
-            created_at="2026-11-24T06:30:00Z",
-            manifest_digest="d",
-            manifest_paths=["m.yaml"],
-            api_url="sandbox",
-        ),
+        document_of(big),
     )
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", "show", "--format", "markdown", "big plan.json"],

@@ -16,11 +16,11 @@ from reconciler.core.outcomes import Outcome, StepResult
 from reconciler.core.plan import Action, Change, DatabaseRef, Plan, PlanWarning, WarningKind
 from reconciler.core.planner import plan
 from reconciler.output.plan_json import change_document
-from reconciler.output.planfile import build_document, summary
+from reconciler.output.planfile import summary
 from reconciler.output.progress import render_markdown_summary
 from reconciler.output.render import render_json, render_markdown, render_text
 from tests.support.api_calls import backup_change, import_change, settings_change, with_receipts
-from tests.support.plans import big_plan
+from tests.support.plans import big_plan, document_of
 
 SECRET = "hunter2hunter2"
 REF = DatabaseRef("orders", 1, 10, Tier.PRO)
@@ -133,14 +133,7 @@ def test_a_planted_credential_never_appears() -> None:
     result = _planted_plan()
     text = io.StringIO()
     render_text(result, text, color=True)
-    document = build_document(
-        result,
-        tool_version="0.1.0",
-        created_at="2026-11-24T06:30:00Z",
-        manifest_digest="d",
-        manifest_paths=["m.yaml"],
-        api_url=f"https://key:{SECRET}@api.example/v1",
-    )
+    document = document_of(result, api_url=f"https://key:{SECRET}@api.example/v1")
     outputs = [
         text.getvalue(),
         render_markdown(result),
@@ -270,14 +263,7 @@ def _staging_plan(backup: BackupSettings | None = None, live_backup: LiveBackup 
 def _all_formats(result: Plan) -> tuple[str, str, dict[str, Any]]:
     text = io.StringIO()
     render_text(result, text, color=False)
-    document = build_document(
-        result,
-        tool_version="0.1.0",
-        created_at="2026-11-24T06:30:00Z",
-        manifest_digest="d",
-        manifest_paths=["m.yaml"],
-        api_url="sandbox",
-    )
+    document = document_of(result)
     return text.getvalue(), render_markdown(result), json.loads(render_json(document))
 
 

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from reconciler.core.desired import Tier
 from reconciler.core.normalise import Settings
 from reconciler.core.plan import DatabaseRef, Plan, PlanWarning, WarningKind
+from reconciler.output.planfile import build_document
 from tests.support.api_calls import import_change, settings_change
+
+
+def document_of(plan: Plan, *, api_url: str = "sandbox") -> dict[str, Any]:
+    """The plan document `plan --out` would write, with fixed metadata."""
+    return build_document(
+        plan,
+        tool_version="0.1.0",
+        created_at="2026-11-24T06:30:00Z",
+        manifest_digest="d",
+        manifest_paths=["m.yaml"],
+        api_url=api_url,
+    )
 
 
 def big_plan(
