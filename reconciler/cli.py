@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
-    apply.add_argument("--parallelism", type=_positive, default=4, metavar="N", help="databases at once (default 4)")
+    apply.add_argument(
+        "--parallelism",
+        type=_positive,
+        metavar="N",
+        help="databases at once (default: the backup slots of the subscriptions the plan touches, 4 each)",
+    )
     apply.add_argument(
         "--max-backups-per-subscription",
         type=_positive,

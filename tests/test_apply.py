@@ -613,3 +613,28 @@ def test_an_interval_left_out_is_sent_at_its_live_value_and_then_nothing_drifts(
     }
     assert acct.emulator.database(ANALYTICS_DB)["backup"]["interval"] == "every-6-hours"
     assert acct.plan().is_empty
+
+
+def test_each_receipt_is_written_three_times_and_each_task_read_until_it_ends_once(acct: Account) -> None:
+    """Claimed, its task id, its outcome: nothing a later run does not need (issue 16). A backup's task is waited
+    for once, not again before its status is read."""
+    mark = len(acct.emulator.request_log())
+    acct.apply(acct.plan())
+    log = acct.emulator.request_log()[mark:]
+
+    for key, database in (
+        ("rcr_backup_before-migration-2026-11", ORDERS),
+        ("rcr_backup_pre-reindex-2026-11", 7654402),
+        (IMPORT_KEY, ORDERS),
+    ):
+        writes = [e.method for e in log if e.method in ("POST", "PUT") and e.path.endswith(f"{database}/tags/{key}")]
+        claims = [e for e in log if e.method == "POST" and e.path.endswith(f"{database}/tags") and e.body["key"] == key]
+        assert (len(claims) >= 1, writes) == (True, ["PUT", "PUT"]), key
+    completed_reads: dict[str, int] = {}
+    for entry in log:
+        if entry.method == "GET" and entry.path.startswith("/v1/tasks/"):
+            task = entry.path.rsplit("/", 1)[1]
+            status = next(t for t in acct.emulator.tasks() if t["task_id"] == task)
+            if entry.time >= status["done_at"]:
+                completed_reads[task] = completed_reads.get(task, 0) + 1
+    assert completed_reads and set(completed_reads.values()) == {1}

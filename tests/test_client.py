@@ -135,7 +135,8 @@ def test_essentials_backup_path_reads_back_as_destination_after_a_put(emulator: 
     client = api.client
     task = put_settings(client, Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, {"periodicBackupPath": "s3://mkt/b"})
     client.wait_for_task(task, timeout=5)
-    live = client.wait_until_active(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, timeout=5)
+    client.wait_until_active(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE, timeout=5)
+    live = client.get_database(Tier.ESSENTIALS, MARKETING, MARKETING_CACHE)
     assert live.status == "active"
     assert live.backup == LiveBackup(True, "s3://mkt/b", "every-24-hours")
 
@@ -155,7 +156,8 @@ def test_wait_until_active_waits_out_the_transient_status_after_a_put(emulator: 
     assert client.wait_for_task(task, timeout=5).snapshot.status == "processing-completed"
     assert client.get_database(Tier.PRO, PROD_EU, CATALOG).status == "active-change-pending"
 
-    live = client.wait_until_active(Tier.PRO, PROD_EU, CATALOG, timeout=5)
+    client.wait_until_active(Tier.PRO, PROD_EU, CATALOG, timeout=5)
+    live = client.get_database(Tier.PRO, PROD_EU, CATALOG)
     assert live.status == "active"
     assert live.backup == LiveBackup(True, "s3://acme-backups/catalog", "every-12-hours", "04:00")
 
@@ -298,12 +300,12 @@ def test_creating_a_tag_that_exists_is_a_conflict(emulator: Emulator, api: Api) 
 
 # --- tasks ----------------------------------------------------------------------------------------------
 
-# Polls every 10 ms of fake time: at 0, 10, 20, 30, 40 ms (five 404s), then 50 ms.
+# Polls every 10 ms of fake time, the first one pause after the call: at 10, 20, 30, 40, 50 ms (five 404s), then 60.
 STEADY = PollPolicy(initial=0.01, maximum=0.01, factor=1.0)
 
 
 def test_up_to_five_404s_on_a_fresh_task_are_tolerated(emulator: Emulator, make_api: MakeApi) -> None:
-    emulator.timings = replace(FAST, fresh_task_404=0.045)
+    emulator.timings = replace(FAST, fresh_task_404=0.055)
     client = make_api(emulator, poll=STEADY).client
     task = put_settings(client, Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
 
@@ -313,7 +315,7 @@ def test_up_to_five_404s_on_a_fresh_task_are_tolerated(emulator: Emulator, make_
 
 
 def test_a_sixth_404_on_a_fresh_task_fails(emulator: Emulator, make_api: MakeApi) -> None:
-    emulator.timings = replace(FAST, fresh_task_404=0.055)
+    emulator.timings = replace(FAST, fresh_task_404=0.065)
     client = make_api(emulator, poll=STEADY).client
     task = put_settings(client, Tier.PRO, PROD_EU, CATALOG, {"remoteBackup": {"active": False}})
 

@@ -1,8 +1,8 @@
 """Redis Cloud endpoints this product uses, as methods that return model objects (never a Response).
 
-Shapes come from API-NOTES §1-§5 and §9; every asynchronous call returns a task id, and `wait_for_task`
-polls `GET /tasks/{id}` with backoff (`polling.PollPolicy`: 1 s growing to 30 s), tolerating a few 404s on a
-fresh id.
+Shapes come from API-NOTES §1-§5 and §9; every asynchronous call returns a task id. Waits (`wait_for_task`,
+`wait_until_active`, the task of a status read) go through the client's one `Watch`, which reads for every
+waiter at once with backoff (`polling.PollPolicy`: 1 s growing to 30 s), tolerating a few 404s on a fresh id.
 """
 
 from __future__ import annotations
@@ -11,22 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from reconciler.cloud.session import Session
+from reconciler.cloud.watch import DatabaseKey, Watch
 from reconciler.core.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.core.desired import OperationKind, Tier
 from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
-from reconciler.core.polling import PollPolicy, poll, unless_stopped
+from reconciler.core.polling import PollPolicy, unless_stopped
 from reconciler.core.statuses import TASK_COMPLETED, TASK_RUNNING
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import NotFoundError, TaskFailedError, TaskTimeoutError
 
 PAGE_SIZE = 100
 _TIME_FIELDS = {OperationKind.BACKUP: "lastBackupTime", OperationKind.IMPORT: "lastImportTime"}
-_FRESH_404S = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +58,9 @@ class RedisCloudClient:
         self.poll = poll or PollPolicy()
         self._clock = clock
         self._sleep = sleep
+        self._pages: dict[DatabaseKey, int] = {}  # the list page offset each database was last seen on
+        self._pages_lock = threading.Lock()
+        self.watch = Watch(self, policy=self.poll, clock=clock, sleep=sleep)
 
     # --- reads -------------------------------------------------------------------------------------------
 
@@ -72,28 +74,34 @@ class RedisCloudClient:
         offset = 0
         while True:
             try:
-                body = self.session.call(
-                    "GET",
-                    f"{subscriptions_path(tier)}/{subscription}/databases",
-                    params={"offset": offset, "limit": PAGE_SIZE},
-                )
+                page = self._page(tier, subscription, offset)
             except NotFoundError:
                 if offset == 0:
                     raise
                 return
-            items = _page_items(body)
-            account = body.get("accountId") if isinstance(body, dict) else None
-            for item in items:
-                yield DatabaseListing(
-                    database=int(item["databaseId"]),
-                    name=str(item.get("name", "")),
-                    status=str(item.get("status", "")),
-                    backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
-                    account_id=account if isinstance(account, int) and not isinstance(account, bool) else None,
-                )
-            if len(items) < PAGE_SIZE:
+            yield from page
+            if len(page) < PAGE_SIZE:
                 return
             offset += PAGE_SIZE
+
+    def _page(self, tier: Tier, subscription: int, offset: int) -> list[DatabaseListing]:
+        body = self.session.call(
+            "GET", f"{subscriptions_path(tier)}/{subscription}/databases", params={"offset": offset, "limit": PAGE_SIZE}
+        )
+        account = body.get("accountId") if isinstance(body, dict) else None
+        page = [
+            DatabaseListing(
+                database=int(item["databaseId"]),
+                name=str(item.get("name", "")),
+                status=str(item.get("status", "")),
+                backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
+                account_id=account if isinstance(account, int) and not isinstance(account, bool) else None,
+            )
+            for item in _page_items(body)
+        ]
+        with self._pages_lock:
+            self._pages.update(((tier, subscription, listing.database), offset) for listing in page)
+        return page
 
     def get_database(self, tier: Tier, subscription: int, database: int) -> LiveDatabase:
         item = self.session.call("GET", database_path(tier, subscription, database))
@@ -116,7 +124,7 @@ class RedisCloudClient:
     def get_task(self, task_id: str) -> TaskSnapshot | None:
         """None when the API no longer (or not yet) knows the task."""
         try:
-            return _snapshot(self.session.call("GET", f"/tasks/{quote(task_id, safe='')}"))
+            return _snapshot(self.task_body(task_id))
         except NotFoundError:
             return None
 
@@ -125,12 +133,7 @@ class RedisCloudClient:
     ) -> LatestStatus:
         """`GET …/backup` or `GET …/import` is itself asynchronous: a task whose resource is the status (API-NOTES
         §3, §4)."""
-        return self._latest(tier, subscription, database, kind.value, _TIME_FIELDS[kind], timeout)
-
-    def _latest(
-        self, tier: Tier, subscription: int, database: int, kind: str, time_field: str, timeout: float
-    ) -> LatestStatus:
-        path = database_path(tier, subscription, database) + f"/{kind}"
+        path = database_path(tier, subscription, database) + f"/{kind.value}"
         task_id = _task_id("GET", path, self.session.call("GET", path))
         try:
             resource = self.wait_for_task(task_id, timeout=timeout).resource
@@ -138,9 +141,31 @@ class RedisCloudClient:
             return LatestStatus(error_type=exc.error_type)
         return LatestStatus(
             status=_text(resource.get("status")),
-            time=_text(resource.get(time_field)),
+            time=_text(resource.get(_TIME_FIELDS[kind])),
             failure_reason=_text(resource.get("failureReason")),
         )
+
+    # --- raw reads, for the watch ------------------------------------------------------------------------
+
+    def task_body(self, task_id: str) -> Mapping[str, Any]:
+        body = self.session.call("GET", f"/tasks/{quote(task_id, safe='')}")
+        return body if isinstance(body, dict) else {}
+
+    def task_bodies(self) -> list[Mapping[str, Any]]:
+        """`GET /tasks`: the `{"tasks": [...]}` envelope or a bare array, whichever the API sends (API-NOTES §11)."""
+        body = self.session.call("GET", "/tasks")
+        items = body.get("tasks", []) if isinstance(body, dict) else body
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def status_of(self, key: DatabaseKey) -> str:
+        return self.get_database(*key).status
+
+    def page_statuses(self, tier: Tier, subscription: int, offset: int) -> dict[int, str]:
+        return {listing.database: listing.status for listing in self._page(tier, subscription, offset)}
+
+    def page_of(self, key: DatabaseKey) -> int | None:
+        with self._pages_lock:
+            return self._pages.get(key)
 
     # --- writes ------------------------------------------------------------------------------------------
 
@@ -168,21 +193,10 @@ class RedisCloudClient:
     # --- waiting -----------------------------------------------------------------------------------------
 
     def wait_for_task(self, task_id: str, *, timeout: float) -> TaskOutcome:
-        """Poll until the task leaves the processing states; any other end (`processing-error`) raises
+        """Until the task leaves the processing states; any other end (`processing-error`) raises
         `TaskFailedError`."""
-        path = f"/tasks/{quote(task_id, safe='')}"
-        missing = 0
 
-        def finished() -> TaskOutcome | None:
-            nonlocal missing
-            try:
-                body = self.session.call("GET", path)
-            except NotFoundError:
-                missing += 1
-                if missing > _FRESH_404S:
-                    raise
-                return None
-            missing = 0
+        def finished(body: Mapping[str, Any]) -> TaskOutcome | None:
             snapshot = _snapshot(body)
             if snapshot.error_type is not None or (
                 snapshot.status not in TASK_RUNNING and snapshot.status != TASK_COMPLETED
@@ -196,51 +210,33 @@ class RedisCloudClient:
             resource = response.get("resource") if isinstance(response, dict) else None
             return TaskOutcome(snapshot, resource if isinstance(resource, dict) else {})
 
-        return self._poll(
-            finished, timeout, lambda: TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
-        )
+        def timed_out() -> TaskTimeoutError:
+            return TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
+
+        return self.watch.task(task_id, finished, timeout=timeout, timed_out=timed_out)
 
     def wait_until_active(
         self, tier: Tier, subscription: int, database: int, *, timeout: float, stop: threading.Event | None = None
-    ) -> LiveDatabase:
+    ) -> None:
         """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final.
         With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen."""
 
-        def active() -> LiveDatabase | None:
-            unless_stopped(stop)
-            live = self.get_database(tier, subscription, database)
-            if live.status == "error":
+        def active(status: str) -> bool | None:
+            if status == "error":
                 raise TaskFailedError(
                     f"database {database_path(tier, subscription, database)}",
                     "DATABASE_ERROR",
                     "the database is in status `error`",
                 )
-            if live.status != "active":
+            if status != "active":
                 return None
             unless_stopped(stop)
-            return live
+            return True
 
         def timed_out() -> TaskTimeoutError:
             return TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
 
-        return self._poll(active, timeout, timed_out, stop)
-
-    def _poll(
-        self,
-        check: Callable[[], _T | None],
-        timeout: float,
-        timed_out: Callable[[], Exception],
-        stop: threading.Event | None = None,
-    ) -> _T:
-        return poll(
-            check,
-            policy=self.poll,
-            deadline=self._clock() + timeout,
-            clock=self._clock,
-            sleep=self._sleep,
-            timed_out=timed_out,
-            stop=stop,
-        )
+        self.watch.database((tier, subscription, database), active, timeout=timeout, timed_out=timed_out, stop=stop)
 
 
 def _page_items(body: Any) -> list[dict[str, Any]]:

@@ -64,7 +64,7 @@ class ApplyFlags:
     retry_uncertain: tuple[str, ...]
     rate_limit: int
     auto_approve: bool
-    parallelism: int
+    parallelism: int | None  # None: as many as the plan's subscriptions have backup slots (applier.py)
     max_backups_per_subscription: int
     timeout: float  # seconds, per operation
     report: Path | None

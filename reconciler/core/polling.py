@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from reconciler.errors import WaitInterrupted
 
@@ -32,10 +32,16 @@ class PollPolicy:
             delay = min(self.maximum, delay * self.factor)
 
 
+class Pauses(Protocol):
+    """Anything that says how long to pause between asks (a `PollPolicy`, or apply's pacing of status reads)."""
+
+    def delays(self) -> Iterator[float]: ...
+
+
 def poll(
     check: Callable[[], T | None],
     *,
-    policy: PollPolicy,
+    policy: Pauses,
     deadline: float,
     clock: Callable[[], float],
     sleep: Callable[[float], object],

@@ -13,7 +13,7 @@ from reconciler.sandbox.state import Database, Effect, ErrorObject, JsonObject, 
 from reconciler.sandbox.tasks import create_task, render_task
 from reconciler.sandbox.timings import Timings
 
-Answer = tuple[int, JsonObject]
+Answer = tuple[int, JsonObject | list[JsonObject]]  # a bare array only where the API may send one (GET /tasks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ class Incoming:
 @dataclass(slots=True)
 class Outcome:
     status: int | None
-    body: JsonObject | None
+    body: JsonObject | list[JsonObject] | None
     headers: dict[str, str] = field(default_factory=dict)
     drop: Literal["none", "before", "after"] = "none"
     delay: float = 0.0

@@ -31,8 +31,11 @@ def get_task(ctx: Context, params: Params) -> Answer:
 
 
 def list_tasks(ctx: Context, params: Params) -> Answer:
-    """UNCONFIRMED (API-NOTES §5): the OpenAPI envelope `{"tasks": [...]}`, not a bare array."""
-    return 200, {"tasks": [render_task(t, ctx.now, ctx.base_url) for t in visible_tasks(ctx.world, ctx.now)]}
+    """UNCONFIRMED (API-NOTES §5, §11): which tasks, and in which envelope, per the world's options."""
+    options = ctx.world["options"]
+    listed = visible_tasks(ctx.world, ctx.now, running_only=options.get("tasks_list") == "running")
+    tasks = [render_task(t, ctx.now, ctx.base_url) for t in listed]
+    return 200, tasks if options.get("tasks_envelope") == "array" else {"tasks": tasks}
 
 
 _route(r"/subscriptions", get=databases.list_subscriptions)

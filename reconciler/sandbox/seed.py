@@ -121,6 +121,12 @@ def _options(raw: dict[str, Any]) -> Any:
         raise ValueError("options.status_vocabulary must be cloud or cluster")
     if merged["backup_limit_refusal"] not in ("rate-limited", "conflict", "task-error"):
         raise ValueError("options.backup_limit_refusal must be rate-limited, conflict or task-error")
+    if merged["tasks_list"] not in ("recent", "running"):
+        raise ValueError("options.tasks_list must be recent or running")
+    if merged["tasks_envelope"] not in ("object", "array"):
+        raise ValueError("options.tasks_envelope must be object or array")
+    if merged["task_processing"] not in ("concurrent", "one-at-a-time"):
+        raise ValueError("options.task_processing must be concurrent or one-at-a-time")
     return merged
 
 

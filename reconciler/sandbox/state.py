@@ -36,6 +36,10 @@ class Options(TypedDict):
     tag_path_suffix_stripping: bool  # Spring's suffix matching: `…/tags/a.b.c` addresses the key `a.b`
     status_vocabulary: Literal["cloud", "cluster"]
     backup_limit_refusal: Literal["rate-limited", "conflict", "task-error"]
+    # How `GET /tasks` answers and how the account processes tasks (API-NOTES §5, §11, UNCONFIRMED):
+    tasks_list: Literal["recent", "running"]  # tasks of the past 10 days (the docs), or running ones (the OpenAPI)
+    tasks_envelope: Literal["object", "array"]  # `{"tasks": [...]}` (the OpenAPI) or a bare array (redis-cloud-rs)
+    task_processing: Literal["concurrent", "one-at-a-time"]  # the docs: "an account processes one task at a time"
 
 
 class Subscription(TypedDict):
@@ -205,6 +209,12 @@ def default_options() -> Options:
         # ("rate-limited", the OpenAPI's "too many resources … concurrently"), a synchronous 409 ("conflict"),
         # or a task ending `processing-error` with DATABASE_BACKUP_FAILED ("task-error").
         "backup_limit_refusal": "rate-limited",
+        # UNCONFIRMED (API-NOTES §5, §11): what `GET /tasks` lists ("recent": the past 10 days, most recent update
+        # first, as the docs say; "running": only unfinished ones, as the OpenAPI's summary says), its envelope, and
+        # whether tasks are processed one at a time per account (DOCS process-lifecycle) or concurrently.
+        "tasks_list": "recent",
+        "tasks_envelope": "object",
+        "task_processing": "concurrent",
     }
 
 

@@ -39,6 +39,9 @@ def create_task(
 ) -> Task:
     received_at = now + timings.task_initialized
     processing_at = received_at + timings.task_received
+    if world["options"].get("task_processing") == "one-at-a-time":
+        # The account's queue: a task is processed once every task before it has finished (DOCS process-lifecycle).
+        processing_at = max([processing_at, *(t["done_at"] for t in world["tasks"])])
     task: Task = {
         "task_id": str(uuid.uuid4()),
         "command_type": command_type,
@@ -133,7 +136,10 @@ def _complete_task(world: WorldData, task: Task) -> None:
         task["resource"] = import_status_at(world, database["id"], at)
 
 
-def visible_tasks(world: WorldData, now: float) -> list[Task]:
-    """GET /tasks: the past 10 days, most recent status update first (DOC-TASKS, API-NOTES §5)."""
+def visible_tasks(world: WorldData, now: float, *, running_only: bool = False) -> list[Task]:
+    """GET /tasks: the past 10 days, most recent status update first (DOC-TASKS, API-NOTES §5); with
+    `running_only`, only those not yet finished (the OpenAPI's "currently running tasks")."""
     recent = [t for t in world["tasks"] if t["created"] >= now - TASK_RETENTION_SECONDS and t["created"] <= now]
+    if running_only:
+        recent = [t for t in recent if now < t["done_at"]]
     return sorted(recent, key=lambda t: task_state(t, now)[1], reverse=True)
