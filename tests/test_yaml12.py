@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -250,11 +251,17 @@ def _editor_reads(parser: Path, documents: list[str]) -> list[tuple[str, object]
         check=True,
         timeout=60,
     )
-    read: list[tuple[str, object]] = []
-    for kind, text in json.loads(result.stdout):
-        values = {"int": int, "float": float, "bool": lambda t: t == "true", "null": lambda _: None, "str": str}
-        read.append((kind, values[kind](text) if kind in values else text))
-    return read
+    return [(kind, _FROM_JS[kind](text) if kind in _FROM_JS else text) for kind, text in json.loads(result.stdout)]
+
+
+# read.mjs prints each value as [type, text]: JSON has no NaN, no infinity and no int apart from float.
+_FROM_JS: dict[str, Callable[[str], object]] = {
+    "int": int,
+    "float": float,  # Python reads JavaScript's NaN, Infinity and -Infinity
+    "bool": lambda text: text == "true",
+    "null": lambda _: None,
+    "str": str,
+}
 
 
 def _ours(tmp_path: Path, document: str) -> tuple[str, object]:
