@@ -27,9 +27,10 @@ from reconciler.manifest.problems import Problem
 from reconciler.manifest.schema import dotted
 from reconciler.manifest.yaml_source import JsonPath, YamlDocument, clipped, shown
 
-# YAML 1.1 reads `012` as octal 10, `0x1f` as 31, `1_000` as 1000 and `1:30` as 90: an id written so would
-# address another database. Ids are written in plain decimal, as Redis Cloud shows them.
+# YAML reads `0x1f` as 31 and `0o17` as 15; `017` is 17 in YAML 1.2 (yaml12.py) but octal 15 to a YAML 1.1 tool:
+# an id written so may address another database. Ids are written in plain decimal, as Redis Cloud shows them.
 _DECIMAL_ID = re.compile(r"[1-9][0-9]*")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
 _Where = tuple[YamlDocument, JsonPath]  # where a name or id was first seen, its position looked up on demand
 
 
@@ -60,10 +61,15 @@ def _decimal_ids(
     for key in ("subscription", "database"):
         written = texts.get(key)
         if isinstance(entry.get(key), int) and written is not None and not _DECIMAL_ID.fullmatch(written):
+            reading = (
+                f"has a leading zero: {entry[key]} in YAML 1.2, octal to YAML 1.1 tools"
+                if _LEADING_ZERO.fullmatch(written)
+                else f"is read by YAML as {entry[key]}"
+            )
             yield Problem(
                 document.position((*path, key)),
-                f"{dotted((*path, key))}: {written} is read by YAML as {entry[key]} — write the id in plain "
-                "decimal digits, as Redis Cloud shows it",
+                f"{dotted((*path, key))}: {written} {reading} — write the id in plain decimal digits, as Redis "
+                "Cloud shows it",
             )
 
 

@@ -122,11 +122,8 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
     if error.validator == "type":
         written = document.text(path)
         wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
-        if path and path[-1] == "time_utc" and written is not None:
-            yield Problem(position, f'{where}: {written} is read by YAML as a number — quote it: "{written}"')
-        else:
-            got = _clip(written, _LONG_KEY) if written is not None else _kind(value)
-            yield Problem(position, f"{where}: expected {wanted}, got {got}")
+        got = _clip(written, _LONG_KEY) if written is not None else _kind(value)
+        yield Problem(position, f"{where}: expected {wanted}, got {got}{_type_hint(error.validator_value, written)}")
         return
     if error.validator == "pattern":
         hint = _HINTS.get(str(path[-1]) if path else "", "")
@@ -151,6 +148,18 @@ def _explain(error: jsonschema.ValidationError, document: YamlDocument) -> Itera
 
 
 _URI_HINT = "write a URI such as s3://bucket/path, without spaces or control characters"
+# YAML 1.1's other booleans: YAML 1.2, and so the editor, reads them as text (yaml12.py).
+_YAML11_BOOLEANS = {"yes": "true", "on": "true", "y": "true", "no": "false", "off": "false", "n": "false"}
+
+
+def _type_hint(wanted: object, written: str | None) -> str:
+    """What to write instead, where the type asked for has one way to write it."""
+    if wanted == "boolean" and written is not None and written.lower() in _YAML11_BOOLEANS:
+        fix = _YAML11_BOOLEANS[written.lower()]
+        return f" — YAML 1.2, as your editor reads it, takes {written} as text: write {fix}"
+    if wanted == "integer":  # only ids are integers
+        return " — write the id in plain decimal digits, as Redis Cloud shows it"
+    return ""
 
 
 def _uri_hint(value: str) -> str:

@@ -15,9 +15,9 @@ import yaml
 
 from reconciler.core.desired import Position
 from reconciler.input_files import MAX_BYTES, MAX_DEPTH, InputFileProblem, read_limited
+from reconciler.manifest.yaml12 import LOADERS, Yaml12Loader, unsupported_version
 
-# libyaml's parser when PyYAML was built with it (it is on the usual wheels): ~10x faster than pure Python.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: Any = LOADERS[0]  # libyaml's parser when PyYAML was built with it; scalars are typed as YAML 1.2
 
 MAX_EXPANDED_NODES = 100_000  # nodes that aliases add; the nodes written out count only against MAX_BYTES
 MAX_INT_DIGITS = 100  # ids are int32 (OpenAPI); a longer integer is a mistake, and past 4,300 digits a crash
@@ -109,7 +109,15 @@ def read_yaml(path: Path, display: str) -> YamlDocument:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlProblem(Position(display, 1, 1), f"file is not UTF-8 text ({exc.reason})") from None
-    if _Loader is yaml.SafeLoader:  # PyYAML's own composer recurses; libyaml's stops at its own limit
+    directive = unsupported_version(text)
+    if directive is not None:
+        line, version = directive
+        raise YamlProblem(
+            Position(display, line, 1),
+            f"%YAML {version}: manifests are read as YAML 1.2 (yes, no, on and off are text; true and false are "
+            "booleans) — remove this line",
+        )
+    if _Loader is Yaml12Loader:  # PyYAML's own composer recurses; libyaml's stops at its own limit
         _check_depth(text, display)
     loader = _Loader(text)
     try:
