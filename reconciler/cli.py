@@ -4,7 +4,8 @@ Exit codes are a contract (SPEC §5): 0 done, 1 a problem the user can fix (usag
 keeps meaning "changes present" under --detailed-exitcode), 2 changes present, 3 a bug, 130 interrupted.
 
 Each command's module is imported inside the function that runs it (commands/dispatch.py), so `reconciler
---version` and `validate` stay fast and never load httpx (tests/test_cli.py checks it).
+--version` and `validate` stay fast and never load httpx (tests/test_cli.py checks it). What each command's
+--help says beyond its flags (purpose, examples, environment, exit codes) is in commands/usage.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 from reconciler import __version__
 from reconciler.commands import dispatch
+from reconciler.commands.usage import COMMANDS, TOP, Usage
 from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.exitcodes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.output.redact import RedactingStream, Redactor
@@ -31,8 +33,33 @@ _Flags = TypeVar("_Flags")
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every parser is made with allow_abbrev=False: `--auto` is refused, never read as `--auto-approve`, so a
+    script keeps meaning what it says when a later version adds a flag that shares the prefix."""
+
+    manual: Usage | None = None  # what --help says after the flags: written out only when asked for
+
+    def format_help(self) -> str:
+        if self.manual is not None:
+            self.epilog = self.manual.epilog()
+        return super().format_help()
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def refuse(self, words: Sequence[str]) -> NoReturn:
+        """Arguments this command does not take, with the flag that was probably meant."""
+        import difflib  # only on this error path: start-up stays fast
+
+        known = [flag for action in self._actions for flag in action.option_strings if flag.startswith("--")]
+        hints = []
+        for word in words:
+            name = word.split("=", 1)[0]
+            longer = [flag for flag in known if flag.startswith(name)] if name.startswith("--") else []
+            if longer:
+                hints.append(f"flags are not abbreviated: write {' or '.join(longer)} in full")
+            elif name.startswith("--") and (close := difflib.get_close_matches(name, known, 1, cutoff=0.8)):
+                hints.append(f"did you mean {close[0]}?")
+        self.error("; ".join([f"unrecognized arguments: {' '.join(words)}", *hints]))
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -75,59 +102,77 @@ def _api_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _command(
-    commands: Any, name: str, help_text: str, run: dispatch.Command | None, *, manifests: bool = True
-) -> argparse.ArgumentParser:
-    """A command's parser; `run` is None for a command whose actions (a sub-parser each) carry their own."""
-    parser = cast(argparse.ArgumentParser, commands.add_parser(name, help=help_text, description=help_text))
+def _command(commands: Any, name: str, run: dispatch.Command | None, *, manifests: bool = True) -> _Parser:
+    """A command's parser; `run` is None for a command whose actions (a sub-parser each, `_action`) carry their own."""
+    parser = _subparser(commands, name, run)
     _global_flags(parser, suppress=True)
     if manifests:
         _manifest_flag(parser)
+    return parser
+
+
+def _action(actions: Any, command: str, name: str, run: dispatch.Command) -> _Parser:
+    return _subparser(actions, f"{command} {name}", run)
+
+
+def _subparser(parent: Any, path: str, run: dispatch.Command | None) -> _Parser:
+    """Its help from commands/usage.py; the parser itself in the namespace, to name it in a usage error."""
+    usage = COMMANDS[path]
+    parser = cast(
+        _Parser,
+        parent.add_parser(
+            path.rsplit(" ", 1)[-1],
+            help=usage.purpose,
+            description=usage.purpose,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+        ),
+    )
+    parser.manual = usage
     if run is not None:
-        parser.set_defaults(run=run)
+        parser.set_defaults(run=run, command_parser=parser)
     return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="reconciler",
-        description="Plan and apply Redis Cloud backup settings, on-demand backups and imports from YAML manifests.",
+        description=TOP.purpose,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
+    parser.manual = TOP
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
     _global_flags(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    validate = _command(
-        commands,
-        "validate",
-        "check manifests against the schema and rules (no network)",
-        dispatch.validate,
+    validate = _command(commands, "validate", dispatch.validate)
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default), or json for scripts and editors"
     )
-    validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="more manifests (as pre-commit passes them)"
     )
-    _command(
-        commands,
-        "schema",
-        "print the manifest JSON Schema (for editors)",
-        dispatch.schema,
-        manifests=False,
-    )
+    _command(commands, "schema", dispatch.schema, manifests=False)
 
-    plan = _command(commands, "plan", "refresh live state and print the changes apply would make", dispatch.plan)
+    plan = _command(commands, "plan", dispatch.plan)
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan as JSON for `apply FILE`")
-    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    plan.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (default), markdown (a pull-request comment) or json (the document --out writes)",
+    )
+    plan.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 2 when there are changes or operations needing attention"
+    )
     plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
     plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
     _retry_flags(plan)
     _api_flags(plan)
 
-    apply = _command(
-        commands, "apply", "make the calls of a saved plan, or of a fresh plan once confirmed", dispatch.apply
-    )
+    apply = _command(commands, "apply", dispatch.apply)
     apply.add_argument("planfile", type=Path, nargs="?", metavar="PLANFILE", help="a plan written by `plan --out`")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
@@ -155,49 +200,46 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(apply)
     _api_flags(apply)
 
-    receipts = _command(commands, "receipts", "the receipts of one-shot operations", None, manifests=False)
+    receipts = _command(commands, "receipts", None, manifests=False)
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True
-    listing = ledger.add_parser("list", help="every receipt on the managed databases")
-    listing.set_defaults(run=dispatch.receipts_list)
+    listing = _action(ledger, "receipts", "list", dispatch.receipts_list)
     _manifest_flag(listing)
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    _text_or_json(listing)
     _api_flags(listing)
-    forget = ledger.add_parser("forget", help="delete one receipt so that its operation may run again")
-    forget.set_defaults(run=dispatch.receipts_forget)
-    forget.add_argument("address", metavar="ADDRESS")
+    forget = _action(ledger, "receipts", "forget", dispatch.receipts_forget)
+    forget.add_argument(
+        "address", metavar="ADDRESS", help="as `receipts list` shows it, e.g. orders-prod.imports.seed-2026-11-20"
+    )
     _manifest_flag(forget)
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
     forget.add_argument("--force", action="store_true", help="forget a claimed receipt, whose operation may be running")
     _api_flags(forget)
 
-    show = _command(commands, "show", "render a saved plan", dispatch.show, manifests=False)
-    show.add_argument("planfile", type=Path, metavar="PLANFILE")
-    show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-
-    status = _command(
-        commands, "status", "live backup settings, last backup and last import per database", dispatch.status
+    show = _command(commands, "show", dispatch.show, manifests=False)
+    show.add_argument("planfile", type=Path, metavar="PLANFILE", help="a plan written by `plan --out`")
+    show.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="text (default), markdown or json"
     )
-    status.add_argument("--format", choices=("text", "json"), default="text")
+
+    status = _command(commands, "status", dispatch.status)
+    _text_or_json(status)
     _api_flags(status)
 
-    sandbox = _command(commands, "sandbox", "the built-in Redis Cloud API emulator", None, manifests=False)
+    sandbox = _command(commands, "sandbox", None, manifests=False)
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
-    serve = actions.add_parser("serve", help="serve the emulator over HTTP")
-    serve.set_defaults(run=dispatch.sandbox_serve)
-    serve.add_argument("--port", type=_positive, default=8080)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
-    reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
-    reset.set_defaults(run=dispatch.sandbox_reset)
-    reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
-    up = actions.add_parser(
-        "up", help="start the API, a real Redis server per database and local storage, in the background"
+    serve = _action(actions, "sandbox", "serve", dispatch.sandbox_serve)
+    serve.add_argument("--port", type=_positive, default=8080, metavar="N", help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on (default 127.0.0.1: this machine)"
     )
-    up.set_defaults(run=dispatch.sandbox_up)
-    up.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
-    up.add_argument("--dir", type=Path, metavar="DIR", help="where it keeps its state (default: .reconciler-sandbox)")
+    _seed_flag(serve)
+    reset = _action(actions, "sandbox", "reset", dispatch.sandbox_reset)
+    _seed_flag(reset)
+    up = _action(actions, "sandbox", "up", dispatch.sandbox_up)
+    _seed_flag(up)
+    _dir_flag(up)
     up.add_argument(
         "--backup-speedup",
         type=_speedup,
@@ -205,14 +247,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run periodic backups N times as often (3600: an hourly backup every second)",
     )
-    sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
-    sandbox_status.set_defaults(run=dispatch.sandbox_status)
-    sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
-    sandbox_status.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
-    down = actions.add_parser("down", help="stop what `sandbox up` started")
-    down.set_defaults(run=dispatch.sandbox_down)
-    down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
+    sandbox_status = _action(actions, "sandbox", "status", dispatch.sandbox_status)
+    _text_or_json(sandbox_status)
+    _dir_flag(sandbox_status)
+    down = _action(actions, "sandbox", "down", dispatch.sandbox_down)
+    _dir_flag(down)
     return parser
+
+
+def _text_or_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default), or json for scripts"
+    )
+
+
+def _seed_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        metavar="FILE",
+        help="a sandbox world (default: the example account built in, examples/sandbox-world.yaml)",
+    )
+
+
+def _dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="where `sandbox up` keeps its state (default: $REDISCLOUD_SANDBOX_DIR, else ./.reconciler-sandbox)",
+    )
 
 
 def _retry_flags(parser: argparse.ArgumentParser) -> None:
@@ -268,7 +332,9 @@ def main(
     err = cast(TextIO, RedactingStream(err or sys.stderr, redactor))
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        args = build_parser().parse_args(argv)  # --help and --version exit here
+        args, unknown = build_parser().parse_known_args(argv)  # --help and --version exit here
+        if unknown:  # named by the command given, which knows what was probably meant
+            cast(_Parser, args.command_parser).refuse(unknown)
         from reconciler.commands.options import GlobalFlags
         from reconciler.commands.runtime import Runtime
 

@@ -4,6 +4,10 @@
 when one is up in `.reconciler-sandbox/` (or $REDISCLOUD_SANDBOX_DIR); otherwise, saying so on stderr, to
 the built-in emulator through an in-process transport whose world lives in that directory, so plan and
 apply in separate processes see one account (the control plane only: no data moves).
+
+The directory is the current one's, as Terraform keeps `.terraform/`: each checkout and each CI job has its own
+account. Since that depends on where a command runs, the notice names the directory by its absolute path, and a
+new world starts from the example account shipped in the package, never from a file found by a relative path.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from reconciler.output.redact import Redactor
 
 SANDBOX_URL = "sandbox"
 SANDBOX_STATE = Path(".reconciler-sandbox")
-SANDBOX_SEED = Path("examples/sandbox-world.yaml")
 SANDBOX_DIR_ENV = "REDISCLOUD_SANDBOX_DIR"
 _SANDBOX_BASE = "https://sandbox.invalid/v1"  # never resolved: the transport answers in-process
 
@@ -36,7 +39,8 @@ class Connection:
 
 
 def sandbox_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get(SANDBOX_DIR_ENV) or SANDBOX_STATE)
+    """The sandbox's directory, absolute: messages name it so that a run from elsewhere is not a mystery."""
+    return Path(environ.get(SANDBOX_DIR_ENV) or SANDBOX_STATE).resolve()
 
 
 def connect(
@@ -68,18 +72,24 @@ def connect(
                 chosen = Credentials(access, secret)
             http = open_http(running["api_url"], chosen)
         else:
+            world = emulator.local_emulator(state, emulator.DEFAULT_SEED)
+            transport = world.transport()
+            snapshot = world.snapshot()
             if notice is not None:
                 print(
                     f"No sandbox is up in {state}/ (`reconciler sandbox up` starts one with real data): "
-                    "using the in-process control-plane sandbox.",
+                    "using the in-process control-plane sandbox, whose world is kept there.",
                     file=notice,
                 )
-            seed = SANDBOX_SEED if SANDBOX_SEED.is_file() else None
-            world = emulator.local_emulator(state, seed)
-            transport = world.transport()
+                if not snapshot["databases"]:
+                    print(
+                        "Its world has no databases: `reconciler sandbox reset` starts it afresh from the example "
+                        "account (or `--seed FILE` from yours).",
+                        file=notice,
+                    )
             # Keys exported for the real API mean nothing to the sandbox: the environment's keys are used only
             # when the sandbox knows the access key (e.g. to run plan with its Viewer key), else its owner's.
-            sandbox_keys = {key["access_key"] for key in world.snapshot()["api_keys"]}
+            sandbox_keys = {key["access_key"] for key in snapshot["api_keys"]}
             if access in sandbox_keys and secret:
                 credentials = Credentials(access, secret)
             else:

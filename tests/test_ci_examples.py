@@ -60,7 +60,12 @@ def _run_steps(job: str, workspace: Path) -> dict[str, str]:
 
 def test_workflow_plans_on_pull_requests_and_applies_on_main(tmp_path: Path) -> None:
     workspace = _workspace(tmp_path)
-    subprocess.run([sys.executable, "-m", "reconciler", "sandbox", "reset"], cwd=workspace, check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "reset", "--seed", "examples/sandbox-world.yaml"],
+        cwd=workspace,
+        check=True,
+        timeout=60,
+    )
 
     plan = _run_steps("plan", workspace)
     assert "exitcode=2" in plan["outputs"]

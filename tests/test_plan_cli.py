@@ -65,8 +65,8 @@ def test_plan_of_the_examples_shows_the_drift_and_exits_0(work: Path) -> None:
     assert result.returncode == 0, result.stderr
     # Issue 14: with no `sandbox up` running, --sandbox says on one line which sandbox it uses, and nothing else.
     assert result.stderr.splitlines() == [
-        "No sandbox is up in .reconciler-sandbox/ (`reconciler sandbox up` starts one with real data): "
-        "using the in-process control-plane sandbox."
+        f"No sandbox is up in {work.resolve()}/.reconciler-sandbox/ (`reconciler sandbox up` starts one with real "
+        "data): using the in-process control-plane sandbox, whose world is kept there."
     ]
     assert result.stdout.strip().splitlines()[-1] == SUMMARY
     for address in (

@@ -103,12 +103,12 @@ class ReceiptsForgetFlags:
 class SandboxServeFlags:
     host: str
     port: int
-    seed: Path | None
+    seed: Path | None  # None: as for reset
 
 
 @dataclass(frozen=True, slots=True)
 class SandboxResetFlags:
-    seed: Path | None  # None: examples/sandbox-world.yaml if present, else an empty account
+    seed: Path | None  # None: the example account shipped in the package
 
 
 @dataclass(frozen=True, slots=True)

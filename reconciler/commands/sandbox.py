@@ -1,9 +1,15 @@
 """`sandbox serve|reset|up|status|down`: the built-in emulator over HTTP, a fresh world, and the sandbox
-with real data (issue 14) started in the background, listed and stopped."""
+with real data (issue 14) started in the background, listed and stopped.
+
+Every one of them starts from the example account shipped in the package unless `--seed` names another, and
+names its directory by its absolute path (issue 18): where the world lives is stated, never guessed.
+"""
 
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +21,12 @@ from reconciler.commands.options import (
     SandboxUpFlags,
 )
 from reconciler.commands.runtime import EXIT_OK, Runtime
-from reconciler.connect import SANDBOX_SEED, sandbox_dir
+from reconciler.connect import SANDBOX_DIR_ENV, sandbox_dir
 from reconciler.errors import ReconcilerError
 
 
 def run_sandbox_serve(rt: Runtime[SandboxServeFlags]) -> int:
-    seed = _given(rt.flags.seed)
+    seed = _seed(rt.flags.seed)
     from reconciler.sandbox import serve  # noqa: TID251 - this command is the emulator's front door
     from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
 
@@ -32,24 +38,45 @@ def run_sandbox_serve(rt: Runtime[SandboxServeFlags]) -> int:
 
 
 def run_sandbox_reset(rt: Runtime[SandboxResetFlags]) -> int:
-    seed = _chosen(rt.flags.seed)
+    seed = _seed(rt.flags.seed)
     from reconciler.sandbox import reset  # noqa: TID251
 
     state = sandbox_dir(rt.environ)
     reset(state, seed)
-    print(f"Sandbox world in {state}/ reset from {seed or 'an empty account'}.", file=rt.out)
+    print(f"Sandbox world in {state}/ reset from {_named(seed)}.", file=rt.out)
+    print(_reached(state, rt.environ), file=rt.out)
     return EXIT_OK
 
 
-def _given(seed: Path | None) -> Path | None:
-    if seed is not None and not seed.is_file():
-        raise ReconcilerError(f"{seed}: no such seed file")
-    return seed
+def _seed(given: Path | None) -> Path:
+    """The seed given, else the example account shipped in the package (the same in every directory)."""
+    if given is None:
+        from reconciler.sandbox import DEFAULT_SEED  # noqa: TID251
+
+        return DEFAULT_SEED
+    if not given.is_file():
+        raise ReconcilerError(f"{given}: no such seed file")
+    return given
 
 
-def _chosen(seed: Path | None) -> Path | None:
-    """The seed given, else the example world when there is one (serve starts empty without a seed)."""
-    return _given(seed) or (SANDBOX_SEED if SANDBOX_SEED.is_file() else None)
+def _named(seed: Path) -> str:
+    from reconciler.sandbox import DEFAULT_SEED  # noqa: TID251
+
+    return (
+        "the example account built into the reconciler (examples/sandbox-world.yaml)"
+        if seed == DEFAULT_SEED
+        else str(seed)
+    )
+
+
+def _reached(directory: Path, environ: Mapping[str, str]) -> str:
+    """How a later `--sandbox` run finds `directory`: by default it looks in the directory it runs from."""
+    export = f"export {SANDBOX_DIR_ENV}={shlex.quote(str(directory))}"
+    if sandbox_dir(environ) == directory:
+        return (
+            f"`reconciler --sandbox …` (or REDISCLOUD_URL=sandbox) run from here uses it; elsewhere, first `{export}`."
+        )
+    return f"`reconciler --sandbox …` (or REDISCLOUD_URL=sandbox) uses it once you `{export}`."
 
 
 def _start_moto() -> tuple[int, int] | None:
@@ -76,8 +103,8 @@ def _start_moto() -> tuple[int, int] | None:
 
 
 def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
-    seed = _chosen(rt.flags.seed)
-    directory = rt.flags.dir or sandbox_dir(rt.environ)
+    seed = _seed(rt.flags.seed)
+    directory = _directory(rt.flags.dir, rt.environ)
     s3 = _start_moto()  # first: its start is the sandbox's critical path
     from reconciler.sandbox.data import control  # noqa: TID251
 
@@ -88,7 +115,7 @@ def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
     print(f"  REDISCLOUD_URL={manifest['api_url']}", file=out)
     print(f"  REDISCLOUD_ACCESS_KEY={owner['access_key']}", file=out)
     print(f"  REDISCLOUD_SECRET_KEY={owner['secret_key']}", file=out)
-    print("`reconciler --sandbox …` (or REDISCLOUD_URL=sandbox) from this directory now uses it.", file=out)
+    print(_reached(directory, rt.environ), file=out)
     first = next(iter(manifest["databases"].values()), None)
     if first is not None:
         print(f"Connect to a database (`reconciler sandbox status` lists them all), e.g. {first['name']}:", file=out)
@@ -98,7 +125,7 @@ def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
 
 
 def run_sandbox_status(rt: Runtime[SandboxStatusFlags]) -> int:
-    directory = rt.flags.dir or sandbox_dir(rt.environ)
+    directory = _directory(rt.flags.dir, rt.environ)
     from reconciler.sandbox.data import control  # noqa: TID251
 
     manifest = control.read_manifest(directory)
@@ -132,8 +159,12 @@ def run_sandbox_status(rt: Runtime[SandboxStatusFlags]) -> int:
     return EXIT_OK
 
 
+def _directory(given: Path | None, environ: Mapping[str, str]) -> Path:
+    return given.resolve() if given else sandbox_dir(environ)
+
+
 def run_sandbox_down(rt: Runtime[SandboxDownFlags]) -> int:
-    directory = rt.flags.dir or sandbox_dir(rt.environ)
+    directory = _directory(rt.flags.dir, rt.environ)
     from reconciler.sandbox.data import control  # noqa: TID251
 
     if control.down(directory):

@@ -7,6 +7,7 @@ from reconciler.sandbox.emulator import Emulator
 from reconciler.sandbox.faults import Fault
 from reconciler.sandbox.local import DEFAULT_STATE_DIR, inject_fault, local_emulator, local_transport, reset
 from reconciler.sandbox.seed import (
+    DEFAULT_SEED,
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_KEY,
     SANDBOX_VIEWER_SECRET_KEY,
@@ -19,6 +20,7 @@ from reconciler.sandbox.timings import ManualClock, Timings
 from reconciler.sandbox.views import BackupRecord, ImportRecord, LoggedRequest
 
 __all__ = [
+    "DEFAULT_SEED",
     "DEFAULT_STATE_DIR",
     "FORMAT_VERSION",
     "SANDBOX_ACCESS_KEY",

@@ -1,7 +1,8 @@
 """Seed files (`kind: redis-cloud-sandbox-world`): the YAML description of a sandbox account.
 
 Seed keys are snake_case and describe what the *server* stores (e.g. a 12-hourly backup at "16:00"),
-not what the API reads back. `examples/sandbox-world.yaml` documents the format by example.
+not what the API reads back. The example account, `examples/sandbox-world.yaml`, documents the format by example
+and ships inside the package as `DEFAULT_SEED`, so every sandbox command starts from it in any directory.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ SANDBOX_ACCESS_KEY = "sandbox-account-key"
 SANDBOX_SECRET_KEY = "sandbox-owner-secret-key"
 SANDBOX_VIEWER_SECRET_KEY = "sandbox-viewer-secret-key"
 SEED_EPOCH = 1_750_000_000.0  # createdAt of seeded tags and lastModified of seeded databases
+# A link to examples/sandbox-world.yaml in the repository, a file in an installed package (package data). A real
+# path, not an importlib resource: `sandbox up` hands it to its daemon process, and pip never installs zipped.
+DEFAULT_SEED = Path(__file__).parent / "seeds" / "sandbox-world.yaml"
 
 
 class SandboxSeedError(ReconcilerError):

@@ -47,7 +47,7 @@ def work(tmp_path: Path) -> Path:
 
 
 def test_up_imports_real_data_through_the_cli_and_down_leaves_nothing_running(work: Path) -> None:
-    started = run_reconciler("sandbox", "up", cwd=work)
+    started = run_reconciler("sandbox", "up", "--seed", "examples/sandbox-world.yaml", cwd=work)
     assert started.returncode == 0, started.stderr
     assert "REDISCLOUD_URL=http://127.0.0.1:" in started.stdout and "redis-cli -u redis://default:" in started.stdout
     try:
@@ -82,7 +82,7 @@ def test_status_and_down_without_a_sandbox_say_so(work: Path) -> None:
     shown = run_reconciler("sandbox", "status", cwd=work)
     assert shown.returncode == 1
     assert shown.stderr.strip() == (
-        "Error: no sandbox is up in .reconciler-sandbox/: start one with `reconciler sandbox up`"
+        f"Error: no sandbox is up in {work.resolve()}/.reconciler-sandbox/: start one with `reconciler sandbox up`"
     )
     stopped = run_reconciler("sandbox", "down", cwd=work)
     assert stopped.returncode == 0 and "No sandbox was up" in stopped.stdout

