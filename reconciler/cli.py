@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="more manifests (as pre-commit passes them)"
     )
+    _code_quality_flag(validate)
     _command(
         commands,
         "schema",
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
     plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
+    _code_quality_flag(plan)
     _retry_flags(plan)
     _api_flags(plan)
 
@@ -184,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_positive, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", type=Path, metavar="FILE", help="a sandbox world (e.g. examples/sandbox-world.yaml)")
+    serve.add_argument("--verbose", action="store_true", help="print a line per request (no keys, no bodies)")
     reset = actions.add_parser("reset", help="start the --sandbox world afresh from a seed")
     reset.set_defaults(run=dispatch.sandbox_reset)
     reset.add_argument("--seed", type=Path, metavar="FILE", help="default: examples/sandbox-world.yaml if present")
@@ -200,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run periodic backups N times as often (3600: an hourly backup every second)",
     )
+    up.add_argument("--verbose", action="store_true", help="log a line per request to DIR/sandbox.log")
     sandbox_status = actions.add_parser("status", help="every database's endpoint and every store's URL")
     sandbox_status.set_defaults(run=dispatch.sandbox_status)
     sandbox_status.add_argument("--format", choices=("text", "json"), default="text")
@@ -208,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     down.set_defaults(run=dispatch.sandbox_down)
     down.add_argument("--dir", type=Path, metavar="DIR", help="default: .reconciler-sandbox")
     return parser
+
+
+def _code_quality_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--code-quality",
+        type=Path,
+        metavar="FILE",
+        help="write the problems as a GitLab code quality report (an empty one when there are none)",
+    )
 
 
 def _retry_flags(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
-from reconciler.cloud.session import DEFAULT_URL, Credentials, Session, open_http
+from reconciler.cloud.session import DEFAULT_URL, Credentials, Observer, Session, open_http
 from reconciler.errors import CredentialsError
 from reconciler.output.redact import Redactor
 
@@ -45,7 +45,9 @@ def connect(
     rate_limit: int,
     redactor: Redactor,
     notice: TextIO | None = sys.stderr,
+    observer: Observer | None = None,
 ) -> Connection:
+    """`observer` is told of every HTTP attempt (`--debug`, plan's progress)."""
     url = environ.get("REDISCLOUD_URL") or DEFAULT_URL
     access, secret = environ.get("REDISCLOUD_ACCESS_KEY"), environ.get("REDISCLOUD_SECRET_KEY")
     redactor.add(access)
@@ -97,5 +99,5 @@ def connect(
             )
         http = open_http(url, Credentials(access, secret))
         is_sandbox = False
-    session = Session(http, limiter=RateLimiter(rate_limit))
+    session = Session(http, limiter=RateLimiter(rate_limit), observer=observer)
     return Connection(RedisCloudClient(session), url, is_sandbox)
