@@ -36,13 +36,13 @@ def reported(
         if isinstance(error, BrokenPipeError):  # stdout is gone: nothing more can be said on it
             raise
         if json_errors:
-            document = error_document(error, problems_of(error, rt.loaded, root=None))
+            document = error_document(error, _problems(error, rt.loaded, root=None))
             print(json.dumps(document, indent=2, ensure_ascii=False), file=rt.out, flush=True)
         if annotate and rt.environ.get("GITHUB_ACTIONS") == "true" and isinstance(error, ReconcilerError):
             _annotate(rt, error)
         if code_quality_file is not None and isinstance(error, ManifestError | PlanError | ReceiptError):
             # Only when the manifests were judged: after any other failure there is nothing to report on them.
-            found = problems_of(error, rt.loaded, root=rt.environ.get("CI_PROJECT_DIR"))
+            found = _problems(error, rt.loaded, root=rt.environ.get("CI_PROJECT_DIR"))
             _write_report(rt, code_quality_file, found, failing=True)
         raise
     if code_quality_file is not None:
@@ -52,12 +52,12 @@ def reported(
 def _annotate(rt: Runtime[Any], error: ReconcilerError) -> None:
     """One annotation per problem, on the line it names where it names one; an error without problems (bad
     keys, an API failure) is one annotation on the run."""
-    found = problems_of(error, rt.loaded, root=rt.environ.get("GITHUB_WORKSPACE")) or [Finding("error", str(error))]
+    found = _problems(error, rt.loaded, root=rt.environ.get("GITHUB_WORKSPACE")) or [Finding("error", str(error))]
     for finding in found:
         print(github_command(finding), file=rt.err, flush=True)
 
 
-def problems_of(error: BaseException, manifest: Manifest | None, *, root: str | None) -> list[Finding]:
+def _problems(error: BaseException, manifest: Manifest | None, *, root: str | None) -> list[Finding]:
     """Every problem an error carries, placed: a manifest problem where it was written, a plan problem at the
     database it names; paths relative to `root` (the repository's checkout) when they lie inside it."""
     if isinstance(error, ManifestError):
