@@ -11,7 +11,10 @@ from typing import Any
 
 
 def write_json(
-    path: str | os.PathLike[str], document: Mapping[str, Any], *, redact: Callable[[str], str] | None = None
+    path: str | os.PathLike[str],
+    document: Mapping[str, Any] | list[Any],
+    *,
+    redact: Callable[[str], str] | None = None,
 ) -> None:
     """`redact` scrubs the text before it reaches the disk: a file is output too (SPEC §9)."""
     target = Path(path)

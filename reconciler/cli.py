@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="more manifests (as pre-commit passes them)"
     )
+    _code_quality_flag(validate)
     _command(commands, "schema", dispatch.schema, manifests=False)
 
     plan = _command(commands, "plan", dispatch.plan)
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
     plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
+    _code_quality_flag(plan)
     _retry_flags(plan)
     _api_flags(plan)
 
@@ -231,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions.required = True
     serve = _action(actions, "sandbox", "serve", dispatch.sandbox_serve)
     serve.add_argument("--port", type=_positive, default=8080, metavar="N", help="port to listen on (default 8080)")
+    serve.add_argument("--verbose", action="store_true", help="print a line per request (no keys, no bodies)")
     serve.add_argument(
         "--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on (default 127.0.0.1: this machine)"
     )
@@ -247,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run periodic backups N times as often (3600: an hourly backup every second)",
     )
+    up.add_argument("--verbose", action="store_true", help="log a line per request to DIR/sandbox.log")
     sandbox_status = _action(actions, "sandbox", "status", dispatch.sandbox_status)
     _text_or_json(sandbox_status)
     _dir_flag(sandbox_status)
@@ -276,6 +280,15 @@ def _dir_flag(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="where `sandbox up` keeps its state (default: $REDISCLOUD_SANDBOX_DIR, else ./.reconciler-sandbox)",
+    )
+
+
+def _code_quality_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--code-quality",
+        type=Path,
+        metavar="FILE",
+        help="write the problems as a GitLab code quality report (an empty one when there are none)",
     )
 
 

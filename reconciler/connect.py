@@ -20,7 +20,7 @@ from typing import TextIO
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
-from reconciler.cloud.session import DEFAULT_URL, Credentials, Session, open_http
+from reconciler.cloud.session import DEFAULT_URL, Credentials, Observer, Session, open_http
 from reconciler.core.polling import PollPolicy
 from reconciler.errors import CredentialsError
 from reconciler.output.redact import Redactor
@@ -50,7 +50,9 @@ def connect(
     rate_limit: int,
     redactor: Redactor,
     notice: TextIO | None = sys.stderr,
+    observer: Observer | None = None,
 ) -> Connection:
+    """`observer` is told of every HTTP attempt (`--debug`, plan's progress)."""
     url = environ.get("REDISCLOUD_URL") or DEFAULT_URL
     poll = PollPolicy()
     access, secret = environ.get("REDISCLOUD_ACCESS_KEY"), environ.get("REDISCLOUD_SECRET_KEY")
@@ -112,5 +114,5 @@ def connect(
             )
         http = open_http(url, Credentials(access, secret))
         is_sandbox = False
-    session = Session(http, limiter=RateLimiter(rate_limit))
+    session = Session(http, limiter=RateLimiter(rate_limit), observer=observer)
     return Connection(RedisCloudClient(session, poll=poll), url, is_sandbox)

@@ -99,18 +99,8 @@ def test_schema_command_prints_the_shipped_schema() -> None:
     assert json.loads(result.stdout) == json.loads((ROOT / "schemas" / "manifest.v1.json").read_text())
 
 
-def test_validate_json_format_lists_positioned_problems() -> None:
-    result = run("validate", "--format", "json", "-f", "examples/invalid/")
-    assert result.returncode == 1
-    document = json.loads(result.stdout)
-    assert document["valid"] is False and len(document["problems"]) == 8
-    assert document["problems"][0] == {
-        "path": "examples/invalid/broken.yaml",
-        "line": 4,
-        "column": 11,
-        "message": "databases[0].name: 'Orders_Prod' is not valid — use lowercase letters, digits and '-', "
-        "starting with a letter or digit, at most 40 characters",
-    }
+def test_validate_json_format_lists_the_databases() -> None:
+    # Its failure, `{"error": …}` with every problem placed, is in tests/test_ci_output.py.
     ok = json.loads(run("validate", "--format", "json", "-f", "examples/").stdout)
     assert ok["valid"] is True and "orders-prod" in ok["databases"]
 

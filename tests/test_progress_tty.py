@@ -84,3 +84,13 @@ def test_the_live_display_settles_every_operation_in_one_row(tmp_path: Path, enc
         assert re.match(rf"\s*done {re.escape(address)}\s", rows[0]), rows[0]
     if encoding == "ascii":  # a spinner the terminal can draw, not braille spelled out as escapes
         assert b"\\u28" not in output and "Apply summary\n+---" in text
+
+
+def test_plan_counts_its_requests_on_a_terminal_and_erases_the_count_before_the_plan(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    code, screen, output = _run_in_terminal(directory, "plan", "-f", "examples/")
+    text = "\n".join(screen)
+    assert code == 0, text
+    assert b"Reading the live account: 1 request in 0s..." in output  # drawn while it read
+    assert "Reading the live account" not in text  # erased: the screen shows the plan alone
+    assert any(line.startswith("Plan: ") for line in screen), text

@@ -61,7 +61,8 @@ class ApplyOptions:
     claim_settle: float = CLAIM_SETTLE  # where the API overwrites on create (ledger.py); every run must agree
 
 
-Listener = Callable[[str, str, StepResult | None], None]  # (event "start"|"finish", address, result)
+# (event, address, detail): "start" (None), "finish" (its StepResult), "status" (the latest status word read)
+Listener = Callable[[str, str, StepResult | str | None], None]
 
 
 class Applier:
@@ -321,6 +322,8 @@ class Applier:
             nonlocal unreadable, seen
             where = (db.tier, db.subscription, db.database)
             latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
+            if latest.status:
+                self._listener("status", address, latest.status)
             if says_backup_off(receipt.kind, latest):
                 # Backup off (SPEC §10): no status to read, and the completed task is no evidence (issue 20 item 4).
                 raise _Unverified(unverified_backup(address, task_id, latest.error_type))

@@ -4,6 +4,9 @@ Retries follow SPEC §7 and API-NOTES §6: 429, 502, 503, 504 and connection err
 exponential backoff and jitter, but only for requests that are safe to repeat. A request that is not
 (the POST of a backup or an import) is retried only when it provably never reached the server (a 429, or a
 connection that never opened); any other failure after sending raises `OutcomeUnknownError`.
+
+Every attempt is reported to an optional observer as an `Exchange` (`--debug` prints each one, plan's progress
+counts them); it carries no header and no body, and its path is masked, so it cannot leak a key or a credential.
 """
 
 from __future__ import annotations
@@ -44,6 +47,71 @@ class Credentials:
 
     def __repr__(self) -> str:  # never let a key reach a log or a traceback
         return "Credentials(****)"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP attempt as `--debug` shows it: what was asked, how it ended, how long it and the rate limit took,
+    and what happens next. No headers (the keys) and no bodies (URIs with credentials); the path is masked."""
+
+    method: str
+    path: str  # with its query string, URI credentials masked
+    status: int | None  # None: no HTTP answer (the connection failed or dropped)
+    seconds: float  # from sending to the answer (or the failure)
+    waited: float  # seconds spent waiting for the rate limiter before sending
+    attempt: int  # 1 for the first try
+    error: str | None = None  # the API's error type, or what went wrong on the wire
+    retry_in: float | None = None  # the back-off before the next attempt; None when none follows
+
+    def __str__(self) -> str:
+        answer = str(self.status) if self.status is not None else "no response"
+        line = f"{self.method} {self.path} -> {answer}" + (f" {self.error}" if self.error else "")
+        line += f" in {_ms(self.seconds)}"
+        if self.attempt > 1:
+            line += f", attempt {self.attempt}"
+        if self.waited >= 0.001:
+            line += f", after {_ms(self.waited)} waiting for the rate limit"
+        if self.retry_in is not None:
+            line += f"; retrying in {_ms(self.retry_in)}"
+        return line
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+Observer = Callable[[Exchange], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    sent: float  # the clock when it left (after the rate limiter let it)
+    answered: float  # the clock when its answer, or its failure, came
+    response: httpx.Response | None
+    failure: CallError | None  # None: a 2xx answer
+    retryable: bool = False
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, int | str] | None,
+        asked: float,
+        attempt: int,
+        retry_in: float | None,
+    ) -> Exchange:
+        # Shown decoded, as a person reads it, and masked: a percent-encoded URI would hide its credentials.
+        query = "?" + "&".join(f"{name}={value}" for name, value in params.items()) if params else ""
+        return Exchange(
+            method=method,
+            path=mask_in_text(path + query),
+            status=self.response.status_code if self.response is not None else None,
+            seconds=self.answered - self.sent,
+            waited=self.sent - asked,
+            attempt=attempt,
+            error=self.failure.error_type if self.failure is not None else None,
+            retry_in=retry_in,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +192,15 @@ class Session:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        observer: Observer | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self.limiter = limiter or RateLimiter(400)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._observer = observer
+        self._clock = clock
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request sent, retries included (shown with --debug)
         self.retries = 0
@@ -151,36 +223,56 @@ class Session:
         while True:
             with self._count_lock:
                 self.requests += 1
-            try:
-                with self.limiter.slot():
-                    response = self._http.request(method, path, json=json, params=params)
-            except httpx.UnsupportedProtocol as exc:
-                # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
-                raise CallError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)") from None
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # The connection never opened, so nothing was sent: always safe to try again.
-                failure: CallError = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
-            except httpx.TransportError as exc:
-                if not safe:
-                    raise OutcomeUnknownError(method, path, None, "NO_RESPONSE", _describe(exc)) from None
-                failure = ServerError(method, path, None, "CONNECTION_LOST", _describe(exc))
-            else:
-                self._observe(response)
-                if response.is_success:
-                    return response.json() if response.content else None
-                failure = _error_for(method, path, response)
-                if not safe and response.status_code != 429 and response.status_code >= 500:
-                    raise OutcomeUnknownError(
-                        method, path, response.status_code, failure.error_type, failure.description
-                    ) from None
-                if response.status_code not in _RETRY_STATUSES:
-                    raise failure
-            if attempt + 1 >= self.retry.attempts:
-                raise failure
-            self._sleep(self.retry.delay(attempt, failure.retry_after))
+            asked = self._clock()
+            tried = self._once(method, path, json, params, safe)
+            retry_in = None
+            if tried.failure is not None and tried.retryable and attempt + 1 < self.retry.attempts:
+                retry_in = self.retry.delay(attempt, tried.failure.retry_after)
+            if self._observer is not None:
+                self._observer(tried.exchange(method, path, params, asked, attempt + 1, retry_in))
+            if tried.failure is None:
+                assert tried.response is not None
+                return tried.response.json() if tried.response.content else None
+            if retry_in is None:
+                raise tried.failure
+            self._sleep(retry_in)
             attempt += 1
             with self._count_lock:
                 self.retries += 1
+
+    def _once(
+        self, method: str, path: str, json: Mapping[str, Any] | None, params: Mapping[str, int | str] | None, safe: bool
+    ) -> _Attempt:
+        """One attempt, judged: its answer, or the failure and whether it may be tried again."""
+        sent = self._clock()
+        try:
+            with self.limiter.slot():
+                sent = self._clock()
+                response = self._http.request(method, path, json=json, params=params)
+        except httpx.UnsupportedProtocol as exc:
+            # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
+            bad_url = CallError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)")
+            return _Attempt(sent, self._clock(), None, bad_url)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # The connection never opened, so nothing was sent: always safe to try again.
+            refused = ServerError(method, path, None, "CONNECTION_FAILED", _describe(exc))
+            return _Attempt(sent, self._clock(), None, refused, retryable=True)
+        except httpx.TransportError as exc:
+            if not safe:
+                unknown = OutcomeUnknownError(method, path, None, "NO_RESPONSE", _describe(exc))
+                return _Attempt(sent, self._clock(), None, unknown)
+            lost = ServerError(method, path, None, "CONNECTION_LOST", _describe(exc))
+            return _Attempt(sent, self._clock(), None, lost, retryable=True)
+        answered = self._clock()
+        self._observe(response)
+        if response.is_success:
+            return _Attempt(sent, answered, response, None)
+        failure = _error_for(method, path, response)
+        status = response.status_code
+        if not safe and status != 429 and status >= 500:
+            unknown = OutcomeUnknownError(method, path, status, failure.error_type, failure.description)
+            return _Attempt(sent, answered, response, unknown)
+        return _Attempt(sent, answered, response, failure, retryable=status in _RETRY_STATUSES)
 
     def _observe(self, response: httpx.Response) -> None:
         remaining = response.headers.get(_REMAINING_HEADER)

@@ -119,7 +119,8 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     if not saved.plan.has_work:
         return manifest, saved.plan
     # Only the databases the saved plan touches are read (issue 16): the stale check re-plans exactly those.
-    live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))
+    with rt.reading():
+        live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))
     if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
         raise StalePlanError(
             f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "

@@ -25,10 +25,15 @@ Command = Callable[[argparse.Namespace, Start], int]
 
 def validate(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import ValidateFlags
+    from reconciler.commands.reporting import reported
     from reconciler.commands.validate import run_validate
 
-    flags = ValidateFlags(files=tuple(args.files), paths=tuple(args.paths), format=args.format)
-    return run_validate(start(flags))
+    flags = ValidateFlags(
+        files=tuple(args.files), paths=tuple(args.paths), format=args.format, code_quality=args.code_quality
+    )
+    rt = start(flags)
+    with reported(rt, json_errors=flags.format == "json", annotate=True, code_quality_file=flags.code_quality):
+        return run_validate(rt)
 
 
 def schema(args: argparse.Namespace, start: Start) -> int:
@@ -41,6 +46,7 @@ def schema(args: argparse.Namespace, start: Start) -> int:
 def plan(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import PlanFlags
     from reconciler.commands.plan import run_plan
+    from reconciler.commands.reporting import reported
 
     flags = PlanFlags(
         files=tuple(args.files),
@@ -52,8 +58,11 @@ def plan(args: argparse.Namespace, start: Start) -> int:
         format=args.format,
         detailed_exitcode=args.detailed_exitcode,
         report_unmanaged=args.report_unmanaged,
+        code_quality=args.code_quality,
     )
-    return run_plan(start(flags))
+    rt = start(flags)
+    with reported(rt, json_errors=flags.format == "json", annotate=True, code_quality_file=flags.code_quality):
+        return run_plan(rt)
 
 
 def apply(args: argparse.Namespace, start: Start) -> int:
@@ -79,24 +88,31 @@ def apply(args: argparse.Namespace, start: Start) -> int:
 def show(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import ShowFlags
     from reconciler.commands.plan import run_show
+    from reconciler.commands.reporting import reported
 
-    return run_show(start(ShowFlags(planfile=args.planfile, format=args.format)))
+    rt = start(ShowFlags(planfile=args.planfile, format=args.format))
+    with reported(rt, json_errors=args.format == "json"):
+        return run_show(rt)
 
 
 def status(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import StatusFlags
+    from reconciler.commands.reporting import reported
     from reconciler.commands.status import run_status
 
-    flags = StatusFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
-    return run_status(start(flags))
+    rt = start(StatusFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format))
+    with reported(rt, json_errors=args.format == "json"):
+        return run_status(rt)
 
 
 def receipts_list(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import ReceiptsListFlags
     from reconciler.commands.receipts import run_receipts_list
+    from reconciler.commands.reporting import reported
 
-    flags = ReceiptsListFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format)
-    return run_receipts_list(start(flags))
+    rt = start(ReceiptsListFlags(files=tuple(args.files), rate_limit=args.rate_limit, format=args.format))
+    with reported(rt, json_errors=args.format == "json"):
+        return run_receipts_list(rt)
 
 
 def receipts_forget(args: argparse.Namespace, start: Start) -> int:
@@ -117,7 +133,8 @@ def sandbox_serve(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import SandboxServeFlags
     from reconciler.commands.sandbox import run_sandbox_serve
 
-    return run_sandbox_serve(start(SandboxServeFlags(host=args.host, port=args.port, seed=args.seed)))
+    flags = SandboxServeFlags(host=args.host, port=args.port, seed=args.seed, verbose=args.verbose)
+    return run_sandbox_serve(start(flags))
 
 
 def sandbox_reset(args: argparse.Namespace, start: Start) -> int:
@@ -131,15 +148,18 @@ def sandbox_up(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import SandboxUpFlags
     from reconciler.commands.sandbox import run_sandbox_up
 
-    flags = SandboxUpFlags(seed=args.seed, dir=args.dir, backup_speedup=args.backup_speedup)
+    flags = SandboxUpFlags(seed=args.seed, dir=args.dir, backup_speedup=args.backup_speedup, verbose=args.verbose)
     return run_sandbox_up(start(flags))
 
 
 def sandbox_status(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import SandboxStatusFlags
+    from reconciler.commands.reporting import reported
     from reconciler.commands.sandbox import run_sandbox_status
 
-    return run_sandbox_status(start(SandboxStatusFlags(dir=args.dir, format=args.format)))
+    rt = start(SandboxStatusFlags(dir=args.dir, format=args.format))
+    with reported(rt, json_errors=args.format == "json"):
+        return run_sandbox_status(rt)
 
 
 def sandbox_down(args: argparse.Namespace, start: Start) -> int:

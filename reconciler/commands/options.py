@@ -33,6 +33,7 @@ class ValidateFlags:
     files: tuple[Path, ...]
     paths: tuple[Path, ...]  # positional, as pre-commit passes the changed files
     format: TextOrJson
+    code_quality: Path | None  # where to write a GitLab code quality report
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class PlanFlags:
     format: PlanFormat
     detailed_exitcode: bool
     report_unmanaged: bool
+    code_quality: Path | None  # where to write a GitLab code quality report
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class SandboxServeFlags:
     host: str
     port: int
     seed: Path | None  # None: as for reset
+    verbose: bool  # a line per request on stdout
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class SandboxUpFlags:
     seed: Path | None  # None: as for reset
     dir: Path | None  # None: the default state directory
     backup_speedup: float
+    verbose: bool  # a line per request in its sandbox.log
 
 
 @dataclass(frozen=True, slots=True)

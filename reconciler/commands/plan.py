@@ -28,7 +28,9 @@ def plan_from_flags(rt: Runtime[PlanFlags | ApplyFlags]) -> tuple[Manifest, Plan
             "not read or compared. Use it for exceptional cases, and plan everything before you rely on the result.",
             file=rt.err,
         )
-    live = fetch_live(rt.connect().client, selected(manifest, options.targets))  # only what the plan looks at
+    machine = isinstance(flags, PlanFlags) and flags.format == "json"
+    with rt.reading(machine=machine):
+        live = fetch_live(rt.connect().client, selected(manifest, options.targets))  # only what the plan looks at
     return manifest, plan(manifest, live, options)
 
 

@@ -3,8 +3,10 @@ and helpers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
@@ -14,6 +16,7 @@ from reconciler.exitcodes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERR
 from reconciler.output.redact import Redactor
 
 if TYPE_CHECKING:  # imported when used, so that `--version` and `validate` don't load httpx
+    from reconciler.cloud.session import Exchange, Observer
     from reconciler.connect import Connection
     from reconciler.core.desired import Manifest
 
@@ -34,6 +37,9 @@ class Runtime(Generic[Flags]):
     environ: Mapping[str, str]
     redactor: Redactor
     connection: Connection | None = None
+    loaded: Manifest | None = None  # the manifests this run read, once read: CI reports place plan errors by it
+    watchers: list[Observer] = field(default_factory=list)  # told of every HTTP attempt (plan's progress)
+    _debug_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def manifest(self, files: Sequence[Path]) -> Manifest:
         """Load the manifests, and teach the redactor the values of the variables used as credentials (not a
@@ -45,6 +51,7 @@ class Runtime(Generic[Flags]):
         for uri in _uris(manifest):
             for name in credential_references(uri):
                 self.redactor.add(self.environ.get(name))  # and its percent-encoded and escaped forms
+        self.loaded = manifest
         return manifest
 
     def connect(self: Runtime[CallsApi]) -> Connection:
@@ -58,8 +65,37 @@ class Runtime(Generic[Flags]):
                 rate_limit=self.flags.rate_limit,
                 redactor=self.redactor,
                 notice=None if self.global_flags.quiet else self.err,
+                observer=self._saw,
             )
         return self.connection
+
+    def _saw(self, exchange: Exchange) -> None:
+        """One HTTP attempt: a `--debug` line (masked by the session, and by the stream's redactor), and the
+        watchers. Called from the refresh and apply threads, so a line is written whole."""
+        if self.global_flags.debug:
+            with self._debug_lock:
+                self.err.write(f"debug: {exchange}\n")
+                self.err.flush()
+        for watch in tuple(self.watchers):
+            watch(exchange)
+
+    @contextmanager
+    def reading(self, *, machine: bool = False) -> Iterator[None]:
+        """Progress on stderr while the live account is read: a counter on a terminal, a line now and then in a
+        log. None with --quiet or --debug (its lines are the progress), nor in a log when stdout is `machine`
+        output: a script reading both streams gets nothing it did not ask for."""
+        live = self.err.isatty()
+        if self.global_flags.quiet or self.global_flags.debug or (machine and not live):
+            yield
+            return
+        from reconciler.output.read_progress import ReadProgress
+
+        with ReadProgress(self.err, live=live) as progress:
+            self.watchers.append(progress)
+            try:
+                yield
+            finally:
+                self.watchers.remove(progress)
 
     def debug(self, text: str) -> None:
         if self.global_flags.debug:

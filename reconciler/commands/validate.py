@@ -5,26 +5,14 @@ from __future__ import annotations
 import json
 
 from reconciler.commands.options import SchemaFlags, ValidateFlags
-from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
+from reconciler.commands.runtime import EXIT_OK, Runtime
 from reconciler.core.variables import needed_variables
-from reconciler.errors import ManifestError
 from reconciler.manifest.schema import schema_text
 
 
 def run_validate(rt: Runtime[ValidateFlags]) -> int:
     flags = rt.flags
-    try:
-        manifest = rt.manifest([*flags.files, *flags.paths])
-    except ManifestError as error:
-        if flags.format != "json":
-            raise
-        print(
-            json.dumps(
-                {"valid": False, "problems": [p.to_dict() for p in error.problems]}, indent=2, ensure_ascii=False
-            ),
-            file=rt.out,
-        )
-        return EXIT_ERROR
+    manifest = rt.manifest([*flags.files, *flags.paths])  # its problems, as JSON too: commands/reporting.py
     files, count = len(manifest.paths), len(manifest.databases)
     # Offline and without the secrets (it runs in pre-commit): name the variables, never read them.
     variables = list(needed_variables(manifest))

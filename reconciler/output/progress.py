@@ -1,13 +1,20 @@
-"""What a person sees while apply runs: a live display on a TTY (rich), one line per start/finish in CI,
-and the final table of every operation with its outcome and duration."""
+"""What a person sees while apply runs: a live display on a TTY (rich), one line per start/finish in CI with a
+heartbeat while an operation runs, and the final table of every operation with its outcome and duration.
+
+Both displays are the applier's `Listener`: `(event, address, detail)` with event "start" (detail None), "finish"
+(its `StepResult`) or "status" (the latest status the API reported for the running operation, e.g. `importing`).
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -25,30 +32,96 @@ _STYLE = {
 }
 
 
+HEARTBEAT = 60.0  # seconds between "still importing …" lines: a 6-hour import must not look hung in a CI log
+
+Detail = StepResult | str | None  # what a listener event carries (see the module docstring)
+
+
+@dataclass(slots=True)
+class _Running:
+    started: float
+    last_line: float  # when its start or its latest heartbeat line was printed
+    status: str | None = None
+
+
 class LineProgress:
-    """For CI logs: one line when an operation starts and one when it finishes."""
+    """For CI logs: one line when an operation starts, one when it finishes, and every `heartbeat` seconds
+    between them a line saying it is still running, how long it has run and the latest status the API gave."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(
+        self, stream: TextIO, *, heartbeat: float = HEARTBEAT, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._stream = stream
+        self._heartbeat = heartbeat
+        self._clock = clock
+        self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._timer: threading.Thread | None = None
 
-    def __call__(self, event: str, address: str, result: StepResult | None) -> None:
+    def __call__(self, event: str, address: str, detail: Detail) -> None:
         with self._lock:
-            if result is None:
-                print(f"start    {address}", file=self._stream, flush=True)
+            if isinstance(detail, StepResult):
+                self._running.pop(address, None)
+                message = f": {detail.message}" if detail.message and not detail.ok else ""
+                self._print(f"{detail.outcome.value:<8} {address} ({detail.duration:.1f}s){message}")
+            elif event == "status":
+                if address in self._running and detail:
+                    self._running[address].status = detail
             else:
-                detail = f": {result.message}" if result.message and not result.ok else ""
-                print(
-                    f"{result.outcome.value:<8} {address} ({result.duration:.1f}s){detail}",
-                    file=self._stream,
-                    flush=True,
-                )
+                now = self._clock()
+                self._running[address] = _Running(started=now, last_line=now)
+                self._print(f"start    {address}")
+
+    def beat(self) -> None:
+        """A heartbeat line for each operation silent for `heartbeat` seconds; the timer calls it."""
+        with self._lock:
+            now = self._clock()
+            for address, running in self._running.items():
+                if now - running.last_line >= self._heartbeat:
+                    running.last_line = now
+                    self._print(heartbeat_line(address, now - running.started, running.status))
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._stream, flush=True)
 
     def __enter__(self) -> LineProgress:
+        tick = min(1.0, self._heartbeat / 4)
+
+        def run() -> None:
+            while not self._done.wait(tick):
+                self.beat()
+
+        self._timer = threading.Thread(target=run, name="heartbeat", daemon=True)
+        self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self._done.set()
+        if self._timer is not None:
+            self._timer.join()
+
+
+_VERBS = {"backup": "updating", "backups": "backing up", "imports": "importing"}
+
+
+def heartbeat_line(address: str, elapsed: float, status: str | None) -> str:
+    """`still importing orders-prod.imports.seed (12m elapsed, status importing)`; the verb comes from the
+    address (SPEC §3: `NAME.backup`, `NAME.backups.ID`, `NAME.imports.ID`; a name holds no dot)."""
+    parts = address.split(".")
+    verb = _VERBS.get(parts[1], "running") if len(parts) in (2, 3) else "running"
+    shown = f", status {status}" if status else ""
+    return f"still {verb} {address} ({duration_text(elapsed)} elapsed{shown})"
+
+
+def duration_text(seconds: float) -> str:
+    """`45s`, `12m`, `6h 05m`: as coarse as a person reading a long log wants it."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
 
 
 class LiveProgress:
@@ -67,8 +140,13 @@ class LiveProgress:
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, event: str, address: str, result: StepResult | None) -> None:
+    def __call__(self, event: str, address: str, detail: Detail) -> None:
         with self._lock:
+            if isinstance(detail, str):  # a status: shown beside the address while it runs
+                if address in self._tasks:
+                    self._progress.update(self._tasks[address], description=f"{address} ({escape(detail)})")
+                return
+            result = detail
             if result is None:
                 self._tasks[address] = self._progress.add_task(address, total=None)
                 return

@@ -222,6 +222,16 @@ class Emulator:
 _USERINFO = re.compile(r"(?:(?<=abs)://[^@\s]+@|://[^/@\s]+@)")
 
 
+def request_line(incoming: Incoming, outcome: Outcome, seconds: float) -> str:
+    """A server log's line for one request (`sandbox serve --verbose`): who asked what and how it ended. No header
+    (the keys), no body, and credentials in the path or query masked, as the request log keeps them."""
+    query = "&".join(f"{name}={value}" for name, value in incoming.query.items())
+    target = _scrub(incoming.path + (f"?{query}" if query else ""))
+    ended = {"none": str(outcome.status), "before": "dropped", "after": "dropped after processing"}[outcome.drop]
+    who = f"key {outcome.key_name}" if outcome.key_name else "unknown key"
+    return f"{incoming.method.upper()} {target} -> {ended} ({who}, {seconds * 1000:.0f} ms)"
+
+
 def _scrub(value: Any) -> Any:
     """Request bodies are logged (and saved in the sandbox's world file) with URI credentials masked, as a
     server's logs should be: secrets never sit at rest in the sandbox either."""

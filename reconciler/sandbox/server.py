@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from reconciler.sandbox.emulator import Emulator
+from reconciler.sandbox.emulator import Emulator, request_line
 from reconciler.sandbox.pipeline import Incoming, Outcome
 from reconciler.sandbox.store import FileStore
 from reconciler.sandbox.timings import Timings
@@ -23,8 +25,9 @@ from reconciler.sandbox.timings import Timings
 class EmulatorApp:
     """A raw ASGI app rather than a Starlette router: dropping a connection needs control of `send`."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, *, log: Callable[[str], None] | None = None) -> None:
         self.emulator = emulator
+        self.log = log  # told a line per request (`--verbose`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,9 +43,12 @@ class EmulatorApp:
             secret_key=request.headers.get("x-api-secret-key"),
         )
         # The emulator is synchronous (and may wait on a file lock): keep it off the event loop.
+        started = time.monotonic()
         outcome: Outcome = await run_in_threadpool(self.emulator.process, incoming)
         if outcome.delay > 0:
             await run_in_threadpool(self.emulator.sleep, outcome.delay)
+        if self.log is not None:
+            self.log(request_line(incoming, outcome, time.monotonic() - started))
         if outcome.drop != "none":
             await _drop(send)
             return
@@ -64,9 +70,11 @@ def serve(
     state_dir: Path | None = None,
     timings: Timings | None = None,
     out: TextIO | None = None,
+    verbose: bool = False,
 ) -> None:
-    """Serve until interrupted; with `state_dir` the world is the file-backed one CLI processes share.
-    Raises `PortUnavailable` before printing anything when the address cannot be bound."""
+    """Serve until interrupted; with `state_dir` the world is the file-backed one CLI processes share; `verbose`:
+    a line per request on `out`. Raises `PortUnavailable` before printing anything when the address cannot be
+    bound."""
     listener = _bind(host, port)
     store = FileStore(state_dir, seed) if state_dir is not None else None
     emulator = Emulator(seed=seed, store=store, timings=timings)
@@ -77,7 +85,9 @@ def serve(
     print(f"  REDISCLOUD_ACCESS_KEY={owner['access_key']}", file=stream)
     print(f"  REDISCLOUD_SECRET_KEY={owner['secret_key']}", file=stream)
     stream.flush()
-    config = uvicorn.Config(EmulatorApp(emulator), host=host, port=port, log_level="warning", lifespan="off")
+    log = (lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", file=stream, flush=True)) if verbose else None
+    app = EmulatorApp(emulator, log=log)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     uvicorn.Server(config).run(sockets=[listener])
 
 

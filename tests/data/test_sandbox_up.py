@@ -47,9 +47,10 @@ def work(tmp_path: Path) -> Path:
 
 
 def test_up_imports_real_data_through_the_cli_and_down_leaves_nothing_running(work: Path) -> None:
-    started = run_reconciler("sandbox", "up", "--seed", "examples/sandbox-world.yaml", cwd=work)
+    started = run_reconciler("sandbox", "up", "--seed", "examples/sandbox-world.yaml", "--verbose", cwd=work)
     assert started.returncode == 0, started.stderr
     assert "REDISCLOUD_URL=http://127.0.0.1:" in started.stdout and "redis-cli -u redis://default:" in started.stdout
+    assert "Every API request is logged to .reconciler-sandbox/sandbox.log." in started.stdout
     try:
         shown = run_reconciler("sandbox", "status", "--format", "json", cwd=work)
         assert shown.returncode == 0, shown.stderr
@@ -62,6 +63,8 @@ def test_up_imports_real_data_through_the_cli_and_down_leaves_nothing_running(wo
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert "No sandbox is up" not in applied.stderr  # it used the running one
         assert keys_in(databases[ORDERS]) == 3000  # the union of the seed's three shard files
+        requests = (work / ".reconciler-sandbox" / "sandbox.log").read_text()
+        assert f"INFO POST /v1/subscriptions/1234567/databases/{ORDERS}/import -> 200 (key owner, " in requests
 
         manifest = json.loads((work / ".reconciler-sandbox" / "sandbox.json").read_text())
     finally:

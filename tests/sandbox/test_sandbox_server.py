@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -136,3 +137,40 @@ def test_serve_on_a_busy_port_exits_1_with_the_reason_and_no_banner(server: tupl
         f"Error: cannot serve on 127.0.0.1:{port}: the port is in use (another sandbox, or another server); "
         "pass --port N, or stop what holds it\n"
     )
+
+
+def test_serve_verbose_logs_a_line_per_request_without_keys_or_bodies() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port), "--seed", str(SEED), "--verbose"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    password = "p%40ss%2F%3A%2B%3Dw0rd" + "Q" * 200  # as the product percent-encodes it into a URI
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(base_url + "/subscriptions", headers=HEADERS, params={"offset": 0}, timeout=0.5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        body = {"sourceType": "ftp", "importFromUri": [f"ftp://loader:{password}@ftp.example/x.rdb"]}
+        httpx.post(base_url + pro_db(ORDERS) + "/import", headers=HEADERS, json=body)
+        httpx.get(base_url + "/subscriptions", headers={"x-api-key": "nobody", "x-api-secret-key": "wrong-Hd82Rt"})
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    lines = [line.split(" ", 1)[1] for line in out.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert lines[-3].startswith("GET /v1/subscriptions?offset=0 -> 200 (key owner, ")
+    assert re.match(rf"POST /v1{pro_db(ORDERS)}/import -> 20\d \(key owner, \d+ ms\)$", lines[-2]), lines[-2]
+    assert re.match(r"GET /v1/subscriptions -> 401 \(unknown key, \d+ ms\)$", lines[-1]), lines[-1]
+    logged = "\n".join(lines)
+    assert "w0rd" not in logged and "QQQQ" not in logged and "wrong-Hd82Rt" not in logged
+    assert SANDBOX_SECRET_KEY not in logged and "Traceback" not in err

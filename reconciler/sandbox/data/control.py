@@ -71,8 +71,10 @@ def up(
     s3: tuple[int, int] | None = None,
     backup_speedup: float = 1.0,
     timeout: float = 60.0,
+    verbose: bool = False,
 ) -> DataManifest:
-    """`s3`: (port, pid) of a moto server the caller started first (see `commands/sandbox.py`)."""
+    """`s3`: (port, pid) of a moto server the caller started first (see `commands/sandbox.py`); `verbose`: a
+    line per API request in `sandbox.log`."""
     directory.mkdir(parents=True, exist_ok=True)
     if read_manifest(directory) is not None:
         if s3 is not None:
@@ -86,6 +88,8 @@ def up(
         args += ["--s3", str(s3[0]), str(s3[1])]
     if backup_speedup != 1.0:
         args += ["--backup-speedup", repr(backup_speedup)]
+    if verbose:
+        args.append("--verbose")
     with (directory / "daemon.out").open("wb") as output:
         daemon = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True, close_fds=True

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=Path)
     parser.add_argument("--backup-speedup", type=float, default=1.0)
     parser.add_argument("--s3", type=int, nargs=2, metavar=("PORT", "PID"), help="a moto server already started")
+    parser.add_argument("--verbose", action="store_true", help="log a line per API request")
     args = parser.parse_args(argv)
     directory: Path = args.dir.resolve()
     (directory / FAILURE).unlink(missing_ok=True)
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "gcp_storage_emulator", "werkzeug", "pyftpdlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # request lines: noise, and URLs may hold secrets
     try:
-        return run(directory, args.seed, tuple(args.s3) if args.s3 else None, args.backup_speedup)
+        return run(directory, args.seed, tuple(args.s3) if args.s3 else None, args.backup_speedup, args.verbose)
     except ReconcilerError as problem:
         (directory / FAILURE).write_text(str(problem), encoding="utf-8")  # `sandbox up` shows it as it is
         log.error("the sandbox did not start: %s", problem)
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, speedup: float = 1.0) -> int:
+def run(
+    directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, speedup: float = 1.0, verbose: bool = False
+) -> int:
     # The storage stand-ins first: moto starts in a process of its own and is the slowest part.
     stores = start_stores(directory / "data" / "stores", s3=s3)
     plane: DataPlane | None = None
@@ -89,7 +92,12 @@ def run(directory: Path, seed: Path | None, s3: tuple[int, int] | None = None, s
         listener.listen(128)
         port = listener.getsockname()[1]
         server = uvicorn.Server(
-            uvicorn.Config(EmulatorApp(emulator), log_level="warning", lifespan="off", access_log=False)
+            uvicorn.Config(
+                EmulatorApp(emulator, log=log.info if verbose else None),
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
         )
         databases = {}
         for db in world["databases"]:
