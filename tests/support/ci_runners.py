@@ -2,8 +2,9 @@
 step's environment and condition as the YAML says, the shell steps run with bash the way the runners run them,
 and the few actions the examples use replaced by what they do (an upload keeps the file in the fake forge).
 
-What is not run here: the runner's machine (a step named "Install" is skipped unless asked for: the tests run
-the product from this checkout) and GitHub's or GitLab's own checks of the YAML (the schemas lint that).
+What is not run here: the install (a step named "Install" and GitLab's `before_script` are skipped: the jobs
+run the product from this checkout, and test_ci_examples runs the install script on its own) and GitHub's or
+GitLab's own checks of the YAML (the schemas lint that).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,7 @@ def github_substitute(value: Any, contexts: Mapping[str, Any]) -> str:
 
     def one(match: re.Match[str]) -> str:
         result = github_expression(match[1], contexts)
-        return "" if result is None else str(result).lower() if isinstance(result, bool) else str(result)
+        return "" if result is None else str(result)
 
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(value))
 
@@ -232,7 +233,6 @@ def run_github_job(
     forge: FakeGitHub,
     secrets: Mapping[str, str],
     run_id: int,
-    run_install: bool = False,
     extra_env: Mapping[str, str] | None = None,
 ) -> Job:
     """One job of the workflow for `event`, its steps in order, as a run `run_id` that the forge lists."""
@@ -269,7 +269,7 @@ def run_github_job(
     result = Job()
     for index, step in enumerate(job["steps"]):
         name = step.get("name") or step.get("uses") or f"step {index}"
-        if name == "Install" and not run_install:
+        if name == "Install":
             continue
         if not github_condition(step.get("if"), contexts, job_ok=result.ok):
             continue
@@ -426,18 +426,16 @@ def run_gitlab_job(
     workspace: Path,
     forge: FakeGitLab,
     job_id: int,
-    run_before_script: bool = False,
     extra_env: Mapping[str, str] | None = None,
 ) -> Job:
-    """One job, its before_script (the install, skipped unless asked for) and script run as one bash script with
-    the variables GitLab would give it; its artifacts are kept in the forge under this pipeline."""
+    """One job's script (not its before_script, the install) run as one bash script with the variables GitLab
+    would give it; its artifacts are kept in the forge under this pipeline."""
     job = gitlab_job(pipeline_yaml, name)
     variables = {**_machine_env(workspace), **(extra_env or {}), **pipeline.predefined(forge, job_id)}
     for scope in (pipeline_yaml.get("variables"), job.get("variables")):
         variables.update({key: _expand(value, variables) for key, value in (scope or {}).items()})
     variables.update(pipeline.project_variables)
-    lines: Iterable[str] = [*(job.get("before_script", []) if run_before_script else []), *job["script"]]
-    done = bash("\n".join(lines), workspace, variables)
+    done = bash("\n".join(job["script"]), workspace, variables)
     result = Job([Step(name, done.returncode, done.stdout, done.stderr)])
     artifacts = job.get("artifacts") or {}
     kept = {}

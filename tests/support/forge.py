@@ -36,25 +36,26 @@ Handler = Callable[[Call, re.Match[str]], Answer]
 
 
 class Forge:
-    """Routes of (method, path pattern) to handlers; every call must carry `header: token`, as the real APIs ask."""
+    """Routes of (method, path pattern) to handlers; a call to a route that is not public must carry
+    `header: token`, as the real APIs ask."""
 
     def __init__(self, header: str, token: str) -> None:
         self.header, self.token = header, token
         self.calls: list[Call] = []
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.url = ""
 
-    def route(self, method: str, pattern: str, handler: Handler) -> None:
-        self._routes.append((method, re.compile(pattern + "$"), handler))
+    def route(self, method: str, pattern: str, handler: Handler, *, public: bool = False) -> None:
+        self._routes.append((method, re.compile(pattern + "$"), handler, public))
 
     def answer(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
         parts = urlsplit(target)
         call = Call(method, parts.path, parse_qs(parts.query), json.loads(raw) if raw else None)
         self.calls.append(call)
-        for wanted, pattern, handler in self._routes:
+        for wanted, pattern, handler, public in self._routes:
             match = pattern.match(parts.path)
             if wanted == method and match:
-                if not parts.path.startswith("/blob/") and headers.get(self.header.lower()) != self.token:
+                if not public and headers.get(self.header.lower()) != self.token:
                     return Answer(401, {"message": f"{self.header} missing or wrong"})
                 return handler(call, match)
         return Answer(404, {"message": f"no route for {method} {parts.path}"})
@@ -135,7 +136,7 @@ class FakeGitHub(Forge):
         self.route("GET", base + r"/actions/runs", self._list_runs)
         self.route("GET", base + r"/actions/runs/(\d+)/artifacts", self._list_artifacts)
         self.route("GET", base + r"/actions/artifacts/(\d+)/zip", lambda c, m: Answer(302, b"", f"/blob/{m[1]}"))
-        self.route("GET", r"/blob/(\d+)", self._blob)
+        self.route("GET", r"/blob/(\d+)", self._blob, public=True)  # a pre-signed storage URL, as GitHub's redirect
 
     def merged(self, merge_sha: str, number: int, head_sha: str) -> None:
         self.pulls_of_commit[merge_sha] = [
@@ -182,15 +183,18 @@ class FakeGitHub(Forge):
         return Answer(200, {"total_count": len(runs), "workflow_runs": runs})
 
     def _list_artifacts(self, call: Call, match: re.Match[str]) -> Answer:
-        run = next((r for r in self.runs if r.id == int(match[1])), None)
-        names = [n for n in (run.artifacts if run else {}) if n in call.query.get("name", [n])]
+        """An artifact's id is its run's id times 100 plus its place in the run (run 102's first is 10200)."""
+        run = next(r for r in self.runs if r.id == int(match[1]))
         found = [
-            {"id": run.id * 100 + i, "name": n, "expired": False, "archive_download_url": ""}
-            for i, n in enumerate(names)
-            if run
+            {
+                "id": run.id * 100 + i,
+                "name": name,
+                "expired": False,
+                "archive_download_url": f"{self.url}/repos/{self.repo}/actions/artifacts/{run.id * 100 + i}/zip",
+            }
+            for i, name in enumerate(run.artifacts)
+            if name in call.query.get("name", [name])
         ]
-        for artifact in found:
-            artifact["archive_download_url"] = f"{self.url}/repos/{self.repo}/actions/artifacts/{artifact['id']}/zip"
         return Answer(200, {"total_count": len(found), "artifacts": found})
 
     def _blob(self, call: Call, match: re.Match[str]) -> Answer:
