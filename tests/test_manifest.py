@@ -332,11 +332,18 @@ def test_invalid_example_reports_one_positioned_line_per_problem() -> None:
     assert all(p.startswith(str(EXAMPLES / "invalid" / "broken.yaml") + ":") for p in problems)
 
 
-def test_directory_skips_documents_of_another_kind_but_an_explicit_file_does_not(tmp_path: Path) -> None:
+def test_directory_skips_documents_of_another_kind_and_an_explicit_file_says_why_it_is_refused(
+    tmp_path: Path,
+) -> None:
     _write(tmp_path, GOOD_DB, "a.yaml")
-    other = _write(tmp_path, "kind: redis-cloud-sandbox-world\nformat_version: 1\n", "world.yaml")
+    other = _write(
+        tmp_path, "# the sandbox's world\nkind: redis-cloud-sandbox-world\nformat_version: 1\n", "world.yaml"
+    )
     assert [db.name for db in load_manifest([tmp_path]).databases] == ["orders-prod"]
-    assert any("unknown key 'kind'" in p for p in _problems(other))
+    assert _problems(other) == [
+        f"{other}:2:1: this file declares kind: 'redis-cloud-sandbox-world', so it is not a manifest (a directory "
+        "of manifests skips it) — leave it out of -f"
+    ]
 
 
 def test_digest_follows_content_not_spelling_of_the_path(tmp_path: Path) -> None:

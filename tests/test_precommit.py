@@ -1,58 +1,70 @@
-"""`.pre-commit-hooks.yaml` works through the real pre-commit tool, on a repository of its own."""
+"""The README's pre-commit snippet, with the real pre-commit, in a team's repository: the hook validates the whole
+manifest set the staged files belong to, so what only the set shows (a name used twice) still fails the commit."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support.checkout import commit_working_tree, git
+from tests.support.examples import EXAMPLES, ROOT
 
-from tests.support.examples import ROOT
-
-PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+URL, REV = "<this repository's URL>", "<a commit id of this repository>"
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
-def test_reconciler_validate_hook_passes_good_and_fails_bad_manifests(tmp_path: Path) -> None:
+def _readme_snippet() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme[readme.index("For pre-commit, add to `.pre-commit-config.yaml`") :]
+    match = re.search(r"```yaml\n(.*?)```", after, re.S)
+    assert match, "the README's pre-commit snippet is gone"
+    return match[1]
+
+
+def test_readme_snippet_validates_the_whole_manifest_set_of_what_is_staged(tmp_path: Path) -> None:
+    tool = tmp_path / "rediscloud-reconciler"
+    commit = commit_working_tree(tool)
     repo = tmp_path / "platform-repo"
     (repo / "manifests").mkdir(parents=True)
-    shutil.copy(ROOT / "examples" / "orders.yaml", repo / "manifests" / "orders.yaml")
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    env = {
-        **os.environ,
-        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
+    for name in ("orders.yaml", "platform.yaml", "sandbox-world.yaml"):  # the world declares `kind:`: skipped
+        shutil.copy(EXAMPLES / name, repo / "manifests" / name)
+    snippet = _readme_snippet()
+    assert URL in snippet and REV in snippet
+    (repo / ".pre-commit-config.yaml").write_text(snippet.replace(URL, str(tool)).replace(REV, commit))
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PRE_COMMIT_COLOR": "never"}
 
-    def try_repo(*files: str) -> subprocess.CompletedProcess[str]:
+    def pre_commit_run() -> subprocess.CompletedProcess[str]:
+        """What `git commit` runs: the hooks, on the files staged."""
         return subprocess.run(
-            [*PRE_COMMIT, "try-repo", str(ROOT), "reconciler-validate", "--files", *files],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
+            [sys.executable, "-m", "pre_commit", "run"], cwd=repo, env=env, capture_output=True, text=True, timeout=300
         )
 
-    good = try_repo("manifests/orders.yaml")
+    good = pre_commit_run()
     assert good.returncode == 0, good.stdout + good.stderr
-    assert "reconciler validate" in good.stdout and "Passed" in good.stdout
+    assert re.search(r"reconciler validate\.+Passed", good.stdout)
+    git(repo, "commit", "-q", "--no-verify", "-m", "manifests")
 
-    shutil.copy(ROOT / "examples" / "invalid" / "broken.yaml", repo / "manifests" / "broken.yaml")
-    _git(repo, "add", ".")
-    bad = try_repo("manifests/orders.yaml", "manifests/broken.yaml")
-    assert bad.returncode == 1
-    assert "Failed" in bad.stdout
-    assert "manifests/broken.yaml:10:17: databases[0].backup.interval" in bad.stdout
-    assert "hunter2" not in bad.stdout
+    # Only platform.yaml is staged; the name it now repeats is in orders.yaml, which is not.
+    platform = repo / "manifests" / "platform.yaml"
+    platform.write_text(platform.read_text().replace("name: sessions-prod", "name: orders-prod"))
+    git(repo, "add", "manifests/platform.yaml")
+    duplicate = pre_commit_run()
+    assert duplicate.returncode == 1
+    assert re.search(r"reconciler validate\.+Failed", duplicate.stdout)
+    assert (
+        "manifests/platform.yaml:6:11: name 'orders-prod' is already used at manifests/orders.yaml:7:11"
+        in duplicate.stdout
+    )
+
+    git(repo, "reset", "-q", "--hard")
+    shutil.copy(EXAMPLES / "invalid" / "broken.yaml", repo / "manifests" / "broken.yaml")
+    git(repo, "add", ".")
+    broken = pre_commit_run()
+    assert broken.returncode == 1
+    assert "manifests/broken.yaml:10:17: databases[0].backup.interval" in broken.stdout
+    assert "hunter2" not in broken.stdout

@@ -34,7 +34,8 @@ from reconciler.manifest.yaml_source import YamlDocument, YamlProblem, read_yaml
 DEFAULT_FILE = Path("reconciler.yaml")
 DEFAULT_DIR = Path("manifests")
 # A YAML file in a manifest directory that declares its own `kind:` (such as the sandbox's seed world,
-# examples/sandbox-world.yaml) is another kind of document and is skipped; a file named with -f never is.
+# examples/sandbox-world.yaml) is another kind of document and is skipped; a file named with -f is refused, in
+# one line that says why.
 _OTHER_KIND_KEY = "kind"
 
 
@@ -126,7 +127,9 @@ def _load(inputs: Sequence[Path]) -> Manifest:
         except OSError as exc:
             problems.append(Problem(Position(display, 1, 1), f"cannot read this file ({exc.strerror})"))
             continue
-        if not explicit and isinstance(document.data, dict) and _OTHER_KIND_KEY in document.data:
+        if isinstance(document.data, dict) and _OTHER_KIND_KEY in document.data:
+            if explicit:
+                problems.append(_another_kind(document))
             continue
         if not isinstance(document.data, dict):
             kind = "a list" if isinstance(document.data, list) else shown(document.data)
@@ -149,6 +152,16 @@ def _load(inputs: Sequence[Path]) -> Manifest:
         databases=tuple(_build(document, i) for document in documents for i in range(_count(document))),
         paths=tuple(document.path for document in documents),
         digest=_digest(document.raw for document in documents),
+    )
+
+
+def _another_kind(document: YamlDocument) -> Problem:
+    """A file named with -f that declares `kind:` is no manifest: say so once, not as a schema error per key."""
+    kind = shown(document.data[_OTHER_KIND_KEY])
+    return Problem(
+        document.position((_OTHER_KIND_KEY,), of_key=True),
+        f"this file declares kind: {kind}, so it is not a manifest (a directory of manifests skips it) — "
+        "leave it out of -f",
     )
 
 
