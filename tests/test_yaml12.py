@@ -7,11 +7,8 @@ pure-Python one) and, where node is installed, by the editor's own parser at the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +22,7 @@ from reconciler.manifest.yaml12 import LOADERS
 from reconciler.manifest.yaml_source import YamlProblem, read_yaml
 from tests.support.examples import ROOT
 from tests.support.manifests import write_manifest
+from tests.support.node_packages import installed
 
 # A plain scalar as written after `v: `, and what the YAML 1.2 core schema reads it as (YAML 1.2.2, 10.3.2),
 # with YAML 1.1's reading where it differs.
@@ -217,29 +215,7 @@ EDITOR = ROOT / "tests" / "support" / "editor_yaml"
 @pytest.fixture(scope="module")
 def editor_parser(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The language server's parser, installed from the lock file (with its hash) into a cache kept across runs."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are not installed: the editor's YAML parser (npm `yaml`) cannot run")
-    lock = (EDITOR / "package-lock.json").read_bytes()
-    cache = ROOT / ".pytest_cache" / "editor-yaml" / hashlib.sha256(lock).hexdigest()[:16]
-    if not (cache / "node_modules" / "yaml" / "package.json").is_file():
-        staging = tmp_path_factory.mktemp("editor-yaml")
-        for name in ("package.json", "package-lock.json", "read.mjs"):
-            shutil.copy(EDITOR / name, staging / name)
-        subprocess.run(
-            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=staging,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(staging, cache)  # whole, or not at all: a run that raced this one may have put it there first
-        except OSError:
-            if not cache.is_dir():
-                raise
-    return cache
+    return installed(EDITOR, tmp_path_factory.mktemp("editor-yaml"))
 
 
 def _editor_reads(parser: Path, documents: list[str]) -> list[tuple[str, object]]:
