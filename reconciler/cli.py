@@ -343,11 +343,14 @@ def main(
     redactor = Redactor(environ.get(name) for name in ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY"))
     out = cast(TextIO, RedactingStream(out or sys.stdout, redactor))
     err = cast(TextIO, RedactingStream(err or sys.stderr, redactor))
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    words = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in words
+    parsed = False
     try:
         args, unknown = build_parser().parse_known_args(argv)  # --help and --version exit here
         if unknown:  # named by the command given, which knows what was probably meant
             cast(_Parser, args.command_parser).refuse(unknown)
+        parsed = True
         from reconciler.commands.options import GlobalFlags
         from reconciler.commands.runtime import Runtime
 
@@ -367,6 +370,12 @@ def main(
         return EXIT_ERROR
     except ReconcilerError as exc:
         print(f"Error: {exc}", file=err)
+        if not parsed and _asks_for_json(words):  # a usage error: the command never ran to say it as JSON
+            import json
+
+            from reconciler.output.error_json import error_document
+
+            print(json.dumps(error_document(exc, ()), indent=2), file=out)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("Interrupted.", file=err)
@@ -385,6 +394,11 @@ def main(
             file=err,
         )
         return EXIT_BUG
+
+
+def _asks_for_json(words: Sequence[str]) -> bool:
+    """`--format json` (or `--format=json`) among the words, read as the parser would have, had it got that far."""
+    return "--format=json" in words or any(a == "--format" and b == "json" for a, b in zip(words, words[1:]))
 
 
 def main_entry() -> None:

@@ -172,6 +172,8 @@ def test_validate_s_problems_are_json_on_stdout_and_text_on_stderr() -> None:
         pytest.param(("status", "-f", "nowhere/"), "manifest", "1 problem", id="status"),
         pytest.param(("receipts", "list", "-f", "nowhere/"), "manifest", "1 problem", id="receipts-list"),
         pytest.param(("sandbox", "status", "--dir", "nowhere"), "error", "no sandbox is up", id="sandbox-status"),
+        # Refused by the parser before any command ran: still JSON, as the flag asked.
+        pytest.param(("plan", "--auto"), "usage", "--auto", id="usage-error"),
     ],
 )
 def test_every_json_command_fails_as_json_with_the_exit_code_it_returns(
