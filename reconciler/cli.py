@@ -11,6 +11,7 @@ Each command's module is imported inside the function that runs it (commands/dis
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import traceback
@@ -398,7 +399,8 @@ def main(
 
 def _asks_for_json(words: Sequence[str]) -> bool:
     """`--format json` (or `--format=json`) among the words, read as the parser would have, had it got that far."""
-    return "--format=json" in words or any(a == "--format" and b == "json" for a, b in zip(words, words[1:]))
+    pairs = itertools.pairwise(words)
+    return "--format=json" in words or any(a == "--format" and b == "json" for a, b in pairs)
 
 
 def main_entry() -> None:
