@@ -50,7 +50,8 @@ def test_up_imports_real_data_through_the_cli_and_down_leaves_nothing_running(wo
     started = run_reconciler("sandbox", "up", "--seed", "examples/sandbox-world.yaml", "--verbose", cwd=work)
     assert started.returncode == 0, started.stderr
     assert "REDISCLOUD_URL=http://127.0.0.1:" in started.stdout and "redis-cli -u redis://default:" in started.stdout
-    assert "Every API request is logged to .reconciler-sandbox/sandbox.log." in started.stdout
+    logged = next(line for line in started.stdout.splitlines() if line.startswith("Every API request is logged to"))
+    assert logged.endswith("/.reconciler-sandbox/sandbox.log.") and Path(logged.split()[-1][:-1]).is_absolute()
     try:
         shown = run_reconciler("sandbox", "status", "--format", "json", cwd=work)
         assert shown.returncode == 0, shown.stderr
