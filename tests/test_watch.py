@@ -15,16 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from reconciler.cloud.client import RedisCloudClient
-from reconciler.cloud.limiter import RateLimiter
-from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.core.desired import Tier
 from reconciler.core.polling import PollPolicy
 from reconciler.errors import TaskFailedError, WaitInterrupted
-from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Emulator, Fault, Timings
+from reconciler.sandbox import Emulator, Fault, Timings
 from tests.support.api_calls import put_settings
+from tests.support.clients import open_client
 from tests.support.examples import ANALYTICS, ANALYTICS_DB, CATALOG, INVENTORY, ORDERS, PROD_EU, SEED, SESSIONS
 
-BASE_URL = "https://api.test/v1"
 TASK_SECONDS = 0.45
 PAUSE = 0.15
 PROD_DATABASES = (ORDERS, SESSIONS, CATALOG)
@@ -39,9 +37,8 @@ def emulator() -> Emulator:
 
 @pytest.fixture
 def client(emulator: Emulator) -> Iterator[RedisCloudClient]:
-    http = open_http(BASE_URL, Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), transport=emulator.transport())
-    session = Session(http, limiter=RateLimiter(100_000, window=1.0), retry=RetryPolicy(2, 0.001, 0.01))
-    yield RedisCloudClient(session, poll=PollPolicy(initial=PAUSE, maximum=PAUSE, factor=1.0))
+    client, session = open_client(emulator, attempts=2, poll=PollPolicy(initial=PAUSE, maximum=PAUSE, factor=1.0))
+    yield client
     session.close()
 
 
@@ -162,9 +159,7 @@ def test_a_lone_database_is_read_with_a_get_not_its_subscriptions_pages(
 
 
 def test_a_stop_ends_every_wait_at_once_even_while_the_poller_sleeps(emulator: Emulator) -> None:
-    http = open_http(BASE_URL, Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), transport=emulator.transport())
-    session = Session(http, limiter=RateLimiter(100_000, window=1.0))
-    slow = RedisCloudClient(session, poll=PollPolicy(initial=30.0))
+    slow, session = open_client(emulator, poll=PollPolicy(initial=30.0))
     quick = RedisCloudClient(session, poll=PollPolicy(initial=0.05))
     try:
         quick.wait_for_task(put_settings(slow, Tier.PRO, PROD_EU, ORDERS, OFF), timeout=10)

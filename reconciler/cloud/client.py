@@ -56,8 +56,6 @@ class RedisCloudClient:
     ) -> None:
         self.session = session
         self.poll = poll or PollPolicy()
-        self._clock = clock
-        self._sleep = sleep
         self._pages: dict[DatabaseKey, int] = {}  # the list page offset each database was last seen on
         self._pages_lock = threading.Lock()
         self.watch = Watch(self, policy=self.poll, clock=clock, sleep=sleep)

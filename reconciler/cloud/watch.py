@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from reconciler.core.desired import Tier
@@ -66,7 +66,7 @@ class _Waiter:
     answer: object = None
     error: BaseException | None = None
     missing: int = 0  # consecutive 404s of a fresh task id
-    done: bool = field(default=False)
+    done: bool = False
 
 
 class Watch:

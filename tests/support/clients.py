@@ -60,7 +60,7 @@ def open_api(
 
 
 def open_client(
-    emulator: Emulator, *, attempts: int = 6, backoffs: list[float] | None = None
+    emulator: Emulator, *, attempts: int = 6, backoffs: list[float] | None = None, poll: PollPolicy | None = None
 ) -> tuple[RedisCloudClient, Session]:
     """Our client over the emulator's HTTP transport. Retry delays are recorded and then slept for at most
     10 ms: the emulator's 429 asks for a whole second, which would only make the suite slow."""
@@ -79,4 +79,4 @@ def open_client(
         retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.02),
         sleep=sleep,
     )
-    return RedisCloudClient(session, poll=PollPolicy(initial=0.005, maximum=0.05)), session
+    return RedisCloudClient(session, poll=poll or PollPolicy(initial=0.005, maximum=0.05)), session
