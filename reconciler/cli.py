@@ -366,20 +366,17 @@ def main(
     except ManifestError as exc:
         for problem in exc.problems:
             print(problem, file=err)
-        count = len(exc.problems)
-        print(f"Error: {count} problem{'s' * (count != 1)} in the manifests; nothing was changed.", file=err)
+        print(f"Error: {_message(exc)}", file=err)
         return EXIT_ERROR
     except ReconcilerError as exc:
-        print(f"Error: {exc}", file=err)
+        print(f"Error: {_message(exc)}", file=err)
         if not parsed and _asks_for_json(words):  # a usage error: the command never ran to say it as JSON
-            import json
+            from reconciler.output.error_json import error_text
 
-            from reconciler.output.error_json import error_document
-
-            print(json.dumps(error_document(exc, ()), indent=2), file=out)
+            print(error_text(exc, ()), file=out)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("Interrupted.", file=err)
+    except KeyboardInterrupt as exc:
+        print(_message(exc), file=err)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `reconciler status | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -389,12 +386,16 @@ def main(
     except Exception as exc:  # the one broad catch: anything else is a bug in the reconciler
         if debug:
             traceback.print_exc(file=err)
-        print(
-            f"Internal error ({type(exc).__name__}): this is a bug in the reconciler. "
-            "Re-run with --debug for the traceback, and report it.",
-            file=err,
-        )
+        print(_message(exc), file=err)
         return EXIT_BUG
+
+
+def _message(error: BaseException) -> str:
+    """The one wording of each failure, which `--format json` prints too; imported only once something failed,
+    so that start-up stays fast."""
+    from reconciler.output.error_json import message_of
+
+    return message_of(error)
 
 
 def _asks_for_json(words: Sequence[str]) -> bool:

@@ -8,7 +8,6 @@ The CLI's boundary still prints the error as text on stderr and decides the exit
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from reconciler.commands.runtime import Runtime
 from reconciler.core.desired import Manifest, Position
 from reconciler.errors import ManifestError, PlanError, ReceiptError, ReconcilerError
 from reconciler.output.annotations import Finding, code_quality, database_position, github_command
-from reconciler.output.error_json import error_document
+from reconciler.output.error_json import error_text
 
 
 @contextmanager
@@ -36,8 +35,7 @@ def reported(
         if isinstance(error, BrokenPipeError):  # stdout is gone: nothing more can be said on it
             raise
         if json_errors:
-            document = error_document(error, _problems(error, rt.loaded, root=None))
-            print(json.dumps(document, indent=2, ensure_ascii=False), file=rt.out, flush=True)
+            print(error_text(error, _problems(error, rt.loaded, root=None)), file=rt.out, flush=True)
         if annotate and rt.environ.get("GITHUB_ACTIONS") == "true" and isinstance(error, ReconcilerError):
             _annotate(rt, error)
         if code_quality_file is not None and isinstance(error, ManifestError | PlanError | ReceiptError):

@@ -13,6 +13,7 @@ bug, exit 3) or `interrupted` (exit 130). `problems` is every positioned problem
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -72,3 +73,8 @@ def error_document(error: BaseException, problems: Sequence[Finding]) -> dict[st
             "description": error.description,
         }
     return {"error": body}
+
+
+def error_text(error: BaseException, problems: Sequence[Finding]) -> str:
+    """The document as printed on stdout."""
+    return json.dumps(error_document(error, problems), indent=2, ensure_ascii=False)
