@@ -107,7 +107,7 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     if db is None:
         return
     ref = DatabaseRef.of(spec, live_name=db.name)
-    backup_on = normalise.from_live(db.backup, db.tier).enabled
+    backup_on = db.backup.enabled
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
         if update is not None:
@@ -166,9 +166,11 @@ def _settings_change(
     interval = desired.interval or current.interval
     before_cmp = _pick(normalise.comparable(current, interval=current.interval), managed)
     after_cmp = _pick(normalise.comparable(desired, interval=interval), managed)
-    changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
-    if not changed:
+    if before_cmp == after_cmp:
+        # Most databases match: plain equality of a few strings tells them apart in a microsecond, where
+        # DeepDiff takes about 200 µs (4.4 s of a 5.4 s plan at 20,000 databases, issue 16); it names the fields.
         return None
+    changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
     address = settings_address(spec.name)
     found = _settings_problems(address, spec, desired, current, ref)
     if found:
