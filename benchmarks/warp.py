@@ -8,7 +8,9 @@ the new one as it is.
 
 It works by replacing `time.time`, `time.monotonic`, `time.sleep` and `threading.Condition.wait` (which
 `Event.wait` uses) for the whole process. `install()` must run before `reconciler` is imported, because the product
-binds `time.monotonic` and `time.sleep` as default arguments when its modules load; it refuses otherwise.
+binds `time.monotonic` and `time.sleep` as default arguments when its modules load; it refuses otherwise. Not
+scaled: `Lock.acquire(timeout=…)` and `queue.Queue.get(timeout=…)` (which keeps its own reference to the real
+clock); the product waits through neither.
 
 What it cannot scale is the CPU: a request that costs 1.5 ms of real time costs `speed` x 1.5 ms of scaled time
 (90 ms at speed 60, about what the real API answers in). Figures say the speed they ran at and the share of one
