@@ -44,6 +44,13 @@ class Workload:
         return self.fleet.databases if self.kind == "settings" else self.fleet.with_operations()
 
     @property
+    def subscriptions(self) -> int:
+        """Subscriptions with at least one write: what the default --parallelism follows."""
+        if self.kind == "settings":
+            return len(self.fleet.layout())
+        return sum(1 for _, _, dbs in self.fleet.layout() if any(self.fleet.has_operation(db) for db in dbs))
+
+    @property
     def label(self) -> str:
         noun = {"settings": "settings updates", "backup": "on-demand backups", "import": "imports"}[self.kind]
         return f"{self.writes:,} {noun}"
@@ -103,7 +110,7 @@ def reference(workload: Workload, duration: float, defaults: Defaults, limit: in
     per-subscription cap in the emulator, so theirs is ceil(n / parallelism) x d."""
     if workload.kind == "backup":
         return optimum_backups(workload, duration)
-    rounds = waves(workload, defaults.parallelism)
+    rounds = waves(workload, defaults.parallelism_for(workload.subscriptions))
     floor_requests = workload.writes + rounds
     return max(rounds * duration, (math.ceil(floor_requests / limit) - 1) * window)
 
@@ -118,7 +125,7 @@ def apply_run(
     account = emulator(workload.fleet, workload.timings(duration), **({"rate_limit": unlimited} if best_case else {}))
     server = account.snapshot()
     server_limit, window = server["options"]["rate_limit"], Timings.from_dict(server["timings"]).rate_limit_window
-    parallelism = workload.writes if best_case else defaults.parallelism
+    parallelism = workload.writes if best_case else defaults.parallelism_for(workload.subscriptions)
     ref = reference(workload, duration, replace(defaults, parallelism=parallelism), server_limit, window)
     speed = pace.best_case_speed if best_case else pace.speed(ref)
     with tempfile.TemporaryDirectory() as work, warp.running_at(speed):

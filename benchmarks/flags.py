@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.apply.applier import ApplyOptions
+from reconciler.apply.applier import ApplyOptions, default_parallelism
 from reconciler.cli import build_parser
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -17,9 +17,13 @@ BASE = "https://sandbox.invalid/v1"  # never resolved: the emulator answers in-p
 @dataclass(frozen=True, slots=True)
 class Defaults:
     rate_limit: int  # requests per minute
-    parallelism: int
+    parallelism: int | None  # None: the product's default_parallelism for the plan at hand
     max_backups_per_subscription: int
     timeout: float
+
+    def parallelism_for(self, subscriptions: int) -> int:
+        """The workers apply runs for a plan touching this many subscriptions (apply/applier.py)."""
+        return self.parallelism or default_parallelism(subscriptions, self.max_backups_per_subscription)
 
     def apply_options(self, run_id: str, *, parallelism: int | None = None) -> ApplyOptions:
         """What `reconciler apply` builds from these flags (commands/apply.py)."""

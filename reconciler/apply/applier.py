@@ -100,7 +100,7 @@ class Applier:
         done = run_jobs(
             jobs,
             lambda job: self._database(*job),
-            workers=self.options.parallelism or default_parallelism(jobs, slots),
+            workers=self.options.parallelism or default_parallelism(len({job.group for job in jobs}), slots),
             slots_per_group=self.options.max_backups_per_subscription,
         )
         results = {result.address: result for batch in done for result in batch}
@@ -405,12 +405,12 @@ def _by_database(plan: Plan) -> list[tuple[DatabaseRef, list[Change], list[PlanW
     return list(jobs.values())
 
 
-def default_parallelism(jobs: list[Job[_T]], slots_per_subscription: int) -> int:
-    """Enough workers for every subscription the plan touches to run its `slots` backups at once: the scheduler
+def default_parallelism(subscriptions: int, slots_per_subscription: int) -> int:
+    """Enough workers for every subscription the plan touches to run its slots' backups at once: the scheduler
     caps backups per subscription, waits share one poller (cloud/watch.py), and the rate limit is the only global
     bound, so a smaller default only stretches the run (issue 16: 200 backups over 10 subscriptions took 10x the
     optimum at 4)."""
-    return max(1, slots_per_subscription * len({job.group for job in jobs}))
+    return max(1, slots_per_subscription * subscriptions)
 
 
 def _takes_backup_slots(changes: list[Change]) -> bool:
