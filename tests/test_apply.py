@@ -100,6 +100,29 @@ def test_full_apply_then_plan_is_empty(acct: Account) -> None:
     assert all(b.finished_at <= run.started_at for b in backups)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"tasks_list": "running"}, id="task-list-of-running-tasks-only"),
+        pytest.param({"tasks_envelope": "array"}, id="task-list-as-a-bare-array"),
+        pytest.param({"task_processing": "one-at-a-time"}, id="one-task-at-a-time"),
+    ],
+)
+def test_every_unconfirmed_way_of_the_task_list_applies_everything_once(acct: Account, options: dict[str, str]) -> None:
+    """API-NOTES §5, §11 leave `GET /tasks` and the account's task processing UNCONFIRMED: apply ends the same."""
+    acct.emulator.set_options(**options)
+    results = acct.apply(acct.plan())
+
+    assert {r.outcome for r in results} == {Outcome.DONE}
+    assert [run.status for run in import_runs(acct.emulator)] == ["success"]
+    assert sorted(b.destination for b in acct.emulator.backup_history() if b.adhoc) == [
+        "s3://acme-adhoc/inventory",
+        "s3://acme-adhoc/orders",
+    ]
+    again = acct.plan()
+    assert again.is_empty and again.warnings == ()
+
+
 def test_second_apply_of_a_stale_in_memory_plan_never_repeats_a_one_shot(acct: Account) -> None:
     """The same Plan object applied twice: the claim (409 on our own key, from another run id) stops it."""
     first_plan = acct.plan()
