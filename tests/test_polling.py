@@ -155,3 +155,25 @@ def test_setting_the_stop_ends_a_long_pause_at_once() -> None:
         fake.poll(PollPolicy(initial=60.0), 1000.0, stop)
     assert time.monotonic() - started < 10
     assert fake.checks == 2  # the pause ended, the check ran once more, then the stop was seen
+
+
+@pytest.mark.parametrize(
+    ("pause_first", "sleeps", "checks"),
+    [
+        pytest.param(False, [1, 2], 3, id="asks-at-once"),
+        # A status read just after a start: its answer cannot be there yet, so the first ask waits a pause too.
+        pytest.param(True, [1, 2, 4], 3, id="pauses-before-the-first-ask"),
+    ],
+)
+def test_the_first_ask_waits_a_pause_only_when_told(pause_first: bool, sleeps: list[float], checks: int) -> None:
+    fake = _Fake([None, None, "done"])
+    answer = poll(
+        fake.check,
+        policy=DOUBLING,
+        deadline=100,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        timed_out=_TimedOut,
+        pause_first=pause_first,
+    )
+    assert (answer, fake.sleeps, fake.checks) == ("done", sleeps, checks)

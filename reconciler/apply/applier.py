@@ -356,6 +356,7 @@ class Applier:
             clock=self._clock,
             sleep=time.sleep,
             timed_out=timed_out,
+            pause_first=True,  # the accepted task only says the operation started: no outcome can be there yet
         )
 
     def _settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[Outcome, str, str | None]:

@@ -15,12 +15,14 @@ for that tick and reads for everyone:
   otherwise (also for a database no longer on the page it was listed on).
 
 Each answer is given to every waiter it concerns, due or not, and a waiter that got one waits its next pause
-from then: waiters fall into step and share ticks. A waiter only blocks on its own deadline and `stop`; the
-poller sleeps through the injected `sleep` in short steps, so a newer, sooner waiter is not kept waiting.
+from then, rounded up to a grid of the first pause: waiters fall into step and share ticks. A waiter only blocks
+on its own deadline and `stop`; the poller sleeps through the injected `sleep` in short steps, so a newer, sooner
+waiter is not kept waiting.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,7 +104,7 @@ class Watch:
         reading is one pause after the call: a task just created is never already finished."""
         now = self._clock()
         delays = self.policy.delays()
-        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, now + next(delays))
+        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, self._on_grid(now + next(delays)))
         return cast(T, self._wait(waiter, stop))
 
     def database(
@@ -243,7 +245,13 @@ class Watch:
         if now + delay > waiter.deadline:
             self._end(waiter, error=waiter.timed_out())
         else:
-            waiter.due = now + delay
+            waiter.due = self._on_grid(now + delay)
+
+    def _on_grid(self, moment: float) -> float:
+        """The first tick at or after `moment` on a grid of the policy's first pause: waiters due within one pause of
+        each other (each POST and status read starts a task of its own) are read by the same tick."""
+        step = self.policy.initial
+        return math.ceil(moment / step - 1e-6) * step
 
     @staticmethod
     def _end(waiter: _Waiter, *, answer: object = None, error: BaseException | None = None) -> None:

@@ -47,19 +47,19 @@ def poll(
     sleep: Callable[[float], object],
     timed_out: Callable[[], Exception],
     stop: threading.Event | None = None,
+    pause_first: bool = False,
 ) -> T:
     """`check()` until it returns something other than None, and return that; whatever it raises goes through.
 
     After each None: if `stop` is set, `WaitInterrupted`; else, if the next pause would end past `deadline`
     (read on `clock`), `timed_out()` is raised; else it pauses, `sleep(delay)` without a `stop` and
     `stop.wait(delay)` with one, so that setting it ends the pause at once. `check` then runs again: one that
-    must not run once stopped calls `unless_stopped(stop)` itself.
+    must not run once stopped calls `unless_stopped(stop)` itself. With `pause_first`, the first check too comes
+    after a pause (for a question whose answer cannot be there yet: a status read just after a start).
     """
     delays = policy.delays()
-    while True:
-        answer = check()
-        if answer is not None:
-            return answer
+    answer = None if pause_first else check()
+    while answer is None:
         unless_stopped(stop)
         delay = next(delays)
         if clock() + delay > deadline:
@@ -68,6 +68,8 @@ def poll(
             sleep(delay)
         else:
             stop.wait(delay)
+        answer = check()
+    return answer
 
 
 def unless_stopped(stop: threading.Event | None) -> None:
