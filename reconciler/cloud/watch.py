@@ -15,14 +15,13 @@ for that tick and reads for everyone:
   otherwise (also for a database no longer on the page it was listed on).
 
 Each answer is given to every waiter it concerns, due or not, and a waiter that got one waits its next pause
-from then, rounded up to a grid of the first pause: waiters fall into step and share ticks. A waiter only blocks
+from then, rounded to a grid of the first pause: waiters fall into step and share ticks. A waiter only blocks
 on its own deadline and `stop`; the poller sleeps through the injected `sleep` in short steps, so a newer, sooner
 waiter is not kept waiting.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -248,10 +247,11 @@ class Watch:
             waiter.due = self._on_grid(now + delay)
 
     def _on_grid(self, moment: float) -> float:
-        """The first tick at or after `moment` on a grid of the policy's first pause: waiters due within one pause of
-        each other (each POST and status read starts a task of its own) are read by the same tick."""
+        """The tick nearest `moment` on a grid of the policy's first pause: waiters due within half a pause of each
+        other (each POST and status read starts a task of its own) are read by the same tick. Nearest, not the next:
+        a reading taken just after a tick would otherwise lose almost a whole pause at every step of its backoff."""
         step = self.policy.initial
-        return math.ceil(moment / step - 1e-6) * step
+        return round(moment / step) * step
 
     @staticmethod
     def _end(waiter: _Waiter, *, answer: object = None, error: BaseException | None = None) -> None:
