@@ -7,7 +7,6 @@ for many rounds in both modes, counting the rounds in which exactly one proceede
 
 from __future__ import annotations
 
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.served import free_port, url_once_listening
 from reconciler.apply.ledger import CLAIM_SETTLE, Ledger
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
@@ -64,22 +64,13 @@ class _served:
         document["options"] = {**(document.get("options") or {}), "tag_create_existing": self.mode, "rate_limit": 10**9}
         seed = Path(self.work.name) / "world.yaml"
         seed.write_text(yaml.safe_dump(document), encoding="utf-8")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port), "--seed", str(seed)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}/v1"
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the sandbox did not start")
+        return url_once_listening(port, self.process, within=20)
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None:

@@ -16,6 +16,25 @@ from types import TracebackType
 from typing import Any
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def url_once_listening(port: int, process: subprocess.Popen[bytes], *, within: float) -> str:
+    """The API's base URL once `process` accepts connections on `port`; an error if it ends or takes too long."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the emulator did not start serving on port {port}")
+
+
 class Served:
     """`with Served(document, work) as url:` the account at `url` until the block ends."""
 
@@ -25,19 +44,10 @@ class Served:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         command = [sys.executable, "-m", "benchmarks.served", str(self.path), str(port)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}/v1"
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the emulator did not start serving")
+        return url_once_listening(port, self.process, within=120)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if self.process is not None:
