@@ -23,12 +23,12 @@ from typing import TypeVar
 
 from reconciler.apply.backup_refusals import BackupRefused, NoBackupSlot, post_backup, until_a_slot_frees
 from reconciler.apply.ledger import CLAIM_SETTLE, Ledger
-from reconciler.apply.pacing import Pacing
+from reconciler.apply.pacing import Pacing, length_seen
 from reconciler.apply.schedule import Job, run_jobs
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.core.calls import ApiCall, is_backup, resolved
 from reconciler.core.desired import OperationKind
-from reconciler.core.evidence import says_backup_off, status_verdict, unverified_backup
+from reconciler.core.evidence import says_backup_off, seconds_between, status_verdict, unverified_backup
 from reconciler.core.outcomes import Outcome, StepResult
 from reconciler.core.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
 from reconciler.core.polling import poll
@@ -206,21 +206,24 @@ class Applier:
 
     def _run_claimed(self, change: OneShot, receipt: Receipt, deadline: float) -> tuple[Outcome, str, str | None]:
         db, address = change.database, change.address
+        claimed = self._clock()  # the claim's `createdAt` on the local clock, give or take its second
         try:
             self._until_active(db, deadline)
             sent = "nothing was sent"
             if change.backup_first:
-                self._backup_first(db, change.calls[0], receipt, address, deadline)
+                self._backup_first(db, change.calls[0], receipt, address, deadline, claimed)
                 sent = _IMPORT_NOT_SENT
             self._unless_stopped(sent)
             call = self._resolved(change.call)
             if is_backup(call):  # its task is waited for, and its id on the claim as soon as it is known
-                receipt = receipt.with_task(self._post_backup(call, deadline, partial(self._record_task, db, receipt)))
+                task_id, posted = self._post_backup(call, deadline, partial(self._record_task, db, receipt))
+                receipt = receipt.with_task(task_id)
             else:
+                posted = self._clock()
                 receipt = receipt.with_task(self.client.send(call))
                 self.ledger.write(db, receipt, required=False)
                 self._accepted(receipt, deadline)
-            phase, message = self._await(db, receipt, address, deadline)
+            phase, message = self._await(db, receipt, address, deadline, _Times(claimed, posted))
         except (NoBackupSlot, _NotSent) as not_sent:
             return self._withdraw(db, receipt, str(not_sent))
         except _Unverified as unverified:  # the receipt stays claimed with its task id: a person must look
@@ -251,14 +254,16 @@ class Applier:
         outcome = Outcome.DONE if phase is Phase.DONE else Outcome.FAILED
         return outcome, message, receipt.task_id
 
-    def _backup_first(self, db: DatabaseRef, call: ApiCall, claimed: Receipt, address: str, deadline: float) -> None:
+    def _backup_first(
+        self, db: DatabaseRef, call: ApiCall, claimed: Receipt, address: str, deadline: float, claimed_at: float
+    ) -> None:
         """The on-demand backup an import asked for; if it fails, the import must not run. Its status is judged
         against the import's own claim, which the backup follows."""
-        task_id = self._until_a_slot_frees(partial(self._post_backup, self._resolved(call), deadline), deadline)
+        task_id, posted = self._until_a_slot_frees(partial(self._post_backup, self._resolved(call), deadline), deadline)
         backup = replace(claimed, kind=OperationKind.BACKUP, task_id=task_id)
         try:
             # Sent, so waited for even after "stop": the import's claim is judged once it is over.
-            phase, message = self._await(db, backup, address, deadline)
+            phase, message = self._await(db, backup, address, deadline, _Times(claimed_at, posted))
         except _Unverified:
             raise _NotSent(
                 f"the backup before the import (task {task_id}) was accepted, but its outcome cannot be read "
@@ -274,9 +279,13 @@ class Applier:
         # The import is a write too: it needs the database `active` again (DATABASE_NOT_ACTIVE, API-NOTES §11).
         self._until_active(db, deadline, sent=_IMPORT_NOT_SENT)
 
-    def _post_backup(self, call: ApiCall, deadline: float, record: Callable[[str], None] | None = None) -> str:
+    def _post_backup(
+        self, call: ApiCall, deadline: float, record: Callable[[str], None] | None = None
+    ) -> tuple[str, float]:
+        """The accepted backup's task id, and when its POST was sent (what status reads are paced from)."""
         self._unless_stopped()
-        return post_backup(self.client, call, timeout=self._left(deadline), record=record)
+        posted = self._clock()
+        return post_backup(self.client, call, timeout=self._left(deadline), record=record), posted
 
     def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
         return until_a_slot_frees(
@@ -311,15 +320,19 @@ class Applier:
         assert receipt.task_id is not None
         self.client.wait_for_task(receipt.task_id, timeout=self._left(deadline))
 
-    def _await(self, db: DatabaseRef, receipt: Receipt, address: str, deadline: float) -> tuple[Phase, str]:
-        """After the accepted task: the latest status, paced (`pacing.py`), until it shows an outcome after the
-        claim's second (`_Unverified` when the status cannot be read because backup is off)."""
+    def _await(
+        self, db: DatabaseRef, receipt: Receipt, address: str, deadline: float, times: _Times
+    ) -> tuple[Phase, str]:
+        """After the accepted task: the latest status, paced (`pacing.py`) from when the POST was sent, until it
+        shows an outcome after the claim's second (`_Unverified` when the status cannot be read because backup is
+        off)."""
+        since = times.posted
         assert receipt.task_id is not None
-        task_id, started = receipt.task_id, self._clock()
-        unreadable, seen = 0, ""
+        task_id = receipt.task_id
+        unreadable, seen, running_at = 0, "", 0.0
 
         def check() -> tuple[Phase, str] | None:
-            nonlocal unreadable, seen
+            nonlocal unreadable, seen, running_at
             where = (db.tier, db.subscription, db.database)
             latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
             if latest.status:
@@ -340,24 +353,32 @@ class Applier:
             # An unknown status word is shown as the API wrote it, never taken for success (statuses.py).
             seen = f" (latest status {latest.status!r})" if latest.status else ""
             verdict = status_verdict(receipt, address, latest)
-            if verdict is not None and verdict.outcome is not None:
-                self.pacing.learn(receipt.kind, self._clock() - started)
-                detail = f": {latest.failure_reason}" if latest.failure_reason else ""
-                return verdict.outcome, f"{latest.status} at {latest.time}{detail}"
-            return None
+            if verdict is None or verdict.outcome is None:
+                running_at = self._clock() - since
+                return None
+            # The API's clock measures from the claim's `createdAt`; the claim came `posted - claimed` before the POST.
+            api_seconds = seconds_between(receipt.created_at, latest.time)
+            api_length = None if api_seconds is None else api_seconds - (times.posted - times.claimed)
+            self.pacing.learn(
+                receipt.kind,
+                length_seen(api_length=api_length, running_at=running_at, seen_at=self._clock() - since),
+            )
+            detail = f": {latest.failure_reason}" if latest.failure_reason else ""
+            return verdict.outcome, f"{latest.status} at {latest.time}{detail}"
 
         def timed_out() -> TaskTimeoutError:
             return TaskTimeoutError(f"{address}: no outcome within {self.options.timeout:g} s{seen}")
 
-        return poll(
-            check,
-            policy=self.pacing.of(receipt.kind, started),
-            deadline=deadline,
-            clock=self._clock,
-            sleep=time.sleep,
-            timed_out=timed_out,
-            pause_first=True,  # the accepted task only says the operation started: no outcome can be there yet
-        )
+        with self.pacing.waiting(receipt.kind, since) as pauses:
+            return poll(
+                check,
+                policy=pauses,
+                deadline=deadline,
+                clock=self._clock,
+                sleep=pauses.sleep,
+                timed_out=timed_out,
+                pause_first=True,  # the accepted task only says the operation started: no outcome can be there yet
+            )
 
     def _settle(self, db: DatabaseRef, warning: PlanWarning) -> tuple[Outcome, str, str | None]:
         settled = self.ledger.settle(db, warning)
@@ -385,6 +406,14 @@ class Applier:
 
     def _left(self, deadline: float) -> float:
         return max(0.0, deadline - self._clock())
+
+
+@dataclass(frozen=True, slots=True)
+class _Times:
+    """An operation's moments on the local clock: its claim was answered, its POST was sent."""
+
+    claimed: float
+    posted: float
 
 
 class _NotSent(Exception):

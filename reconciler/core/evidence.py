@@ -177,6 +177,13 @@ def ran_after(status_time: str | None, created_at: str | None) -> bool:
     return status_epoch is not None and claim_epoch is not None and status_epoch > claim_epoch
 
 
+def seconds_between(earlier: str | None, later: str | None) -> int | None:
+    """Whole seconds from one server-clock string to another (a claim's `createdAt`, a status's time); None when
+    either is missing or unreadable."""
+    start, end = _seconds(earlier), _seconds(later)
+    return None if start is None or end is None else end - start
+
+
 def left_in_claim_second(created_at: str | None) -> float:
     """Seconds until the server's clock has surely left the second of a claim's `createdAt`, counted from when the
     claim was answered (the server stamped it no later). A time without fractions (or none) could be late in its
