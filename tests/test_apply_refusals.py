@@ -18,7 +18,7 @@ from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
 from reconciler.core.outcomes import Outcome, StepResult
 from reconciler.core.polling import PollPolicy
-from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault, LoggedRequest
 from tests.support.accounts import Account, account
 from tests.support.cli import cli
 from tests.support.clients import BASE_URL
@@ -82,21 +82,39 @@ def ours(acct: Account) -> list[str]:
     return [b.task_id for b in acct.emulator.backup_history(ORDERS) if not b.task_id.startswith("scheduled-")]
 
 
-# --- writes wait for `active` --------------------------------------------------------------------------------
+# --- a write the API refuses as not active is sent again once the database is `active` ----------------------
+
+VALIDATION = ["synchronous", "task"]  # API-NOTES §7: a 4xx, or a task ending processing-error
+SETTINGS_PUT = f"/databases/{ORDERS}"
 
 
-def test_a_database_that_never_becomes_active_gets_no_put_and_the_step_says_nothing_was_sent(acct: Account) -> None:
-    acct.emulator.hold_status(ORDERS, "active-change-pending", 30.0)
+def puts(acct: Account, since: int = 0) -> list[LoggedRequest]:
+    return [entry for entry in acct.writes(since) if entry.method == "PUT" and entry.path.endswith(SETTINGS_PUT)]
+
+
+def refused_as_busy(acct: Account) -> list[dict[str, object]]:
+    return [t for t in acct.emulator.tasks() if t["error"] and t["error"]["type"] == "DATABASE_NOT_ACTIVE"]
+
+
+def test_a_write_to_an_active_database_reads_no_status_first(acct: Account) -> None:
+    """The plan has just seen it; a refusal would change nothing (issue 16: a request saved per write)."""
+    the_plan = acct.plan(targets={"orders-prod.backup", ON_DEMAND})
     mark = acct.log_size()
 
-    results = acct.apply(acct.plan(targets={"orders-prod.backup"}), timeout=0.2)
+    results = acct.apply(the_plan)
 
-    step = outcome_of(results, "orders-prod.backup")
-    assert step.outcome is Outcome.SKIPPED and "nothing was sent" in step.message, step
-    assert acct.writes(mark) == []
+    assert {r.outcome for r in results} == {Outcome.DONE}, results
+    log = acct.emulator.request_log()[mark:]
+    first_write = next(i for i, entry in enumerate(log) if entry.method in {"PUT", "POST"})
+    reads_before = [e.path for e in log[:first_write] if e.path.endswith(f"/databases/{ORDERS}") or "offset" in e.query]
+    assert reads_before == []
 
 
-def test_the_settings_put_waits_until_the_database_is_active(acct: Account) -> None:
+@pytest.mark.parametrize("validation", VALIDATION)
+def test_a_settings_put_refused_as_not_active_is_sent_again_once_the_database_is_active(
+    acct: Account, validation: str
+) -> None:
+    acct.emulator.set_options(validation_errors=validation)
     acct.emulator.hold_status(ORDERS, "active-change-pending", 0.3)
     busy_until = acct.emulator.database(ORDERS)["busy_until"]
     assert busy_until is not None
@@ -104,10 +122,72 @@ def test_the_settings_put_waits_until_the_database_is_active(acct: Account) -> N
     results = acct.apply(acct.plan(targets={"orders-prod.backup"}))
 
     assert outcome_of(results, "orders-prod.backup").outcome is Outcome.DONE
-    [put] = [entry for entry in acct.writes() if entry.method == "PUT" and entry.path.endswith(f"/{ORDERS}")]
-    assert put.time >= busy_until  # sent only once the database was active again
-    assert not [task for task in acct.emulator.tasks() if task["error"]]  # nothing was refused
+    *refused, accepted = puts(acct)
+    assert len(refused) == 1 and refused[0].time < busy_until <= accepted.time
+    assert len(refused_as_busy(acct)) == (1 if validation == "task" else 0)
     assert acct.emulator.database(ORDERS)["backup"]["interval"] == "every-12-hours"
+
+
+@pytest.mark.parametrize("validation", VALIDATION)
+def test_a_database_that_never_becomes_active_keeps_its_settings_and_the_step_says_nothing_changed(
+    acct: Account, validation: str
+) -> None:
+    acct.emulator.set_options(validation_errors=validation)
+    acct.emulator.hold_status(ORDERS, "active-change-pending", 30.0)
+    before = dict(acct.emulator.database(ORDERS)["backup"])
+
+    results = acct.apply(acct.plan(targets={"orders-prod.backup"}), timeout=0.3)
+
+    step = outcome_of(results, "orders-prod.backup")
+    assert step.outcome is Outcome.SKIPPED and "not started" in step.message and "nothing changed" in step.message
+    assert len(puts(acct)) == 1  # the one refused: no PUT is sent again before the database is active
+    assert acct.emulator.database(ORDERS)["backup"] == before
+
+
+def test_a_write_refused_as_not_active_again_and_again_stops_after_three_tries(acct: Account) -> None:
+    """An API that shows `active` yet refuses every write as not active is not asked forever."""
+    acct.emulator.set_options(validation_errors="task")
+    acct.emulator.inject(Fault.task_error("DATABASE_NOT_ACTIVE", command_type="databaseUpdateRequest", count=10))
+
+    results = acct.apply(acct.plan(targets={"orders-prod.backup"}))
+
+    step = outcome_of(results, "orders-prod.backup")
+    assert step.outcome is Outcome.FAILED and "refused the write 3 times" in step.message, step
+    assert len(puts(acct)) == 3
+
+
+@pytest.mark.parametrize("validation", VALIDATION)
+def test_a_backup_refused_as_not_active_withdraws_its_claim_and_runs_once_the_database_is_active(
+    acct: Account, validation: str
+) -> None:
+    acct.emulator.set_options(validation_errors=validation)
+    the_plan = acct.plan(targets={ON_DEMAND})
+    acct.emulator.hold_status(ORDERS, "active-change-pending", 2.0)  # longer than the claim takes
+
+    results = acct.apply(the_plan)
+
+    assert outcome_of(results, ON_DEMAND).outcome is Outcome.DONE, outcome_of(results, ON_DEMAND).message
+    assert len(ours(acct)) == 1
+    assert acct.emulator.tags(ORDERS)[ON_DEMAND_KEY].startswith("v1 done ")
+    deletes = [w for w in acct.writes() if w.method == "DELETE" and w.path.endswith(ON_DEMAND_KEY)]
+    assert len(deletes) == 1  # the claim of the refused POST, withdrawn while the database was busy
+
+
+def test_an_import_refused_as_not_active_is_sent_again_under_the_same_claim_and_runs_once(acct: Account) -> None:
+    """An import's claim stays while it waits (no scheduled import can pass for it); the refused task's id on the
+    claim is replaced by the accepted one's."""
+    acct.emulator.set_options(validation_errors="task")
+    acct.emulator.inject(Fault.task_error("DATABASE_NOT_ACTIVE", command_type="databaseImportRequest", count=1))
+
+    results = acct.apply(acct.plan(targets={IMPORT}))
+
+    assert outcome_of(results, IMPORT).outcome is Outcome.DONE, outcome_of(results, IMPORT).message
+    assert [run.status for run in acct.emulator.import_history(ORDERS)] == ["success"]
+    receipt = acct.emulator.tags(ORDERS)[IMPORT_KEY]
+    assert receipt.startswith("v1 done ")
+    [refused] = refused_as_busy(acct)
+    assert str(refused["task_id"]) not in receipt
+    assert not [w for w in acct.writes() if w.method == "DELETE" and w.path.endswith(IMPORT_KEY)]
 
 
 def test_the_import_after_backup_first_waits_until_the_database_is_active_again(accounts: list[Account]) -> None:
@@ -178,11 +258,12 @@ def test_stop_while_waiting_for_active_before_the_import_sends_nothing_more(acco
     assert IMPORT_KEY not in acct.emulator.tags(ORDERS)
 
 
-def test_stop_while_a_settings_put_waits_for_active_sends_no_put(acct: Account) -> None:
+def test_stop_while_a_refused_settings_put_waits_for_active_sends_it_no_more(acct: Account) -> None:
     acct.emulator.hold_status(ORDERS, "active-change-pending", 5.0)
     stop = threading.Event()
     results: list[StepResult] = []
     the_plan = acct.plan(targets={"orders-prod.backup"})
+    before = dict(acct.emulator.database(ORDERS)["backup"])
     mark = acct.log_size()
     worker = threading.Thread(target=lambda: results.extend(acct.apply(the_plan, stop=stop)))
     worker.start()
@@ -191,8 +272,10 @@ def test_stop_while_a_settings_put_waits_for_active_sends_no_put(acct: Account) 
     worker.join(timeout=30)
 
     step = outcome_of(results, "orders-prod.backup")
-    assert step.outcome is Outcome.SKIPPED and "apply was interrupted; nothing was sent" in step.message, step
-    assert acct.writes(mark) == []
+    assert step.outcome is Outcome.SKIPPED and "apply was interrupted" in step.message, step
+    assert "nothing changed" in step.message
+    assert len(puts(acct, mark)) == 1
+    assert acct.emulator.database(ORDERS)["backup"] == before
 
 
 # --- a fifth concurrent backup -----------------------------------------------------------------------------

@@ -7,6 +7,11 @@ run owns it), gets the task id once accepted, and `done`/`failed` only when the 
 (or, where that is unavailable, the task) shows the outcome. When the outcome is unknown (no answer to the
 POST, a timeout) the receipt stays `claimed` and the next plan settles it: a receipt never lies.
 
+A write is sent without reading the database's status first (the plan has just seen it, and reading before every
+write cost a request each, issue 16). The API refuses a write to a database that is not `active` with
+DATABASE_NOT_ACTIVE, which changes nothing; the write is then sent again once the database is `active`, three tries
+at most. A refused backup's claim is withdrawn while it waits (see `_one_shot`); an import keeps its claim.
+
 After the first Ctrl-C or SIGTERM (`stop`) nothing not yet sent is sent: every PUT and POST, and every wait for a
 database to become `active` before one, checks it first, and a claim whose call was not sent is withdrawn. Calls
 already sent are waited for, so their receipts record the outcome.
@@ -49,6 +54,10 @@ from reconciler.errors import (
 _T = TypeVar("_T")
 _STATUS_ERRORS_TOLERATED = 5  # consecutive failed status reads before the outcome is called unknown
 _IMPORT_NOT_SENT = "the backup before the import ran, the import was not sent"
+# Both types exist (API-NOTES §7); a write refused with either changed nothing (§11: writes need `active`).
+_NOT_ACTIVE = frozenset({"DATABASE_NOT_ACTIVE", "DATABASE_IS_NOT_ACTIVE"})
+_BUSY_REFUSALS = 3  # refusals as not active, each after the database was seen `active` again, before giving up
+_REFUSED_BUSY = "the API refused the write as the database was not active, so nothing changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,19 +162,24 @@ class Applier:
 
     def _update(self, change: SettingsUpdate) -> tuple[Outcome, str, str | None]:
         db, deadline = change.database, self._clock() + self.options.timeout
+
+        def put() -> str:
+            task_id = self.client.send(self._resolved(change.call))
+            self.client.wait_for_task(task_id, timeout=self._left(deadline))
+            return task_id
+
         try:
-            # The API refuses a write on a database that is not `active` (DATABASE_NOT_ACTIVE, API-NOTES §11).
-            self._until_active(db, deadline)
+            task_id = self._when_active(db, deadline, put)
         except _NotSent as interrupted:
             return Outcome.SKIPPED, f"not started: {interrupted}", None
         except TaskTimeoutError as error:
-            return Outcome.SKIPPED, f"not started: {error}; nothing was sent", None
+            return Outcome.UNCERTAIN, f"{error}; plan again to see where it stands", None
         except ApiError as error:
-            return Outcome.FAILED, f"not started: {error}", None
+            return Outcome.FAILED, str(error), None
         try:
-            task_id = self.client.send(self._resolved(change.call))
-            self.client.wait_for_task(task_id, timeout=self._left(deadline))
-            self.client.wait_until_active(db.tier, db.subscription, db.database, timeout=self._left(deadline))
+            self.client.wait_until_active(
+                db.tier, db.subscription, db.database, timeout=self._left(deadline), after_change=True
+            )
         except TaskTimeoutError as error:
             return Outcome.UNCERTAIN, f"{error}; plan again to see where it stands", None
         except ApiError as error:
@@ -179,10 +193,10 @@ class Applier:
         # that), and afresh after each refusal by the API, so the receipt spends no time without a task id:
         # meanwhile another run's plan could take someone else's backup (a scheduled one) for it.
         deadline = self._clock() + self.options.timeout
-        replacing = change.replaces
+        replacing, refused_as_busy = change.replaces, 0
 
         def attempt() -> tuple[Outcome, str, str | None]:
-            nonlocal replacing, deadline
+            nonlocal replacing, deadline, refused_as_busy
             self._unless_stopped()  # waiting for a slot may take long: nothing is claimed after "stop"
             fresh = claim(change.kind, change.op_id, change.fingerprint, at=int(self._wall()), run=self.options.run_id)
             claiming = self._clock()
@@ -191,16 +205,25 @@ class Applier:
             replacing = None  # taken over and replaced by the first claim
             try:
                 return self._run_claimed(change, receipt, deadline)
-            except BackupRefused:
+            except (BackupRefused, _NotActive) as refused:
                 # Nothing started, so the claim goes while we wait: a claim without a task id must not sit
                 # there while scheduled backups finish, since their status could pass for ours.
                 self.ledger.withdraw(change.database, receipt)
-                raise
+                if isinstance(refused, BackupRefused):
+                    raise
+            refused_as_busy += 1
+            if refused_as_busy >= _BUSY_REFUSALS:
+                message = _busy_refusals(change.database.name)
+                return Outcome.SKIPPED, f"not started: {message}; nothing is recorded, so the next apply runs it", None
+            self._until_active(change.database, deadline)  # then claimed afresh
+            return attempt()
 
         try:
             return self._until_a_slot_frees(attempt, deadline)
-        except _NotSent as interrupted:  # before any claim: nothing to withdraw
+        except _NotSent as interrupted:  # before any claim, or once it is withdrawn: nothing to withdraw
             return Outcome.SKIPPED, f"not started: {interrupted}", None
+        except TaskTimeoutError as error:  # the database never returned to `active`, and the claim was withdrawn
+            return Outcome.SKIPPED, f"not started: {error}; nothing is recorded, so the next apply runs it", None
         except NoBackupSlot as refused:
             return Outcome.SKIPPED, f"not started: {refused}; nothing is recorded, so the next apply runs it", None
 
@@ -208,7 +231,6 @@ class Applier:
         db, address = change.database, change.address
         claimed = self._clock()  # the claim's `createdAt` on the local clock, give or take its second
         try:
-            self._until_active(db, deadline)
             sent = "nothing was sent"
             if change.backup_first:
                 self._backup_first(db, change.calls[0], receipt, address, deadline, claimed)
@@ -220,9 +242,17 @@ class Applier:
                 receipt = receipt.with_task(task_id)
             else:
                 posted = self._clock()
-                receipt = receipt.with_task(self.client.send(call))
-                self.ledger.write(db, receipt, required=False)
-                self._accepted(receipt, deadline)
+
+                def post_import() -> None:
+                    """The import's POST, its task id on the claim (best effort) and the receipt, its task waited for;
+                    the receipt keeps the id even when that wait fails, since the import may well run."""
+                    nonlocal receipt
+                    self._unless_stopped()
+                    receipt = receipt.with_task(self.client.send(call))
+                    self.ledger.write(db, receipt, required=False)
+                    self._accepted(receipt, deadline)
+
+                self._when_active(db, deadline, post_import)
             phase, message = self._await(db, receipt, address, deadline, _Times(claimed, posted))
         except (NoBackupSlot, _NotSent) as not_sent:
             return self._withdraw(db, receipt, str(not_sent))
@@ -276,7 +306,7 @@ class Applier:
                 "BACKUP_FIRST_FAILED",
                 f"the backup before the import failed ({message}); the import did not run",
             )
-        # The import is a write too: it needs the database `active` again (DATABASE_NOT_ACTIVE, API-NOTES §11).
+        # The import is a write too, and a backup may leave the database busy (DATABASE_NOT_ACTIVE, API-NOTES §11).
         self._until_active(db, deadline, sent=_IMPORT_NOT_SENT)
 
     def _post_backup(
@@ -285,7 +315,33 @@ class Applier:
         """The accepted backup's task id, and when its POST was sent (what status reads are paced from)."""
         self._unless_stopped()
         posted = self._clock()
-        return post_backup(self.client, call, timeout=self._left(deadline), record=record), posted
+        try:
+            return post_backup(self.client, call, timeout=self._left(deadline), record=record), posted
+        except ApiError as error:
+            if error.error_type in _NOT_ACTIVE:
+                raise _NotActive(str(error)) from None
+            raise
+
+    def _when_active(self, db: DatabaseRef, deadline: float, write: Callable[[], _T]) -> _T:
+        """`write()` at once, and again once the database is `active` for as long as the API refuses it as not
+        active (a refused write changes nothing, API-NOTES §7, §11), a few times at most. Reading the status
+        before every write cost a request each (issue 16); the refusal is the rare case."""
+        for _ in range(_BUSY_REFUSALS - 1):
+            try:
+                return write()
+            except ApiError as error:
+                if error.error_type not in _NOT_ACTIVE:
+                    raise
+            try:
+                self._until_active(db, deadline, sent=_REFUSED_BUSY)
+            except TaskTimeoutError as error:
+                raise _NotSent(f"{error}; {_REFUSED_BUSY}") from None
+        try:
+            return write()
+        except ApiError as error:
+            if error.error_type not in _NOT_ACTIVE:
+                raise
+            raise TaskFailedError(db.name, error.error_type or "", _busy_refusals(db.name)) from None
 
     def _until_a_slot_frees(self, attempt: Callable[[], _T], deadline: float) -> _T:
         return until_a_slot_frees(
@@ -416,12 +472,23 @@ class _Times:
     posted: float
 
 
+class _NotActive(Exception):
+    """The API refused a backup POST because the database is not `active`: nothing started."""
+
+
 class _NotSent(Exception):
     """The call a claim guards was not sent (apply was interrupted, or its backup_first cannot be verified)."""
 
 
 class _Unverified(Exception):
     """An accepted backup whose outcome the API cannot show (backup off): the receipt stays claimed."""
+
+
+def _busy_refusals(name: str) -> str:
+    return (
+        f"the API refused the write {_BUSY_REFUSALS} times as {name} was not active, each time after it was seen "
+        "`active` again; nothing changed"
+    )
 
 
 def _by_database(plan: Plan) -> list[tuple[DatabaseRef, list[Change], list[PlanWarning]]]:

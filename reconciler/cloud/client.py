@@ -214,10 +214,19 @@ class RedisCloudClient:
         return self.watch.task(task_id, finished, timeout=timeout, timed_out=timed_out)
 
     def wait_until_active(
-        self, tier: Tier, subscription: int, database: int, *, timeout: float, stop: threading.Event | None = None
+        self,
+        tier: Tier,
+        subscription: int,
+        database: int,
+        *,
+        timeout: float,
+        stop: threading.Event | None = None,
+        after_change: bool = False,
     ) -> None:
         """After a task completes the database passes through transient statuses (API-NOTES §1); `error` is final.
-        With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen."""
+        With `stop`, the wait gives up (`WaitInterrupted`) as soon as it is set, also once `active` is seen. With
+        `after_change` (a change's task just completed) the first reading is one pause later: the database is
+        still applying it then, and a reading at once would only say so."""
 
         def active(status: str) -> bool | None:
             if status == "error":
@@ -234,7 +243,9 @@ class RedisCloudClient:
         def timed_out() -> TaskTimeoutError:
             return TaskTimeoutError(f"database {database} did not return to `active` within {timeout:g} s")
 
-        self.watch.database((tier, subscription, database), active, timeout=timeout, timed_out=timed_out, stop=stop)
+        self.watch.database(
+            (tier, subscription, database), active, timeout=timeout, timed_out=timed_out, stop=stop, settle=after_change
+        )
 
 
 def _page_items(body: Any) -> list[dict[str, Any]]:

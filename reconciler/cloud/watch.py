@@ -114,12 +114,15 @@ class Watch:
         timeout: float,
         timed_out: Callable[[], Exception],
         stop: threading.Event | None = None,
+        settle: bool = False,
     ) -> T:
         """`check(status)` of each reading of the database's status, the first one almost at once: waits that
-        begin together (tasks that finished on the same tick) are gathered for `_GATHER` seconds and read together."""
+        begin together are gathered for `_GATHER` seconds and read together. With `settle`, the first reading is
+        one pause later, on the grid (a database that has just taken a change is still applying it)."""
         now = self._clock()
-        first = now + min(_GATHER, self.policy.initial)
-        waiter = _Waiter(None, key, check, now + timeout, timed_out, self.policy.delays(), first)
+        delays = self.policy.delays()
+        first = self._on_grid(now + next(delays)) if settle else now + min(_GATHER, self.policy.initial)
+        waiter = _Waiter(None, key, check, now + timeout, timed_out, delays, first)
         return cast(T, self._wait(waiter, stop))
 
     # --- the shared loop -------------------------------------------------------------------------------------
