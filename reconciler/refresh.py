@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
 from reconciler.core.desired import DatabaseSpec, Manifest, OperationKind, Tier
@@ -36,20 +36,39 @@ def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOpt
         def each(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
             return list(pool.map(function, items))
 
-        listings = _list_subscriptions(client, manifest.databases, each)
-        found = [
-            (spec, listings.get((spec.tier, spec.subscription), {}).get(spec.database)) for spec in manifest.databases
-        ]
-        databases = {
-            (db.subscription, db.database): db
-            for db in each(lambda pair: _complete(client, *pair), [(s, item) for s, item in found if item])
-        }
-        databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
-        account = LiveAccount(databases, account_id=_account_id(listings))
+        account = _databases(client, manifest, each, receipts=True)
         return _with_receipt_evidence(client, manifest, account, options, each)
 
 
+def fetch_databases(client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None) -> LiveAccount:
+    """The databases and their backup settings, and nothing else: no tags, no statuses (`check` reads its own)."""
+    options = options or RefreshOptions()
+    with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="refresh") as pool:
+
+        def each(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+            return list(pool.map(function, items))
+
+        return _databases(client, manifest, each, receipts=False)
+
+
 Each = Callable[[Callable[[T], R], Iterable[T]], list[R]]
+
+
+class _Mapper(Protocol):
+    """A pool's map, for any function: `_databases` maps three."""
+
+    def __call__(self, function: Callable[[T], R], items: Iterable[T], /) -> list[R]: ...
+
+
+def _databases(client: RedisCloudClient, manifest: Manifest, each: _Mapper, *, receipts: bool) -> LiveAccount:
+    listings = _list_subscriptions(client, manifest.databases, each)
+    found = [(spec, listings.get((spec.tier, spec.subscription), {}).get(spec.database)) for spec in manifest.databases]
+    databases = {
+        (db.subscription, db.database): db
+        for db in each(lambda pair: _complete(client, *pair, receipts=receipts), [(s, i) for s, i in found if i])
+    }
+    databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
+    return LiveAccount(databases, account_id=_account_id(listings))
 
 
 def _list_subscriptions(
@@ -67,12 +86,12 @@ def _listing(client: RedisCloudClient, tier: Tier, subscription: int) -> dict[in
         return {}
 
 
-def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing) -> LiveDatabase:
+def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing, *, receipts: bool) -> LiveDatabase:
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
         live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
-    if spec.has_one_shot_operations:
+    if receipts and spec.has_one_shot_operations:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.
         live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,7 +79,10 @@ class Emulator:
         if outcome.drop == "after":
             raise httpx.ReadError("Connection reset by peer (sandbox fault after processing)", request=request)
         assert outcome.status is not None and outcome.body is not None
-        return httpx.Response(outcome.status, json=outcome.body, headers=outcome.headers, request=request)
+        # RFC 9110 §6.6.1: a server with a clock sends `Date`; the real API's server does, as `sandbox serve`'s
+        # does (uvicorn adds it). Read on the world's clock, so that it agrees with the times the answers carry.
+        headers = {**outcome.headers, "date": formatdate(self.clock(), usegmt=True)}
+        return httpx.Response(outcome.status, json=outcome.body, headers=headers, request=request)
 
     def process(self, incoming: Incoming) -> Outcome:
         """The transport-neutral core of `handle`, also used by the HTTP server."""
