@@ -46,7 +46,9 @@ def run_check(rt: Runtime[CheckFlags]) -> int:
     wanted = replace(manifest, databases=tuple(spec for spec in manifest.databases if skip_reason(spec) is None))
     with rt.reading(machine=flags.format == "json"):
         live = fetch_databases(client, wanted) if wanted.databases else LiveAccount({})
-        statuses = _statuses(client, wanted, live)
+        # API text may quote a credential (a destination's, in a failure reason): masked before it is shaped
+        # into messages and table cells, where the stream's redactor would no longer recognise it.
+        statuses = {key: _redacted(rt, status) for key, status in _statuses(client, wanted, live).items()}
     now, clock = _now(client)
     report = CheckReport(
         now,
@@ -111,6 +113,11 @@ def _statuses(client: RedisCloudClient, manifest: Manifest, live: LiveAccount) -
     with ThreadPoolExecutor(max_workers=min(STATUS_WORKERS, len(reads)), thread_name_prefix="check") as pool:
         answers = pool.map(read, reads)
         return {(spec.name, kind): status for (spec, kind), status in zip(reads, answers, strict=True)}
+
+
+def _redacted(rt: Runtime[CheckFlags], status: LatestStatus) -> LatestStatus:
+    reason = status.failure_reason
+    return replace(status, failure_reason=rt.redactor(reason)) if reason else status
 
 
 def _now(client: RedisCloudClient) -> tuple[datetime, Clock]:
