@@ -22,7 +22,7 @@ from reconciler.sandbox.faults import Fault, add_fault
 from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.pipeline import Incoming, Outcome, process
 from reconciler.sandbox.seed import load_seed
-from reconciler.sandbox.state import Database, LogEntry, Task, WorldData, default_options
+from reconciler.sandbox.state import BackupRun, Database, LogEntry, Task, WorldData, default_options
 from reconciler.sandbox.store import MemoryStore, Store
 from reconciler.sandbox.tasks import advance
 from reconciler.sandbox.timings import Clock, Timings
@@ -138,6 +138,26 @@ class Emulator:
                     "ends": now + seconds,
                 }
             )
+
+    def seed_backup(self, database_id: int, ago: float, failure_reason: str | None = None) -> None:
+        """A backup that finished `ago` seconds before now (a scheduled one), failed when a reason is given: what
+        `check` judges. The seed file's `last_backup` says the same for a whole world."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            run: BackupRun = {
+                "task_id": f"scheduled-{len(world['backup_runs']) + 1}",
+                "subscription_id": database["subscription_id"],
+                "database_id": database_id,
+                "destination": database["backup"]["path"],
+                "adhoc": False,
+                "started": now - ago - 60.0,
+                "ends": now - ago,
+            }
+            if failure_reason:
+                run["failure_reason"] = failure_reason
+            world["backup_runs"].append(run)
 
     def set_options(self, **changes: Any) -> None:
         """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""
