@@ -198,9 +198,9 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
 
 
 def _check(f: dict[str, Any]) -> list[str]:
-    when = f" (run alone on {f['date']}, load average {f['load']})" if "date" in f else ""
+    when = f"; run alone on {f['date']}, load average {f['load']}" if "date" in f else ""
     lines = [
-        f"## 8. `check` over {f['databases']:,} databases, every backup fresh (issue 15){when}",
+        f"## 8. `check` over {f['databases']:,} databases, every backup fresh (issue 15{when})",
         "",
         "Target: one backup status read per database plus the list pages (here no database declares an import, "
         "which would add its import status read). The floor is (ceil(N/400) - 1) x 60 s for the N requests sent.",
