@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator
+from reconciler.sandbox.seed import SandboxSeedError
 from tests.support.cli import run_reconciler
 from tests.support.examples import ANALYTICS_DB, INVENTORY, ORDERS, SESSIONS
 from tests.support.manifests import write_manifest
@@ -218,11 +219,11 @@ def test_no_secret_reaches_the_output(tmp_path: Path, secret: str) -> None:
 
 
 def test_the_sandbox_seeds_only_well_formed_history(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match=r"last_backup\.ago must be a duration"):
+    with pytest.raises(SandboxSeedError, match=r"database 7654321 last_backup\.ago must be a duration"):
         copy_examples(tmp_path, seeded(orders={"last_backup": {"ago": "yesterday"}}))
 
 
-def test_a_seeded_failure_reads_back_as_the_api_writes_it(tmp_path: Path) -> None:
+def test_a_seed_file_gives_a_database_a_failed_backup_of_a_given_age(tmp_path: Path) -> None:
     work = copy_examples(tmp_path, seeded(orders={"last_backup": {"ago": "2h", "failure_reason": "disk-full"}}))
     emulator: Emulator = sandbox_world(work)
     (run,) = [run for run in emulator.snapshot()["backup_runs"] if run["database_id"] == ORDERS]
