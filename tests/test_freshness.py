@@ -96,6 +96,8 @@ CASES = [
      "'yesterday'"),
     ("the status read failed", spec(backup=ON), live(), LatestStatus(error_type="SUBSCRIPTION_NOT_ACTIVE"), None,
      ["status-unavailable"], "SUBSCRIPTION_NOT_ACTIVE"),
+    ("on live but not read: never taken for fresh", spec(backup=ON), live(), None, None, ["status-unavailable"],
+     "NOT_READ"),
     ("switched off live", spec(backup=ON), live(enabled=False), None, None, ["backup-off-live"], "reconciler apply"),
     ("off live and not managed", spec(), live(enabled=False), None, None, ["backup-not-configured"], "check: false"),
     ("check: false", spec(backup=ON, check=False), None, None, None, ["skipped"], "check: false"),

@@ -192,7 +192,7 @@ def _missing(spec: DatabaseSpec, live: LiveDatabase | None) -> Finding:
 
 
 def _backup_finding(spec: DatabaseSpec, live: LiveDatabase, status: LatestStatus | None, now: datetime) -> Finding:
-    if not live.backup.enabled or status is None:
+    if not live.backup.enabled:
         if spec.backup is not None:
             return Finding(
                 FindingKind.BACKUP_OFF_LIVE,
@@ -207,6 +207,7 @@ def _backup_finding(spec: DatabaseSpec, live: LiveDatabase, status: LatestStatus
             "`check: false` if this database needs no backups",
         )
     max_age = max_age_for(spec, live)
+    status = status or LatestStatus(error_type="NOT_READ")  # backup is on, so it should have been read
     if status.error_type is not None:
         return Finding(
             FindingKind.STATUS_UNAVAILABLE,
