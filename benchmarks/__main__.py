@@ -1,4 +1,5 @@
-"""python -m benchmarks [--quick]: every figure, written to benchmarks/results.json and benchmarks/RESULTS.md."""
+"""python -m benchmarks [--quick | --only check]: every figure (or figure 8 alone), written to benchmarks/results.json
+and benchmarks/RESULTS.md."""
 
 import sys
 

@@ -29,6 +29,8 @@ def render(r: dict[str, Any]) -> str:
     lines += _makespan(r["apply"])
     lines += _plan_timed(r["plan_rate_limited"])
     lines += _footprint(r["plan_footprint"], r["diff_cost"], r["validate"])
+    if "check" in r:  # figure 8 joined after the last full run of the others
+        lines += _check(r["check"])
     lines += ["", (HERE / "notes.md").read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
 
@@ -192,4 +194,29 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
             f"| {f['databases']:,} | {f['validate_seconds']} s | {f['validate_ratio']} | "
             f"{f['validate_peak_rss_mb']} MB | {f['rss_ratio']} | {f['version_seconds']} s | {f['version_ratio']} |"
         )
+    return [*lines, ""]
+
+
+def _check(f: dict[str, Any]) -> list[str]:
+    when = f"; run alone on {f['date']}, load average {f['load']}" if "date" in f else ""
+    lines = [
+        f"## 8. `check` over {f['databases']:,} databases, every backup fresh (issue 15{when})",
+        "",
+        "Target: one backup status read per database plus the list pages (here no database declares an import, "
+        "which would add its import status read). The floor is (ceil(N/400) - 1) x 60 s for the N requests sent.",
+        "",
+        "| databases | target requests | requests | per database | ratio to target | floor | median | worst | "
+        "median ratio to floor | worst | 429s | speed | CPU share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {f['databases']:,} in {f['subscriptions']} subscriptions | {f['target_requests']:,} | "
+        f"{', '.join(f'{n:,}' for n in f['requests'])} | {f['per_database']} | {f['ratio_to_target']} | "
+        f"{_duration(f['floor_seconds'])} | {f['median_seconds']} s | {f['worst_seconds']} s | {f['median_ratio']} | "
+        f"{f['worst_ratio']} | {f['responses_429']} | {f['speed']:g} | {f['cpu_share']} |",
+        "",
+        "Requests per database, by endpoint:",
+        "",
+        "| endpoint | per database |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {share} |" for name, share in f["by_endpoint_per_database"].items()]
     return [*lines, ""]

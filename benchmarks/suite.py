@@ -1,4 +1,5 @@
-"""Every figure of issue 16 (and issue 7's start-up), in one run: results.json, then RESULTS.md from it."""
+"""Every figure of issue 16 (and issue 7's start-up, issue 15's check), in one run: results.json, then RESULTS.md
+from it. `--only check` runs figure 8 alone into the last run's results."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.apply_figures import Pace, apply_run, one_shots, settings
+from benchmarks.check_figures import check_figure
 from benchmarks.diff_cost import diff_cost
 from benchmarks.flags import defaults
 from benchmarks.footprint import plan_footprint, validate_footprint
@@ -26,6 +28,8 @@ MINUTE = 60.0
 
 
 def main(argv: list[str]) -> int:
+    if argv[:2] == ["--only", "check"]:
+        return _only_check()
     quick = "--quick" in argv
     began = time.perf_counter()
     flags = defaults()
@@ -53,8 +57,28 @@ def main(argv: list[str]) -> int:
         results["diff_cost"] = diff_cost(5_000)
         _step("figure 7: validate and --version")
         results["validate"] = [validate_footprint(Fleet(2_000, 40), work / "validate")]
+        _step("figure 8: check")
+        results["check"] = _check(work, flags, quick)
     results["load"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     results["minutes"] = round((time.perf_counter() - began) / 60, 1)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (HERE / "RESULTS.md").write_text(render(results), encoding="utf-8")
+    print((HERE / "RESULTS.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _check(work: Path, flags: Any, quick: bool) -> dict[str, Any]:
+    return check_figure(Fleet(2_000, 40), work / "check", flags, runs=1 if quick else 3, speed=5)
+
+
+def _only_check() -> int:
+    """`python -m benchmarks --only check`: figure 8 alone (about 4 minutes), written into the last full run's
+    results.json and RESULTS.md, whose other figures are kept as they are."""
+    results = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
+    _step("figure 8: check")
+    with tempfile.TemporaryDirectory() as scratch:
+        results["check"] = _check(Path(scratch), defaults(), quick=False)
+    results["check"]["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (HERE / "RESULTS.md").write_text(render(results), encoding="utf-8")
     print((HERE / "RESULTS.md").read_text(encoding="utf-8"))

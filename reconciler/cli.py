@@ -229,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     _text_or_json(status)
     _api_flags(status)
 
+    check = _command(commands, "check", dispatch.check)
+    check.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (default), markdown (a job summary or issue) or json (for scripts)",
+    )
+    check.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this database")
+    _api_flags(check)
+
     sandbox = _command(commands, "sandbox", None, manifests=False)
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True

@@ -110,7 +110,7 @@ def connect(
             ]
             raise CredentialsError(
                 f"{' and '.join(missing)} not set: export the account key and a user key "
-                "(a Viewer's key is enough for validate, plan, show, status and receipts list), or use --sandbox"
+                "(a Viewer's key is enough for validate, plan, show, status, check and receipts list), or use --sandbox"
             )
         http = open_http(url, Credentials(access, secret))
         is_sandbox = False

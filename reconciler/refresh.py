@@ -1,9 +1,10 @@
 """Read the live account for a manifest with as few requests as the API allows (issue 5, "refresh that scales").
 
 Databases come from the list endpoints, 100 a page; a database is fetched on its own only when its list item
-carries no `backup` object. Tags are read (and their receipts decoded, once) only for databases that declare
-one-shot operations, and the asynchronous backup/import status only for databases holding a `claimed` receipt,
-since each status read costs a task and its polling (API-NOTES §5, provider issue #561).
+carries no `backup` object (`fetch_databases` stops there). Tags are read (and their receipts decoded, once)
+only for databases that declare one-shot operations, and the asynchronous backup/import status only for
+databases holding a `claimed` receipt, since each status read costs a task and its polling (API-NOTES §5,
+provider issue #561). `check` reads one status per database it judges (`fetch_freshness`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
 from reconciler.core.desired import DatabaseSpec, Manifest, OperationKind, Tier
+from reconciler.core.freshness import reads_backup_status, reads_import_status, skip_reason
 from reconciler.core.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
 from reconciler.core.receipt_tags import read_receipts
-from reconciler.errors import NotFoundError
+from reconciler.errors import NotFoundError, TaskTimeoutError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,6 +29,12 @@ R = TypeVar("R")
 class RefreshOptions:
     status_timeout: float = 600.0  # how long a backup/import status task may take to answer
     workers: int = 8  # requests in flight at once; the rate limiter still caps the pace
+    # `check`'s status reads in flight at once: enough for one `GET /tasks` to answer dozens of them, so that the
+    # rate limit bounds a large check, not the polling pauses; each is a thread waiting, not a CPU.
+    status_workers: int = 32
+
+
+Statuses = dict[tuple[str, OperationKind], LatestStatus]  # by (database name, kind)
 
 
 def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None) -> LiveAccount:
@@ -36,20 +44,72 @@ def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOpt
         def each(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
             return list(pool.map(function, items))
 
-        listings = _list_subscriptions(client, manifest.databases, each)
-        found = [
-            (spec, listings.get((spec.tier, spec.subscription), {}).get(spec.database)) for spec in manifest.databases
-        ]
-        databases = {
-            (db.subscription, db.database): db
-            for db in each(lambda pair: _complete(client, *pair), [(s, item) for s, item in found if item])
-        }
-        databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
-        account = LiveAccount(databases, account_id=_account_id(listings))
+        account = _databases(client, manifest, each, receipts=True)
         return _with_receipt_evidence(client, manifest, account, options, each)
 
 
+def fetch_databases(client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None) -> LiveAccount:
+    """The databases and their backup settings, and nothing else: no tags, no statuses (`check` reads its own)."""
+    options = options or RefreshOptions()
+    with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="refresh") as pool:
+
+        def each(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+            return list(pool.map(function, items))
+
+        return _databases(client, manifest, each, receipts=False)
+
+
+def fetch_freshness(
+    client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None
+) -> tuple[LiveAccount, Statuses]:
+    """What `check` judges: the databases (no tags), then the latest backup status where backup is on live and
+    the latest import status where the manifest declares imports (`core.freshness` says why), read many at once
+    so that the client's shared watch answers their tasks' polls with one `GET /tasks` a tick."""
+    options = options or RefreshOptions()
+    wanted = replace(manifest, databases=tuple(spec for spec in manifest.databases if skip_reason(spec) is None))
+    live = fetch_databases(client, wanted, options) if wanted.databases else LiveAccount({})
+    reads: list[tuple[DatabaseSpec, OperationKind]] = []
+    for spec in wanted.databases:
+        db = live.databases.get((spec.subscription, spec.database))
+        if reads_backup_status(spec, db):
+            reads.append((spec, OperationKind.BACKUP))
+        if reads_import_status(spec, db):
+            reads.append((spec, OperationKind.IMPORT))
+    if not reads:
+        return live, {}
+
+    def read(item: tuple[DatabaseSpec, OperationKind]) -> LatestStatus:
+        spec, kind = item
+        try:
+            return client.latest(kind, spec.tier, spec.subscription, spec.database, timeout=options.status_timeout)
+        except NotFoundError as error:  # gone since it was listed
+            return LatestStatus(error_type=error.error_type or "NOT_FOUND")
+        except TaskTimeoutError:
+            return LatestStatus(error_type=f"no answer within {options.status_timeout:g} s")
+
+    with ThreadPoolExecutor(max_workers=min(options.status_workers, len(reads)), thread_name_prefix="check") as pool:
+        answers = pool.map(read, reads)
+        return live, {(spec.name, kind): status for (spec, kind), status in zip(reads, answers, strict=True)}
+
+
 Each = Callable[[Callable[[T], R], Iterable[T]], list[R]]
+
+
+class _Mapper(Protocol):
+    """A pool's map, for any function: `_databases` maps three."""
+
+    def __call__(self, function: Callable[[T], R], items: Iterable[T], /) -> list[R]: ...
+
+
+def _databases(client: RedisCloudClient, manifest: Manifest, each: _Mapper, *, receipts: bool) -> LiveAccount:
+    listings = _list_subscriptions(client, manifest.databases, each)
+    found = [(spec, listings.get((spec.tier, spec.subscription), {}).get(spec.database)) for spec in manifest.databases]
+    databases = {
+        (db.subscription, db.database): db
+        for db in each(lambda pair: _complete(client, *pair, receipts=receipts), [(s, i) for s, i in found if i])
+    }
+    databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
+    return LiveAccount(databases, account_id=_account_id(listings))
 
 
 def _list_subscriptions(
@@ -67,12 +127,12 @@ def _listing(client: RedisCloudClient, tier: Tier, subscription: int) -> dict[in
         return {}
 
 
-def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing) -> LiveDatabase:
+def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing, *, receipts: bool) -> LiveDatabase:
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
         live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
-    if spec.has_one_shot_operations:
+    if receipts and spec.has_one_shot_operations:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.
         live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))

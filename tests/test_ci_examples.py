@@ -34,10 +34,11 @@ from tests.support.ci_runners import (
     run_gitlab_job,
 )
 from tests.support.cli import run_reconciler
-from tests.support.examples import EXAMPLES, IMPORT_KEY, ROOT
+from tests.support.examples import EXAMPLES, IMPORT_KEY, INVENTORY, ORDERS, ROOT, SESSIONS
 from tests.support.forge import FakeGitHub, FakeGitLab
 from tests.support.node_packages import installed
 from tests.support.workdirs import STATE, peek_tags, sandbox_dir
+from tests.support.workdirs import world as sandbox_world
 
 CI = ROOT / "examples" / "ci"
 GITHUB = CI / "github-actions.yml"
@@ -102,8 +103,8 @@ def _github(team: Team, forge: FakeGitHub, job: str, event: GitHubEvent, run_id:
     [
         pytest.param("pull_request", {"plan"}, id="pull-request-plans"),
         pytest.param("push", {"apply"}, id="push-to-main-applies"),
-        pytest.param("schedule", {"drift"}, id="nightly-drift"),
-        pytest.param("workflow_dispatch", {"drift"}, id="by-hand-drift"),
+        pytest.param("schedule", {"drift", "backups"}, id="nightly-drift-and-backups"),
+        pytest.param("workflow_dispatch", {"drift", "backups"}, id="by-hand-drift-and-backups"),
         pytest.param("pull_request_target", set(), id="not-for-forks-with-secrets"),
     ],
 )
@@ -215,6 +216,55 @@ def test_nightly_drift_opens_one_issue_updates_it_and_closes_it_when_the_account
     assert forge.comments[issue["number"]][0]["body"].startswith("No drift any more:")
 
 
+def _backups(team: Team, **history: dict[str, object]) -> None:
+    """Give the team's account a backup history (`orders={"ago": "3h"}`: orders-prod's last backup)."""
+    world = sandbox_world(team.account.parent)
+    for name, last in history.items():
+        world.seed_backup(BACKUP_IDS[name], **last)
+
+
+BACKUP_IDS = {"orders": ORDERS, "sessions": SESSIONS, "inventory": INVENTORY}
+BACKUPS_MARKER = "<!-- reconciler-backups -->"
+
+
+def test_nightly_backup_check_opens_one_issue_updates_it_and_closes_it_when_all_hold(tmp_path: Path) -> None:
+    team, forge = Team(tmp_path, manifests=("orders.yaml",)), FakeGitHub()
+    with forge.serve():
+        _backups(team, orders={"ago": 30 * 3600})  # stale: the manifest's every-12-hours allows 24 h
+        stale, work = _github(team, forge, "backups", GitHubEvent("schedule", "5" * 40), run_id=601)
+        assert not stale.ok  # the scheduled run goes red, and the issue says why
+        (issue,) = forge.issues
+        assert issue["title"] == "Redis Cloud backups: some are stale or failing"
+        assert issue["body"].startswith(f"{BACKUPS_MARKER}\nSome backups cannot be relied on (found ")
+        assert "### ❌ Check failed: 1 of 1 checked database violated." in issue["body"]
+        assert "| `orders-prod` | ❌ stale | stale: last successful backup" in issue["body"]
+        assert "Check failed" in (work.parent / "summary.md").read_text(encoding="utf-8")  # the job summary too
+
+        _backups(team, orders={"ago": 3600, "failure_reason": "bucket-not-found"})
+        failed, _ = _github(team, forge, "backups", GitHubEvent("schedule", "5" * 40), run_id=602)
+        assert not failed.ok
+        assert len(forge.issues) == 1 and "actions/runs/602" in forge.issues[0]["body"]
+        assert "bucket-not-found" in forge.issues[0]["body"]
+
+        _backups(team, orders={"ago": 3600})
+        fresh, _ = _github(team, forge, "backups", GitHubEvent("schedule", "5" * 40), run_id=603)
+        assert fresh.ok, fresh.log
+    assert forge.issues[0]["state"] == "closed"
+    assert forge.comments[issue["number"]][0]["body"].startswith("All backups hold again:")
+    assert not [call for call in forge.calls if call.method != "GET" and "/issues" not in call.path]
+
+
+def test_the_backup_check_fails_the_job_on_an_error_and_leaves_the_issue_alone(tmp_path: Path) -> None:
+    team, forge = Team(tmp_path, manifests=("orders.yaml",)), FakeGitHub()
+    (team.repo / "manifests" / "orders.yaml").write_text("version: 1\ndatabases: [{name: x}]\n", encoding="utf-8")
+    with forge.serve():
+        broken, _ = _github(team, forge, "backups", GitHubEvent("schedule", "6" * 40), run_id=701)
+    assert not broken.ok
+    step = broken.ran("Check backups")
+    assert step is not None and step.code == 1
+    assert broken.ran("Open, update or close the backups issue") is None and forge.issues == []
+
+
 # --- GitLab CI ---------------------------------------------------------------------------------------------
 
 
@@ -272,8 +322,8 @@ def _default_branch_pipeline(pipeline_id: int, sha: str) -> GitLabPipeline:
         ),
         pytest.param(
             {"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"},
-            {"reconciler-drift": "on_success"},
-            id="schedule-drift",
+            {"reconciler-drift": "on_success", "reconciler-backups": "on_success"},
+            id="schedule-drift-and-backups",
         ),
     ],
 )
@@ -375,6 +425,22 @@ def test_gitlab_drift_job_fails_while_the_account_differs(tmp_path: Path) -> Non
         assert team.reconciler("apply", "-f", "manifests/", "--auto-approve").returncode == 0
         clean, _ = _gitlab(team, forge, "reconciler-drift", schedule, job_id=1502)
     assert clean.ok, clean.log
+
+
+def test_gitlab_backup_check_fails_while_a_backup_is_stale(tmp_path: Path) -> None:
+    team, forge = Team(tmp_path, manifests=("orders.yaml",)), FakeGitLab()
+    schedule = GitLabPipeline(1451, "schedule", "3" * 40, "main", None, {**GITLAB_VARIABLES, **PROTECTED})
+    with forge.serve():
+        _backups(team, orders={"ago": 30 * 3600})
+        stale, work = _gitlab(team, forge, "reconciler-backups", schedule, job_id=1551)
+        assert not stale.ok
+        assert "Backups: some databases of main are stale, failing or never backed up" in stale.log
+        assert "| `orders-prod` | ❌ stale |" in (work / "check.md").read_text(encoding="utf-8")
+        (record,) = [p for ps in forge.pipelines.values() for p in ps if p.id == 1451]
+        assert "check.md" in record.jobs["reconciler-backups"][2]  # kept although the job failed
+        _backups(team, orders={"ago": 3600})
+        fresh, _ = _gitlab(team, forge, "reconciler-backups", schedule, job_id=1552)
+    assert fresh.ok, fresh.log
 
 
 def test_gitlab_reviewed_plan_job_refuses_a_commit_no_merge_request_reviewed(tmp_path: Path) -> None:

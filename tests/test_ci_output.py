@@ -76,7 +76,7 @@ def test_an_error_of_no_place_is_one_annotation_on_the_run(tmp_path: Path) -> No
     assert ran.returncode == 1
     assert _annotations(ran.stderr) == [
         "::error::REDISCLOUD_ACCESS_KEY and REDISCLOUD_SECRET_KEY not set: export the account key and a user key "
-        "(a Viewer's key is enough for validate, plan, show, status and receipts list), or use --sandbox"
+        "(a Viewer's key is enough for validate, plan, show, status, check and receipts list), or use --sandbox"
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -464,3 +465,18 @@ def test_every_request_says_its_body_is_json_even_the_bodiless_backup_post(emula
     assert bodiless_backup[2] == b""
     assert [entry[3] for entry in seen] == ["application/json"] * 8
     assert all(status < 400 for status in (entry.status or 500 for entry in emulator.request_log()))
+
+
+def test_the_api_clock_is_read_from_the_date_of_its_answers(emulator: Emulator, clock: ManualClock, api: Api) -> None:
+    """`check` ages a backup on the API's clock: here a year behind this machine's, and it is the one that counts."""
+    assert api.session.server_now() is None  # nothing answered yet
+    emulator.seed_backup(ORDERS, ago=30 * 3600)
+    clock.advance(3600)
+    latest = api.client.latest(OperationKind.BACKUP, Tier.PRO, PROD_EU, ORDERS, timeout=5)
+    server = api.session.server_now()
+    assert server is not None
+    assert abs(server.timestamp() - clock()) < 2  # the Date header is to the second
+    assert abs(server - datetime.now(UTC)) > timedelta(days=30)
+    assert latest.time is not None
+    age = server - datetime.fromisoformat(latest.time)
+    assert timedelta(hours=31) - timedelta(seconds=2) <= age <= timedelta(hours=31, seconds=2)

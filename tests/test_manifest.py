@@ -6,6 +6,7 @@ import io
 import json
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,36 @@ BAD = [
         "m.yaml:8:15: subscription 1234567 database 7654321 is already declared at m.yaml:5:15 — declare each database once",
         id="duplicate-database",
     ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      max_age: 26 hours\n",
+        "m.yaml:8:16: databases[0].backup.max_age: '26 hours' is not valid — write days, hours and minutes in that order, such as 26h, 2d, 90m or 1d12h",
+        id="max-age-not-a-duration",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      max_age: 0h\n",
+        "m.yaml:8:16: databases[0].backup.max_age: '0h' is no time at all — write how old a backup may get, e.g. 26h",
+        id="max-age-zero",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      path: s3://b/p\n      interval: every-12-hours\n      max_age: 6h\n",
+        "m.yaml:9:16: databases[0].backup.max_age: 6h is shorter than the time between two backups (the interval is every-12-hours), so check would fail before every backup — make it at least 12h",
+        id="max-age-below-the-interval",
+    ),
+    pytest.param(
+        GOOD_DB + "    tier: essentials\n    backup:\n      path: s3://b/p\n      max_age: 20h\n",
+        "m.yaml:9:16: databases[0].backup.max_age: 20h is shorter than the time between two backups (Essentials backs up every 24 hours), so check would fail before every backup — make it at least 1d",
+        id="max-age-below-a-day-on-essentials",
+    ),
+    pytest.param(
+        GOOD_DB + "    backup:\n      enabled: false\n      max_age: 2d\n",
+        "m.yaml:8:7: databases[0].backup.max_age: `enabled: false` stands alone (with at most `confirm`) — remove it, or set enabled: true",
+        id="max-age-beside-enabled-false",
+    ),
+    pytest.param(
+        GOOD_DB + "    check: no\n",
+        "m.yaml:6:12: databases[0].check: expected true or false, got no — YAML 1.2, as your editor reads it, takes no as text: write false",
+        id="check-yaml11-boolean",
+    ),
 ]
 
 
@@ -324,6 +355,14 @@ def test_backup_blocks_that_validate(tmp_path: Path, backup: str, expected: str 
     """An interval left out is not managed (issue 12 part 5); `confirm` may stand beside `enabled: false`."""
     (db,) = load_manifest([_write(tmp_path, GOOD_DB + "    protected: true\n    backup:\n" + backup)]).databases
     assert db.backup is not None and db.backup.interval is None and db.backup.confirm == expected
+
+
+def test_max_age_and_check_build_into_the_model(tmp_path: Path) -> None:
+    text = GOOD_DB + "    check: false\n    backup:\n      path: s3://b/p\n      max_age: 1d12h\n"
+    (db,) = load_manifest([_write(tmp_path, text)]).databases
+    assert db.check is False and db.backup is not None and db.backup.max_age == timedelta(hours=36)
+    (db,) = load_manifest([_write(tmp_path, GOOD_DB)]).databases
+    assert db.check is True and db.backup is None
 
 
 def test_invalid_example_reports_one_positioned_line_per_problem() -> None:

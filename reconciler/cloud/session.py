@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -204,6 +206,7 @@ class Session:
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request sent, retries included (shown with --debug)
         self.retries = 0
+        self._server_date: tuple[datetime, float] | None = None  # the last `Date` header, and our clock then
 
     @property
     def base_url(self) -> str:
@@ -274,7 +277,19 @@ class Session:
             return _Attempt(sent, answered, response, unknown)
         return _Attempt(sent, answered, response, failure, retryable=status in _RETRY_STATUSES)
 
+    def server_now(self) -> datetime | None:
+        """The API's clock now: the last answer's `Date` (to the second) plus the time since it came; None when no
+        answer carried one. API timestamps (`lastBackupTime`) are compared with this, not with our clock."""
+        seen = self._server_date
+        if seen is None:
+            return None
+        date, at = seen
+        return date + timedelta(seconds=max(0.0, self._clock() - at))
+
     def _observe(self, response: httpx.Response) -> None:
+        date = _date(response.headers.get("date"))
+        if date is not None:
+            self._server_date = (date, self._clock())
         remaining = response.headers.get(_REMAINING_HEADER)
         if remaining is not None and remaining.strip().isdigit():
             # A 429 says when the window reopens; without that, assume a whole window (the safe side).
@@ -303,6 +318,17 @@ def _error_for(method: str, path: str, response: httpx.Response) -> CallError:
     if status >= 500:
         kind = ServerError
     return kind(method, path, status, error_type, description, retry_after=_seconds(response.headers))
+
+
+def _date(text: str | None) -> datetime | None:
+    """An HTTP `Date` (RFC 9110: `Tue, 01 Dec 2026 16:35:50 GMT`), aware and in UTC; None when absent or garbled."""
+    if not text:
+        return None
+    try:
+        date = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return date if date.tzinfo is not None else None
 
 
 def _seconds(headers: httpx.Headers) -> float | None:

@@ -105,6 +105,19 @@ def status(args: argparse.Namespace, start: Start) -> int:
         return run_status(rt)
 
 
+def check(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.check import run_check
+    from reconciler.commands.options import CheckFlags
+    from reconciler.commands.reporting import reported
+
+    flags = CheckFlags(
+        files=tuple(args.files), targets=tuple(args.target), rate_limit=args.rate_limit, format=args.format
+    )
+    rt = start(flags)
+    with reported(rt, json_errors=flags.format == "json"):
+        return run_check(rt)
+
+
 def receipts_list(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import ReceiptsListFlags
     from reconciler.commands.receipts import run_receipts_list

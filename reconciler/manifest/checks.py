@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from reconciler.core.desired import Position
+from reconciler.core.durations import format_duration, parse_duration
+from reconciler.core.freshness import ESSENTIALS_INTERVAL, interval_length
 from reconciler.core.normalise import TIMED_INTERVALS
 from reconciler.core.uris import (
     BACKUP_STORAGE_TYPES,
@@ -161,6 +163,8 @@ class _DatabaseChecker:
                 f"a time of day is only allowed with every-12-hours or "
                 f"every-24-hours, not {clipped(interval)} — remove time_utc or change the interval",
             )
+        if isinstance(block.get("max_age"), str):
+            self._max_age(block, (*path, "max_age"), essentials)
         if "path" not in block:
             self._report(path, "missing 'path' — an enabled backup needs a destination such as s3://bucket/path")
         elif isinstance(block["path"], str):
@@ -174,6 +178,23 @@ class _DatabaseChecker:
                     "only for credentials (in the user-info): plan compares the place with the live one — "
                     "write it literally",
                 )
+
+    def _max_age(self, block: dict[str, Any], path: JsonPath, essentials: bool) -> None:
+        """A `max_age` no schedule can meet would fail `check` between any two backups: say so now."""
+        max_age = parse_duration(block["max_age"])
+        if max_age is None:
+            self._report(
+                path, f"{shown(block['max_age'])} is no time at all — write how old a backup may get, e.g. 26h"
+            )
+            return
+        interval = ESSENTIALS_INTERVAL if essentials else interval_length(block.get("interval"))
+        if interval is not None and max_age < interval:
+            every = "Essentials backs up every 24 hours" if essentials else f"the interval is {block['interval']}"
+            self._report(
+                path,
+                f"{format_duration(max_age)} is shorter than the time between two backups ({every}), so check would "
+                f"fail before every backup — make it at least {format_duration(interval)}",
+            )
 
     def _operations(self) -> None:
         seen: dict[str, str] = {}

@@ -23,6 +23,7 @@ from reconciler.core.desired import (
     Position,
     Tier,
 )
+from reconciler.core.durations import parse_duration
 from reconciler.core.uris import infer_type
 from reconciler.errors import ManifestError
 from reconciler.input_files import kind_of
@@ -198,6 +199,7 @@ def _build(document: YamlDocument, index: int) -> DatabaseSpec:
         backups=tuple(OnDemandBackup(id=b["id"], path=b.get("path")) for b in entry.get("backups") or []),
         imports=tuple(_build_import(i) for i in entry.get("imports") or []),
         position=document.position(("databases", index)),
+        check=bool(entry.get("check", True)),
     )
 
 
@@ -210,6 +212,7 @@ def _build_backup(block: dict[str, Any]) -> BackupSettings:
         interval=block.get("interval"),
         time_utc=block.get("time_utc"),
         confirm=block.get("confirm"),
+        max_age=parse_duration(block["max_age"]) if "max_age" in block else None,
     )
 
 

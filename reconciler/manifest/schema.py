@@ -19,6 +19,7 @@ SUPPORTED_VERSIONS = (1,)
 _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    "max_age": "write days, hours and minutes in that order, such as 26h, 2d, 90m or 1d12h",
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ from reconciler.sandbox.faults import Fault, add_fault
 from reconciler.sandbox.lifecycle import hold
 from reconciler.sandbox.pipeline import Incoming, Outcome, process
 from reconciler.sandbox.seed import load_seed
-from reconciler.sandbox.state import Database, LogEntry, Task, WorldData, default_options
+from reconciler.sandbox.state import BackupRun, Database, LogEntry, Task, WorldData, default_options
 from reconciler.sandbox.store import MemoryStore, Store
 from reconciler.sandbox.tasks import advance
 from reconciler.sandbox.timings import Clock, Timings
@@ -78,7 +79,10 @@ class Emulator:
         if outcome.drop == "after":
             raise httpx.ReadError("Connection reset by peer (sandbox fault after processing)", request=request)
         assert outcome.status is not None and outcome.body is not None
-        return httpx.Response(outcome.status, json=outcome.body, headers=outcome.headers, request=request)
+        # RFC 9110 §6.6.1: a server with a clock sends `Date`; the real API's server does, as `sandbox serve`'s
+        # does (uvicorn adds it). Read on the world's clock, so that it agrees with the times the answers carry.
+        headers = {**outcome.headers, "date": formatdate(self.clock(), usegmt=True)}
+        return httpx.Response(outcome.status, json=outcome.body, headers=headers, request=request)
 
     def process(self, incoming: Incoming) -> Outcome:
         """The transport-neutral core of `handle`, also used by the HTTP server."""
@@ -134,6 +138,26 @@ class Emulator:
                     "ends": now + seconds,
                 }
             )
+
+    def seed_backup(self, database_id: int, ago: float, failure_reason: str | None = None) -> None:
+        """A backup that finished `ago` seconds before now (a scheduled one), failed when a reason is given: what
+        `check` judges. The seed file's `last_backup` says the same for a whole world."""
+        with self._world() as (world, now):
+            database = next((db for db in world["databases"] if db["id"] == database_id), None)
+            if database is None:
+                raise KeyError(database_id)
+            run: BackupRun = {
+                "task_id": f"scheduled-{len(world['backup_runs']) + 1}",
+                "subscription_id": database["subscription_id"],
+                "database_id": database_id,
+                "destination": database["backup"]["path"],
+                "adhoc": False,
+                "started": now - ago - 60.0,
+                "ends": now - ago,
+            }
+            if failure_reason:
+                run["failure_reason"] = failure_reason
+            world["backup_runs"].append(run)
 
     def set_options(self, **changes: Any) -> None:
         """E.g. `set_options(pro_list_includes_backup=True, validation_errors="synchronous", rate_limit=10)`."""

@@ -41,7 +41,7 @@ def backup_status_at(world: WorldData, database_id: int, at: float) -> JsonObjec
         return {}
     latest = max(runs, key=lambda r: r["started"])
     # issue 14: a backup the data plane could not write (e.g. the store refused the path's credentials).
-    failed = {r["task_id"]: data_hooks.backup_failure(r["task_id"]) for r in runs}
+    failed = {r["task_id"]: r.get("failure_reason") or data_hooks.backup_failure(r["task_id"]) for r in runs}
     finished = [r for r in runs if r["ends"] <= at]  # UNCONFIRMED: a failed run sets lastBackupTime too
     resource: JsonObject = {}
     cluster = _cluster_words(world)

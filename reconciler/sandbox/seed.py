@@ -7,6 +7,8 @@ and ships inside the package as `DEFAULT_SEED`, so every sandbox command starts 
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from reconciler.sandbox.state import (
     FORMAT_VERSION,
     WORLD_KIND,
     ApiKey,
+    BackupRun,
     Database,
+    ImportRun,
     StoredBackup,
     StoredTag,
     WorldData,
@@ -84,7 +88,9 @@ def world_from_document(document: Any) -> WorldData:
             {"id": int(sub["id"]), "name": str(sub["name"]), "tier": tier, "status": str(sub.get("status", "active"))}
         )
         for db in sub.get("databases") or []:
-            world["databases"].append(_database(_mapping(db, "a database"), int(sub["id"]), tier))
+            raw = _mapping(db, "a database")
+            world["databases"].append(_database(raw, int(sub["id"]), tier))
+            _history(world, raw, int(sub["id"]), time.time())
     ids = [db["id"] for db in world["databases"]]
     if len(ids) != len(set(ids)):
         raise ValueError("database ids must be unique")
@@ -135,7 +141,7 @@ def _options(raw: dict[str, Any]) -> Any:
 
 
 def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
-    _only(raw, "database", {"id", "name", "status", "backup", "tags", "data"})
+    _only(raw, "database", {"id", "name", "status", "backup", "tags", "data", "last_backup", "last_import"})
     tags = _mapping(raw.get("tags") or {}, "tags")
     return {
         "id": int(raw["id"]),
@@ -149,6 +155,59 @@ def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
         "busy_until": None,
         "last_modified": SEED_EPOCH,
     }
+
+
+_AGO = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+_HISTORY_KEYS = {"ago", "failure_reason"}
+
+
+def _history(world: WorldData, raw: dict[str, Any], subscription_id: int, now: float) -> None:
+    """`last_backup` / `last_import: {ago: 30h, failure_reason: …}`: a run that ended `ago` before the world was
+    made, failed when a reason is given, so that `check` has an old, failed or fresh backup to judge."""
+    database_id = int(raw["id"])
+    if raw.get("last_backup") is not None:
+        item = _mapping(raw["last_backup"], f"database {database_id} last_backup")
+        _only(item, f"database {database_id} last_backup", _HISTORY_KEYS)
+        ends = now - _ago(item.get("ago"), f"database {database_id} last_backup.ago")
+        backup: BackupRun = {
+            "task_id": f"seeded-backup-{database_id}",
+            "subscription_id": subscription_id,
+            "database_id": database_id,
+            "destination": world["databases"][-1]["backup"]["path"],
+            "adhoc": False,
+            "started": ends - 60.0,
+            "ends": ends,
+        }
+        if item.get("failure_reason"):
+            backup["failure_reason"] = str(item["failure_reason"])
+        world["backup_runs"].append(backup)
+    if raw.get("last_import") is not None:
+        item = _mapping(raw["last_import"], f"database {database_id} last_import")
+        _only(item, f"database {database_id} last_import", _HISTORY_KEYS)
+        ends = now - _ago(item.get("ago"), f"database {database_id} last_import.ago")
+        reason = str(item["failure_reason"]) if item.get("failure_reason") else None
+        imported: ImportRun = {
+            "task_id": f"seeded-import-{database_id}",
+            "subscription_id": subscription_id,
+            "database_id": database_id,
+            "source_type": "aws-s3",
+            "uris": [],
+            "started": ends - 60.0,
+            "ends": ends,
+            "outcome": "failed" if reason else "success",
+            "failure_reason": reason,
+            "applied": True,  # history: its effect on the data is not replayed
+        }
+        world["import_runs"].append(imported)
+
+
+def _ago(text: Any, where: str) -> float:
+    """`90s`, `30m`, `26h`, `2d` or a combination in that order (`1d12h`), in seconds."""
+    match = _AGO.fullmatch(str(text)) if isinstance(text, str) and text else None
+    if match is None:
+        raise ValueError(f"{where} must be a duration such as 30m, 26h or 2d, got {text!r}")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
 
 
 def _seed_tag(value: Any) -> StoredTag:

@@ -123,6 +123,7 @@ class BackupRun(TypedDict):
     adhoc: bool
     started: float
     ends: float
+    failure_reason: NotRequired[str]  # a seeded failed backup (seed `last_backup: {failure_reason: …}`)
 
 
 class ImportRun(TypedDict):

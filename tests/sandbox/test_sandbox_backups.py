@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from reconciler.sandbox import Emulator, ManualClock
+from reconciler.sandbox.timings import iso_utc
 from tests.support.emulator_http import fixed_db, pro_db
 from tests.support.examples import (
     ANALYTICS,
@@ -145,3 +147,22 @@ def test_essentials_backup_with_a_path_runs(
     clock.advance(0.5)  # the database is `active` again once the change has settled
     assert finish(client.post(fixed_db(SCRATCH) + "/backup"))["status"] == "processing-completed"
     assert [r.destination for r in emulator.backup_history(SCRATCH)] == ["s3://acme-backups/scratch"]
+
+
+def test_a_seeded_backup_reads_back_with_its_time_and_its_failure(
+    emulator: Emulator, client: httpx.Client, clock: ManualClock, finish: Finish
+) -> None:
+    """What `check` judges: a scheduled backup that ended some time ago, and one that failed with a reason."""
+    emulator.seed_backup(ORDERS, ago=30 * 3600)
+    emulator.seed_backup(SESSIONS, ago=600, failure_reason="bucket-not-found")
+    orders = finish(client.get(pro_db(ORDERS) + "/backup"))["response"]["resource"]
+    assert orders == {"status": "success", "lastBackupTime": iso_utc(clock() - 30 * 3600)}
+    sessions = finish(client.get(pro_db(SESSIONS) + "/backup"))["response"]["resource"]
+    assert sessions["status"] == "failed" and sessions["failureReason"] == "bucket-not-found"
+
+
+def test_every_answer_carries_the_date_on_the_worlds_clock(client: httpx.Client, clock: ManualClock) -> None:
+    """RFC 9110: a server with a clock sends `Date`; the product ages backups by it (SPEC §10: server times)."""
+    answer = client.get(pro_db(ORDERS) + "/backup")
+    assert parsedate_to_datetime(answer.headers["date"]).timestamp() == int(clock())
+    assert client.get("/no/such/path").headers["date"]  # errors too
