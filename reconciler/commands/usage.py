@@ -163,7 +163,8 @@ COMMANDS = {
         (
             "Names: the live name without accents, lowercase, each run of other characters one '-', no '-' at "
             "either end, cut to 40 characters. When two databases would get the same name, or nothing is left, "
-            "each gets -<database id> (cut shorter to fit); if even that is taken, db-<subscription>-<database id>.",
+            "each gets -<id>, its database id (the name cut shorter to fit); if even that is taken, "
+            "db-<subscription>-<id>.",
             "A destination with a literal credential is written with ${env:<NAME>_BACKUP_PASSWORD} (an Azure "
             "key: _BACKUP_KEY) in its place, and the variables to set are listed at the end; the secret itself is "
             "written and printed nowhere. Active-Active databases get no backup block (it is per region).",

@@ -140,7 +140,8 @@ def _entry(db: FoundDatabase, name: str) -> Entry:
     if not settings.enabled:
         # Not `protected`: discover cannot know which databases deserve it, and `confirm` is only for those.
         return Entry(name, db, BackupSettings(enabled=False))
-    path, variable, refused = _destination(name, settings.path)
+    # The destination as Redis Cloud reports it (a trailing "/" too): what the team recognises, equal to it anyway.
+    path, variable, refused = _destination(name, db.backup.path if settings.path else None)
     if path is None:
         return Entry(name, db, None, notes=(refused,))
     interval, time_utc, notes = _schedule(settings.interval, settings.time_utc)
