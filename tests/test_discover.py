@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from reconciler.atomic import write_text
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
 from reconciler.core.desired import BackupSettings, Tier
@@ -113,7 +114,7 @@ ENTRIES = [
         BackupSettings(True, "gs://b/x", None, "every-6-hours"),
         None,
         id="untimed-interval",
-    ),  # fmt: skip
+    ),
     pytest.param(LiveBackup(enabled=False, interval="", time_utc=""), BackupSettings(False), None, id="off"),
     pytest.param(
         pro(f"ftp://backup:{ENCODED}@ftp.example.com/db"),
@@ -137,7 +138,7 @@ ENTRIES = [
         BackupSettings(True, "s3://b/x", None, "every-24-hours"),
         None,
         id="not-a-whole-hour-left-out",
-    ),  # fmt: skip
+    ),
     pytest.param(pro("s3://b/x", "every-90-minutes"), BackupSettings(True, "s3://b/x"), None, id="unknown-interval"),
 ]
 
@@ -172,6 +173,17 @@ def _left_out(live: LiveBackup, written: BackupSettings) -> bool:
     return (live.interval not in (None, "", written.interval)) or (
         written.interval in ("every-12-hours", "every-24-hours") and bool(live.time_utc) and not written.time_utc
     )
+
+
+@pytest.mark.parametrize(
+    "path", ["ftp://u:se\ncret-Pw7@h/x", "ftp://u:se cret-Pw7@h/x", "s3://u:se\x7fcret-Pw7@b/x"], ids=repr
+)
+def test_a_destination_no_uri_can_hold_is_left_out_and_not_shown(path: str) -> None:
+    (entry,) = discovered([found("db", 42, backup=pro(path))])
+    text = manifest_text([entry], schema="x")
+    assert entry.backup is None and entry.variable is None
+    assert "a destination that is not a URI" in text or "which a manifest cannot hold" in text
+    assert "cret-Pw7" not in text
 
 
 def test_essentials_gets_a_path_only_and_active_active_no_backup_block(tmp_path: Path) -> None:
@@ -279,9 +291,23 @@ def test_existing_files_are_never_replaced_without_force(tmp_path: Path) -> None
     assert [p.name for p in (work / "manifests").iterdir()] == ["pro-1234568.yaml"]  # no other file, no temp
     assert mine.read_text(encoding="utf-8") == "# mine\n"
 
+    (work / "manifests" / "team.yaml").write_text("version: 1\ndatabases: []\n", encoding="utf-8")
     forced = cli(work, "discover", "--force")
     assert forced.code == 0, forced.err
     assert "name: analytics-prod" in mine.read_text(encoding="utf-8")
+    assert f"Note: {Path('manifests')} also holds team.yaml, which plan reads too" in forced.err
+
+
+def test_a_file_that_appears_after_the_check_is_not_replaced_either(tmp_path: Path) -> None:
+    """The race `--force` alone may win: the check found no file, and one appeared before the write."""
+    target = tmp_path / "pro-1.yaml"
+    target.write_text("# written by someone else meanwhile\n", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        write_text(target, "version: 1\n", overwrite=False)
+    assert target.read_text(encoding="utf-8") == "# written by someone else meanwhile\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["pro-1.yaml"]  # no temp file left
+    write_text(tmp_path / "new.yaml", "version: 1\n", overwrite=False)
+    assert (tmp_path / "new.yaml").read_text(encoding="utf-8") == "version: 1\n"
 
 
 def test_subscription_tier_and_split_choose_what_is_written(tmp_path: Path) -> None:
@@ -356,8 +382,8 @@ def test_an_active_active_database_is_written_without_a_backup_block(tmp_path: P
                 item["crdbDatabases"] = [{"region": "us-east-1", "backup": item.pop("backup")}]
         return httpx.Response(answer.status_code, json=body)
 
-    http = open_http("https://sandbox.test/v1", Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY),
-                     transport=httpx.MockTransport(edge))  # fmt: skip
+    credentials = Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY)
+    http = open_http("https://sandbox.test/v1", credentials, transport=httpx.MockTransport(edge))
     with http:
         found_dbs = discover_databases(RedisCloudClient(Session(http)), [Tier.PRO], frozenset({1234567}))
     assert [path for _, path in ((r.method, r.path) for r in emulator.request_log())] == [
@@ -389,7 +415,11 @@ def _fleet() -> list[dict[str, Any]]:
             backup = {"path": f"s3://b/{n}", "interval": "every-6-hours"}
         return {"id": n, "name": name, "backup": backup}
 
-    layout = [(1, "pro", range(100_000, 100_900)), (2, "pro", range(200_000, 200_700)), (3, "essentials", range(300_000, 300_400))]  # fmt: skip
+    layout = [
+        (1, "pro", range(100_000, 100_900)),
+        (2, "pro", range(200_000, 200_700)),
+        (3, "essentials", range(300_000, 300_400)),
+    ]
     return [
         {"id": sub, "name": f"s{sub}", "tier": tier, "databases": [database(n, tier) for n in ids]}
         for sub, tier, ids in layout
@@ -401,6 +431,8 @@ def test_two_thousand_databases_round_trip_with_an_empty_plan_for_the_list_pages
     ran = cli(work, "discover")
     assert ran.code == 0, ran.err
     assert "2,000 databases:" in ran.out
+    pages = (900 // 100 + 1) + (700 // 100 + 1) + (400 // 100 + 1)  # the last is short, a 404 (Pro) or empty
+    assert len(requests(work)) == 2 + pages  # and the two lists of subscriptions
     names = [
         entry["name"]
         for file in (work / "manifests").iterdir()
@@ -414,10 +446,9 @@ def test_two_thousand_databases_round_trip_with_an_empty_plan_for_the_list_pages
     before = len(requests(work))
     planned = cli(work, "plan", "-f", "manifests", "--detailed-exitcode", environ=dict.fromkeys(variables, "pw"))
     assert planned.code == 0 and NO_CHANGES in planned.out, planned.out[-2000:] + planned.err
-    pages = requests(work, before)
-    # n // 100 + 1 pages a subscription: the last is short, or (Pro) a 404, or (Essentials) empty.
-    assert len(pages) == (900 // 100 + 1) + (700 // 100 + 1) + (400 // 100 + 1)
-    assert all(method == "GET" and path.endswith("/databases") for method, path in pages)
+    planned_requests = requests(work, before)
+    assert len(planned_requests) == pages
+    assert all(method == "GET" and path.endswith("/databases") for method, path in planned_requests)
 
 
 # --- as a process: help, usage errors, exit codes ----------------------------------------------------------
