@@ -224,7 +224,7 @@ def seeded(directory: Path, subscriptions: list[dict[str, Any]], **options: Any)
     document["options"] |= {"rate_limit": 1_000_000, **options}
     document["subscriptions"] = subscriptions
     # The world itself, as `reset` would save it from a seed file: 2,000 databases take seconds through YAML.
-    (directory / STATE).mkdir()
+    (directory / STATE).mkdir(parents=True)
     (directory / STATE / "world.json").write_text(json.dumps(world_from_document(document)), encoding="utf-8")
     return directory
 
@@ -317,6 +317,11 @@ def test_subscription_tier_and_split_choose_what_is_written(tmp_path: Path) -> N
     assert cli(work, "discover", "--tier", "essentials", "--split", "none", "--out", "all").code == 0
     (spec_a, spec_b) = load_manifest([work / "all" / "discovered.yaml"]).databases
     assert {spec_a.tier, spec_b.tier} == {Tier.ESSENTIALS}
+
+    empty = seeded(tmp_path / "empty", [{"id": 5, "name": "new", "tier": "pro", "databases": []}])
+    nothing = cli(empty, "discover", "--subscription", "5")
+    assert nothing.code == 0 and nothing.out == "No databases found in subscription 5: nothing written.\n"
+    assert not (empty / "manifests").exists()
 
     unknown = cli(work, "discover", "--subscription", "2345678", "--tier", "pro")
     assert unknown.code == 1

@@ -33,8 +33,9 @@ def run_discover(rt: Runtime[DiscoverFlags]) -> int:
         found = discover_databases(rt.connect().client, tiers, frozenset(flags.subscriptions))
     entries = discovered(found)
     if not entries:
-        where = " and ".join(f"{tier.value} subscriptions" for tier in tiers)
-        print(f"No databases found in the account's {where}: nothing written.", file=rt.out)
+        chosen = ", ".join(map(str, sorted(set(flags.subscriptions))))
+        where = f"subscription {chosen}" if chosen else " and ".join(f"{tier.value} subscriptions" for tier in tiers)
+        print(f"No databases found in {where}: nothing written.", file=rt.out)
         rt.report_requests()
         return EXIT_OK
     files = manifest_files(entries, split=flags.split, schema=_schema_reference(out))
