@@ -205,12 +205,14 @@ def test_essentials_gets_a_path_only_and_active_active_no_backup_block(tmp_path:
 
 @pytest.mark.parametrize(
     "live",
-    ["null", "Yes", "on", "123", "0x1f", "1e3", "a: b", "# not a comment", 'quote " and \\ back\nslash', "\t"],
+    ["null", "Yes", "on", "123", "0x1f", "1e3", "a: b", "# not a comment", 'quote " and \\ back\nslash', "\t"]
+    + ["line\u2028sep", "next\x85line", "\ufeffbom", "\x7f", "订单 été"],
 )
 def test_names_and_live_names_that_yaml_would_misread_are_quoted(live: str, tmp_path: Path) -> None:
     entries = discovered([found(live, 3)])
     (tmp_path / "m.yaml").write_text(manifest_text(entries, schema="x"), encoding="utf-8")
     assert load_manifest([tmp_path / "m.yaml"]).databases[0].name == entries[0].name
+    assert len((tmp_path / "m.yaml").read_text(encoding="utf-8").splitlines()) == 13  # no comment broke a line
     assert yaml.safe_load((tmp_path / "m.yaml").read_text())["databases"][0]["name"] == entries[0].name  # YAML 1.1
 
 
@@ -353,10 +355,11 @@ def test_literal_credentials_become_references_and_are_written_and_printed_nowhe
     everything = ran.out + ran.err + text
     for secret in (AWKWARD, ENCODED, AZURE_KEY, "se/cr+et=Q9", quote(AZURE_KEY, safe="")):
         assert secret not in everything
-    assert "path: ftp://backup:${env:ORDERS_BACKUP_PASSWORD}@ftp.example.com/orders" in text
+    assert "path: ftp://backup:${env:ORDERS_BACKUP_PASSWORD}@ftp.example.com/orders\n" in text
+    assert "    # ORDERS_BACKUP_PASSWORD: set it to the credential the live destination holds, before plan.\n" in text
     assert "path: abs://:${env:SESSIONS_BACKUP_KEY}@acmeblobs/backups/sessions" in text
     assert "path: s3://AKIAEXAMPLE:${env:CATALOG_BACKUP_PASSWORD}@acme-backups/catalog" in text
-    listed = ran.out.split("Set these variables", 1)[1].splitlines()[1:]
+    listed = ran.out.split("not percent-encoded):\n", 1)[1].splitlines()
     assert [line.split()[:2] for line in listed] == [
         ["ORDERS_BACKUP_PASSWORD", "orders:"],
         ["SESSIONS_BACKUP_KEY", "sessions:"],
@@ -444,7 +447,7 @@ def test_two_thousand_databases_round_trip_with_an_empty_plan_for_the_list_pages
         for entry in yaml.load(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["databases"]
     ]
     assert len(names) == len(set(names)) == 2000
-    variables = {line.split()[0] for line in ran.out.split("Set these variables", 1)[1].splitlines()[1:]}
+    variables = {line.split()[0] for line in ran.out.split("not percent-encoded):\n", 1)[1].splitlines()}
     assert len(variables) == sum(1 for n in range(100_000, 100_900) if n % 7 == 2) + sum(
         1 for n in range(200_000, 200_700) if n % 7 == 2
     )

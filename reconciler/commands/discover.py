@@ -92,7 +92,7 @@ def _report(rt: Runtime[DiscoverFlags], out: Path, files: Sequence[ManifestFile]
     variables = [entry.variable for entry in entries if entry.variable is not None]
     if variables:
         print(
-            "Set these variables before `reconciler plan`, each to the credential its destination holds now "
+            "Set these variables before `reconciler plan`, each to the credential its destination holds now\n"
             "(as it is, not percent-encoded):",
             file=rt.out,
         )

@@ -26,6 +26,10 @@ _WIDTH = 100
 # boolean or null.
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(://[A-Za-z0-9._~/@%+=,;!$&()*{}:\-]*)?")
 _KEYWORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+# Outside YAML's printable set (YAML 1.2 §5.1), or a line break to YAML 1.1 (NEL, LS, PS), or a byte order mark.
+_UNSAFE_IN_COMMENT = re.compile(
+    r"[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ def manifest_text(entries: Sequence[Entry], *, schema: str) -> str:
 
 def _entry_lines(entry: Entry) -> list[str]:
     found = entry.found
-    renamed = f"  # live name: {_quoted(found.name)}" if entry.name != found.name else ""
+    renamed = f"  # live name: {_commented(found.name)}" if entry.name != found.name else ""
     lines = [
         f"  - name: {_scalar(entry.name)}{renamed}",
         f"    subscription: {found.subscription}",
@@ -84,14 +88,15 @@ def _entry_lines(entry: Entry) -> list[str]:
         if not backup.enabled:
             lines.append("      enabled: false")
         if backup.path is not None:
-            needs = f"  # set {entry.variable.name}: the credential of the live destination" if entry.variable else ""
-            lines.append(f"      path: {_scalar(backup.path)}{needs}")
+            lines.append(f"      path: {_scalar(backup.path)}")
         if backup.interval is not None:
             lines.append(f"      interval: {backup.interval}")
         if backup.time_utc is not None:
             twin = _twelve_hours_later(backup.time_utc) if backup.interval == TWELVE_HOURS else None
             same = f"  # or {_quoted(twin)}: Redis Cloud reads a 12-hourly time back as the morning one" if twin else ""
             lines.append(f"      time_utc: {_quoted(backup.time_utc)}{same}")
+    if entry.variable is not None:
+        lines.append(f"    # {entry.variable.name}: set it to the credential the live destination holds, before plan.")
     lines.extend(f"    # {note}" for note in entry.notes)
     return lines
 
@@ -103,6 +108,12 @@ def _scalar(text: str) -> str:
 def _quoted(text: str) -> str:
     """JSON's string syntax is YAML's double-quoted scalar; ASCII only, so no reader has to guess an encoding."""
     return json.dumps(text, ensure_ascii=True)
+
+
+def _commented(text: str) -> str:
+    """Quoted for a comment, readable (UTF-8 as it is) but on one line: every character YAML would read as a
+    line break (NEL, U+2028, U+2029) or refuse as unprintable is escaped, so the comment cannot end early."""
+    return _UNSAFE_IN_COMMENT.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def _twelve_hours_later(time_utc: str) -> str:
