@@ -492,5 +492,7 @@ def test_as_a_process_it_writes_and_then_refuses_to_replace(tmp_path: Path) -> N
     assert "Next: review the files, then `reconciler plan -f m` shows no changes." in first.stderr
     again = run_reconciler("--sandbox", "discover", "--out", "m", cwd=work)
     assert again.returncode == 1 and again.stderr.count("exists — pass --force") == 3
+    forced = run_reconciler("--sandbox", "discover", "--out", "m", "--force", cwd=work)
+    assert forced.returncode == 0 and forced.stdout.count("Wrote m/") == 3, forced.stderr
     not_a_dir = run_reconciler("--sandbox", "discover", "--out", "m/pro-1234567.yaml", cwd=work)
     assert not_a_dir.returncode == 1 and "not a directory" in not_a_dir.stderr
