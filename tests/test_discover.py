@@ -176,13 +176,21 @@ def _left_out(live: LiveBackup, written: BackupSettings) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", ["ftp://u:se\ncret-Pw7@h/x", "ftp://u:se cret-Pw7@h/x", "s3://u:se\x7fcret-Pw7@b/x"], ids=repr
+    "path",
+    [
+        "ftp://u:se\ncret-Pw7@h/x",
+        "ftp://u:se cret-Pw7@h/x",
+        "s3://u:se\x7fcret-Pw7@b/x",
+        "ftp://u:p@ss/cret-Pw7@ftp.example.com/x",  # unencoded '@' and '/': where the password ends is a guess
+        "ftp://u:cret-Pw7@ftp.example.com/dir@x",
+    ],
+    ids=repr,
 )
 def test_a_destination_no_uri_can_hold_is_left_out_and_not_shown(path: str) -> None:
     (entry,) = discovered([found("db", 42, backup=pro(path))])
     text = manifest_text([entry], schema="x")
     assert entry.backup is None and entry.variable is None
-    assert "a destination that is not a URI" in text or "which a manifest cannot hold" in text
+    assert any(why in text for why in ("not a URI", "cannot hold", "cannot be told"))
     assert "cret-Pw7" not in text
 
 

@@ -159,6 +159,17 @@ def _destination(name: str, live: str | None) -> tuple[str | None, Variable | No
         return None, None, f"backup is on, to {kind}, which a manifest cannot hold: no backup block, not managed."
     if not has_literal_credential(live):
         return live, None, ""
+    if live.count("@") > 1:
+        # `ftp://user:p@ss/x@host/…`: an unencoded '@' (and '/') in the secret, or an '@' in the path; either way
+        # where the secret ends is a guess, and a wrong guess would write part of it into the path.
+        return (
+            None,
+            None,
+            (
+                "backup is on, to a destination whose credential holds an unencoded '@' (or whose path does), so where "
+                "the credential ends cannot be told: no backup block, not managed; write it by hand with ${env:…}."
+            ),
+        )
     variable = Variable(variable_name(name, scheme), name, mask(live))
     return suggest_reference(live, variable.name), variable, ""
 
