@@ -239,6 +239,28 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this database")
     _api_flags(check)
 
+    discover = _command(commands, "discover", dispatch.discover, manifests=False)
+    discover.add_argument(
+        "--subscription",
+        action="append",
+        type=_positive,
+        default=[],
+        metavar="ID",
+        help="only this subscription (repeatable; default: all)",
+    )
+    discover.add_argument("--tier", choices=("pro", "essentials"), help="only this tier (default: both)")
+    discover.add_argument(
+        "--out", type=Path, default=Path("manifests"), metavar="DIR", help="where to write (default ./manifests)"
+    )
+    discover.add_argument(
+        "--split",
+        choices=("subscription", "none"),
+        default="subscription",
+        help="a file per subscription (default: <tier>-<id>.yaml), or none: one file, discovered.yaml",
+    )
+    discover.add_argument("--force", action="store_true", help="replace files that exist (never without it)")
+    _api_flags(discover)
+
     sandbox = _command(commands, "sandbox", None, manifests=False)
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True

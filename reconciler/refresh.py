@@ -9,17 +9,18 @@ provider issue #561). `check` reads one status per database it judges (`fetch_fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
 from reconciler.core.desired import DatabaseSpec, Manifest, OperationKind, Tier
+from reconciler.core.discovery import FoundDatabase
 from reconciler.core.freshness import reads_backup_status, reads_import_status, skip_reason
 from reconciler.core.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
 from reconciler.core.receipt_tags import read_receipts
-from reconciler.errors import NotFoundError, TaskTimeoutError
+from reconciler.errors import NotFoundError, ReconcilerError, TaskTimeoutError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -224,3 +225,35 @@ def list_unmanaged(client: RedisCloudClient, manifest: Manifest) -> list[LiveDat
                     backup = item.backup or LiveBackup(enabled=False)
                     found.append(LiveDatabase(tier, subscription, item.database, item.name, item.status, backup))
     return sorted(found, key=lambda db: (db.name, db.subscription, db.database))
+
+
+def discover_databases(
+    client: RedisCloudClient, tiers: Sequence[Tier], subscriptions: frozenset[int], *, workers: int = 8
+) -> list[FoundDatabase]:
+    """Every database of the chosen tiers (and subscriptions: empty, all), for `discover`: GETs only, a list of
+    subscriptions per tier and the list pages; a database is fetched on its own only when its item carries no
+    backup object (API-NOTES §11), and an Active-Active one never (its backup is per region, not written)."""
+    wanted = [
+        (tier, number)
+        for tier in tiers
+        for number in client.list_subscriptions(tier)
+        if not subscriptions or number in subscriptions
+    ]
+    unknown = sorted(subscriptions - {number for _, number in wanted})
+    if unknown:
+        where = " or ".join(f"{tier.value} subscriptions" for tier in tiers)
+        listed = ", ".join(map(str, unknown))
+        raise ReconcilerError(f"subscription {listed} is not among the account's {where} — check the id and --tier")
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="discover") as pool:
+        pages = list(pool.map(lambda key: (key, _listing(client, *key)), wanted))
+
+        def found(tier: Tier, subscription: int, item: DatabaseListing) -> FoundDatabase:
+            backup = item.backup
+            if item.active_active:
+                backup = None
+            elif backup is None:
+                backup = client.get_database(tier, subscription, item.database).backup
+            return FoundDatabase(tier, subscription, item.database, item.name, backup)
+
+        items = [(tier, number, item) for (tier, number), listing in pages for item in listing.values()]
+        return list(pool.map(lambda each: found(*each), items))

@@ -43,6 +43,7 @@ class DatabaseListing:
     status: str
     backup: LiveBackup | None
     account_id: int | None = None  # the page's `accountId` (API-NOTES §1): which account answered
+    active_active: bool = False  # `activeActiveRedis: true`: backup is per region, in `crdbDatabases` (§11)
 
 
 class RedisCloudClient:
@@ -94,6 +95,7 @@ class RedisCloudClient:
                 status=str(item.get("status", "")),
                 backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
                 account_id=account if isinstance(account, int) and not isinstance(account, bool) else None,
+                active_active=item.get("activeActiveRedis") is True,
             )
             for item in _page_items(body)
         ]

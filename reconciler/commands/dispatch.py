@@ -142,6 +142,21 @@ def receipts_forget(args: argparse.Namespace, start: Start) -> int:
     return run_receipts_forget(start(flags))
 
 
+def discover(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.discover import run_discover
+    from reconciler.commands.options import DiscoverFlags
+
+    flags = DiscoverFlags(
+        subscriptions=tuple(args.subscription),
+        tier=args.tier,
+        out=args.out,
+        split=args.split,
+        force=args.force,
+        rate_limit=args.rate_limit,
+    )
+    return run_discover(start(flags))
+
+
 def sandbox_serve(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import SandboxServeFlags
     from reconciler.commands.sandbox import run_sandbox_serve

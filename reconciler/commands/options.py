@@ -110,6 +110,16 @@ class ReceiptsForgetFlags:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscoverFlags:
+    subscriptions: tuple[int, ...]  # empty: every subscription of the chosen tiers
+    tier: Literal["pro", "essentials"] | None  # None: both
+    out: Path
+    split: Literal["subscription", "none"]
+    force: bool  # replace files that exist
+    rate_limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxServeFlags:
     host: str
     port: int

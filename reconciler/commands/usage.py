@@ -40,9 +40,12 @@ class Usage:
     examples: tuple[str, ...]
     environment: tuple[str, ...] = ()  # keys of ENVIRONMENT
     exits: tuple[tuple[int, str], ...] = ()  # what 0, 1 and 2 mean here; 3 and 130 are the same everywhere
+    notes: tuple[str, ...] = ()  # paragraphs after the examples: a rule the flags cannot say (discover's names)
 
     def epilog(self) -> str:
         lines = ["examples:", *(f"  {example}" for example in self.examples)]
+        for note in self.notes:
+            lines += ["", textwrap.fill(note, _WIDTH, break_on_hyphens=False)]
         if self.exits:  # a command that runs (not a group of actions)
             width = max((len(name) for name in self.environment), default=0) + 2
             lines += ["", "environment:"]
@@ -153,6 +156,33 @@ COMMANDS = {
             (EXIT_OK, "every checked database holds: its last backup is within max_age, its last import did not fail"),
             (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}"),
             (EXIT_CHANGES, "a database violates: stale, failed or never backed up, backup off, a failed import"),
+        ),
+    ),
+    "discover": Usage(
+        "write manifests that reproduce the live backup settings of the account's databases (reads only)",
+        (
+            "reconciler discover                       # every database, a file per subscription in ./manifests/",
+            "reconciler discover --subscription 1234567 --out manifests/orders/",
+            "reconciler discover --tier essentials --split none --out adopted/",
+            "reconciler discover --force               # replace the files a previous run wrote",
+        ),
+        _API,
+        (
+            (EXIT_OK, "written (or no database found: nothing written)"),
+            (
+                EXIT_ERROR,
+                "a file exists (without --force: nothing written), an unknown subscription, credentials, the "
+                f"API, or {_USAGE_ERROR}",
+            ),
+        ),
+        (
+            "Names: the live name without accents, lowercase, each run of other characters one '-', no '-' at "
+            "either end, cut to 40 characters. When two databases would get the same name, or nothing is left, "
+            "each gets -<id>, its database id (the name cut shorter to fit); if even that is taken, "
+            "db-<subscription>-<id>.",
+            "A destination with a literal credential is written with ${env:<NAME>_BACKUP_PASSWORD} (an Azure "
+            "key: _BACKUP_KEY) in its place, and the variables to set are listed at the end; the secret itself is "
+            "written and printed nowhere. Active-Active databases get no backup block (it is per region).",
         ),
     ),
     "receipts": Usage(
