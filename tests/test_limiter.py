@@ -87,3 +87,45 @@ def test_racing_threads_never_put_more_than_the_limit_into_a_window() -> None:
     assert len(sent) == 90
     for start in sent:  # stamps are taken inside the slot, after the limiter admitted the request
         assert sum(1 for t in sent if start <= t < start + 0.5) <= 20
+
+
+def stamped(limiter: RateLimiter, clock: ManualClock, answered_at: float) -> None:
+    """One request sent now and answered at `answered_at`."""
+    with limiter.slot():
+        clock.advance(answered_at - clock())
+
+
+def test_a_fixed_window_that_reopens_frees_the_budget_at_once() -> None:
+    """The first answer of the server's new window says it counts one request; those answered before it was sent
+    reached the server first, so it has stopped counting them: they no longer hold the budget (figure 4: the next
+    window's requests went at the pace of the last window's answers)."""
+    clock = ManualClock(0.0)
+    limiter = RateLimiter(3, window=10.0, clock=clock, sleep=clock.advance)
+    for answered_at in (0.1, 2.0, 4.0):
+        stamped(limiter, clock, answered_at)
+    clock.advance(10.2 - clock())  # the first cell has expired: one request may go
+    with limiter.slot() as sent_at:
+        pass
+    limiter.observe(2, sent_at=sent_at)  # the server: 2 left, so it counts this one alone
+
+    started = clock()
+    limiter.acquire()
+    limiter.acquire()
+    assert clock() == started  # no wait for the cells of 2.0 and 4.0 to expire
+
+
+def test_an_answer_frees_nothing_the_server_may_not_have_counted_yet() -> None:
+    """Requests answered after the observed one was sent, or still in flight, may have reached the server after it."""
+    clock = ManualClock(0.0)
+    limiter = RateLimiter(3, window=10.0, clock=clock, sleep=clock.advance)
+    slow = limiter.slot()
+    sent_at = slow.__enter__()  # sent first, answered last
+    stamped(limiter, clock, 0.5)
+    stamped(limiter, clock, 0.7)
+    clock.advance(0.3)
+    slow.__exit__(None, None, None)
+    limiter.observe(2, sent_at=sent_at)  # it reached the server before the other two
+
+    started = clock()
+    limiter.acquire()
+    assert clock() - started >= 9.0  # the budget is still spent until the oldest cell leaves the window

@@ -6,13 +6,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 
 class RateLimiter:
     """A sliding log of request times: never more than `limit` requests in any `window` seconds.
 
     A sliding log stays under the server's limit whether the server counts in fixed or sliding windows.
-    `observe()` folds in `X-Rate-Limit-Remaining`, so other automation sharing the key is accounted for.
+    `observe()` folds in `X-Rate-Limit-Remaining` both ways: other automation sharing the key is accounted for, and
+    requests the server has provably stopped counting (its fixed window reopened) free their budget at once.
     A request sent through `slot()` counts from when its answer came back: the server counted it on arrival,
     which is no later, so our window never ends before the server's does (seen as 429s in benchmark 2).
     """
@@ -31,13 +33,13 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        # [time] cells, so `slot()` can move one to its answer. Not in time order: an answer stamps its cell late,
-        # and a 429 adds back-dated ones, so expired cells are dropped wherever they are.
-        self._sent: list[list[float]] = []
+        # Not in time order: an answer stamps its cell late, and a 429 adds back-dated ones, so expired cells are
+        # dropped wherever they are.
+        self._sent: list[_Cell] = []
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for budget, for --debug and benchmarks
 
-    def acquire(self) -> list[float]:
+    def acquire(self) -> _Cell:
         """A cell in the log once there is room; the wait happens outside the lock, so answers are stamped (and
         other threads take freed budget) while this one sleeps."""
         ready = float("-inf")
@@ -48,38 +50,64 @@ class RateLimiter:
                 now = max(self._clock(), ready)
                 self._expire(now)
                 if len(self._sent) < self.limit:
-                    cell = [now]
+                    cell = _Cell(now)
                     self._sent.append(cell)
                     return cell
-                ready = min(cell[0] for cell in self._sent) + self.window
+                ready = min(cell.at for cell in self._sent) + self.window
                 pause = ready - now
                 self.waited += pause
             self._sleep(pause)
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """One request: budget taken before it is sent, counted from when it finished."""
+    def slot(self) -> Iterator[float]:
+        """One request: budget taken before it is sent, counted from when it finished. It yields when the request
+        went out on this limiter's clock, for `observe(…, sent_at=)`."""
         cell = self.acquire()
+        sent_at = cell.at
         try:
-            yield
+            yield sent_at
         finally:
             with self._lock:
-                cell[0] = max(cell[0], self._clock())
+                cell.at = max(cell.at, self._clock())
+                cell.answered = True
 
-    def observe(self, remaining: int, *, reopens_in: float | None = None) -> None:
-        """The server says only `remaining` requests are left in its window: count the ones we didn't send.
+    def observe(self, remaining: int, *, reopens_in: float | None = None, sent_at: float | None = None) -> None:
+        """The server says `remaining` requests are left in its window, in its answer to a request sent at
+        `sent_at`.
 
-        They are counted as sent now, so they hold the budget for a whole window, or, when the server said
-        when its window reopens (`reopens_in`, from a 429), exactly until then: a 429 costs its retry-after.
+        Fewer than we think: count the ones we didn't send, as sent now, so they hold the budget for a whole
+        window, or, when the server said when its window reopens (`reopens_in`, from a 429), exactly until then: a
+        429 costs its retry-after. More than we think: every request answered before that one was sent reached the
+        server before it, so if the server counts fewer than those and that one, it has stopped counting some of
+        them (its fixed window reopened): as many of the oldest are dropped, and the next window's requests go at
+        once instead of at the pace of the last window's answers. Nothing else is dropped: a request still in
+        flight, or answered since, may not have been counted yet.
         """
         with self._lock:
             now = self._clock()
             self._expire(now)
-            unseen = self.limit - max(remaining, 0) - len(self._sent)
+            counted = self.limit - max(remaining, 0)
+            unseen = counted - len(self._sent)
             if unseen > 0:
                 stamp = now if reopens_in is None else now + min(reopens_in, self.window) - self.window
-                self._sent.extend([stamp] for _ in range(unseen))
+                self._sent.extend(_Cell(stamp, answered=True) for _ in range(unseen))
+            elif sent_at is not None:
+                earlier = sorted(
+                    (cell for cell in self._sent if cell.answered and cell.at < sent_at), key=lambda c: c.at
+                )
+                forgotten = len(earlier) + 1 - counted
+                if forgotten > 0:
+                    dropped = {id(cell) for cell in earlier[:forgotten]}
+                    self._sent = [cell for cell in self._sent if id(cell) not in dropped]
 
     def _expire(self, now: float) -> None:
         """Drop every cell older than the window, wherever it is in the log (the caller holds the lock)."""
-        self._sent = [cell for cell in self._sent if cell[0] + self.window > now]
+        self._sent = [cell for cell in self._sent if cell.at + self.window > now]
+
+
+@dataclass(eq=False, slots=True)
+class _Cell:
+    """One request in the log: when it counts from (sent, then answered), and whether it was answered."""
+
+    at: float
+    answered: bool = False

@@ -249,7 +249,7 @@ class Session:
         """One attempt, judged: its answer, or the failure and whether it may be tried again."""
         sent = self._clock()
         try:
-            with self.limiter.slot():
+            with self.limiter.slot() as ticket:
                 sent = self._clock()
                 response = self._http.request(method, path, json=json, params=params)
         except httpx.UnsupportedProtocol as exc:
@@ -267,7 +267,7 @@ class Session:
             lost = ServerError(method, path, None, "CONNECTION_LOST", _describe(exc))
             return _Attempt(sent, self._clock(), None, lost, retryable=True)
         answered = self._clock()
-        self._observe(response)
+        self._observe(response, ticket)
         if response.is_success:
             return _Attempt(sent, answered, response, None)
         failure = _error_for(method, path, response)
@@ -286,14 +286,14 @@ class Session:
         date, at = seen
         return date + timedelta(seconds=max(0.0, self._clock() - at))
 
-    def _observe(self, response: httpx.Response) -> None:
+    def _observe(self, response: httpx.Response, sent_at: float) -> None:
         date = _date(response.headers.get("date"))
         if date is not None:
             self._server_date = (date, self._clock())
         remaining = response.headers.get(_REMAINING_HEADER)
         if remaining is not None and remaining.strip().isdigit():
             # A 429 says when the window reopens; without that, assume a whole window (the safe side).
-            self.limiter.observe(int(remaining), reopens_in=_seconds(response.headers))
+            self.limiter.observe(int(remaining), reopens_in=_seconds(response.headers), sent_at=sent_at)
 
     def close(self) -> None:
         self._http.close()
