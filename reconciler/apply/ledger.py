@@ -346,8 +346,8 @@ def _foldable(db: DatabaseRef, tags: list[LiveTag]) -> list[tuple[LiveTag, tuple
         entries = _entries(db, tag)
         if entries is None:
             receipt = _decoded(db, tag)
-            if receipt is None or receipt.phase is not Phase.DONE:
-                continue
+            if receipt is None or receipt.phase is not Phase.DONE or receipt.adopted:
+                continue  # an adopted receipt keeps its own tag: a compact entry could not say it was adopted
             entries = (compact_entry(receipt),)
         if len(entries) < COMPACT_ENTRIES and held + len(entries) <= COMPACT_ENTRIES:
             sources.append((tag, entries))

@@ -121,12 +121,13 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     # Only the databases the saved plan touches are read (issue 16): the stale check re-plans exactly those.
     with rt.reading():
         live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))
+    observe_all = saved.observe_all or rt.flags.observe  # `apply --observe PLANFILE` refuses what it would write
     if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
         raise StalePlanError(
             f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "
             f"account {_account(live.account_id)}; re-run plan with this account's keys; nothing was changed"
         )
-    lines = moved(saved.plan, manifest, live)
+    lines = moved(saved.plan, manifest, live, observe_all=observe_all)
     if lines:
         raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(lines))
     return manifest, saved.plan

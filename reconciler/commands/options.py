@@ -55,6 +55,7 @@ class PlanFlags:
     detailed_exitcode: bool
     report_unmanaged: bool
     code_quality: Path | None  # where to write a GitLab code quality report
+    observe: bool = False  # every database observed for this run (issue 17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class ApplyFlags:
     max_backups_per_subscription: int
     timeout: float  # seconds, per operation
     report: Path | None
+    observe: bool = False  # every database observed for this run: apply writes to none (issue 17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,14 @@ class ReceiptsForgetFlags:
     address: str
     auto_approve: bool
     force: bool  # forget a claimed receipt, whose operation may be running
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptsAdoptFlags:
+    files: tuple[Path, ...]
+    rate_limit: int
+    address: str
+    auto_approve: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,7 @@ COMMANDS = {
         (
             "reconciler receipts list -f manifests/",
             "reconciler receipts forget orders-prod.imports.seed-2026-11-20",
+            "reconciler receipts adopt orders-prod.imports.seed-2026-11-20   # it was done by hand",
             "reconciler receipts ACTION --help         # an action's flags, environment and exit codes",
         ),
     ),
@@ -167,6 +168,22 @@ COMMANDS = {
                 EXIT_ERROR,
                 "no such receipt, a claimed one without --force, not confirmed, credentials, the API, "
                 f"or {_USAGE_ERROR}; nothing was changed",
+            ),
+        ),
+    ),
+    "receipts adopt": Usage(
+        "record an operation carried out by hand as done (adopted), so that apply never runs it",
+        (
+            "reconciler receipts adopt orders-prod.imports.seed-2026-11-20 -f manifests/",
+            "reconciler receipts adopt orders-prod.backups.before-migration-2026-11 --auto-approve",
+        ),
+        _API,
+        (
+            (EXIT_OK, "adopted"),
+            (
+                EXIT_ERROR,
+                "no such operation in the manifests, a receipt already there (claimed, running or done), another "
+                f"run claiming it meanwhile, not confirmed, credentials, the API, or {_USAGE_ERROR}",
             ),
         ),
     ),

@@ -70,6 +70,7 @@ class DatabaseSpec:
     backups: tuple[OnDemandBackup, ...]
     imports: tuple[Import, ...]
     position: Position
+    observe: bool = False  # `mode: observe`: planned and shown, never written to (issue 17)
 
     @property
     def has_one_shot_operations(self) -> bool:

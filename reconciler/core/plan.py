@@ -34,12 +34,13 @@ class WarningKind(StrEnum):
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
     TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
     UNVERIFIABLE = "unverifiable"  # an on-demand backup whose outcome the API cannot show: backup is off (issue 20)
+    ADOPTED = "adopted"  # done by hand, recorded by `receipts adopt` (issue 17): it will not run
 
     @property
     def needs_attention(self) -> bool:
         """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
         note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
-        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE)
+        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE, WarningKind.ADOPTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class PlanWarning:
     message: str
     outcome: str | None = None
     database: DatabaseRef | None = None  # for `settled`: where apply records the outcome (None: a plan file 1.1)
+    observed: bool = False  # on an observed database: shown, never acted on (not a settlement, not attention)
 
 
 def _change_order(change: Change) -> tuple[str, int]:
@@ -186,15 +188,21 @@ def _change_order(change: Change) -> tuple[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Changes sorted by database name, then apply order, then declaration order (the sort is stable)."""
+    """Changes sorted by database name, then apply order, then declaration order (the sort is stable).
+
+    `observed` holds the changes of observed databases (`mode: observe`, `--observe`): what apply would do were
+    they managed. They are shown and counted apart, and are never among `changes`, the only ones apply runs.
+    """
 
     changes: tuple[Change, ...]
     warnings: tuple[PlanWarning, ...] = ()
     live: LiveAccount | None = field(default=None, compare=False, repr=False)  # the snapshot planned from
+    observed: tuple[Change, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_change_order)))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "observed", tuple(sorted(self.observed, key=_change_order)))
 
     @property
     def is_empty(self) -> bool:
@@ -204,7 +212,7 @@ class Plan:
     @property
     def settlements(self) -> tuple[PlanWarning, ...]:
         """Interrupted receipts apply records from the API's evidence (`settled`: those with an `outcome`)."""
-        return tuple(warning for warning in self.warnings if warning.outcome)
+        return tuple(warning for warning in self.warnings if warning.outcome and not warning.observed)
 
     @property
     def has_work(self) -> bool:
@@ -214,7 +222,7 @@ class Plan:
     @property
     def attention(self) -> tuple[PlanWarning, ...]:
         """Receipts that wait for a person (failed, uncertain, in-progress, claimed by another run)."""
-        return tuple(warning for warning in self.warnings if warning.kind.needs_attention)
+        return tuple(w for w in self.warnings if w.kind.needs_attention and not w.observed)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -229,7 +237,9 @@ class Plan:
 
     @property
     def summary_line(self) -> str:
-        if self.is_empty:
+        if self.is_empty and self.observed:
+            line = "No changes to apply."
+        elif self.is_empty:
             line = "No changes." if self.attention else "No changes. Live state matches the manifest."
         else:
             line = (
@@ -238,6 +248,8 @@ class Plan:
             )
             destructive = self.destructive_count
             line += f" ({destructive} destructive)." if destructive else "."
+        if self.observed:
+            line += f" {len(self.observed)} observed only (never applied)."
         return f"{line} {self.attention_line}" if self.attention else line
 
     @property

@@ -34,18 +34,20 @@ from reconciler.core.plan import (
     SettingsUpdate,
     WarningKind,
 )
-from reconciler.core.receipt_tags import Receipt, budget_note
+from reconciler.core.receipt_tags import Receipt, adopted_note, budget_note
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import PlanError
 
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
-    """`targets` are addresses or database names (empty: everything); the retry sets hold addresses."""
+    """`targets` are addresses or database names (empty: everything); the retry sets hold addresses.
+    `observe_all` (`--observe`) observes every database for the run, as `mode: observe` does one."""
 
     targets: frozenset[str] = frozenset()
     retry_failed: frozenset[str] = frozenset()
     retry_uncertain: frozenset[str] = frozenset()
+    observe_all: bool = False
 
 
 @dataclass(slots=True)
@@ -53,6 +55,13 @@ class _Collector:
     changes: list[Change] = field(default_factory=list)
     warnings: list[PlanWarning] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    observed: list[Change] = field(default_factory=list)
+
+    def take(self, found: _Collector, *, observed: bool) -> None:
+        """One database's plan: an observed database's changes go apart, and its warnings are marked, so that
+        apply, which runs `changes` and settlements only, has nothing to do there."""
+        (self.observed if observed else self.changes).extend(found.changes)
+        self.warnings.extend(replace(w, observed=True) if observed else w for w in found.warnings)
 
 
 def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = None) -> Plan:
@@ -61,10 +70,12 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     out = _Collector(problems=_option_problems(desired, options))
     for spec in sorted(desired.databases, key=lambda spec: spec.name):
         if _selected(spec, options.targets):
-            _plan_database(spec, live, options, out)
+            found = _Collector(problems=out.problems)
+            _plan_database(spec, live, options, found)
+            out.take(found, observed=spec.observe or options.observe_all)
     if out.problems:
         raise PlanError(out.problems)
-    return Plan(tuple(out.changes), tuple(out.warnings), live)
+    return Plan(tuple(out.changes), tuple(out.warnings), live, tuple(out.observed))
 
 
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
@@ -273,6 +284,9 @@ def _may_repeat(
     problem = edited_problem(receipt, current, address)
     if problem is not None:
         out.problems.append(problem)
+        return False
+    if receipt.adopted:  # done, but a receipt never lies: the plan says who did it
+        out.warnings.append(PlanWarning(address, WarningKind.ADOPTED, adopted_note(receipt)))
         return False
     key = (ctx.spec.subscription, ctx.spec.database)
     task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)

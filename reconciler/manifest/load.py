@@ -198,6 +198,7 @@ def _build(document: YamlDocument, index: int) -> DatabaseSpec:
         backups=tuple(OnDemandBackup(id=b["id"], path=b.get("path")) for b in entry.get("backups") or []),
         imports=tuple(_build_import(i) for i in entry.get("imports") or []),
         position=document.position(("databases", index)),
+        observe=entry.get("mode") == "observe",
     )
 
 

@@ -107,6 +107,8 @@ def warning_document(warning: PlanWarning) -> dict[str, Any]:
         data["outcome"] = warning.outcome
         if warning.database is not None:
             data["database"] = _database_document(warning.database)
+    if warning.observed:
+        data["observed"] = True  # on an observed database: apply records nothing there
     return data
 
 
@@ -232,4 +234,5 @@ def warning_from(item: Mapping[str, Any]) -> PlanWarning:
         str(item["message"]),
         None if outcome is None else str(outcome),
         None if database is None else _ref(database),
+        item.get("observed") is True,
     )

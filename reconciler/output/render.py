@@ -27,6 +27,7 @@ _VERBS = {
     Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
 }
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
+OBSERVED = "Observed only, never applied (mode: observe, or --observe):"
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
@@ -49,10 +50,18 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         for line in _change_details(change):
             console.print(Text("      " + line))
         console.print()
+    if plan.observed:
+        console.print(Text(OBSERVED, style="bold cyan"))
+        for change in plan.observed:
+            console.print(_change_heading(change, observed=True))
+            for line in _change_details(change):
+                console.print(Text("      " + line))
+        console.print()
     for title, warnings in (
         ("Operations needing attention:", plan.attention),
         ("Receipts apply will record:", plan.settlements),
         ("Notes:", _notes(plan.warnings)),
+        ("Receipts on observed databases (apply leaves them as they are):", _observed(plan.warnings)),
     ):
         if warnings:
             console.print(Text(title, style="bold yellow"))
@@ -71,12 +80,22 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
 
 def _notes(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
     """Informational warnings (a tag budget near its end, a backup that cannot be verified): no action waits."""
-    return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED]
+    return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED and not w.observed]
 
 
-def _change_heading(change: Change) -> Text:
-    style = _STYLES[change.action]
-    verb = Text(_VERBS[change.action], style)
+def _observed(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
+    return [w for w in warnings if w.observed]
+
+
+def _verb(change: Change, *, observed: bool) -> str:
+    """An observed change is what apply would do, were the database managed."""
+    verb = _VERBS[change.action]
+    return verb.replace("will be", "would be", 1) + " (observed only)" if observed else verb
+
+
+def _change_heading(change: Change, *, observed: bool = False) -> Text:
+    style = "cyan" if observed else _STYLES[change.action]
+    verb = Text(_verb(change, observed=observed), style)
     if change.risky:
         verb.append(", ").append(RISKY, "bold red")
     return Text.assemble(
@@ -158,6 +177,8 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_risky_block(plan.changes),
         *_warnings_block("Receipts apply will record", plan.settlements, pinned=False),
         *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
+        *_observed_block(plan.observed),
+        *_warnings_block("Receipts on observed databases", _observed(plan.warnings), pinned=False),
     ]
     by_database: dict[str, list[Change]] = {}
     for change in plan.changes:
@@ -277,6 +298,19 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
     )
     items = tuple(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky)
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
+
+
+def _observed_block(changes: Sequence[Change]) -> list[_Section]:
+    """Observed changes, pinned (their count is always there): a reviewer sees the drift apply leaves alone."""
+    if not changes:
+        return []
+    head = f"#### {OBSERVED.rstrip(':')} ({len(changes)})\n"
+    items = []
+    for change in changes:
+        lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {_verb(change, observed=True)}"]
+        lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
+        items.append("\n".join(lines))
+    return [_Section((head,), tuple(items), ("",), lambda n, more: f"- **{n} {more}not shown**.", pinned=True)]
 
 
 def _md_where(ref: DatabaseRef) -> str:
