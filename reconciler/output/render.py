@@ -27,6 +27,10 @@ _VERBS = {
     Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
 }
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
+ADOPT_HINT = (
+    "An operation above was already carried out by hand? `reconciler receipts adopt ADDRESS` records it as done "
+    "(adopted) instead, and shows what it would record first.\n"
+)
 OBSERVED = "Observed only, never applied (mode: observe, or --observe):"
 
 
@@ -75,6 +79,8 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
                     )
                 )
             console.print()
+    if any(isinstance(change, OneShot) and change.replaces is None for change in plan.changes):
+        console.print(Text(ADOPT_HINT, style="dim"))
     console.print(Text(plan.summary_line, style="bold"))
 
 
