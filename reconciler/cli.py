@@ -294,10 +294,19 @@ def _dir_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _observe_flag(parser: argparse.ArgumentParser) -> None:
+    """`--observe`, and the ownership flags that go with who may write where (issue 17)."""
     parser.add_argument(
         "--observe",
         action="store_true",
         help="observe every database for this run (as `mode: observe`): drift is shown, nothing is written",
+    )
+    parser.add_argument(
+        "--owner",
+        metavar="ID",
+        help="this manifest set's owner id, as `owner:` in the files (the two must agree): written as a tag",
+    )
+    parser.add_argument(
+        "--takeover", action="store_true", help="manage databases another manifest set owns, taking them over"
     )
 
 

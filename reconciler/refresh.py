@@ -2,7 +2,8 @@
 
 Databases come from the list endpoints, 100 a page; a database is fetched on its own only when its list item
 carries no `backup` object. Tags are read (and their receipts decoded, once) only for databases that declare
-one-shot operations, and the asynchronous backup/import status only for databases holding a `claimed` receipt,
+one-shot operations, or for every database when the manifest set has an owner (its owner tag, issue 17: one
+request a database), and the asynchronous backup/import status only for databases holding a `claimed` receipt,
 since each status read costs a task and its polling (API-NOTES §5, provider issue #561).
 """
 
@@ -42,7 +43,10 @@ def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOpt
         ]
         databases = {
             (db.subscription, db.database): db
-            for db in each(lambda pair: _complete(client, *pair), [(s, item) for s, item in found if item])
+            for db in each(
+                lambda pair: _complete(client, *pair, owned=manifest.owner is not None),
+                [(s, item) for s, item in found if item],
+            )
         }
         databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
         account = LiveAccount(databases, account_id=_account_id(listings))
@@ -67,12 +71,12 @@ def _listing(client: RedisCloudClient, tier: Tier, subscription: int) -> dict[in
         return {}
 
 
-def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing) -> LiveDatabase:
+def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing, *, owned: bool) -> LiveDatabase:
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
         live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
-    if spec.has_one_shot_operations:
+    if spec.has_one_shot_operations or owned:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.
         live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))

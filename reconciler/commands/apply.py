@@ -21,6 +21,7 @@ from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
 from reconciler.core.desired import Manifest
 from reconciler.core.outcomes import StepResult
+from reconciler.core.ownership import with_owner
 from reconciler.core.plan import Plan
 from reconciler.core.planner import selected
 from reconciler.core.staleness import moved, recheck_options
@@ -112,6 +113,11 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
         raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
+    manifest = with_owner(manifest, rt.flags.owner or saved.owner)  # re-planned for the owner it was made for
+    if manifest.owner != saved.owner:
+        raise StalePlanError(
+            f"{path} was made for owner {saved.owner!r}, not {manifest.owner!r}; re-run plan with the owner to apply"
+        )
     check_plan(saved.plan, rt.environ)  # before the first request, even a read
     connection = rt.connect()
     if mask(connection.api_url) != saved.api_url:

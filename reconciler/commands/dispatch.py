@@ -60,6 +60,8 @@ def plan(args: argparse.Namespace, start: Start) -> int:
         report_unmanaged=args.report_unmanaged,
         code_quality=args.code_quality,
         observe=args.observe,
+        owner=args.owner,
+        takeover=args.takeover,
     )
     rt = start(flags)
     with reported(rt, json_errors=flags.format == "json", annotate=True, code_quality_file=flags.code_quality):
@@ -83,6 +85,8 @@ def apply(args: argparse.Namespace, start: Start) -> int:
         timeout=args.timeout,
         report=args.report,
         observe=args.observe,
+        owner=args.owner,
+        takeover=args.takeover,
     )
     return run_apply(start(flags))
 

@@ -56,6 +56,8 @@ class PlanFlags:
     report_unmanaged: bool
     code_quality: Path | None  # where to write a GitLab code quality report
     observe: bool = False  # every database observed for this run (issue 17)
+    owner: str | None = None  # the manifest set's owner id, as `owner:` in the files would give it
+    takeover: bool = False  # manage databases another set owns, taking their owner tag over
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class ApplyFlags:
     timeout: float  # seconds, per operation
     report: Path | None
     observe: bool = False  # every database observed for this run: apply writes to none (issue 17)
+    owner: str | None = None
+    takeover: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,7 @@ class Manifest:
     databases: tuple[DatabaseSpec, ...]
     paths: tuple[str, ...]  # the files read, in reading order
     digest: str  # sha256 over the files' bytes in reading order; a saved plan must match it
+    owner: str | None = None  # the manifest set's owner id (`owner:`, or `--owner`); None: ownership is not used
 
 
 def settings_address(database_name: str) -> str:

@@ -15,8 +15,10 @@ from reconciler.core.receipt_tags import Receipt
 
 
 class Action(StrEnum):
-    """Declaration order is the apply order within a database (settings, then backups, then imports)."""
+    """Declaration order is the apply order within a database (its owner tag, settings, backups, imports): a set
+    that loses the race for a database's ownership writes nothing else there."""
 
+    OWN = "own"
     UPDATE = "update"
     BACKUP = "backup"
     IMPORT = "import"
@@ -35,12 +37,22 @@ class WarningKind(StrEnum):
     TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
     UNVERIFIABLE = "unverifiable"  # an on-demand backup whose outcome the API cannot show: backup is off (issue 20)
     ADOPTED = "adopted"  # done by hand, recorded by `receipts adopt` (issue 17): it will not run
+    OWNER = "owner"  # the live owner of an observed database (issue 17)
 
     @property
     def needs_attention(self) -> bool:
         """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
         note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
-        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE, WarningKind.ADOPTED)
+        return self not in _INFORMATIONAL
+
+
+_INFORMATIONAL = (
+    WarningKind.SETTLED,
+    WarningKind.TAG_BUDGET,
+    WarningKind.UNVERIFIABLE,
+    WarningKind.ADOPTED,
+    WarningKind.OWNER,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +171,35 @@ class OneShot:
         return _text(self.call.body, "sourceType")
 
 
-Change = SettingsUpdate | OneShot
+@dataclass(frozen=True, slots=True)
+class OwnerTag:
+    """The owner tag of the manifest set, written first on a database it manages (issue 17, ownership.py).
+
+    `previous` is the owner a takeover (`--takeover`) replaces; None: the database is unowned, and the tag is
+    created only if still absent (of racing sets one wins). `call` is that write, shown and stored for review;
+    apply writes the same key and value through the ledger, which reads it back.
+    """
+
+    address: str
+    database: DatabaseRef
+    owner: str
+    previous: str | None
+    call: ApiCall
+
+    action = Action.OWN
+    destructive = False
+    risky = False
+
+    @property
+    def calls(self) -> tuple[ApiCall, ...]:
+        return (self.call,)
+
+    @property
+    def takeover(self) -> bool:
+        return self.previous is not None
+
+
+Change = SettingsUpdate | OneShot | OwnerTag
 
 
 def _text(body: Mapping[str, Json] | None, key: str) -> str | None:
@@ -242,8 +282,9 @@ class Plan:
         elif self.is_empty:
             line = "No changes." if self.attention else "No changes. Live state matches the manifest."
         else:
+            owning = f"{self.count(Action.OWN)} to own, " if self.count(Action.OWN) else ""
             line = (
-                f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
+                f"Plan: {owning}{self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
                 f"{self.count(Action.IMPORT)} to import"
             )
             destructive = self.destructive_count

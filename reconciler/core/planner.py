@@ -24,6 +24,7 @@ from reconciler.core.desired import (
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
 from reconciler.core.live import LiveAccount, LiveDatabase
+from reconciler.core.ownership import owner_address, ownership
 from reconciler.core.plan import (
     Change,
     DatabaseRef,
@@ -48,6 +49,7 @@ class PlanOptions:
     retry_failed: frozenset[str] = frozenset()
     retry_uncertain: frozenset[str] = frozenset()
     observe_all: bool = False
+    takeover: bool = False  # manage databases another manifest set owns, taking their owner tag over (issue 17)
 
 
 @dataclass(slots=True)
@@ -71,8 +73,9 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     for spec in sorted(desired.databases, key=lambda spec: spec.name):
         if _selected(spec, options.targets):
             found = _Collector(problems=out.problems)
-            _plan_database(spec, live, options, found)
-            out.take(found, observed=spec.observe or options.observe_all)
+            observed = spec.observe or options.observe_all
+            _plan_database(spec, live, options, found, desired.owner, observed)
+            out.take(found, observed=observed)
     if out.problems:
         raise PlanError(out.problems)
     return Plan(tuple(out.changes), tuple(out.warnings), live, tuple(out.observed))
@@ -82,6 +85,7 @@ def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
     known = operations | {spec.name for spec in desired.databases}
     known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
+    known |= {owner_address(spec.name) for spec in desired.databases if desired.owner is not None}
     problems = [
         f"--target {target}: no database or operation in the manifest has this name or address"
         for target in sorted(options.targets - known)
@@ -113,11 +117,35 @@ def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import
         yield operation_address(spec.name, kind, operation.id), kind, operation
 
 
-def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector) -> None:
+def _plan_database(
+    spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector, owner: str | None, observed: bool
+) -> None:
     db = _find(spec, live, out)
     if db is None:
         return
     ref = DatabaseRef.of(spec, live_name=db.name)
+    own = ownership(ref, db.tags, owner, takeover=options.takeover, observed=observed)
+    if own.problem is not None:
+        out.problems.append(own.problem)
+        return
+    if own.note is not None:
+        out.warnings.append(own.note)
+    _plan_contents(spec, db, ref, live, options, out, owner_tag=own.change is not None)
+    if own.change is not None and (out.changes or _targeted(own.change.address, spec, options.targets)):
+        out.changes.insert(0, own.change)  # written first: a set that loses the race writes nothing else
+
+
+def _plan_contents(
+    spec: DatabaseSpec,
+    db: LiveDatabase,
+    ref: DatabaseRef,
+    live: LiveAccount,
+    options: PlanOptions,
+    out: _Collector,
+    *,
+    owner_tag: bool,
+) -> None:
+    """Its settings and one-shot operations; `owner_tag`: the plan writes an owner tag too (the tag budget)."""
     backup_on = db.backup.enabled
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
@@ -135,7 +163,7 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     out.problems.extend(db.receipts.problems)
     unclaimed = [a for a, kind, op in _operations(spec) if db.receipts.get(kind, op.id) is None]
     planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
-    note = budget_note(spec.name, db.tags, planned)
+    note = budget_note(spec.name, db.tags, planned, owner_tag=owner_tag)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
     ctx = _Context(spec, ref, live, backup_on)

@@ -50,6 +50,7 @@ from reconciler.errors import ReceiptError
 KEY_PREFIX = "rcr_"
 LEGACY_KEY_PREFIX = "rcr."  # written by version 0.1; read, and updated under its own key
 COMPACT_KEY_PREFIX = "rcr_done_"
+OWNER_KEY = "rcr_owner"  # the manifest set that manages the database (ownership.py); never a receipt
 VALUE_VERSION = "v1"
 MAX_KEY_LENGTH = 64
 MAX_VALUE_LENGTH = 128
@@ -170,8 +171,9 @@ def operation_hash(kind: OperationKind, op_id: str) -> str:
 
 
 def decode(tag: LiveTag, database_name: str) -> Receipt | None:
-    """The receipt a tag holds, None for a tag that is not ours (or a compact one); a malformed one raises."""
-    if not is_ours(tag.key) or _COMPACT_KEY.match(tag.key):
+    """The receipt a tag holds, None for a tag that is not ours (or a compact one, or the owner tag); a malformed
+    one raises."""
+    if not is_ours(tag.key) or _COMPACT_KEY.match(tag.key) or tag.key == OWNER_KEY:
         return None
     key = _KEY.match(tag.key)
     if key is None:
@@ -292,11 +294,12 @@ def _receipts_in(tag: LiveTag, database_name: str, names: dict[tuple[OperationKi
     ]
 
 
-def budget_note(database_name: str, tags: Iterable[LiveTag], planned: int) -> str | None:
+def budget_note(database_name: str, tags: Iterable[LiveTag], planned: int, *, owner_tag: bool = False) -> str | None:
     """A note when this database's tags come close to the budget (issue 12 §3); None when there is room.
-    `planned` counts the one-shot operations this plan would claim on it."""
+    `planned` counts the one-shot operations this plan would claim on it; `owner_tag`: the plan creates the owner
+    tag there too, which stays (an owner tag already there is among `tags`)."""
     listed = list(tags)
-    needed = TAGS_A_RUN_NEEDS if planned else 0
+    needed = (TAGS_A_RUN_NEEDS if planned else 0) + (1 if owner_tag else 0)
     if len(listed) < NEAR_BUDGET and len(listed) + needed <= TAG_BUDGET:
         return None
     ours = sum(1 for tag in listed if is_ours(tag.key))

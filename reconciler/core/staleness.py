@@ -14,7 +14,7 @@ from enum import Enum
 
 from reconciler.core.desired import Manifest
 from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Change, OneShot, Plan
+from reconciler.core.plan import Change, OneShot, OwnerTag, Plan
 from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.receipt_tags import Phase
 
@@ -24,11 +24,13 @@ def recheck_options(saved: Plan, *, observe_all: bool = False) -> PlanOptions:
     (`plan --observe`) or as apply is told now (`apply --observe`)."""
     addresses = {c.address for c in saved.changes} | {w.address for w in saved.settlements}
     replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
+    takeover = any(isinstance(c, OwnerTag) and c.takeover for c in saved.changes)
     return PlanOptions(
         targets=frozenset(addresses),
         retry_failed=frozenset(a for a, phase in replaced.items() if phase is Phase.FAILED),
         retry_uncertain=frozenset(a for a, phase in replaced.items() if phase is Phase.CLAIMED),
         observe_all=observe_all,
+        takeover=takeover,
     )
 
 
@@ -70,6 +72,8 @@ def _before(change: Change) -> object:
     """What apply must still find live: the settings it changes, or the receipt it replaces (None: no receipt)."""
     if isinstance(change, OneShot):
         return None if change.replaces is None else _values(change.replaces)
+    if isinstance(change, OwnerTag):
+        return {"owner": change.previous}
     return _values(change.before)
 
 

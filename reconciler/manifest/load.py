@@ -152,6 +152,7 @@ def _load(inputs: Sequence[Path]) -> Manifest:
         databases=tuple(_build(document, i) for document in documents for i in range(_count(document))),
         paths=tuple(document.path for document in documents),
         digest=_digest(document.raw for document in documents),
+        owner=next((d.data["owner"] for d in documents if isinstance(d.data.get("owner"), str)), None),
     )
 
 

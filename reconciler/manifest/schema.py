@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
+from reconciler.core.ownership import OWNER_RULE
 from reconciler.manifest.problems import Problem
 from reconciler.manifest.yaml_source import JsonPath, YamlDocument, shown
 
@@ -19,6 +20,7 @@ SUPPORTED_VERSIONS = (1,)
 _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    "owner": "use " + OWNER_RULE,
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {

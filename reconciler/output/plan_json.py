@@ -18,6 +18,7 @@ from reconciler.core.plan import (
     DatabaseRef,
     FieldChange,
     OneShot,
+    OwnerTag,
     PlanWarning,
     SettingsUpdate,
     WarningKind,
@@ -47,6 +48,9 @@ def change_document(change: Change) -> dict[str, Any]:
         data["after"] = _settings_document(change.after, managed_only=True)
         if change.storage_type is not None:
             data["after"]["storage_type"] = change.storage_type
+    elif isinstance(change, OwnerTag):
+        data["before"] = {"owner": change.previous}  # not None: a takeover (`--takeover`), as reviewed
+        data["after"] = {"owner": change.owner}
     else:
         data["before"] = {"receipt": None if change.replaces is None else _receipt_document(change.replaces)}
         data["after"] = _operation_document(change)
@@ -119,7 +123,11 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
     calls = _calls(item, ref, calls_kept)
     action = Action(item["action"])
     change: Change
-    if action is Action.UPDATE:
+    if action is Action.OWN:
+        change = OwnerTag(
+            str(item["address"]), ref, str(item["after"]["owner"]), _text(item["before"]["owner"]), calls[0]
+        )
+    elif action is Action.UPDATE:
         before, after = item["before"], item["after"]
         fields = tuple(
             FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())

@@ -39,7 +39,7 @@ SUPPORTED_VERSIONS = (UNSEALED_VERSION, "1.1", FORMAT_VERSION)  # all readable (
 _SEALED_KEYS = ("account_id", "api_url", "manifest_digest", "manifest_paths", "changes", "warnings")
 # Sealed when present (issue 17), so files written before them keep their digest: the changes of observed
 # databases, which apply never runs, and whether the whole run was observed (`plan --observe`).
-_SEALED_IF_PRESENT = ("observed", "observe_all")
+_SEALED_IF_PRESENT = ("observed", "observe_all", "owner")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ class SavedPlan:
     account_id: int | None = None  # None: no list page named one (or a format 1.0 file)
     format_version: str = FORMAT_VERSION
     observe_all: bool = False  # made with `--observe`: apply re-plans it so, and so writes to no database
+    owner: str | None = None  # the manifest set's owner id the plan was made for (`owner:` or `--owner`)
 
     @property
     def is_sealed(self) -> bool:
@@ -77,6 +78,7 @@ def build_document(
     api_url: str,
     account_id: int | None = None,
     observe_all: bool = False,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """The plan document; metadata are given by the caller, never read here (no clock, no environment)."""
     return seal(
@@ -91,6 +93,7 @@ def build_document(
             "changes": [change_document(change) for change in plan.changes],
             "observed": [{**change_document(change), "observed": True} for change in plan.observed],
             "observe_all": observe_all,
+            "owner": owner,
             "summary": summary(plan),
             "warnings": [warning_document(warning) for warning in plan.warnings],
         }
@@ -99,6 +102,7 @@ def build_document(
 
 def summary(plan: Plan) -> dict[str, Any]:
     return {
+        "own": plan.count(Action.OWN),
         "update": plan.count(Action.UPDATE),
         "backup": plan.count(Action.BACKUP),
         "import": plan.count(Action.IMPORT),
@@ -184,6 +188,9 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
         observe_all = document.get("observe_all", False)
         if not isinstance(observe_all, bool):
             raise TypeError("observe_all must be true or false")
+        owner = document.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise TypeError("owner must be text or null")
         return SavedPlan(
             plan=Plan(changes, warnings, observed=observed),
             tool_version=str(document["tool_version"]),
@@ -194,6 +201,7 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
             account_id=account,
             format_version=str(version),
             observe_all=observe_all,
+            owner=owner,
         )
     except PlanFileError as error:
         raise PlanFileError(f"{source}: {error}") from None

@@ -15,18 +15,30 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.core.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
+from reconciler.core.plan import (
+    Action,
+    Change,
+    DatabaseRef,
+    OneShot,
+    OwnerTag,
+    Plan,
+    PlanWarning,
+    SettingsUpdate,
+    WarningKind,
+)
 from reconciler.core.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
-SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
-_STYLES = {Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
+SYMBOLS = {Action.OWN: "@", Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
+_STYLES = {Action.OWN: "green", Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
 _VERBS = {
+    Action.OWN: "will be tagged as owned by this manifest set",
     Action.UPDATE: "will be updated",
     Action.BACKUP: "will be backed up once",
     Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
 }
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
+TAKEOVER = "TAKING IT OVER from another manifest set"
 ADOPT_HINT = (
     "An operation above was already carried out by hand? `reconciler receipts adopt ADDRESS` records it as done "
     "(adopted) instead, and shows what it would record first.\n"
@@ -104,6 +116,8 @@ def _change_heading(change: Change, *, observed: bool = False) -> Text:
     verb = Text(_verb(change, observed=observed), style)
     if change.risky:
         verb.append(", ").append(RISKY, "bold red")
+    if isinstance(change, OwnerTag) and change.takeover:
+        verb.append(", ").append(TAKEOVER, "bold red")
     return Text.assemble(
         ("  " + SYMBOLS[change.action], style),
         " ",
@@ -129,6 +143,10 @@ def _change_details(change: Change, show: Callable[[Any], str] | None = None, ar
             kept = show(change.kept_interval)
             lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
         return lines
+    if isinstance(change, OwnerTag):
+        return [
+            f"owner: {show(change.previous)} {arrow} {show(change.owner)} (tag {change.call.path.rsplit('/', 1)[-1]})"
+        ]
     return _operation_details(change, show)
 
 
@@ -181,6 +199,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_warnings_block("Needs attention", plan.attention, pinned=True),
         *_destructive_block(plan.changes, where),
         *_risky_block(plan.changes),
+        *_takeover_block(plan.changes),
         *_warnings_block("Receipts apply will record", plan.settlements, pinned=False),
         *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
         *_observed_block(plan.observed),
@@ -306,6 +325,21 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
 
+def _takeover_block(changes: Iterable[Change]) -> list[_Section]:
+    takeovers = [change for change in changes if isinstance(change, OwnerTag) and change.takeover]
+    if not takeovers:
+        return []
+    head = (
+        f"> [!CAUTION]\n> **{len(takeovers)} database{'s' * (len(takeovers) != 1)} taken over** from another "
+        "manifest set (`--takeover`): that set's plans will refuse them from now on."
+    )
+    items = tuple(
+        f"> - `{_code(c.address)}` on {_md_where(c.database)}: `{_code(str(c.previous))}` → `{_code(c.owner)}`"
+        for c in takeovers
+    )
+    return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
+
+
 def _observed_block(changes: Sequence[Change]) -> list[_Section]:
     """Observed changes, pinned (their count is always there): a reviewer sees the drift apply leaves alone."""
     if not changes:
@@ -340,6 +374,7 @@ def _database_block(name: str, changes: Sequence[Change]) -> _Section:
     items = []
     for change in changes:
         verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
+        verb += f", **{TAKEOVER}**" if isinstance(change, OwnerTag) and change.takeover else ""
         lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
         items.append("\n".join(lines))
