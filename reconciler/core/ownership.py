@@ -18,7 +18,7 @@ from reconciler.core.confirmation import where
 from reconciler.core.desired import Manifest
 from reconciler.core.live import LiveTag
 from reconciler.core.plan import DatabaseRef, OwnerTag, PlanWarning, WarningKind
-from reconciler.core.receipt_tags import MAX_VALUE_LENGTH, OWNER_KEY
+from reconciler.core.receipt_tags import MAX_VALUE_LENGTH, OWNER_KEY, TAG_BUDGET
 from reconciler.errors import ReconcilerError
 
 _OWNER = re.compile(r"^[a-z0-9_.+@:-](?:[a-z0-9 _.+@:-]*[a-z0-9_.+@:-])?$(?!\n)")
@@ -38,6 +38,17 @@ def owner_problem(owner: str) -> str | None:
 def live_owner(tags: Iterable[LiveTag]) -> str | None:
     """The owner a database's tags name; None: unowned."""
     return next((tag.value for tag in tags if tag.key == OWNER_KEY), None)
+
+
+def owner_budget_note(database_name: str, tags: tuple[LiveTag, ...]) -> str | None:
+    """Where the owner tag is to be created on a database with no room left for it (the budget_note of a database
+    with no one-shot operations, whose receipts need none)."""
+    if len(tags) + 1 <= TAG_BUDGET:
+        return None
+    return (
+        f"{database_name} has {len(tags)} of its {TAG_BUDGET} tags in use; its owner tag needs one free: remove one "
+        "of the database's own tags, or apply refuses to write it (and then writes nothing else there)"
+    )
 
 
 def owner_address(database_name: str) -> str:

@@ -24,7 +24,7 @@ from reconciler.core.desired import (
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
 from reconciler.core.live import LiveAccount, LiveDatabase
-from reconciler.core.ownership import owner_address, ownership
+from reconciler.core.ownership import owner_address, owner_budget_note, ownership
 from reconciler.core.plan import (
     Change,
     DatabaseRef,
@@ -153,6 +153,9 @@ def _plan_contents(
             out.changes.append(update)
             backup_on = update.after.enabled
     if not spec.has_one_shot_operations:
+        full = owner_budget_note(spec.name, db.tags) if owner_tag and db.tags is not None else None
+        if full is not None:
+            out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, full))
         return
     if db.tags is None or db.receipts is None:
         out.problems.append(
