@@ -20,6 +20,7 @@ from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.receipt_tags import OWNER_KEY, decode
 from reconciler.errors import ClaimedElsewhere, ClaimUnconfirmed, PlanError, ReconcilerError
 from reconciler.refresh import fetch_live
+from reconciler.sandbox import Fault
 from tests.support.accounts import Account, account
 from tests.support.api_calls import with_receipts
 from tests.support.clients import open_client
@@ -279,3 +280,20 @@ def test_two_sets_racing_for_an_unowned_database_one_wins(acct: Account, mode: s
             thread.join(timeout=30)
         assert len(won) == 1, (mode, round_, won)
         assert acct.emulator.tags(ORDERS)[OWNER_KEY] == won[0]
+
+
+def test_a_lost_answer_to_the_owner_tag_is_recognised_as_our_own(acct: Account) -> None:
+    planned = acct.plan(targets={"orders-prod"})
+    acct.emulator.inject(Fault.drop(method="POST", path="**/tags", after_processing=True, count=1))
+
+    results = {r.address: r for r in acct.apply(planned)}
+
+    assert all(r.ok for r in results.values()), results
+    assert acct.emulator.tags(ORDERS)[OWNER_KEY] == "team-a"
+
+
+def test_a_run_stopped_after_the_owner_tag_plans_the_rest_and_no_second_owner_tag(acct: Account) -> None:
+    (owned,) = acct.apply(acct.plan(targets={"orders-prod.owner"}))  # as if killed just after the owner tag
+    assert owned.ok and acct.emulator.tags(ORDERS)[OWNER_KEY] == "team-a"
+    rest = [c.address for c in acct.plan(targets={"orders-prod"}).changes]
+    assert rest and "orders-prod.owner" not in rest and "orders-prod.imports.seed-2026-11-20" in rest

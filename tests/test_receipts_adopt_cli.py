@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.desired import OperationKind, Tier
-from reconciler.core.receipt_tags import Phase, Receipt
+from reconciler.core.receipt_tags import OWNER_KEY, Phase, Receipt
 from tests.support.cli import Ran, cli, finish, process_env, spawn
 from tests.support.clients import open_client
 from tests.support.examples import IMPORT, IMPORT_KEY, ORDERS, PROD_EU
@@ -140,3 +140,17 @@ def _typing(directory: Path, answer: str, *argv: str) -> Ran:
     finally:
         os.close(controller)
     return Ran(process.returncode, out, err)
+
+
+def test_adopt_refuses_a_database_another_manifest_set_owns(tmp_path: Path) -> None:
+    directory = sandbox_dir(tmp_path)
+    client, _ = open_client(world(directory))
+    client.create_tag(Tier.PRO, PROD_EU, ORDERS, OWNER_KEY, "payments")
+    orders = directory / "examples" / "orders.yaml"
+    orders.write_text(orders.read_text().replace("version: 1\n", "version: 1\nowner: platform\n", 1))
+    mark = len(world(directory).request_log())
+
+    ran = cli(directory, "receipts", "adopt", IMPORT, "-f", "examples/", "--auto-approve")
+
+    assert ran.code == 1 and "owned by another manifest set, 'payments', not by 'platform'" in ran.err
+    assert writes(directory, mark) == [] and IMPORT_KEY not in peek_tags(directory)

@@ -14,6 +14,7 @@ from reconciler.commands.options import ReceiptsAdoptFlags, ReceiptsForgetFlags,
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.core.calls import fingerprint, operation_calls
 from reconciler.core.desired import DatabaseSpec, operation_address
+from reconciler.core.ownership import live_owner
 from reconciler.core.plan import DatabaseRef
 from reconciler.core.receipt_tags import Phase, Receipt, adopted, read_receipts
 from reconciler.errors import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, ReconcilerError
@@ -108,9 +109,14 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
     spec, kind, operation = found
     ref = DatabaseRef.of(spec)
     client = rt.connect().client
-    receipts = read_receipts(
-        spec.name, client.list_tags(spec.tier, spec.subscription, spec.database), spec.operation_keys()
-    )
+    tags = client.list_tags(spec.tier, spec.subscription, spec.database)
+    owner = live_owner(tags)
+    if manifest.owner is not None and owner is not None and owner != manifest.owner:
+        raise ReconcilerError(
+            f"{address}: {spec.name} is owned by another manifest set, {owner!r}, not by {manifest.owner!r}: its "
+            "receipts are that set's to record; nothing was recorded"
+        )
+    receipts = read_receipts(spec.name, tags, spec.operation_keys())
     existing = receipts.get(kind, operation.id)
     if existing is not None:
         raise ReconcilerError(f"{address}: {_existing(existing)}; nothing was recorded")
