@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
     plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
-    _observe_flag(plan)
+    _scope_flags(plan)
     _code_quality_flag(plan)
     _retry_flags(plan)
     _api_flags(plan)
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="per operation, e.g. 90s, 30m, 6h (default 6h)",
     )
     apply.add_argument("--report", type=Path, metavar="FILE", help="write every outcome as JSON")
-    _observe_flag(apply)
+    _scope_flags(apply)
     _retry_flags(apply)
     _api_flags(apply)
 
@@ -293,8 +293,8 @@ def _dir_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _observe_flag(parser: argparse.ArgumentParser) -> None:
-    """`--observe`, and the ownership flags that go with who may write where (issue 17)."""
+def _scope_flags(parser: argparse.ArgumentParser) -> None:
+    """Which databases a run may write to (issue 17): none (`--observe`), or those of its owner id."""
     parser.add_argument(
         "--observe",
         action="store_true",

@@ -47,7 +47,8 @@ def test_an_observed_database_is_planned_apart_and_apply_sends_it_nothing(observ
     observed = addresses(document["observed"])
     assert observed and all(a.startswith("orders-prod.") for a in observed)
     assert not any(a.startswith("orders-prod.") for a in addresses(document["changes"]))
-    assert all(item["observed"] is True for item in document["observed"])  # type: ignore[attr-defined]
+    entries = document["observed"]
+    assert isinstance(entries, list) and all(item["observed"] is True for item in entries)
     summary = document["summary"]
     assert isinstance(summary, dict) and summary["observed"] == len(observed)
     assert f"{len(observed)} observed only (never applied)." in summary["line"]

@@ -26,7 +26,7 @@ def test_apply_tags_every_managed_database_with_the_owner_and_then_plans_no_owne
     text = cli(directory, "plan", "-f", "examples/")
     assert text.code == 0, text.err
     assert "@ orders-prod.owner will be tagged as owned by this manifest set" in text.out
-    assert 'owner: (none) -> "platform"' in text.out
+    assert 'owner: (none) -> "platform" (tag rcr_owner)' in text.out
     assert "to own, " in text.out
 
     assert cli(directory, "apply", "-f", "examples/", "--auto-approve").code == 0

@@ -26,6 +26,7 @@ from reconciler.core.plan import (
     SettingsUpdate,
     WarningKind,
 )
+from reconciler.core.receipt_tags import OWNER_KEY
 from reconciler.core.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
@@ -77,7 +78,7 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         ("Operations needing attention:", plan.attention),
         ("Receipts apply will record:", plan.settlements),
         ("Notes:", _notes(plan.warnings)),
-        ("Receipts on observed databases (apply leaves them as they are):", _observed(plan.warnings)),
+        ("On observed databases (apply leaves these as they are):", _observed(plan.warnings)),
     ):
         if warnings:
             console.print(Text(title, style="bold yellow"))
@@ -144,9 +145,7 @@ def _change_details(change: Change, show: Callable[[Any], str] | None = None, ar
             lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
         return lines
     if isinstance(change, OwnerTag):
-        return [
-            f"owner: {show(change.previous)} {arrow} {show(change.owner)} (tag {change.call.path.rsplit('/', 1)[-1]})"
-        ]
+        return [f"owner: {show(change.previous)} {arrow} {show(change.owner)} (tag {OWNER_KEY})"]
     return _operation_details(change, show)
 
 
@@ -203,7 +202,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_warnings_block("Receipts apply will record", plan.settlements, pinned=False),
         *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
         *_observed_block(plan.observed),
-        *_warnings_block("Receipts on observed databases", _observed(plan.warnings), pinned=False),
+        *_warnings_block("On observed databases", _observed(plan.warnings), pinned=False),
     ]
     by_database: dict[str, list[Change]] = {}
     for change in plan.changes:
