@@ -297,3 +297,32 @@ def test_a_run_stopped_after_the_owner_tag_plans_the_rest_and_no_second_owner_ta
     assert owned.ok and acct.emulator.tags(ORDERS)[OWNER_KEY] == "team-a"
     rest = [c.address for c in acct.plan(targets={"orders-prod"}).changes]
     assert rest and "orders-prod.owner" not in rest and "orders-prod.imports.seed-2026-11-20" in rest
+
+
+@pytest.mark.parametrize("mode", ["conflict", "overwrite"])
+def test_two_sets_taking_over_one_database_at_once_one_wins(acct: Account, mode: str) -> None:
+    acct.emulator.set_options(tag_create_existing=mode)
+    acct.client.create_tag(Tier.PRO, PROD_EU, ORDERS, OWNER_KEY, "team-old")
+    ref = next(c.database for c in _takeover_plan(acct).changes if c.database.database == ORDERS)
+    for round_ in range(3):
+        if round_:
+            acct.client.update_tag(Tier.PRO, PROD_EU, ORDERS, OWNER_KEY, "team-old")
+        start = threading.Barrier(2)
+        won: list[str] = []
+
+        def run(owner: str, start: threading.Barrier = start, won: list[str] = won) -> None:
+            client, _ = open_client(acct.emulator)
+            start.wait()
+            try:
+                Ledger(client, settle=0.15).own(ref, owner, previous="team-old")
+                won.append(owner)
+            except (ClaimedElsewhere, ClaimUnconfirmed):
+                pass
+
+        threads = [threading.Thread(target=run, args=(owner,)) for owner in ("team-a", "team-b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(won) <= 1, (mode, round_, won)  # both may lose (each read the other's value): neither goes on
+        assert won == [] or acct.emulator.tags(ORDERS)[OWNER_KEY] == won[0]
