@@ -13,7 +13,7 @@ from reconciler.apply.ledger import Ledger
 from reconciler.commands.options import ReceiptsAdoptFlags, ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.core.calls import fingerprint, operation_calls
-from reconciler.core.desired import DatabaseSpec, operation_address
+from reconciler.core.desired import DatabaseSpec, Import, Manifest, OnDemandBackup, OperationKind, operation_address
 from reconciler.core.ownership import live_owner
 from reconciler.core.plan import DatabaseRef
 from reconciler.core.receipt_tags import Phase, Receipt, adopted, read_receipts
@@ -92,21 +92,7 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
     never runs it. Refused where any receipt exists; claimed as apply claims, so of it and a racing apply one wins."""
     address = rt.flags.address
     manifest = rt.manifest(rt.flags.files)
-    found = next(
-        (
-            (spec, kind, operation)
-            for spec in manifest.databases
-            for kind, operation in spec.operations()
-            if operation_address(spec.name, kind, operation.id) == address
-        ),
-        None,
-    )
-    if found is None:
-        raise ReconcilerError(
-            f"{address}: no on-demand backup or import in the manifests has this address "
-            "(an address looks like orders-prod.imports.seed-2026-11-20)"
-        )
-    spec, kind, operation = found
+    spec, kind, operation = _operation(manifest, address)
     ref = DatabaseRef.of(spec)
     client = rt.connect().client
     tags = client.list_tags(spec.tier, spec.subscription, spec.database)
@@ -122,21 +108,9 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
         raise ReconcilerError(f"{address}: {_existing(existing)}; nothing was recorded")
     if receipts.problems:
         raise ReconcilerError("; ".join(receipts.problems) + "; nothing was recorded")
-    at = int(time.time())
-    receipt = adopted(
-        kind, operation.id, fingerprint(operation_calls(ref.path, operation)[-1]), at=at, run=secrets.token_hex(4)
-    )
-    when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for line in (
-        f"{address} ({spec.tier.value} subscription {spec.subscription} database {spec.database}) would be recorded:",
-        f"  kind:        {kind.value}",
-        "  phase:       done, adopted: carried out by hand, not by this tool",
-        f"  fingerprint: {receipt.fingerprint} (of the call the manifest gives now)",
-        f"  time:        {when}",
-        f"  tag:         {receipt.key} = {receipt.value}",
-        "Apply will then never run it. Only adopt an operation that really was carried out.",
-    ):
-        print(line, file=rt.out)
+    call = operation_calls(ref.path, operation)[-1]
+    receipt = adopted(kind, operation.id, fingerprint(call), at=int(time.time()), run=secrets.token_hex(4))
+    _preview(rt, address, spec, receipt)
     if not rt.flags.auto_approve:
         if not sys.stdin.isatty():
             raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
@@ -147,12 +121,40 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
         Ledger(client).claim(ref, receipt, replacing=None)
     except (ClaimedElsewhere, ClaimRefused) as lost:
         raise ReconcilerError(f"{address}: not adopted: {lost}") from None
-    except ClaimUnconfirmed as unsure:
+    except ClaimUnconfirmed:
         raise ReconcilerError(
-            f"{address}: {unsure}; see `reconciler receipts list` for what its tag holds now"
+            f"{address}: the adopted receipt was written, but more slowly than the settle window, so a racing apply "
+            "may have claimed the operation too (this API overwrites a second create); see `reconciler receipts "
+            "list` for what its tag holds now"
         ) from None
     print(f"Adopted {address}: recorded done (adopted).", file=rt.out)
     return EXIT_OK
+
+
+def _operation(manifest: Manifest, address: str) -> tuple[DatabaseSpec, OperationKind, Import | OnDemandBackup]:
+    for spec in manifest.databases:
+        for kind, operation in spec.operations():
+            if operation_address(spec.name, kind, operation.id) == address:
+                return spec, kind, operation
+    raise ReconcilerError(
+        f"{address}: no on-demand backup or import in the manifests has this address "
+        "(an address looks like orders-prod.imports.seed-2026-11-20)"
+    )
+
+
+def _preview(rt: Runtime[ReceiptsAdoptFlags], address: str, spec: DatabaseSpec, receipt: Receipt) -> None:
+    """What adopting records, field by field, before anything is written."""
+    when = datetime.fromtimestamp(receipt.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for line in (
+        f"{address} ({spec.tier.value} subscription {spec.subscription} database {spec.database}) would be recorded:",
+        f"  kind:        {receipt.kind.value}",
+        "  phase:       done, adopted: carried out by hand, not by this tool",
+        f"  fingerprint: {receipt.fingerprint} (of the call the manifest gives now)",
+        f"  time:        {when}",
+        f"  tag:         {receipt.key} = {receipt.value}",
+        "Apply will then never run it. Only adopt an operation that really was carried out.",
+    ):
+        print(line, file=rt.out)
 
 
 def _existing(receipt: Receipt) -> str:
