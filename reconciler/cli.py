@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--target", action="append", default=[], metavar="ADDR", help="only this address or database")
     plan.add_argument("--report-unmanaged", action="store_true", help="list databases no manifest declares")
+    _scope_flags(plan)
     _code_quality_flag(plan)
     _retry_flags(plan)
     _api_flags(plan)
@@ -200,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="per operation, e.g. 90s, 30m, 6h (default 6h)",
     )
     apply.add_argument("--report", type=Path, metavar="FILE", help="write every outcome as JSON")
+    _scope_flags(apply)
     _retry_flags(apply)
     _api_flags(apply)
 
@@ -218,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
     forget.add_argument("--force", action="store_true", help="forget a claimed receipt, whose operation may be running")
     _api_flags(forget)
+    adopt = _action(ledger, "receipts", "adopt", dispatch.receipts_adopt)
+    adopt.add_argument(
+        "address", metavar="ADDRESS", help="an operation in the manifests, e.g. orders-prod.imports.seed-2026-11-20"
+    )
+    _manifest_flag(adopt)
+    adopt.add_argument("--auto-approve", action="store_true", help="do not ask to type the address back")
+    _api_flags(adopt)
 
     show = _command(commands, "show", dispatch.show, manifests=False)
     show.add_argument("planfile", type=Path, metavar="PLANFILE", help="a plan written by `plan --out`")
@@ -313,6 +322,23 @@ def _dir_flag(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="where `sandbox up` keeps its state (default: $REDISCLOUD_SANDBOX_DIR, else ./.reconciler-sandbox)",
+    )
+
+
+def _scope_flags(parser: argparse.ArgumentParser) -> None:
+    """Which databases a run may write to (issue 17): none (`--observe`), or those of its owner id."""
+    parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="observe every database for this run (as `mode: observe`): drift is shown, nothing is written",
+    )
+    parser.add_argument(
+        "--owner",
+        metavar="ID",
+        help="this manifest set's owner id, as `owner:` in the files (the two must agree): written as a tag",
+    )
+    parser.add_argument(
+        "--takeover", action="store_true", help="manage databases another manifest set owns, taking them over"
     )
 
 

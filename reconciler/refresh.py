@@ -2,7 +2,8 @@
 
 Databases come from the list endpoints, 100 a page; a database is fetched on its own only when its list item
 carries no `backup` object (`fetch_databases` stops there). Tags are read (and their receipts decoded, once)
-only for databases that declare one-shot operations, and the asynchronous backup/import status only for
+only for databases that declare one-shot operations, or for every database when the manifest set has an owner
+(its owner tag, issue 17: one request a database), and the asynchronous backup/import status only for
 databases holding a `claimed` receipt, since each status read costs a task and its polling (API-NOTES §5,
 provider issue #561). `check` reads one status per database it judges (`fetch_freshness`).
 """
@@ -107,7 +108,10 @@ def _databases(client: RedisCloudClient, manifest: Manifest, each: _Mapper, *, r
     found = [(spec, listings.get((spec.tier, spec.subscription), {}).get(spec.database)) for spec in manifest.databases]
     databases = {
         (db.subscription, db.database): db
-        for db in each(lambda pair: _complete(client, *pair, receipts=receipts), [(s, i) for s, i in found if i])
+        for db in each(
+            lambda pair: _complete(client, *pair, receipts=receipts, owned=manifest.owner is not None),
+            [(s, i) for s, i in found if i],
+        )
     }
     databases.update(_elsewhere(client, [spec for spec, item in found if item is None], listings, each))
     return LiveAccount(databases, account_id=_account_id(listings))
@@ -128,12 +132,14 @@ def _listing(client: RedisCloudClient, tier: Tier, subscription: int) -> dict[in
         return {}
 
 
-def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing, *, receipts: bool) -> LiveDatabase:
+def _complete(
+    client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListing, *, receipts: bool, owned: bool
+) -> LiveDatabase:
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
         live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
-    if receipts and spec.has_one_shot_operations:
+    if receipts and (spec.has_one_shot_operations or owned):
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.
         live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))

@@ -15,7 +15,13 @@ from reconciler.commands.usage import COMMANDS, ENVIRONMENT
 from tests.support.examples import ROOT
 
 # What a command needs after its name for the parser to reach its flags (a group needs one of its actions).
-_REACH = {"show": ["plan.json"], "receipts forget": ["orders-prod.backup"], "receipts": ["list"], "sandbox": ["status"]}
+_REACH = {
+    "show": ["plan.json"],
+    "receipts forget": ["orders-prod.backup"],
+    "receipts adopt": ["orders-prod.backups.x"],
+    "receipts": ["list"],
+    "sandbox": ["status"],
+}
 
 
 def _parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:

@@ -18,7 +18,15 @@ from reconciler.core.live import LiveTag
 from reconciler.core.plan import DatabaseRef, WarningKind
 from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.polling import PollPolicy
-from reconciler.core.receipt_tags import Phase, Receipt, compact_entry, decode, encode_compact, read_receipts
+from reconciler.core.receipt_tags import (
+    Phase,
+    Receipt,
+    adopted,
+    compact_entry,
+    decode,
+    encode_compact,
+    read_receipts,
+)
 from reconciler.errors import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, ReconcilerError
 from reconciler.manifest.load import load_manifest
 from reconciler.refresh import fetch_live
@@ -344,3 +352,63 @@ def test_a_backup_that_finished_in_the_claims_second_never_settles_it(
     (warning,) = [w for w in result.warnings if w.address == address]
     assert warning.kind is WarningKind.UNCERTAIN, warning.message
     assert result.changes == ()
+
+
+@pytest.mark.parametrize("mode", ["conflict", "overwrite"])
+def test_an_adopt_racing_an_apply_of_the_same_operation_lets_one_of_them_win(acct: Account, mode: str) -> None:
+    """`receipts adopt` claims its done receipt as apply claims its write-ahead one (issue 17): exactly one of them
+    gets the tag, and the tag is the winner's, so the operation neither runs after being adopted nor is adopted
+    while it runs."""
+    acct.emulator.set_options(tag_create_existing=mode)
+    spec = orders(acct)
+    for round_ in range(4):
+        op_id = f"adopt-race-{round_}"
+        receipts = {
+            "apply": backup_claim(op_id, run="0000000a"),
+            "adopt": adopted(
+                OperationKind.BACKUP, op_id, backup_claim(op_id).fingerprint, at=1764312600, run="0000000b"
+            ),
+        }
+        won = _race_claims(acct, spec, receipts)
+        assert len(won) == 1, (mode, round_, won)
+        assert acct.emulator.tags(ORDERS)[f"rcr_backup_{op_id}"] == receipts[won[0]].value
+
+
+def _race_claims(acct: Account, spec: DatabaseRef, receipts: dict[str, Receipt]) -> list[str]:
+    """Each receipt claimed at once by its own client and ledger: the names of those that proceeded."""
+    start = threading.Barrier(len(receipts))
+    won: list[str] = []
+
+    def run(who: str) -> None:
+        client, _ = open_client(acct.emulator)
+        start.wait()
+        try:
+            Ledger(client, settle=0.15).claim(spec, receipts[who], replacing=None)
+            won.append(who)
+        except (ClaimedElsewhere, ClaimUnconfirmed):
+            pass
+
+    threads = [threading.Thread(target=run, args=(who,)) for who in receipts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return won
+
+
+def test_adopted_receipts_are_never_compacted(acct: Account) -> None:
+    spec = orders(acct)
+    ledger = Ledger(acct.client, sleep=lambda seconds: None)
+    marks = [
+        adopted(OperationKind.BACKUP, f"by-hand-{n}", "0123456789ab", at=1764312600, run="0000000c") for n in range(3)
+    ]
+    plain = [backup_claim(f"ran-{n}").with_phase(Phase.DONE) for n in range(2)]
+    for receipt in marks + plain:
+        acct.client.create_tag(Tier.PRO, 1234567, ORDERS, receipt.key, receipt.value)
+    for n in range(30 - len(acct.emulator.tags(ORDERS)) - 2):
+        acct.client.create_tag(Tier.PRO, 1234567, ORDERS, f"team-{n}", "x")
+    ledger.claim(spec, backup_claim("after"), replacing=None)  # near the budget: compacts what it may
+    tags = acct.emulator.tags(ORDERS)
+    assert all(tags[receipt.key] == receipt.value for receipt in marks)
+    assert not any(receipt.key in tags for receipt in plain)  # the others were folded into a compact tag
+    assert any(key.startswith("rcr_done_") for key in tags)

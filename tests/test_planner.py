@@ -47,8 +47,10 @@ def spec(
     name: str = "orders",
     database: int = 10,
     protected: bool = False,
+    observe: bool = False,
 ) -> DatabaseSpec:
-    return DatabaseSpec(name, 1, database, tier, protected, backup, backups, imports, Position("m.yaml", 1, 3))
+    position = Position("m.yaml", 1, 3)
+    return DatabaseSpec(name, 1, database, tier, protected, backup, backups, imports, position, observe=observe)
 
 
 def live(
@@ -109,8 +111,50 @@ WRONG_ID = (
     "confirm: orders-prod"
 )
 
+OBSERVE_ALL = PlanOptions(observe_all=True)
+
 CASES = [
     case(spec(), live(), {"changes": []}, id="no-op"),
+    # --- observe-only databases (issue 17): planned as usual, set apart, never among the changes apply runs ---
+    case(
+        spec(replace(ON, path="s3://other"), observe=True),
+        live(),
+        {"changes": [], "observed": ["orders.backup"], "work": False},
+        id="observed-drift-is-observed-only",
+    ),
+    case(
+        spec(replace(ON, path="s3://other")),
+        live(),
+        {"changes": [], "observed": ["orders.backup"], "work": False},
+        options=OBSERVE_ALL,
+        id="observe-flag-observes-every-database",
+    ),
+    case(
+        spec(replace(ON, path="s3://other"), **ops(SEED, ADHOC), observe=True),
+        live(),
+        {"changes": [], "observed": ["orders.backup", "orders.backups.pre", "orders.imports.seed"], "work": False},
+        id="observed-one-shots-are-observed-only",
+    ),
+    case(
+        spec(**ops(SEED), observe=True),
+        live(tags=(tag(SEED, Phase.CLAIMED),)),
+        {"warnings": [("settled", "done")], "observed_warnings": True, "work": False},
+        extra=imported(LatestStatus("success", AFTER)),
+        id="observed-settled-receipt-is-not-recorded",
+    ),
+    case(
+        spec(**ops(SEED)),
+        live(tags=(tag(SEED, Phase.FAILED),)),
+        {"changes": [], "warnings": [("failed", None)], "observed_warnings": True, "attention": 0},
+        options=OBSERVE_ALL,
+        id="observed-failed-receipt-needs-no-attention-from-apply",
+    ),
+    case(
+        spec(replace(ON, path="s3://other"), observe=False),
+        live(),
+        {"changes": ["orders.backup"], "observed": [], "work": True},
+        id="managed-is-the-default",
+    ),
     case(
         spec(replace(ON, path="s3://other")),
         live(),
@@ -377,6 +421,14 @@ def test_plan(
     if "live_name" in expect:
         assert {c.database.live_name for c in result.changes} == {expect["live_name"]}
         assert {change_document(c)["database"]["live_name"] for c in result.changes} == {expect["live_name"]}
+    if "observed" in expect:
+        assert [c.address for c in result.observed] == expect["observed"]
+    if "observed_warnings" in expect:
+        assert {w.observed for w in result.warnings} == {expect["observed_warnings"]}
+    if "work" in expect:
+        assert result.has_work is expect["work"] and (not result.settlements or expect["work"])
+    if "attention" in expect:
+        assert len(result.attention) == expect["attention"]
     if "risky" in expect:
         (update,) = [c for c in result.changes if c.action is Action.UPDATE]
         assert update.risky is expect["risky"] and update.to_dict()["risky"] is expect["risky"]

@@ -45,4 +45,9 @@ def test_a_row_names_the_tag_and_the_times() -> None:
         "task_id": "t-1",
         "fingerprint_matches": True,
         "compacted": False,
+        "adopted": False,
     }
+
+
+def test_an_adopted_receipt_says_so() -> None:
+    assert receipt_row(SPEC, replace(CLAIMED, task_id=None, adopted=True))["adopted"] is True

@@ -230,6 +230,23 @@ def test_run_id_round_trips_and_tells_our_claim_from_another_runs() -> None:
     assert decoded is not None and decoded.run == "0c1d2e3f"
 
 
+def test_an_adopted_receipt_says_so_and_reads_back() -> None:
+    receipt = receipt_tags.adopted(OperationKind.IMPORT, "seed", op_fingerprint(IMPORT), at=1764312600, run="0c1d2e3f")
+    assert receipt.phase is Phase.DONE and receipt.value.endswith(" run:0c1d2e3f adopted")
+    assert TAG_RULES.match(receipt.value) and len(receipt.value) <= receipt_tags.MAX_VALUE_LENGTH
+    decoded = receipt_tags.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders")
+    assert decoded is not None and decoded.adopted and decoded.phase is Phase.DONE
+    plain = receipt_tags.decode(LiveTag(receipt.key, receipt.value.removesuffix(" adopted"), CLAIMED_AT), "orders")
+    assert plain is not None and not plain.adopted
+    assert "never ran it" in receipt_tags.adopted_note(decoded) and CLAIMED_AT in receipt_tags.adopted_note(decoded)
+
+
+@pytest.mark.parametrize("phase", ["claimed", "failed"])
+def test_only_a_done_receipt_can_be_adopted(phase: str) -> None:
+    with pytest.raises(receipt_tags.ReceiptError, match="only a done receipt"):
+        receipt_tags.decode(LiveTag("rcr_import_seed", f"v1 {phase} fp:0123456789ab at:1 adopted", CLAIMED_AT), "o")
+
+
 # --- issue 12 §3: keys without dots, legacy keys, compact done receipts, the tag budget ---------------------
 
 

@@ -35,7 +35,7 @@ from reconciler.core.calls import ApiCall, is_backup, resolved
 from reconciler.core.desired import OperationKind
 from reconciler.core.evidence import says_backup_off, seconds_between, status_verdict, unverified_backup
 from reconciler.core.outcomes import Outcome, StepResult
-from reconciler.core.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
+from reconciler.core.plan import Change, DatabaseRef, OneShot, OwnerTag, Plan, PlanWarning, SettingsUpdate
 from reconciler.core.polling import poll
 from reconciler.core.receipt_tags import Phase, Receipt, claim
 from reconciler.core.uris import mask_in_text
@@ -156,7 +156,18 @@ class Applier:
         return result
 
     def _change(self, change: Change) -> tuple[Outcome, str, str | None]:
+        if isinstance(change, OwnerTag):
+            return self._own(change)
         return self._update(change) if isinstance(change, SettingsUpdate) else self._one_shot(change)
+
+    def _own(self, change: OwnerTag) -> tuple[Outcome, str, str | None]:
+        """The owner tag, first on its database: a set that loses it (`ClaimedElsewhere`) writes nothing more there."""
+        if self.stop.is_set():
+            return Outcome.SKIPPED, "not started: apply was interrupted; nothing was sent", None
+        try:
+            return Outcome.DONE, self.ledger.own(change.database, change.owner, previous=change.previous), None
+        except ApiError as error:
+            return Outcome.FAILED, f"the owner tag was not written ({error}); nothing else is written on it", None
 
     # --- settings -------------------------------------------------------------------------------------------
 

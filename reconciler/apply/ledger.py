@@ -39,6 +39,7 @@ from reconciler.core.receipt_tags import (
     COMPACT_ENTRIES,
     COMPACT_KEY_PREFIX,
     NEAR_BUDGET,
+    OWNER_KEY,
     TAG_BUDGET,
     CompactEntry,
     Phase,
@@ -104,57 +105,62 @@ class Ledger:
                 f"{db.name} has {len(tags)} tags, the most a database may hold is {TAG_BUDGET}: remove some of its "
                 "own tags; nothing was written and the operation did not run"
             )
-        created = self._create(db, receipt)
+        created = self._create(db, receipt.key, receipt.value, taken=lambda tag: _owner_note(db, tag))
         answered = self._clock()
         self._seen[db.name] = len(tags) + 1
-        with self._verdict_lock:
-            verdict = self.refuses_duplicates
-        if verdict is None:
-            verdict = self._probe(db, receipt)
-        if not verdict:
-            created = self._confirm(db, receipt, since=checked)
+        created = self._exclusive(db, created, receipt.key, receipt.value, since=checked)
         # Evidence must come from a later second than the claim's (receipts.py), so the guarded POST waits for it.
         left = left_in_claim_second(created.created_at) - (self._clock() - answered)
         if left > 0:
             self._sleep(left)
         return replace(receipt, created_at=created.created_at)
 
-    def _create(self, db: DatabaseRef, receipt: Receipt) -> LiveTag:
+    def _exclusive(self, db: DatabaseRef, created: LiveTag, key: str, value: str, *, since: float) -> LiveTag:
+        """A tag just created, once it is known that no racing create got it too: at once where the API refuses
+        duplicates, else after the settle window (`_confirm`). The run's first create learns which (`_probe`)."""
+        with self._verdict_lock:
+            verdict = self.refuses_duplicates
+        if verdict is None:
+            verdict = self._probe(db, key, value)
+        return created if verdict else self._confirm(db, key, value, since=since)
+
+    def _create(self, db: DatabaseRef, key: str, value: str, *, taken: Callable[[LiveTag], str]) -> LiveTag:
+        """Create a tag that must not exist; `taken` says who holds it when it does (`ClaimedElsewhere`)."""
         try:
-            return self.client.create_tag(*_at(db), receipt.key, receipt.value)
+            return self.client.create_tag(*_at(db), key, value)
         except ApiError as error:
             if error.status is None or error.status >= 500:
                 raise
             refusal = error
         # A 4xx: the tag exists (a duplicate refused, perhaps our own create whose answer was lost), or the
         # API refused the write itself (a Viewer key's 403, a full tag budget).
-        existing = self._tag(db, receipt.key)
+        existing = self._tag(db, key)
         if existing is None:
             raise ClaimRefused(
                 f"the API refused the claim ({refusal}); nothing was written and the operation did not run"
             ) from None
         with self._verdict_lock:
             self.refuses_duplicates = True
-        if existing.value != receipt.value:
-            raise ClaimedElsewhere(_owner_note(db, existing)) from None
+        if existing.value != value:
+            raise ClaimedElsewhere(taken(existing)) from None
         return existing  # our own claim, whose first answer was lost and whose retry met it
 
-    def _probe(self, db: DatabaseRef, receipt: Receipt) -> bool:
+    def _probe(self, db: DatabaseRef, key: str, value: str) -> bool:
         """Create the very same tag again, which changes nothing: does the API refuse a duplicate create?"""
         try:
-            self.client.create_tag(*_at(db), receipt.key, receipt.value)
+            self.client.create_tag(*_at(db), key, value)
             refuses = False
         except ConflictError:
             refuses = True
         except ApiError as error:
-            if error.status is None or error.status >= 500 or self._tag(db, receipt.key) is None:
+            if error.status is None or error.status >= 500 or self._tag(db, key) is None:
                 raise
             refuses = True
         with self._verdict_lock:
             self.refuses_duplicates = refuses
         return refuses
 
-    def _confirm(self, db: DatabaseRef, receipt: Receipt, *, since: float) -> LiveTag:
+    def _confirm(self, db: DatabaseRef, key: str, value: str, *, since: float) -> LiveTag:
         """Where creates overwrite: proceed only if the claim stayed ours for `settle` seconds after it was written,
         and it was written within `settle` seconds of the check that found no claim."""
         span = self._clock() - since
@@ -164,8 +170,8 @@ class Ledger:
                 "window, so another run may hold it too; no call was made and the receipt stays claimed"
             )
         self._sleep(self.settle_window)
-        current = self._tag(db, receipt.key)
-        if current is None or current.value != receipt.value:
+        current = self._tag(db, key)
+        if current is None or current.value != value:
             raise ClaimedElsewhere("another run claimed it at the same moment; skipped")
         return current
 
@@ -209,6 +215,42 @@ class Ledger:
                 f"{what} took {span:.1f} s from check to write, not under the {self.settle_window:g} s settle window, "
                 f"so another run may hold it too; no call was made and {state}"
             )
+
+    # --- ownership ----------------------------------------------------------------------------------------------
+
+    def own(self, db: DatabaseRef, owner: str, *, previous: str | None) -> str:
+        """Write the manifest set's owner tag (issue 17): created if absent, by the protocol of claims, so that of
+        sets racing for an unowned database one alone goes on; or, for a takeover from `previous`, overwritten by
+        the protocol of retries (`_take_over`), only if `previous` still owns it. Says what it did."""
+        checked = self._clock()
+        tags = self._tags(db)
+        current = next((tag for tag in tags if tag.key == OWNER_KEY), None)
+        if current is not None and current.value == owner:
+            return "already owned by this manifest set"
+        if previous is None:
+            if current is not None:
+                raise ClaimedElsewhere(_owned(db, current))
+            if len(tags) + 1 > TAG_BUDGET:
+                raise ClaimRefused(
+                    f"{db.name} has {len(tags)} tags, the most a database may hold is {TAG_BUDGET}: remove some of its "
+                    "own tags; the owner tag was not written, and nothing else is written on it"
+                )
+            created = self._create(db, OWNER_KEY, owner, taken=lambda tag: _owned(db, tag))
+            self._exclusive(db, created, OWNER_KEY, owner, since=checked)
+            return f"owner tag written: {owner}"
+        if current is None or current.value != previous:
+            now = repr(current.value) if current is not None else "no owner"
+            raise ClaimedElsewhere(
+                f"the owner changed since the plan (was {previous!r}, now {now}); nothing was written"
+            )
+        self._within_settle(checked, "taking the database over", wrote=False)
+        self.client.update_tag(*_at(db), OWNER_KEY, owner)
+        self._within_settle(checked, "taking the database over", wrote=True)
+        self._sleep(self.settle_window)
+        after = self._tag(db, OWNER_KEY)
+        if after is None or after.value != owner:
+            raise ClaimedElsewhere(_owned(db, after) if after else "the owner tag was deleted meanwhile; skipped")
+        return f"taken over from {previous}: owner tag now {owner}"
 
     # --- recording ---------------------------------------------------------------------------------------------
 
@@ -346,8 +388,8 @@ def _foldable(db: DatabaseRef, tags: list[LiveTag]) -> list[tuple[LiveTag, tuple
         entries = _entries(db, tag)
         if entries is None:
             receipt = _decoded(db, tag)
-            if receipt is None or receipt.phase is not Phase.DONE:
-                continue
+            if receipt is None or receipt.phase is not Phase.DONE or receipt.adopted:
+                continue  # an adopted receipt keeps its own tag: a compact entry could not say it was adopted
             entries = (compact_entry(receipt),)
         if len(entries) < COMPACT_ENTRIES and held + len(entries) <= COMPACT_ENTRIES:
             sources.append((tag, entries))
@@ -359,6 +401,14 @@ def _holds(db: DatabaseRef, tag: LiveTag, receipt: Receipt) -> bool:
     """True when `tag` is a compact receipt holding this operation as done."""
     entry = compact_entry(receipt)
     return any((e.kind, e.op_hash) == (entry.kind, entry.op_hash) for e in _entries(db, tag) or ())
+
+
+def _owned(db: DatabaseRef, tag: LiveTag) -> str:
+    since = f" since {tag.created_at}" if tag.created_at else ""
+    return (
+        f"{db.name} is owned by another manifest set, {tag.value!r}{since}: it won the database, so this run writes "
+        "nothing on it; plan again to see"
+    )
 
 
 def _owner_note(db: DatabaseRef, tag: LiveTag) -> str:

@@ -21,6 +21,7 @@ from reconciler.commands.plan import plan_from_flags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, utc_now
 from reconciler.core.desired import Manifest
 from reconciler.core.outcomes import StepResult
+from reconciler.core.ownership import with_owner
 from reconciler.core.plan import Plan
 from reconciler.core.planner import selected
 from reconciler.core.staleness import moved, recheck_options
@@ -112,6 +113,11 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     manifest = rt.manifest(files)
     if manifest.digest != saved.manifest_digest:
         raise StalePlanError(f"stale plan: the manifests changed since {path} was made; re-run plan")
+    manifest = with_owner(manifest, rt.flags.owner or saved.owner)  # re-planned for the owner it was made for
+    if manifest.owner != saved.owner:
+        raise StalePlanError(
+            f"{path} was made for owner {saved.owner!r}, not {manifest.owner!r}; re-run plan with the owner to apply"
+        )
     check_plan(saved.plan, rt.environ)  # before the first request, even a read
     connection = rt.connect()
     if mask(connection.api_url) != saved.api_url:
@@ -121,12 +127,13 @@ def _saved(rt: Runtime[ApplyFlags], path: Path) -> tuple[Manifest, Plan | None]:
     # Only the databases the saved plan touches are read (issue 16): the stale check re-plans exactly those.
     with rt.reading():
         live = fetch_live(connection.client, selected(manifest, recheck_options(saved.plan).targets))
+    observe_all = saved.observe_all or rt.flags.observe  # `apply --observe PLANFILE` refuses what it would write
     if live.account_id != saved.account_id:  # the same URL can serve another account (another key)
         raise StalePlanError(
             f"wrong account: {path} was made for account {_account(saved.account_id)}, but these keys reach "
             f"account {_account(live.account_id)}; re-run plan with this account's keys; nothing was changed"
         )
-    lines = moved(saved.plan, manifest, live)
+    lines = moved(saved.plan, manifest, live, observe_all=observe_all)
     if lines:
         raise StalePlanError("stale plan: re-run plan; nothing was changed\n" + "\n".join(lines))
     return manifest, saved.plan

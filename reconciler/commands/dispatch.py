@@ -59,6 +59,9 @@ def plan(args: argparse.Namespace, start: Start) -> int:
         detailed_exitcode=args.detailed_exitcode,
         report_unmanaged=args.report_unmanaged,
         code_quality=args.code_quality,
+        observe=args.observe,
+        owner=args.owner,
+        takeover=args.takeover,
     )
     rt = start(flags)
     with reported(rt, json_errors=flags.format == "json", annotate=True, code_quality_file=flags.code_quality):
@@ -81,6 +84,9 @@ def apply(args: argparse.Namespace, start: Start) -> int:
         max_backups_per_subscription=args.max_backups_per_subscription,
         timeout=args.timeout,
         report=args.report,
+        observe=args.observe,
+        owner=args.owner,
+        takeover=args.takeover,
     )
     return run_apply(start(flags))
 
@@ -155,6 +161,16 @@ def discover(args: argparse.Namespace, start: Start) -> int:
         rate_limit=args.rate_limit,
     )
     return run_discover(start(flags))
+
+
+def receipts_adopt(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.options import ReceiptsAdoptFlags
+    from reconciler.commands.receipts import run_receipts_adopt
+
+    flags = ReceiptsAdoptFlags(
+        files=tuple(args.files), rate_limit=args.rate_limit, address=args.address, auto_approve=args.auto_approve
+    )
+    return run_receipts_adopt(start(flags))
 
 
 def sandbox_serve(args: argparse.Namespace, start: Start) -> int:

@@ -55,6 +55,9 @@ class PlanFlags:
     detailed_exitcode: bool
     report_unmanaged: bool
     code_quality: Path | None  # where to write a GitLab code quality report
+    observe: bool = False  # every database observed for this run (issue 17)
+    owner: str | None = None  # the manifest set's owner id, as `owner:` in the files would give it
+    takeover: bool = False  # manage databases another set owns, taking their owner tag over
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,9 @@ class ApplyFlags:
     max_backups_per_subscription: int
     timeout: float  # seconds, per operation
     report: Path | None
+    observe: bool = False  # every database observed for this run: apply writes to none (issue 17)
+    owner: str | None = None
+    takeover: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,14 @@ class DiscoverFlags:
     split: Literal["subscription", "none"]
     force: bool  # replace files that exist
     rate_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptsAdoptFlags:
+    files: tuple[Path, ...]
+    rate_limit: int
+    address: str
+    auto_approve: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from reconciler import __version__
 from reconciler.commands.options import ApplyFlags, PlanFlags, ShowFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime, utc_now
 from reconciler.core.desired import Manifest
+from reconciler.core.ownership import with_owner
 from reconciler.core.plan import Plan
 from reconciler.core.planner import PlanOptions, plan, selected
 from reconciler.core.variables import check_manifest
@@ -18,9 +19,15 @@ from reconciler.refresh import fetch_live, list_unmanaged
 def plan_from_flags(rt: Runtime[PlanFlags | ApplyFlags]) -> tuple[Manifest, Plan]:
     """Manifests, live state and the plan, as `plan` and a fresh `apply` both make it from their flags."""
     flags = rt.flags
-    manifest = rt.manifest(flags.files)
+    manifest = with_owner(rt.manifest(flags.files), flags.owner)
     check_manifest(manifest, rt.environ, frozenset(flags.targets))  # before the first request
-    options = PlanOptions(frozenset(flags.targets), frozenset(flags.retry_failed), frozenset(flags.retry_uncertain))
+    options = PlanOptions(
+        frozenset(flags.targets),
+        frozenset(flags.retry_failed),
+        frozenset(flags.retry_uncertain),
+        observe_all=flags.observe,
+        takeover=flags.takeover,
+    )
     if options.targets and not rt.global_flags.quiet:
         # As Terraform says of -target: a partial plan leaves the rest of the account unchecked.
         print(
@@ -46,6 +53,8 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
         manifest_paths=manifest.paths,
         api_url=connection.api_url,
         account_id=result.live.account_id if result.live else None,
+        observe_all=flags.observe,
+        owner=manifest.owner,
     )
     if flags.report_unmanaged:
         document["unmanaged"] = [
@@ -62,6 +71,8 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
     rt.append_step_summary(render_markdown(result, full_plan=full_plan))
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
+    # Observed drift does not (issue 17): 2 says "apply has work", and apply leaves observed databases alone;
+    # the summary line, and `summary.observed` in JSON, say what an observed database would need.
     needs_review = not result.is_empty or bool(result.attention)
     return EXIT_CHANGES if flags.detailed_exitcode and needs_review else EXIT_OK
 
@@ -76,6 +87,8 @@ def run_show(rt: Runtime[ShowFlags]) -> int:
         manifest_paths=saved.manifest_paths,
         api_url=saved.api_url,
         account_id=saved.account_id,
+        observe_all=saved.observe_all,
+        owner=saved.owner,
     )
     if not saved.is_sealed:  # shown as the format 1.0 file it is: never given a digest it was not written with
         document = {key: value for key, value in document.items() if key not in ("account_id", "plan_digest")}

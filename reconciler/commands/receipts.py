@@ -1,17 +1,23 @@
-"""`receipts list` and `receipts forget`: see the one-shot ledger, and repair it (Flyway's `repair`)."""
+"""`receipts list`, `forget` and `adopt`: see the one-shot ledger, repair it (Flyway's `repair`), and record what
+was done by hand (Flyway's `baseline`, for one operation)."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import sys
+import time
+from datetime import UTC, datetime
 
 from reconciler.apply.ledger import Ledger
-from reconciler.commands.options import ReceiptsForgetFlags, ReceiptsListFlags
+from reconciler.commands.options import ReceiptsAdoptFlags, ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
-from reconciler.core.desired import DatabaseSpec, operation_address
+from reconciler.core.calls import fingerprint, operation_calls
+from reconciler.core.desired import DatabaseSpec, Import, Manifest, OnDemandBackup, OperationKind, operation_address
+from reconciler.core.ownership import live_owner
 from reconciler.core.plan import DatabaseRef
-from reconciler.core.receipt_tags import Phase, Receipt, read_receipts
-from reconciler.errors import ReconcilerError
+from reconciler.core.receipt_tags import Phase, Receipt, adopted, read_receipts
+from reconciler.errors import ClaimedElsewhere, ClaimRefused, ClaimUnconfirmed, ReconcilerError
 from reconciler.output.receipt_rows import receipt_row
 
 
@@ -26,7 +32,9 @@ def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:
             match = {True: "matches", False: "CHANGED", None: "not in manifest"}[row["fingerprint_matches"]]
             print(
                 f"{row['address']:<60} {row['phase']:<8} {row['created_at'] or '-':<26} "
-                f"task {row['task_id'] or '-'}  fingerprint {match}" + ("  (compacted)" if row["compacted"] else ""),
+                f"task {row['task_id'] or '-'}  fingerprint {match}"
+                + ("  (compacted)" if row["compacted"] else "")
+                + ("  (adopted: done by hand, not by this tool)" if row["adopted"] else ""),
                 file=rt.out,
             )
     rt.report_requests()
@@ -77,3 +85,79 @@ def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
     Ledger(rt.connect().client).forget(DatabaseRef.of(spec), receipt)
     print(f"Forgot {address}.", file=rt.out)
     return EXIT_OK
+
+
+def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
+    """Record a `done` receipt, marked adopted, for an operation of the manifest carried out by hand, so that apply
+    never runs it. Refused where any receipt exists; claimed as apply claims, so of it and a racing apply one wins."""
+    address = rt.flags.address
+    manifest = rt.manifest(rt.flags.files)
+    spec, kind, operation = _operation(manifest, address)
+    ref = DatabaseRef.of(spec)
+    client = rt.connect().client
+    tags = client.list_tags(spec.tier, spec.subscription, spec.database)
+    owner = live_owner(tags)
+    if manifest.owner is not None and owner is not None and owner != manifest.owner:
+        raise ReconcilerError(
+            f"{address}: {spec.name} is owned by another manifest set, {owner!r}, not by {manifest.owner!r}: its "
+            "receipts are that set's to record; nothing was recorded"
+        )
+    receipts = read_receipts(spec.name, tags, spec.operation_keys())
+    existing = receipts.get(kind, operation.id)
+    if existing is not None:
+        raise ReconcilerError(f"{address}: {_existing(existing)}; nothing was recorded")
+    if receipts.problems:
+        raise ReconcilerError("; ".join(receipts.problems) + "; nothing was recorded")
+    call = operation_calls(ref.path, operation)[-1]
+    receipt = adopted(kind, operation.id, fingerprint(call), at=int(time.time()), run=secrets.token_hex(4))
+    _preview(rt, address, spec, receipt)
+    if not rt.flags.auto_approve:
+        if not sys.stdin.isatty():
+            raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
+        if input(f"Type the address to confirm ({address}): ").strip() != address:
+            print("Not adopted; nothing was changed.", file=rt.err)
+            return EXIT_ERROR
+    try:
+        Ledger(client).claim(ref, receipt, replacing=None)
+    except (ClaimedElsewhere, ClaimRefused) as lost:
+        raise ReconcilerError(f"{address}: not adopted: {lost}") from None
+    except ClaimUnconfirmed:
+        raise ReconcilerError(
+            f"{address}: the adopted receipt was written, but more slowly than the settle window, so a racing apply "
+            "may have claimed the operation too (this API overwrites a second create); see `reconciler receipts "
+            "list` for what its tag holds now"
+        ) from None
+    print(f"Adopted {address}: recorded done (adopted).", file=rt.out)
+    return EXIT_OK
+
+
+def _operation(manifest: Manifest, address: str) -> tuple[DatabaseSpec, OperationKind, Import | OnDemandBackup]:
+    for spec in manifest.databases:
+        for kind, operation in spec.operations():
+            if operation_address(spec.name, kind, operation.id) == address:
+                return spec, kind, operation
+    raise ReconcilerError(
+        f"{address}: no on-demand backup or import in the manifests has this address "
+        "(an address looks like orders-prod.imports.seed-2026-11-20)"
+    )
+
+
+def _preview(rt: Runtime[ReceiptsAdoptFlags], address: str, spec: DatabaseSpec, receipt: Receipt) -> None:
+    """What adopting records, field by field, before anything is written."""
+    when = datetime.fromtimestamp(receipt.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for line in (
+        f"{address} ({spec.tier.value} subscription {spec.subscription} database {spec.database}) would be recorded:",
+        f"  kind:        {receipt.kind.value}",
+        "  phase:       done, adopted: carried out by hand, not by this tool",
+        f"  fingerprint: {receipt.fingerprint} (of the call the manifest gives now)",
+        f"  time:        {when}",
+        f"  tag:         {receipt.key} = {receipt.value}",
+        "Apply will then never run it. Only adopt an operation that really was carried out.",
+    ):
+        print(line, file=rt.out)
+
+
+def _existing(receipt: Receipt) -> str:
+    written = receipt.created_at or f"at {receipt.at}"
+    what = "an adopted done" if receipt.adopted else f"a {receipt.phase.value}"
+    return f"{what} receipt exists already (tag {receipt.key}, written {written}, task {receipt.task_id or '-'})"

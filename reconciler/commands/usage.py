@@ -104,13 +104,19 @@ COMMANDS = {
             "reconciler plan -f manifests/ --out plan.json --format markdown > plan.md",
             "reconciler plan -f manifests/ --detailed-exitcode   # in CI: exit 2 when there is work",
             "reconciler plan --target orders-prod.imports.seed-2026-11-20",
+            "reconciler plan -f manifests/ --observe    # drift of every database; apply would write to none",
+            "reconciler plan -f manifests/ --owner platform --takeover --out plan.json",
             "reconciler --sandbox plan -f examples/",
         ),
         (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "GITHUB_WORKSPACE", "${env:NAME}"),
         (
             (EXIT_OK, "planned (under --detailed-exitcode: nothing to do)"),
             (EXIT_ERROR, f"a problem to fix: the manifests, credentials, an unset variable, the API, {_USAGE_ERROR}"),
-            (EXIT_CHANGES, "only with --detailed-exitcode: changes, or operations needing attention"),
+            (
+                EXIT_CHANGES,
+                "only with --detailed-exitcode: changes apply would make, or operations needing attention (observed "
+                "databases' drift is not)",
+            ),
         ),
     ),
     "apply": Usage(
@@ -120,6 +126,7 @@ COMMANDS = {
             "reconciler apply -f manifests/            # plans afresh, shows it and asks",
             "reconciler apply -f manifests/ --auto-approve --report apply-report.json",
             "reconciler apply plan.json --timeout 8h --max-backups-per-subscription 2",
+            "reconciler apply -f manifests/ --observe   # shows the drift, writes nothing",
         ),
         (*_API, "NO_COLOR", "GITHUB_STEP_SUMMARY", "${env:NAME}"),
         (
@@ -190,6 +197,7 @@ COMMANDS = {
         (
             "reconciler receipts list -f manifests/",
             "reconciler receipts forget orders-prod.imports.seed-2026-11-20",
+            "reconciler receipts adopt orders-prod.imports.seed-2026-11-20   # it was done by hand",
             "reconciler receipts ACTION --help         # an action's flags, environment and exit codes",
         ),
     ),
@@ -212,6 +220,22 @@ COMMANDS = {
                 EXIT_ERROR,
                 "no such receipt, a claimed one without --force, not confirmed, credentials, the API, "
                 f"or {_USAGE_ERROR}; nothing was changed",
+            ),
+        ),
+    ),
+    "receipts adopt": Usage(
+        "record an operation carried out by hand as done (adopted), so that apply never runs it",
+        (
+            "reconciler receipts adopt orders-prod.imports.seed-2026-11-20 -f manifests/",
+            "reconciler receipts adopt orders-prod.backups.before-migration-2026-11 --auto-approve",
+        ),
+        _API,
+        (
+            (EXIT_OK, "adopted"),
+            (
+                EXIT_ERROR,
+                "no such operation in the manifests, a receipt already there (claimed, running or done), another "
+                f"run claiming it meanwhile, not confirmed, credentials, the API, or {_USAGE_ERROR}",
             ),
         ),
     ),

@@ -97,6 +97,14 @@ def operation_calls(where: str, operation: Import | OnDemandBackup) -> tuple[Api
     return (*first, operation_call(where, operation))
 
 
+def owner_call(where: str, key: str, owner: str, *, previous: str | None) -> ApiCall:
+    """The owner tag (ownership.py): created where there is none (`POST …/tags`, whose 409 tells a second set it
+    lost, API-NOTES §9), or, taking a database over from `previous`, its value replaced (`PUT …/tags/{key}`)."""
+    if previous is None:
+        return ApiCall("POST", f"{where}/tags", {"key": key, "value": owner})
+    return ApiCall("PUT", f"{where}/tags/{key}", {"value": owner})
+
+
 def is_backup(call: ApiCall) -> bool:
     """A `POST …/backup`: it takes one of its subscription's backup slots, and the API may refuse it while the
     subscription runs its maximum of backups (`backup_refusals.py`)."""

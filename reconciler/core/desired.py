@@ -73,6 +73,7 @@ class DatabaseSpec:
     imports: tuple[Import, ...]
     position: Position
     check: bool = True  # False: `reconciler check` skips it (`check: false`)
+    observe: bool = False  # `mode: observe`: planned and shown, never written to (issue 17)
 
     @property
     def has_one_shot_operations(self) -> bool:
@@ -95,6 +96,7 @@ class Manifest:
     databases: tuple[DatabaseSpec, ...]
     paths: tuple[str, ...]  # the files read, in reading order
     digest: str  # sha256 over the files' bytes in reading order; a saved plan must match it
+    owner: str | None = None  # the manifest set's owner id (`owner:`, or `--owner`); None: ownership is not used
 
 
 def settings_address(database_name: str) -> str:

@@ -15,8 +15,10 @@ from reconciler.core.receipt_tags import Receipt
 
 
 class Action(StrEnum):
-    """Declaration order is the apply order within a database (settings, then backups, then imports)."""
+    """Declaration order is the apply order within a database (its owner tag, settings, backups, imports): a set
+    that loses the race for a database's ownership writes nothing else there."""
 
+    OWN = "own"
     UPDATE = "update"
     BACKUP = "backup"
     IMPORT = "import"
@@ -34,12 +36,23 @@ class WarningKind(StrEnum):
     CLAIMED_BY_OTHER_RUN = "claimed-by-other-run"
     TAG_BUDGET = "tag-budget"  # a database's tags are close to the budget its receipts need (issue 12 §3)
     UNVERIFIABLE = "unverifiable"  # an on-demand backup whose outcome the API cannot show: backup is off (issue 20)
+    ADOPTED = "adopted"  # done by hand, recorded by `receipts adopt` (issue 17): it will not run
+    OWNER = "owner"  # the live owner of an observed database (issue 17)
 
     @property
     def needs_attention(self) -> bool:
         """These wait for a person (issue 12 §4); apply records a settled receipt by itself, and a tag-budget
         note only informs (apply compacts, or refuses a claim that finds no room, writing nothing)."""
-        return self not in (WarningKind.SETTLED, WarningKind.TAG_BUDGET, WarningKind.UNVERIFIABLE)
+        return self not in _INFORMATIONAL
+
+
+_INFORMATIONAL = (
+    WarningKind.SETTLED,
+    WarningKind.TAG_BUDGET,
+    WarningKind.UNVERIFIABLE,
+    WarningKind.ADOPTED,
+    WarningKind.OWNER,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +171,35 @@ class OneShot:
         return _text(self.call.body, "sourceType")
 
 
-Change = SettingsUpdate | OneShot
+@dataclass(frozen=True, slots=True)
+class OwnerTag:
+    """The owner tag of the manifest set, written first on a database it manages (issue 17, ownership.py).
+
+    `previous` is the owner a takeover (`--takeover`) replaces; None: the database is unowned, and the tag is
+    created only if still absent (of racing sets one wins). `call` is that write, shown and stored for review;
+    apply writes the same key and value through the ledger, which reads it back.
+    """
+
+    address: str
+    database: DatabaseRef
+    owner: str
+    previous: str | None
+    call: ApiCall
+
+    action = Action.OWN
+    destructive = False
+    risky = False
+
+    @property
+    def calls(self) -> tuple[ApiCall, ...]:
+        return (self.call,)
+
+    @property
+    def takeover(self) -> bool:
+        return self.previous is not None
+
+
+Change = SettingsUpdate | OneShot | OwnerTag
 
 
 def _text(body: Mapping[str, Json] | None, key: str) -> str | None:
@@ -178,6 +219,7 @@ class PlanWarning:
     message: str
     outcome: str | None = None
     database: DatabaseRef | None = None  # for `settled`: where apply records the outcome (None: a plan file 1.1)
+    observed: bool = False  # on an observed database: shown, never acted on (not a settlement, not attention)
 
 
 def _change_order(change: Change) -> tuple[str, int]:
@@ -186,15 +228,21 @@ def _change_order(change: Change) -> tuple[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Changes sorted by database name, then apply order, then declaration order (the sort is stable)."""
+    """Changes sorted by database name, then apply order, then declaration order (the sort is stable).
+
+    `observed` holds the changes of observed databases (`mode: observe`, `--observe`): what apply would do were
+    they managed. They are shown and counted apart, and are never among `changes`, the only ones apply runs.
+    """
 
     changes: tuple[Change, ...]
     warnings: tuple[PlanWarning, ...] = ()
     live: LiveAccount | None = field(default=None, compare=False, repr=False)  # the snapshot planned from
+    observed: tuple[Change, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_change_order)))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "observed", tuple(sorted(self.observed, key=_change_order)))
 
     @property
     def is_empty(self) -> bool:
@@ -204,7 +252,7 @@ class Plan:
     @property
     def settlements(self) -> tuple[PlanWarning, ...]:
         """Interrupted receipts apply records from the API's evidence (`settled`: those with an `outcome`)."""
-        return tuple(warning for warning in self.warnings if warning.outcome)
+        return tuple(warning for warning in self.warnings if warning.outcome and not warning.observed)
 
     @property
     def has_work(self) -> bool:
@@ -214,7 +262,7 @@ class Plan:
     @property
     def attention(self) -> tuple[PlanWarning, ...]:
         """Receipts that wait for a person (failed, uncertain, in-progress, claimed by another run)."""
-        return tuple(warning for warning in self.warnings if warning.kind.needs_attention)
+        return tuple(w for w in self.warnings if w.kind.needs_attention and not w.observed)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -229,15 +277,20 @@ class Plan:
 
     @property
     def summary_line(self) -> str:
-        if self.is_empty:
+        if self.is_empty and self.observed:
+            line = "No changes to apply."
+        elif self.is_empty:
             line = "No changes." if self.attention else "No changes. Live state matches the manifest."
         else:
+            owning = f"{self.count(Action.OWN)} to own, " if self.count(Action.OWN) else ""
             line = (
-                f"Plan: {self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
+                f"Plan: {owning}{self.count(Action.UPDATE)} to update, {self.count(Action.BACKUP)} to back up, "
                 f"{self.count(Action.IMPORT)} to import"
             )
             destructive = self.destructive_count
             line += f" ({destructive} destructive)." if destructive else "."
+        if self.observed:
+            line += f" {len(self.observed)} observed only (never applied)."
         return f"{line} {self.attention_line}" if self.attention else line
 
     @property

@@ -24,6 +24,7 @@ from reconciler.core.desired import (
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
 from reconciler.core.live import LiveAccount, LiveDatabase
+from reconciler.core.ownership import owner_address, owner_budget_note, ownership
 from reconciler.core.plan import (
     Change,
     DatabaseRef,
@@ -34,18 +35,21 @@ from reconciler.core.plan import (
     SettingsUpdate,
     WarningKind,
 )
-from reconciler.core.receipt_tags import Receipt, budget_note
+from reconciler.core.receipt_tags import Receipt, adopted_note, budget_note
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import PlanError
 
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
-    """`targets` are addresses or database names (empty: everything); the retry sets hold addresses."""
+    """`targets` are addresses or database names (empty: everything); the retry sets hold addresses.
+    `observe_all` (`--observe`) observes every database for the run, as `mode: observe` does one."""
 
     targets: frozenset[str] = frozenset()
     retry_failed: frozenset[str] = frozenset()
     retry_uncertain: frozenset[str] = frozenset()
+    observe_all: bool = False
+    takeover: bool = False  # manage databases another manifest set owns, taking their owner tag over (issue 17)
 
 
 @dataclass(slots=True)
@@ -53,6 +57,13 @@ class _Collector:
     changes: list[Change] = field(default_factory=list)
     warnings: list[PlanWarning] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    observed: list[Change] = field(default_factory=list)
+
+    def take(self, found: _Collector, *, observed: bool) -> None:
+        """One database's plan: an observed database's changes go apart, and its warnings are marked, so that
+        apply, which runs `changes` and settlements only, has nothing to do there."""
+        (self.observed if observed else self.changes).extend(found.changes)
+        self.warnings.extend(replace(w, observed=True) if observed else w for w in found.warnings)
 
 
 def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = None) -> Plan:
@@ -61,16 +72,20 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     out = _Collector(problems=_option_problems(desired, options))
     for spec in sorted(desired.databases, key=lambda spec: spec.name):
         if _selected(spec, options.targets):
-            _plan_database(spec, live, options, out)
+            found = _Collector(problems=out.problems)
+            observed = spec.observe or options.observe_all
+            _plan_database(spec, live, options, found, desired.owner, observed)
+            out.take(found, observed=observed)
     if out.problems:
         raise PlanError(out.problems)
-    return Plan(tuple(out.changes), tuple(out.warnings), live)
+    return Plan(tuple(out.changes), tuple(out.warnings), live, tuple(out.observed))
 
 
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
     known = operations | {spec.name for spec in desired.databases}
     known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
+    known |= {owner_address(spec.name) for spec in desired.databases if desired.owner is not None}
     problems = [
         f"--target {target}: no database or operation in the manifest has this name or address"
         for target in sorted(options.targets - known)
@@ -102,11 +117,35 @@ def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import
         yield operation_address(spec.name, kind, operation.id), kind, operation
 
 
-def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector) -> None:
+def _plan_database(
+    spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, out: _Collector, owner: str | None, observed: bool
+) -> None:
     db = _find(spec, live, out)
     if db is None:
         return
     ref = DatabaseRef.of(spec, live_name=db.name)
+    own = ownership(ref, db.tags, owner, takeover=options.takeover, observed=observed)
+    if own.problem is not None:
+        out.problems.append(own.problem)
+        return
+    if own.note is not None:
+        out.warnings.append(own.note)
+    _plan_contents(spec, db, ref, live, options, out, owner_tag=own.change is not None)
+    if own.change is not None and (out.changes or _targeted(own.change.address, spec, options.targets)):
+        out.changes.insert(0, own.change)  # written first: a set that loses the race writes nothing else
+
+
+def _plan_contents(
+    spec: DatabaseSpec,
+    db: LiveDatabase,
+    ref: DatabaseRef,
+    live: LiveAccount,
+    options: PlanOptions,
+    out: _Collector,
+    *,
+    owner_tag: bool,
+) -> None:
+    """Its settings and one-shot operations; `owner_tag`: the plan writes an owner tag too (the tag budget)."""
     backup_on = db.backup.enabled
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
@@ -114,6 +153,9 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
             out.changes.append(update)
             backup_on = update.after.enabled
     if not spec.has_one_shot_operations:
+        full = owner_budget_note(spec.name, db.tags) if owner_tag and db.tags is not None else None
+        if full is not None:
+            out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, full))
         return
     if db.tags is None or db.receipts is None:
         out.problems.append(
@@ -124,7 +166,7 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     out.problems.extend(db.receipts.problems)
     unclaimed = [a for a, kind, op in _operations(spec) if db.receipts.get(kind, op.id) is None]
     planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
-    note = budget_note(spec.name, db.tags, planned)
+    note = budget_note(spec.name, db.tags, planned, owner_tag=owner_tag)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
     ctx = _Context(spec, ref, live, backup_on)
@@ -273,6 +315,9 @@ def _may_repeat(
     problem = edited_problem(receipt, current, address)
     if problem is not None:
         out.problems.append(problem)
+        return False
+    if receipt.adopted:  # done, but a receipt never lies: the plan says who did it
+        out.warnings.append(PlanWarning(address, WarningKind.ADOPTED, adopted_note(receipt)))
         return False
     key = (ctx.spec.subscription, ctx.spec.database)
     task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)

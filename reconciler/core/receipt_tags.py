@@ -16,6 +16,12 @@ earlier versions (`rcr.<kind>.<id>`) are still read, and updated under their own
 `run` names the apply that wrote the claim, so a claim whose POST was retried after a lost answer (and so
 met its own tag) can tell itself from another run's.
 
+A done receipt that ends in ` adopted` was recorded by `reconciler receipts adopt` for an operation a person
+carried out by hand (issue 17): it blocks the operation like any done receipt, and says this tool never ran it.
+It is never compacted (a compact entry has no room for the mark, and a receipt must not lose it), e.g.
+
+    v1 done fp:3f9a0c2b7d1e at:1764312600 run:0c1d2e3f adopted
+
 Done receipts may be compacted to stay within the tag budget: one tag holds up to five of them,
 
     key   rcr_done_<8 hex, unique per write>
@@ -44,6 +50,7 @@ from reconciler.errors import ReceiptError
 KEY_PREFIX = "rcr_"
 LEGACY_KEY_PREFIX = "rcr."  # written by version 0.1; read, and updated under its own key
 COMPACT_KEY_PREFIX = "rcr_done_"
+OWNER_KEY = "rcr_owner"  # the manifest set that manages the database (ownership.py); never a receipt
 VALUE_VERSION = "v1"
 MAX_KEY_LENGTH = 64
 MAX_VALUE_LENGTH = 128
@@ -58,7 +65,7 @@ _KEY = re.compile(r"^rcr([._])(import|backup)\1([a-z0-9][a-z0-9-]{0,39})$")
 _COMPACT_KEY = re.compile(r"^rcr_done_[0-9a-f]{8}$")
 _VALUE = re.compile(
     r"^v1 (claimed|done|failed) fp:([0-9a-f]{12}) at:(\d{1,12})(?: run:([0-9a-f]{8}))?"
-    r"(?: task:([a-z0-9][a-z0-9_.+@:-]{0,63}))?$"
+    r"(?: task:([a-z0-9][a-z0-9_.+@:-]{0,63}))?(?: (adopted))?$"
 )
 _COMPACT_ENTRY = re.compile(r"^([ib])([0-9a-f]{8}):([0-9a-f]{12})$")
 _KIND_LETTER = {OperationKind.IMPORT: "i", OperationKind.BACKUP: "b"}
@@ -81,6 +88,7 @@ class Receipt:
     created_at: str | None = None  # the tag's `createdAt` (server clock); read, never encoded
     run: str | None = None  # 8 hex digits naming the apply that claimed it
     stored_as: str | None = None  # the tag it was read from, when not `tag_key(kind, op_id)` (legacy, compact)
+    adopted: bool = False  # recorded by hand (`receipts adopt`): done, but not by this tool
 
     @property
     def key(self) -> str:
@@ -145,6 +153,8 @@ def encode_value(receipt: Receipt) -> str:
         value += f" run:{receipt.run}"
     if receipt.task_id:
         value += f" task:{receipt.task_id.lower()}"
+    if receipt.adopted:
+        value += " adopted"
     if len(value) > MAX_VALUE_LENGTH or not _VALUE.match(value):
         raise ValueError(f"receipt for {receipt.key} cannot be encoded within the tag rules")
     return value
@@ -161,8 +171,9 @@ def operation_hash(kind: OperationKind, op_id: str) -> str:
 
 
 def decode(tag: LiveTag, database_name: str) -> Receipt | None:
-    """The receipt a tag holds, None for a tag that is not ours (or a compact one); a malformed one raises."""
-    if not is_ours(tag.key) or _COMPACT_KEY.match(tag.key):
+    """The receipt a tag holds, None for a tag that is not ours (or a compact one, or the owner tag); a malformed
+    one raises."""
+    if not is_ours(tag.key) or _COMPACT_KEY.match(tag.key) or tag.key == OWNER_KEY:
         return None
     key = _KEY.match(tag.key)
     if key is None:
@@ -183,9 +194,28 @@ def decode(tag: LiveTag, database_name: str) -> Receipt | None:
                 f"`reconciler receipts forget {address}` once you know whether the operation ran"
             ]
         )
-    phase, digest, at, run, task_id = value.groups()
+    phase, digest, at, run, task_id, adopted = value.groups()
+    if adopted and phase != Phase.DONE.value:
+        raise ReceiptError(
+            [f"{address}: receipt tag {tag.key} says {phase} and adopted, which only a done receipt can be; fix it"]
+        )
     stored_as = None if tag.key == tag_key(kind, op_id) else tag.key
-    return Receipt(kind, op_id, Phase(phase), digest, int(at), task_id, tag.created_at, run, stored_as)
+    return Receipt(
+        kind, op_id, Phase(phase), digest, int(at), task_id, tag.created_at, run, stored_as, adopted is not None
+    )
+
+
+def adopted(kind: OperationKind, op_id: str, fingerprint: str, *, at: int, run: str) -> Receipt:
+    """The done receipt `receipts adopt` records for an operation carried out by hand: it says so."""
+    return Receipt(kind, op_id, Phase.DONE, fingerprint, at, run=run, adopted=True)
+
+
+def adopted_note(receipt: Receipt) -> str:
+    """What plan and `receipts list` say of an adopted receipt: done, by a person, not by this tool."""
+    when = receipt.created_at or f"at {receipt.at} (epoch seconds)"
+    return (
+        f"done by hand, recorded by `reconciler receipts adopt` (written {when}); this tool never ran it, and will not"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,11 +294,12 @@ def _receipts_in(tag: LiveTag, database_name: str, names: dict[tuple[OperationKi
     ]
 
 
-def budget_note(database_name: str, tags: Iterable[LiveTag], planned: int) -> str | None:
+def budget_note(database_name: str, tags: Iterable[LiveTag], planned: int, *, owner_tag: bool = False) -> str | None:
     """A note when this database's tags come close to the budget (issue 12 §3); None when there is room.
-    `planned` counts the one-shot operations this plan would claim on it."""
+    `planned` counts the one-shot operations this plan would claim on it; `owner_tag`: the plan creates the owner
+    tag there too, which stays (an owner tag already there is among `tags`)."""
     listed = list(tags)
-    needed = TAGS_A_RUN_NEEDS if planned else 0
+    needed = (TAGS_A_RUN_NEEDS if planned else 0) + (1 if owner_tag else 0)
     if len(listed) < NEAR_BUDGET and len(listed) + needed <= TAG_BUDGET:
         return None
     ours = sum(1 for tag in listed if is_ours(tag.key))

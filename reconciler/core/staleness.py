@@ -14,32 +14,43 @@ from enum import Enum
 
 from reconciler.core.desired import Manifest
 from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Change, OneShot, Plan
+from reconciler.core.plan import Change, OneShot, OwnerTag, Plan
 from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.receipt_tags import Phase
 
 
-def recheck_options(saved: Plan) -> PlanOptions:
-    """The saved plan's own addresses, retrying the receipts it replaces."""
+def recheck_options(saved: Plan, *, observe_all: bool = False) -> PlanOptions:
+    """The saved plan's own addresses, retrying the receipts it replaces; `observe_all` as the plan was made
+    (`plan --observe`) or as apply is told now (`apply --observe`)."""
     addresses = {c.address for c in saved.changes} | {w.address for w in saved.settlements}
     replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
+    takeover = any(isinstance(c, OwnerTag) and c.takeover for c in saved.changes)
     return PlanOptions(
         targets=frozenset(addresses),
         retry_failed=frozenset(a for a, phase in replaced.items() if phase is Phase.FAILED),
         retry_uncertain=frozenset(a for a, phase in replaced.items() if phase is Phase.CLAIMED),
+        observe_all=observe_all,
+        takeover=takeover,
     )
 
 
-def moved(saved: Plan, manifest: Manifest, live: LiveAccount) -> list[str]:
-    """One line per change or settlement of `saved` that the manifests and `live` no longer give."""
+def moved(saved: Plan, manifest: Manifest, live: LiveAccount, *, observe_all: bool = False) -> list[str]:
+    """One line per change or settlement of `saved` that the manifests and `live` no longer give. A change of a
+    database that is observed now (a plan file edited to move it out of `observed`) is one of them."""
     if not saved.has_work:
         return []
-    now = plan(manifest, live, recheck_options(saved))
+    now = plan(manifest, live, recheck_options(saved, observe_all=observe_all))
     current = {change.address: change for change in now.changes}
+    observed = {change.address for change in now.observed}
     lines = []
     for change in saved.changes:
         fresh = current.get(change.address)
-        if fresh is None:
+        if change.address in observed:
+            lines.append(
+                f"{change.address}: its database is observed (mode: observe, or --observe), so apply never writes "
+                "to it; the plan file lists this change as one to apply"
+            )
+        elif fresh is None:
             lines.append(f"{change.address}: no longer needed (the live account changed)")
         elif _before(fresh) != _before(change):
             lines.append(f"{change.address}: was {_short(_before(change))}, now {_short(_before(fresh))}")
@@ -61,6 +72,8 @@ def _before(change: Change) -> object:
     """What apply must still find live: the settings it changes, or the receipt it replaces (None: no receipt)."""
     if isinstance(change, OneShot):
         return None if change.replaces is None else _values(change.replaces)
+    if isinstance(change, OwnerTag):
+        return {"owner": change.previous}
     return _values(change.before)
 
 

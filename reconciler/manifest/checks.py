@@ -54,7 +54,26 @@ def semantic_problems(documents: Sequence[YamlDocument]) -> list[Problem]:
             texts = written[index] if index < len(written) else {}
             problems.extend(_decimal_ids(document, path, entry, texts))
             problems.extend(_unique(document, path, entry, names, ids))
+    problems.extend(_owners(documents))
     return problems
+
+
+def _owners(documents: Sequence[YamlDocument]) -> Iterator[Problem]:
+    """Every file that names an owner names the same one (issue 17): a set has one owner id."""
+    first: tuple[str, Position] | None = None
+    for document in documents:
+        owner = document.data.get("owner")
+        if not isinstance(owner, str):
+            continue
+        here = document.position(("owner",))
+        if first is None:
+            first = (owner, here)
+        elif owner != first[0]:
+            yield Problem(
+                here,
+                f"owner: {shown(owner)} differs from owner: {shown(first[0])} at {first[1]} — every manifest file "
+                "that names an owner must name the same one",
+            )
 
 
 def _decimal_ids(

@@ -153,6 +153,7 @@ def _load(inputs: Sequence[Path]) -> Manifest:
         databases=tuple(_build(document, i) for document in documents for i in range(_count(document))),
         paths=tuple(document.path for document in documents),
         digest=_digest(document.raw for document in documents),
+        owner=next((d.data["owner"] for d in documents if isinstance(d.data.get("owner"), str)), None),
     )
 
 
@@ -200,6 +201,7 @@ def _build(document: YamlDocument, index: int) -> DatabaseSpec:
         imports=tuple(_build_import(i) for i in entry.get("imports") or []),
         position=document.position(("databases", index)),
         check=bool(entry.get("check", True)),
+        observe=entry.get("mode") == "observe",
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
+from reconciler.core.ownership import OWNER_RULE
 from reconciler.manifest.problems import Problem
 from reconciler.manifest.yaml_source import JsonPath, YamlDocument, shown
 
@@ -20,6 +21,7 @@ _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "max_age": "write days, hours and minutes in that order, such as 26h, 2d, 90m or 1d12h",
+    "owner": "use " + OWNER_RULE,
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {

@@ -18,6 +18,7 @@ from reconciler.core.plan import (
     DatabaseRef,
     FieldChange,
     OneShot,
+    OwnerTag,
     PlanWarning,
     SettingsUpdate,
     WarningKind,
@@ -47,6 +48,9 @@ def change_document(change: Change) -> dict[str, Any]:
         data["after"] = _settings_document(change.after, managed_only=True)
         if change.storage_type is not None:
             data["after"]["storage_type"] = change.storage_type
+    elif isinstance(change, OwnerTag):
+        data["before"] = {"owner": change.previous}  # not None: a takeover (`--takeover`), as reviewed
+        data["after"] = {"owner": change.owner}
     else:
         data["before"] = {"receipt": None if change.replaces is None else _receipt_document(change.replaces)}
         data["after"] = _operation_document(change)
@@ -107,6 +111,8 @@ def warning_document(warning: PlanWarning) -> dict[str, Any]:
         data["outcome"] = warning.outcome
         if warning.database is not None:
             data["database"] = _database_document(warning.database)
+    if warning.observed:
+        data["observed"] = True  # on an observed database: apply records nothing there
     return data
 
 
@@ -117,7 +123,11 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
     calls = _calls(item, ref, calls_kept)
     action = Action(item["action"])
     change: Change
-    if action is Action.UPDATE:
+    if action is Action.OWN:
+        change = OwnerTag(
+            str(item["address"]), ref, str(item["after"]["owner"]), _text(item["before"]["owner"]), calls[0]
+        )
+    elif action is Action.UPDATE:
         before, after = item["before"], item["after"]
         fields = tuple(
             FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())
@@ -232,4 +242,5 @@ def warning_from(item: Mapping[str, Any]) -> PlanWarning:
         str(item["message"]),
         None if outcome is None else str(outcome),
         None if database is None else _ref(database),
+        item.get("observed") is True,
     )

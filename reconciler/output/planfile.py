@@ -25,6 +25,7 @@ from typing import Any
 from reconciler.atomic import write_json
 from reconciler.core.plan import (
     Action,
+    Change,
     Plan,
 )
 from reconciler.core.uris import mask
@@ -36,6 +37,9 @@ FORMAT_VERSION = "1.2"
 UNSEALED_VERSION = "1.0"  # no account id and no digest
 SUPPORTED_VERSIONS = (UNSEALED_VERSION, "1.1", FORMAT_VERSION)  # all readable (show); only the last is applied
 _SEALED_KEYS = ("account_id", "api_url", "manifest_digest", "manifest_paths", "changes", "warnings")
+# Sealed when present (issue 17), so files written before them keep their digest: the changes of observed
+# databases, which apply never runs, and whether the whole run was observed (`plan --observe`).
+_SEALED_IF_PRESENT = ("observed", "observe_all", "owner")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class SavedPlan:
     api_url: str
     account_id: int | None = None  # None: no list page named one (or a format 1.0 file)
     format_version: str = FORMAT_VERSION
+    observe_all: bool = False  # made with `--observe`: apply re-plans it so, and so writes to no database
+    owner: str | None = None  # the manifest set's owner id the plan was made for (`owner:` or `--owner`)
 
     @property
     def is_sealed(self) -> bool:
@@ -71,6 +77,8 @@ def build_document(
     manifest_paths: Sequence[str],
     api_url: str,
     account_id: int | None = None,
+    observe_all: bool = False,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """The plan document; metadata are given by the caller, never read here (no clock, no environment)."""
     return seal(
@@ -83,6 +91,9 @@ def build_document(
             "manifest_paths": list(manifest_paths),
             "api_url": mask(api_url),
             "changes": [change_document(change) for change in plan.changes],
+            "observed": [{**change_document(change), "observed": True} for change in plan.observed],
+            "observe_all": observe_all,
+            "owner": owner,
             "summary": summary(plan),
             "warnings": [warning_document(warning) for warning in plan.warnings],
         }
@@ -91,12 +102,14 @@ def build_document(
 
 def summary(plan: Plan) -> dict[str, Any]:
     return {
+        "own": plan.count(Action.OWN),
         "update": plan.count(Action.UPDATE),
         "backup": plan.count(Action.BACKUP),
         "import": plan.count(Action.IMPORT),
         "destructive": plan.destructive_count,
         "risky": plan.risky_count,
         "attention": len(plan.attention),
+        "observed": len(plan.observed),
         "line": plan.summary_line,
     }
 
@@ -109,6 +122,7 @@ def seal(document: dict[str, Any]) -> dict[str, Any]:
 def plan_digest(document: Mapping[str, Any]) -> str:
     """sha256 over the sealed keys as canonical JSON (sorted keys, no spaces): what apply acts on."""
     sealed = {key: document.get(key) for key in _SEALED_KEYS}
+    sealed |= {key: document[key] for key in _SEALED_IF_PRESENT if key in document}
     text = json.dumps(sealed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -169,8 +183,16 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
         kept = version == FORMAT_VERSION
         changes = tuple(change_from(item, calls_kept=kept) for item in _list(document, "changes"))
         warnings = tuple(warning_from(item) for item in _list(document, "warnings"))
+        listed = _list(document, "observed") if "observed" in document else []
+        observed = tuple(_observed_change(item, kept) for item in listed)
+        observe_all = document.get("observe_all", False)
+        if not isinstance(observe_all, bool):
+            raise TypeError("observe_all must be true or false")
+        owner = document.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise TypeError("owner must be text or null")
         return SavedPlan(
-            plan=Plan(changes, warnings),
+            plan=Plan(changes, warnings, observed=observed),
             tool_version=str(document["tool_version"]),
             created_at=str(document["created_at"]),
             manifest_digest=str(document["manifest_digest"]),
@@ -178,6 +200,8 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
             api_url=str(document["api_url"]),
             account_id=account,
             format_version=str(version),
+            observe_all=observe_all,
+            owner=owner,
         )
     except PlanFileError as error:
         raise PlanFileError(f"{source}: {error}") from None
@@ -185,6 +209,13 @@ def plan_from_document(document: Any, *, source: str = "plan") -> SavedPlan:
         detail = str(error)
         detail = detail if len(detail) <= 200 else detail[:200] + "..."
         raise PlanFileError(f"{source}: damaged plan file ({type(error).__name__}: {detail}); re-run plan") from None
+
+
+def _observed_change(item: Any, calls_kept: bool) -> Change:
+    """A change of an observed database: marked so, and otherwise read as any change is."""
+    if not isinstance(item, dict) or item.get("observed") is not True:
+        raise TypeError("every entry of observed must be a change marked observed: true")
+    return change_from({key: value for key, value in item.items() if key != "observed"}, calls_kept=calls_kept)
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:

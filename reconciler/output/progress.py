@@ -102,7 +102,7 @@ class LineProgress:
             self._timer.join()
 
 
-_VERBS = {"backup": "updating", "backups": "backing up", "imports": "importing"}
+_VERBS = {"backup": "updating", "backups": "backing up", "imports": "importing", "owner": "writing the owner tag of"}
 
 
 def heartbeat_line(address: str, elapsed: float, status: str | None) -> str:

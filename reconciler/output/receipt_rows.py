@@ -20,6 +20,7 @@ class ReceiptRow(TypedDict):
     task_id: str | None
     fingerprint_matches: bool | None  # None: no operation in the manifest has this address
     compacted: bool
+    adopted: bool  # recorded by hand (`receipts adopt`), not run by this tool
 
 
 def receipt_row(spec: DatabaseSpec, receipt: Receipt) -> ReceiptRow:
@@ -36,4 +37,5 @@ def receipt_row(spec: DatabaseSpec, receipt: Receipt) -> ReceiptRow:
         "task_id": receipt.task_id,
         "fingerprint_matches": matches,
         "compacted": receipt.compacted,
+        "adopted": receipt.adopted,
     }

@@ -15,18 +15,36 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.core.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
+from reconciler.core.plan import (
+    Action,
+    Change,
+    DatabaseRef,
+    OneShot,
+    OwnerTag,
+    Plan,
+    PlanWarning,
+    SettingsUpdate,
+    WarningKind,
+)
+from reconciler.core.receipt_tags import OWNER_KEY
 from reconciler.core.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
-SYMBOLS = {Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
-_STYLES = {Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
+SYMBOLS = {Action.OWN: "@", Action.UPDATE: "~", Action.BACKUP: "+", Action.IMPORT: "-/+"}
+_STYLES = {Action.OWN: "green", Action.UPDATE: "yellow", Action.BACKUP: "green", Action.IMPORT: "bold red"}
 _VERBS = {
+    Action.OWN: "will be tagged as owned by this manifest set",
     Action.UPDATE: "will be updated",
     Action.BACKUP: "will be backed up once",
     Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
 }
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
+TAKEOVER = "TAKING IT OVER from another manifest set"
+ADOPT_HINT = (
+    "An operation above was already carried out by hand? `reconciler receipts adopt ADDRESS` records it as done "
+    "(adopted) instead, and shows what it would record first.\n"
+)
+OBSERVED = "Observed only, never applied (mode: observe, or --observe):"
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
@@ -49,10 +67,18 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
         for line in _change_details(change):
             console.print(Text("      " + line))
         console.print()
+    if plan.observed:
+        console.print(Text(OBSERVED, style="bold cyan"))
+        for change in plan.observed:
+            console.print(_change_heading(change, observed=True))
+            for line in _change_details(change):
+                console.print(Text("      " + line))
+        console.print()
     for title, warnings in (
         ("Operations needing attention:", plan.attention),
         ("Receipts apply will record:", plan.settlements),
         ("Notes:", _notes(plan.warnings)),
+        ("On observed databases (apply leaves these as they are):", _observed(plan.warnings)),
     ):
         if warnings:
             console.print(Text(title, style="bold yellow"))
@@ -66,19 +92,33 @@ def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
                     )
                 )
             console.print()
+    if any(isinstance(change, OneShot) and change.replaces is None for change in plan.changes):
+        console.print(Text(ADOPT_HINT, style="dim"))
     console.print(Text(plan.summary_line, style="bold"))
 
 
 def _notes(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
     """Informational warnings (a tag budget near its end, a backup that cannot be verified): no action waits."""
-    return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED]
+    return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED and not w.observed]
 
 
-def _change_heading(change: Change) -> Text:
-    style = _STYLES[change.action]
-    verb = Text(_VERBS[change.action], style)
+def _observed(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
+    return [w for w in warnings if w.observed]
+
+
+def _verb(change: Change, *, observed: bool) -> str:
+    """An observed change is what apply would do, were the database managed."""
+    verb = _VERBS[change.action]
+    return verb.replace("will be", "would be", 1) + " (observed only)" if observed else verb
+
+
+def _change_heading(change: Change, *, observed: bool = False) -> Text:
+    style = "cyan" if observed else _STYLES[change.action]
+    verb = Text(_verb(change, observed=observed), style)
     if change.risky:
         verb.append(", ").append(RISKY, "bold red")
+    if isinstance(change, OwnerTag) and change.takeover:
+        verb.append(", ").append(TAKEOVER, "bold red")
     return Text.assemble(
         ("  " + SYMBOLS[change.action], style),
         " ",
@@ -104,6 +144,8 @@ def _change_details(change: Change, show: Callable[[Any], str] | None = None, ar
             kept = show(change.kept_interval)
             lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
         return lines
+    if isinstance(change, OwnerTag):
+        return [f"owner: {show(change.previous)} {arrow} {show(change.owner)} (tag {OWNER_KEY})"]
     return _operation_details(change, show)
 
 
@@ -156,8 +198,11 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan: str |
         *_warnings_block("Needs attention", plan.attention, pinned=True),
         *_destructive_block(plan.changes, where),
         *_risky_block(plan.changes),
+        *_takeover_block(plan.changes),
         *_warnings_block("Receipts apply will record", plan.settlements, pinned=False),
         *_warnings_block("Notes", _notes(plan.warnings), pinned=False),
+        *_observed_block(plan.observed),
+        *_warnings_block("On observed databases", _observed(plan.warnings), pinned=False),
     ]
     by_database: dict[str, list[Change]] = {}
     for change in plan.changes:
@@ -279,6 +324,34 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
 
+def _takeover_block(changes: Iterable[Change]) -> list[_Section]:
+    takeovers = [change for change in changes if isinstance(change, OwnerTag) and change.takeover]
+    if not takeovers:
+        return []
+    head = (
+        f"> [!CAUTION]\n> **{len(takeovers)} database{'s' * (len(takeovers) != 1)} taken over** from another "
+        "manifest set (`--takeover`): that set's plans will refuse them from now on."
+    )
+    items = tuple(
+        f"> - `{_code(c.address)}` on {_md_where(c.database)}: `{_code(str(c.previous))}` → `{_code(c.owner)}`"
+        for c in takeovers
+    )
+    return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
+
+
+def _observed_block(changes: Sequence[Change]) -> list[_Section]:
+    """Observed changes, pinned (their count is always there): a reviewer sees the drift apply leaves alone."""
+    if not changes:
+        return []
+    head = f"#### {OBSERVED.rstrip(':')} ({len(changes)})\n"
+    items = []
+    for change in changes:
+        lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {_verb(change, observed=True)}"]
+        lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
+        items.append("\n".join(lines))
+    return [_Section((head,), tuple(items), ("",), lambda n, more: f"- **{n} {more}not shown**.", pinned=True)]
+
+
 def _md_where(ref: DatabaseRef) -> str:
     ids = f"{ref.tier.value} {ref.subscription}/{ref.database}"
     return f"`{ids}`" if ref.live_name is None else f"`{ids}` (**{_escape(_code(ref.live_name))}** in Redis Cloud)"
@@ -300,6 +373,7 @@ def _database_block(name: str, changes: Sequence[Change]) -> _Section:
     items = []
     for change in changes:
         verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
+        verb += f", **{TAKEOVER}**" if isinstance(change, OwnerTag) and change.takeover else ""
         lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
         items.append("\n".join(lines))
