@@ -174,7 +174,12 @@ class Applier:
     def _update(self, change: SettingsUpdate) -> tuple[Outcome, str, str | None]:
         db, deadline = change.database, self._clock() + self.options.timeout
 
+        tries = 0
+
         def put() -> str:
+            nonlocal tries
+            self._unless_stopped(_REFUSED_BUSY if tries else "nothing was sent")  # every PUT checks "stop" first
+            tries += 1
             task_id = self.client.send(self._resolved(change.call))
             self.client.wait_for_task(task_id, timeout=self._left(deadline))
             return task_id
