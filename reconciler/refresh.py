@@ -71,7 +71,9 @@ def _complete(client: RedisCloudClient, spec: DatabaseSpec, item: DatabaseListin
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
-        live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
+        live = LiveDatabase(
+            spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup, regions=item.regions
+        )
     if spec.has_one_shot_operations:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.

@@ -303,6 +303,7 @@ def test_examples_validate_into_the_model() -> None:
         "analytics-prod",
         "inventory-prod",
         "marketing-cache",
+        "orders-aa",
     }
     orders = by_name["orders-prod"]
     assert orders.protected and orders.imports[0].source_type == "aws-s3" and len(orders.imports[0].sources) == 3
@@ -310,6 +311,12 @@ def test_examples_validate_into_the_model() -> None:
     assert by_name["marketing-cache"].tier is Tier.ESSENTIALS
     assert by_name["analytics-prod"].backup is not None and not by_name["analytics-prod"].backup.enabled
     assert by_name["inventory-prod"].backup is None
+    aa = by_name["orders-aa"]
+    assert aa.backup is None and aa.backup_regions is not None
+    assert [(r.region, r.settings.storage_type, r.settings.time_utc) for r in aa.backup_regions] == [
+        ("us-east-1", "aws-s3", "02:00"),
+        ("eu-west-1", "aws-s3", "16:00"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from tests.support.cli import clean_environ, run_reconciler
 from tests.support.manifests import write_manifest
 from tests.support.workdirs import copy_examples
 
-SUMMARY = "Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."
+SUMMARY = "Plan: 5 to update, 2 to back up, 1 to import (1 destructive)."
 NO_CHANGES = "No changes. Live state matches the manifest."
 
 

@@ -30,7 +30,7 @@ from reconciler.core.calls import ApiCall, is_backup, resolved
 from reconciler.core.desired import OperationKind
 from reconciler.core.evidence import says_backup_off, status_verdict, unverified_backup
 from reconciler.core.outcomes import Outcome, StepResult
-from reconciler.core.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate
+from reconciler.core.plan import Change, DatabaseRef, OneShot, Plan, PlanWarning, RegionalUpdate, SettingsUpdate
 from reconciler.core.polling import poll
 from reconciler.core.receipt_tags import Phase, Receipt, claim
 from reconciler.core.uris import mask_in_text
@@ -147,11 +147,11 @@ class Applier:
         return result
 
     def _change(self, change: Change) -> tuple[Outcome, str, str | None]:
-        return self._update(change) if isinstance(change, SettingsUpdate) else self._one_shot(change)
+        return self._one_shot(change) if isinstance(change, OneShot) else self._update(change)
 
     # --- settings -------------------------------------------------------------------------------------------
 
-    def _update(self, change: SettingsUpdate) -> tuple[Outcome, str, str | None]:
+    def _update(self, change: SettingsUpdate | RegionalUpdate) -> tuple[Outcome, str, str | None]:
         db, deadline = change.database, self._clock() + self.options.timeout
         try:
             # The API refuses a write on a database that is not `active` (DATABASE_NOT_ACTIVE, API-NOTES §11).

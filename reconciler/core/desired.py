@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -43,6 +45,15 @@ class BackupSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionBackup:
+    """One region's remote-backup settings of an Active-Active database (`backup.regions.<region>`): the regions
+    are backed up separately, each to its own destination (API-NOTES §1, §11)."""
+
+    region: str
+    settings: BackupSettings
+
+
+@dataclass(frozen=True, slots=True)
 class OnDemandBackup:
     id: str
     path: str | None = None  # sent as adhocBackupPath; None uses the configured destination
@@ -70,6 +81,13 @@ class DatabaseSpec:
     backups: tuple[OnDemandBackup, ...]
     imports: tuple[Import, ...]
     position: Position
+    # `backup.regions`, for an Active-Active database (then `backup` is None); None: not written. Which form fits
+    # is known only from the live database, so the planner checks it.
+    backup_regions: tuple[RegionBackup, ...] | None = None
+
+    @property
+    def manages_backup(self) -> bool:
+        return self.backup is not None or self.backup_regions is not None
 
     @property
     def has_one_shot_operations(self) -> bool:
@@ -96,6 +114,31 @@ class Manifest:
 
 def settings_address(database_name: str) -> str:
     return f"{database_name}.backup"
+
+
+def region_address(database_name: str, region: str) -> str:
+    """`orders-aa.backup["us-east-1"]`: one region's settings of an Active-Active database. The region is quoted as
+    in JSON, so the address reads back unambiguously (`parse_region_address`)."""
+    return f"{settings_address(database_name)}[{json.dumps(region)}]"
+
+
+def parse_region_address(address: str) -> tuple[str, str] | None:
+    """(database name, region) of a region address; None for any other address. The quotes may be missing: a shell
+    removes them from an unquoted `--target orders-aa.backup["us-east-1"]`, and what is left still names one region."""
+    match = _REGION_ADDRESS.match(address)
+    if match is None:
+        return None
+    quoted, bare = match.group(2), match.group(3)
+    if bare is not None:
+        return match.group(1), bare
+    try:
+        region = json.loads(quoted)
+    except ValueError:
+        return None
+    return (match.group(1), region) if isinstance(region, str) else None
+
+
+_REGION_ADDRESS = re.compile(r'^([a-z0-9][a-z0-9-]{0,39})\.backup\[(?:("(?:[^"\\]|\\.)*")|([A-Za-z0-9_.-]+))\]$')
 
 
 def operation_address(database_name: str, kind: OperationKind, op_id: str) -> str:

@@ -26,6 +26,15 @@ class LiveBackup:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveRegion:
+    """One region of an Active-Active database: `crdbDatabases[].region` and its own `backup` object, in the Pro
+    shape (API-NOTES §1, §11). An Active-Active database has no database-wide backup: its settings are these."""
+
+    region: str
+    backup: LiveBackup
+
+
+@dataclass(frozen=True, slots=True)
 class LiveTag:
     """A database tag; `created_at` is the API's string (server clock), compared to status times."""
 
@@ -64,9 +73,17 @@ class LiveDatabase:
     database: int
     name: str
     status: str
-    backup: LiveBackup
+    backup: LiveBackup  # of an Active-Active database: off (it has none of its own), `regions` hold its settings
     tags: tuple[LiveTag, ...] | None = None  # None: tags were not read
     receipts: Receipts | None = None  # decoded from `tags` once, by the refresh; None: tags were not read
+    regions: tuple[LiveRegion, ...] | None = None  # None: single-region; Active-Active (`activeActiveRedis`): these
+
+    @property
+    def active_active(self) -> bool:
+        return self.regions is not None
+
+    def region(self, name: str) -> LiveRegion | None:
+        return next((region for region in self.regions or () if region.region == name), None)
 
 
 DatabaseKey = tuple[int, int]  # (subscription, database)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 from deepdiff import DeepDiff
 
 from reconciler.core import normalise
-from reconciler.core.calls import fingerprint, is_backup, operation_calls, settings_call
+from reconciler.core.calls import RegionWrite, fingerprint, is_backup, operation_calls, regions_call, settings_call
 from reconciler.core.confirmation import import_problem, switch_off_problem, where
 from reconciler.core.desired import (
+    BackupSettings,
     DatabaseSpec,
     Import,
     Manifest,
@@ -20,10 +21,12 @@ from reconciler.core.desired import (
     OperationKind,
     Tier,
     operation_address,
+    parse_region_address,
+    region_address,
     settings_address,
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
-from reconciler.core.live import LiveAccount, LiveDatabase
+from reconciler.core.live import LiveAccount, LiveBackup, LiveDatabase
 from reconciler.core.plan import (
     Change,
     DatabaseRef,
@@ -31,6 +34,8 @@ from reconciler.core.plan import (
     OneShot,
     Plan,
     PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
     SettingsUpdate,
     WarningKind,
 )
@@ -57,7 +62,7 @@ class _Collector:
 
 def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = None) -> Plan:
     """The API calls that bring the live account to the manifest, plus receipts needing attention."""
-    options = options or PlanOptions()
+    options = canonical(options or PlanOptions())
     out = _Collector(problems=_option_problems(desired, options))
     for spec in sorted(desired.databases, key=lambda spec: spec.name):
         if _selected(spec, options.targets):
@@ -67,12 +72,25 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     return Plan(tuple(out.changes), tuple(out.warnings), live)
 
 
+def canonical(options: PlanOptions) -> PlanOptions:
+    """Targets with region addresses written one way: `orders-aa.backup[us-east-1]` (a shell took the quotes) is
+    `orders-aa.backup["us-east-1"]`."""
+    return replace(options, targets=frozenset(_canonical_target(target) for target in options.targets))
+
+
+def _canonical_target(target: str) -> str:
+    parsed = parse_region_address(target)
+    return region_address(*parsed) if parsed is not None else target
+
+
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
     known = operations | {spec.name for spec in desired.databases}
-    known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
+    known |= {settings_address(spec.name) for spec in desired.databases if spec.manages_backup}
+    known |= {region_address(s.name, r.region) for s in desired.databases for r in s.backup_regions or ()}
     problems = [
         f"--target {target}: no database or operation in the manifest has this name or address"
+        + (_QUOTING if "[" in target else "")
         for target in sorted(options.targets - known)
     ]
     for flag, addresses in (("--retry-failed", options.retry_failed), ("--retry-uncertain", options.retry_uncertain)):
@@ -87,6 +105,12 @@ def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
     """The databases a plan for `targets` looks at (all of them when there are none): what the refresh must read,
     and nothing more (issue 16: a saved plan for one database need not read 2,000)."""
     return replace(desired, databases=tuple(spec for spec in desired.databases if _selected(spec, targets)))
+
+
+_QUOTING = (
+    ' (a region is addressed as NAME.backup["REGION"], one of the regions under its `backup.regions`; in a shell, '
+    "quote the whole address: --target 'orders-aa.backup[\"us-east-1\"]')"
+)
 
 
 def _selected(spec: DatabaseSpec, targets: frozenset[str]) -> bool:
@@ -106,13 +130,21 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     db = _find(spec, live, out)
     if db is None:
         return
-    ref = DatabaseRef.of(spec, live_name=db.name)
+    ref = DatabaseRef.of(spec, live_name=db.name, active_active=db.active_active)
     backup_on = db.backup.enabled
+    form = _form_problem(spec, db, ref)
+    if form is not None:
+        out.problems.append(form)
+        return
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
         if update is not None:
             out.changes.append(update)
             backup_on = update.after.enabled
+    if spec.backup_regions is not None:
+        regional = _regional_change(spec, db, ref, options.targets, out.problems)
+        if regional is not None:
+            out.changes.append(regional)
     if not spec.has_one_shot_operations:
         return
     if db.tags is None or db.receipts is None:
@@ -154,14 +186,104 @@ def _tier_name(tier: Tier) -> str:
     return "Pro" if tier is Tier.PRO else "Essentials"
 
 
+def _form_problem(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> str | None:
+    """The flat `backup:` block fits a single-region database, `backup.regions` an Active-Active one (API-NOTES §11:
+    its settings live per region); which one a database is, only the live state says."""
+    address = settings_address(spec.name)
+    if db.regions is not None and spec.backup is not None:
+        names = ", ".join(region.region for region in db.regions) or "none reported"
+        return (
+            f"{address}: {where(ref)} is an Active-Active database (regions: {names}), whose backup settings are "
+            "per region — write them under `backup.regions`, one block per region, e.g. regions: {"
+            + ", ".join(f"{region.region}: {{path: …, interval: …}}" for region in db.regions[:2])
+            + "}"
+        )
+    if db.regions is None and spec.backup_regions is not None:
+        return (
+            f"{address}: {where(ref)} is a single-region database, so its backup settings have no regions — write "
+            "them directly under `backup:` (path, interval, time_utc, enabled) instead of under `backup.regions`"
+        )
+    needs_region = [b.id for b in spec.backups] + [i.id for i in spec.imports if i.backup_first]
+    if db.regions is not None and needs_region:
+        # Each region is backed up on its own (`regionName`, API-NOTES §3); this version sends no region.
+        return (
+            f"{spec.name}: {where(ref)} is an Active-Active database, whose regions are each backed up on their own; "
+            f"this version plans no on-demand backup of one yet ({', '.join(needs_region)}) — remove those "
+            "`backups:` entries (and `backup_first` from its imports)"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Diff:
+    """One set of backup settings (a database's, or one region's) that differs from the live one."""
+
+    before: normalise.Settings
+    after: normalise.Settings
+    fields: tuple[FieldChange, ...]
+    storage_type: str | None
+    risky: bool
+
+
 def _settings_change(
     spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, problems: list[str]
 ) -> SettingsUpdate | None:
     """Settings drift, compared field by field after normalisation; unmanaged fields never drift."""
     if spec.backup is None:
         return None
-    desired = normalise.from_desired(spec.backup, spec.tier)
+    address = settings_address(spec.name)
+    diff = _diff(address, spec, spec.backup, db.backup, ref, problems)
+    if diff is None:
+        return None
     current = normalise.from_live(db.backup, db.tier)
+    call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
+    return SettingsUpdate(address, ref, diff.before, diff.after, call, diff.fields, diff.storage_type, diff.risky)
+
+
+def _regional_change(
+    spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, targets: frozenset[str], problems: list[str]
+) -> RegionalUpdate | None:
+    """Each region's drift on its own; one `PUT …/regions` for the regions that differ (and are targeted)."""
+    updates: list[RegionUpdate] = []
+    writes: list[RegionWrite] = []
+    for wanted in spec.backup_regions or ():
+        address = region_address(spec.name, wanted.region)
+        region = db.region(wanted.region)
+        if region is None:
+            names = ", ".join(r.region for r in db.regions or ()) or "none"
+            problems.append(
+                f"{address}: {where(ref)} has no region {wanted.region!r} (its regions: {names}) — fix the region's "
+                "name under `backup.regions`, or remove it"
+            )
+            continue
+        if targets and not ({spec.name, settings_address(spec.name), address} & targets):
+            continue
+        diff = _diff(address, spec, wanted.settings, region.backup, ref, problems)
+        if diff is not None:
+            kept = normalise.from_live(region.backup, Tier.PRO).interval
+            updates.append(RegionUpdate(address, wanted.region, *_fields_of(diff)))
+            writes.append(RegionWrite(wanted.region, wanted.settings, kept))
+    if not updates:
+        return None
+    return RegionalUpdate(settings_address(spec.name), ref, tuple(updates), regions_call(ref.path, writes))
+
+
+def _fields_of(diff: _Diff) -> tuple[normalise.Settings, normalise.Settings, tuple[FieldChange, ...], str | None, bool]:
+    return diff.before, diff.after, diff.fields, diff.storage_type, diff.risky
+
+
+def _diff(
+    address: str,
+    spec: DatabaseSpec,
+    settings: BackupSettings,
+    live: LiveBackup,
+    ref: DatabaseRef,
+    problems: list[str],
+) -> _Diff | None:
+    """Settings drift, compared field by field after normalisation (a region of an Active-Active database has the
+    Pro shape); unmanaged fields never drift."""
+    desired = normalise.from_desired(settings, spec.tier)
+    current = normalise.from_live(live, spec.tier)
     managed = desired.managed_fields()
     interval = desired.interval or current.interval
     before_cmp = _pick(normalise.comparable(current, interval=current.interval), managed)
@@ -171,25 +293,28 @@ def _settings_change(
         # DeepDiff takes about 200 µs (4.4 s of a 5.4 s plan at 20,000 databases, issue 16); it names the fields.
         return None
     changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
-    address = settings_address(spec.name)
-    found = _settings_problems(address, spec, desired, current, ref)
+    found = _settings_problems(address, spec, settings, desired, current, ref)
     if found:
         problems.extend(found)
         return None
     before = normalise.masked(current)
-    after = normalise.masked(replace(desired, path=spec.backup.path) if desired.path else desired)  # as written
+    after = normalise.masked(replace(desired, path=settings.path) if desired.path else desired)  # as written
     fields = tuple(
         FieldChange(name, getattr(before, name), getattr(after, name)) for name in normalise.FIELDS if name in changed
     )
-    storage_type = normalise.storage_type(spec.backup.path, spec.backup.storage_type) if desired.enabled else None
-    call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
+    storage_type = normalise.storage_type(settings.path, settings.storage_type) if desired.enabled else None
     # Pro `active: false` or Essentials `periodicBackupPath: ""`: no backups from now on (issue 12).
     risky = current.enabled and not desired.enabled
-    return SettingsUpdate(address, ref, before, after, call, fields, storage_type, risky)
+    return _Diff(before, after, fields, storage_type, risky)
 
 
 def _settings_problems(
-    address: str, spec: DatabaseSpec, desired: normalise.Settings, current: normalise.Settings, ref: DatabaseRef
+    address: str,
+    spec: DatabaseSpec,
+    settings: BackupSettings,
+    desired: normalise.Settings,
+    current: normalise.Settings,
+    ref: DatabaseRef,
 ) -> list[str]:
     """What stops a settings update: an interval to keep that is not there, or an unconfirmed switch-off."""
     if desired.enabled and spec.tier is Tier.PRO and desired.interval is None:
@@ -206,7 +331,7 @@ def _settings_problems(
                 f"{current.interval} — add `interval:` to its backup block, or remove time_utc"
             ]
     if current.enabled and not desired.enabled:
-        problem = switch_off_problem(address, spec, ref)
+        problem = switch_off_problem(address, spec, ref, settings.confirm)
         return [problem] if problem else []
     return []
 

@@ -14,14 +14,16 @@ from enum import Enum
 
 from reconciler.core.desired import Manifest
 from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Change, OneShot, Plan
+from reconciler.core.plan import Change, OneShot, Plan, RegionalUpdate
 from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.receipt_tags import Phase
 
 
 def recheck_options(saved: Plan) -> PlanOptions:
     """The saved plan's own addresses, retrying the receipts it replaces."""
-    addresses = {c.address for c in saved.changes} | {w.address for w in saved.settlements}
+    # A regional update is re-made for the regions it changes, not for every region of its database.
+    addresses = {a for c in saved.changes for a in (c.addresses if isinstance(c, RegionalUpdate) else (c.address,))}
+    addresses |= {w.address for w in saved.settlements}
     replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
     return PlanOptions(
         targets=frozenset(addresses),
@@ -61,6 +63,8 @@ def _before(change: Change) -> object:
     """What apply must still find live: the settings it changes, or the receipt it replaces (None: no receipt)."""
     if isinstance(change, OneShot):
         return None if change.replaces is None else _values(change.replaces)
+    if isinstance(change, RegionalUpdate):
+        return {region.region: _values(region.before) for region in change.regions}
     return _values(change.before)
 
 

@@ -19,6 +19,8 @@ from reconciler.core.plan import (
     FieldChange,
     OneShot,
     PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
     SettingsUpdate,
     WarningKind,
 )
@@ -44,9 +46,12 @@ def change_document(change: Change) -> dict[str, Any]:
     }
     if isinstance(change, SettingsUpdate):
         data["before"] = _settings_document(change.before)
-        data["after"] = _settings_document(change.after, managed_only=True)
-        if change.storage_type is not None:
-            data["after"]["storage_type"] = change.storage_type
+        data["after"] = _after_document(change)
+    elif isinstance(change, RegionalUpdate):
+        # Per region, under its own address: `before` and `after` are keyed by region name, in the call's order.
+        data["before"] = {region.region: _settings_document(region.before) for region in change.regions}
+        data["after"] = {region.region: _after_document(region) for region in change.regions}
+        data["regions"] = [_region_document(region) for region in change.regions]
     else:
         data["before"] = {"receipt": None if change.replaces is None else _receipt_document(change.replaces)}
         data["after"] = _operation_document(change)
@@ -59,6 +64,22 @@ def change_document(change: Change) -> dict[str, Any]:
     return data
 
 
+def _after_document(change: SettingsUpdate | RegionUpdate) -> dict[str, Any]:
+    after = _settings_document(change.after, managed_only=True)
+    if change.storage_type is not None:
+        after["storage_type"] = change.storage_type
+    return after
+
+
+def _region_document(region: RegionUpdate) -> dict[str, Any]:
+    return {
+        "address": region.address,
+        "region": region.region,
+        "risky": region.risky,
+        "fields": [{"field": f.field, "before": f.before, "after": f.after} for f in region.fields],
+    }
+
+
 def _database_document(ref: DatabaseRef) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": ref.name,
@@ -68,6 +89,8 @@ def _database_document(ref: DatabaseRef) -> dict[str, Any]:
     }
     if ref.live_name is not None:
         data["live_name"] = ref.live_name
+    if ref.active_active:
+        data["active_active"] = True  # written only when true: older plan files read as single-region
     return data
 
 
@@ -117,11 +140,11 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
     calls = _calls(item, ref, calls_kept)
     action = Action(item["action"])
     change: Change
-    if action is Action.UPDATE:
+    if action is Action.UPDATE and "regions" in item:
+        change = RegionalUpdate(str(item["address"]), ref, _regions(item), calls[0])
+    elif action is Action.UPDATE:
         before, after = item["before"], item["after"]
-        fields = tuple(
-            FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())
-        )
+        fields = _field_changes(item)
         change = SettingsUpdate(
             str(item["address"]),
             ref,
@@ -146,6 +169,28 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
     return change
 
 
+def _regions(item: Mapping[str, Any]) -> tuple[RegionUpdate, ...]:
+    before, after = item["before"], item["after"]
+    return tuple(
+        RegionUpdate(
+            str(region["address"]),
+            str(region["region"]),
+            _settings(before[region["region"]]),
+            _settings(after[region["region"]]),
+            _field_changes(region),
+            _text(after[region["region"]].get("storage_type")),
+            bool(region["risky"]),
+        )
+        for region in _list(item, "regions")
+    )
+
+
+def _field_changes(item: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    return tuple(
+        FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())
+    )
+
+
 def _calls(item: Mapping[str, Any], ref: DatabaseRef, calls_kept: bool) -> tuple[ApiCall, ...]:
     if not calls_kept and "calls" not in item:
         request = item["after"]["request"]
@@ -165,6 +210,7 @@ def _ref(db: Mapping[str, Any]) -> DatabaseRef:
         _id(db["database"]),
         Tier(db["tier"]),
         None if live_name is None else str(live_name),
+        db.get("active_active") is True,
     )
 
 

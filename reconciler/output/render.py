@@ -15,7 +15,18 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.core.plan import Action, Change, DatabaseRef, OneShot, Plan, PlanWarning, SettingsUpdate, WarningKind
+from reconciler.core.plan import (
+    Action,
+    Change,
+    DatabaseRef,
+    OneShot,
+    Plan,
+    PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
+    SettingsUpdate,
+    WarningKind,
+)
 from reconciler.core.uris import mask, mask_in_text
 
 MARKDOWN_LIMIT = 60_000  # UTF-8 bytes (`markdown_size`); GitHub rejects comments over 65,536 "characters"
@@ -27,6 +38,14 @@ _VERBS = {
     Action.IMPORT: "will be imported once, REPLACING ALL DATA in the database",
 }
 RISKY = "SWITCHING REMOTE BACKUP OFF: no backups from now on"
+# Issue 19: the Cloud spec says an import removes all existing data (API-NOTES §4: the POST …/import description);
+# Redis Software documents that an import into an Active-Active database merges into it. Neither is confirmed for
+# Redis Cloud Active-Active, so the plan says exactly that, and still treats the import as destructive.
+ACTIVE_ACTIVE_IMPORT = (
+    "will be imported once into an Active-Active database (database-wide, every region): whether it REPLACES ALL "
+    "DATA or MERGES into it is unclear (the Redis Cloud API spec says an import removes all existing data; the "
+    "Redis Software docs say an Active-Active import merges) — treat it as replacing"
+)
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
@@ -74,9 +93,18 @@ def _notes(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
     return [w for w in warnings if not w.kind.needs_attention and w.kind is not WarningKind.SETTLED]
 
 
+def _verb(change: Change) -> str:
+    if change.action is Action.IMPORT and change.database.active_active:
+        return ACTIVE_ACTIVE_IMPORT
+    if isinstance(change, RegionalUpdate):
+        count = len(change.regions)
+        return f"will be updated in {count} region{'s' * (count != 1)}" + (" by one request" if count > 1 else "")
+    return _VERBS[change.action]
+
+
 def _change_heading(change: Change) -> Text:
     style = _STYLES[change.action]
-    verb = Text(_VERBS[change.action], style)
+    verb = Text(_verb(change), style)
     if change.risky:
         verb.append(", ").append(RISKY, "bold red")
     return Text.assemble(
@@ -99,12 +127,23 @@ def _change_details(change: Change, show: Callable[[Any], str] | None = None, ar
     """`field: before -> after` for updates; what will be sent for one-shots. `show` formats values."""
     show = show or _show
     if isinstance(change, SettingsUpdate):
-        lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
-        if change.kept_interval:
-            kept = show(change.kept_interval)
-            lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
-        return lines
+        return _settings_lines(change, show, arrow)
+    if isinstance(change, RegionalUpdate):
+        # Each line names its region's own address, so that a line read alone (a PR comment, a grep) says where.
+        return [f"{region.address} {line}" for region in change.regions for line in _region_lines(region, show, arrow)]
     return _operation_details(change, show)
+
+
+def _settings_lines(change: SettingsUpdate | RegionUpdate, show: Callable[[Any], str], arrow: str) -> list[str]:
+    lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
+    if change.kept_interval:
+        kept = show(change.kept_interval)
+        lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
+    return lines
+
+
+def _region_lines(region: RegionUpdate, show: Callable[[Any], str], arrow: str) -> list[str]:
+    return _settings_lines(region, show, arrow) + ([RISKY] if region.risky else [])
 
 
 def _operation_details(change: OneShot, show: Callable[[Any], str]) -> list[str]:
@@ -257,6 +296,11 @@ def _destructive_block(changes: Iterable[Change], where: str) -> list[_Section]:
     )
     items = tuple(
         f"> - `{_code(c.address)}` into {_md_where(c.database)} from {', '.join(_code_span(u) for u in c.sources)}"
+        + (
+            " (an Active-Active database: replace or merge is unclear, treat it as replacing)"
+            if c.database.active_active
+            else ""
+        )
         for c in destructive
         if isinstance(c, OneShot)
     )
@@ -275,7 +319,13 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
         f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
         "remote backup is switched off."
     )
-    items = tuple(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky)
+    items = tuple(
+        f"> - `{_code(address)}` on {_md_where(c.database)}"
+        for c in risky
+        for address in (
+            tuple(r.address for r in c.regions if r.risky) if isinstance(c, RegionalUpdate) else (c.address,)
+        )
+    )
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
 
@@ -299,7 +349,7 @@ def _database_block(name: str, changes: Sequence[Change]) -> _Section:
     head = f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"
     items = []
     for change in changes:
-        verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
+        verb = _verb(change) + (f", **{RISKY}**" if change.risky else "")
         lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]
         items.append("\n".join(lines))
