@@ -155,8 +155,7 @@ def list_subscriptions(ctx: Context, params: Params) -> Answer:
     for sub in ctx.world["subscriptions"]:
         if sub["tier"] != params.tier:
             continue
-        count = sum(1 for db in ctx.world["databases"] if db["subscription_id"] == sub["id"])
-        items.append(_subscription_shape(sub, count))
+        items.append(_subscription_shape(ctx, sub))
     links = [{"rel": "self", "href": _self_href(ctx), "type": "GET"}]
     return 200, {"accountId": ctx.world["account_id"], "subscriptions": items, "links": links}
 
@@ -165,8 +164,7 @@ def get_subscription(ctx: Context, params: Params) -> Answer:
     """`GET /subscriptions/{id}` (OpenAPI `Subscription`) and `GET /fixed/subscriptions/{id}` (`FixedSubscription`):
     the list item's fields plus the rest of each schema's example, with harmless values."""
     sub = ctx.subscription(params.tier, params.subscription_id)
-    count = sum(1 for db in ctx.world["databases"] if db["subscription_id"] == sub["id"])
-    shape = _subscription_shape(sub, count)
+    shape = _subscription_shape(ctx, sub)
     shape |= {"paymentMethodId": 1, "paymentMethodType": "credit-card"}
     if sub["tier"] == "pro":
         region = {
@@ -202,10 +200,13 @@ def get_subscription(ctx: Context, params: Params) -> Answer:
     return 200, shape
 
 
-def _subscription_shape(sub: Subscription, number_of_databases: int) -> JsonObject:
+def _subscription_shape(ctx: Context, sub: Subscription) -> JsonObject:
+    databases = [db for db in ctx.world["databases"] if db["subscription_id"] == sub["id"]]
     shape: JsonObject = {"id": sub["id"], "name": sub["name"], "status": sub["status"]}
     if sub["tier"] == "pro":
-        shape |= {"deploymentType": "single-region", "memoryStorage": "ram", "numberOfDatabases": number_of_databases}
+        # Active-Active is a property of the subscription in Redis Cloud: one of its databases makes it so here.
+        deployment = "active-active" if any("regions" in db for db in databases) else "single-region"
+        shape |= {"deploymentType": deployment, "memoryStorage": "ram", "numberOfDatabases": len(databases)}
     else:
         shape |= {"planName": "Standard 250MB", "provider": "AWS", "region": "us-east-1", "maximumDatabases": 4}
         shape |= {"supportInstantAndDailyBackups": True}
