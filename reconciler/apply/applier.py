@@ -321,7 +321,7 @@ class Applier:
         def check() -> tuple[Phase, str] | None:
             nonlocal unreadable, seen
             where = (db.tier, db.subscription, db.database)
-            latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
+            latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline), region=receipt.region)
             if latest.status:
                 self._listener("status", address, latest.status)
             if says_backup_off(receipt.kind, latest):

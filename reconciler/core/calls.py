@@ -103,9 +103,14 @@ def _remote_backup(where: str, settings: BackupSettings, live_interval: str | No
 
 
 def backup_call(where: str, backup: OnDemandBackup | None = None) -> ApiCall:
-    """`POST …/backup`, bodiless to the configured destination (as the Go client sends it), else to `path`."""
-    path = backup.path if backup is not None else None
-    return ApiCall("POST", f"{where}/backup", {"adhocBackupPath": path} if path else None)
+    """`POST …/backup`, bodiless to the configured destination (as the Go client sends it), else to `path`; of one
+    region of an Active-Active database, `regionName` (required there: one region per request, API-NOTES §3)."""
+    body: dict[str, Json] = {}
+    if backup is not None and backup.region is not None:
+        body["regionName"] = backup.region
+    if backup is not None and backup.path:
+        body["adhocBackupPath"] = backup.path
+    return ApiCall("POST", f"{where}/backup", body or None)
 
 
 def import_call(where: str, operation: Import) -> ApiCall:

@@ -98,14 +98,16 @@ class LiveAccount:
     latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] = field(default_factory=dict)
     tasks: Mapping[str, TaskSnapshot] = field(default_factory=dict)
     account_id: int | None = None  # the list pages' `accountId` (API-NOTES §1); None: no page listed a database
+    # The latest backup of one region of an Active-Active database (`GET …/backup?regionName=`), by region.
+    region_latest: Mapping[tuple[DatabaseKey, str], LatestStatus] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("databases", "latest", "tasks"):
+        for name in ("databases", "latest", "tasks", "region_latest"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
-    def latest_status(self, kind: OperationKind, key: DatabaseKey) -> LatestStatus | None:
-        """The latest backup or import status of a database, when it was read."""
-        return self.latest.get((key, kind))
+    def latest_status(self, kind: OperationKind, key: DatabaseKey, region: str | None = None) -> LatestStatus | None:
+        """The latest backup or import status of a database (of one of its regions), when it was read."""
+        return self.latest.get((key, kind)) if region is None else self.region_latest.get((key, region))
 
     @classmethod
     def of(

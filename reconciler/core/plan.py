@@ -195,6 +195,11 @@ class OneShot:
         return _text(self.call.body, "adhocBackupPath")
 
     @property
+    def region(self) -> str | None:
+        """The region of an Active-Active database a backup is of (`regionName`); None: the whole database."""
+        return _text(self.call.body, "regionName")
+
+    @property
     def sources(self) -> tuple[str, ...]:
         found = (self.call.body or {}).get("importFromUri")
         return tuple(str(uri) for uri in found) if isinstance(found, tuple) else ()

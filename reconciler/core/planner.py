@@ -4,7 +4,7 @@ deepdiff (STYLE §1)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from deepdiff import DeepDiff
@@ -20,9 +20,11 @@ from reconciler.core.desired import (
     OnDemandBackup,
     OperationKind,
     Tier,
+    base_address,
+    canonical_address,
     operation_address,
-    parse_region_address,
     region_address,
+    regional_id,
     settings_address,
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
@@ -39,7 +41,7 @@ from reconciler.core.plan import (
     SettingsUpdate,
     WarningKind,
 )
-from reconciler.core.receipt_tags import Receipt, budget_note
+from reconciler.core.receipt_tags import MAX_KEY_LENGTH, Receipt, budget_note, fits
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import PlanError
 
@@ -73,32 +75,45 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
 
 
 def canonical(options: PlanOptions) -> PlanOptions:
-    """Targets with region addresses written one way: `orders-aa.backup[us-east-1]` (a shell took the quotes) is
+    """Addresses with their region written one way: `orders-aa.backup[us-east-1]` (a shell took the quotes) is
     `orders-aa.backup["us-east-1"]`."""
-    return replace(options, targets=frozenset(_canonical_target(target) for target in options.targets))
-
-
-def _canonical_target(target: str) -> str:
-    parsed = parse_region_address(target)
-    return region_address(*parsed) if parsed is not None else target
+    return PlanOptions(
+        *(
+            frozenset(canonical_address(a) for a in addresses)
+            for addresses in (options.targets, options.retry_failed, options.retry_uncertain)
+        )
+    )
 
 
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
+    # A `regions: all` backup has one address per live region, known only once the database is read: its region
+    # addresses are checked then (`_unknown_regions`).
+    every_region = {address for spec in desired.databases for address, _, op in _operations(spec) if _all_regions(op)}
     known = operations | {spec.name for spec in desired.databases}
     known |= {settings_address(spec.name) for spec in desired.databases if spec.manages_backup}
     known |= {region_address(s.name, r.region) for s in desired.databases for r in s.backup_regions or ()}
+
+    def unknown(addresses: frozenset[str], among: set[str]) -> list[str]:
+        return sorted(
+            a for a in addresses if a not in among and not (a != base_address(a) and base_address(a) in every_region)
+        )
+
     problems = [
         f"--target {target}: no database or operation in the manifest has this name or address"
         + (_QUOTING if "[" in target else "")
-        for target in sorted(options.targets - known)
+        for target in unknown(options.targets, known)
     ]
     for flag, addresses in (("--retry-failed", options.retry_failed), ("--retry-uncertain", options.retry_uncertain)):
         problems += [
             f"{flag} {address}: no on-demand backup or import in the manifest has this address"
-            for address in sorted(addresses - operations)
+            for address in unknown(addresses, operations)
         ]
     return problems
+
+
+def _all_regions(operation: Import | OnDemandBackup) -> bool:
+    return isinstance(operation, OnDemandBackup) and operation.all_regions
 
 
 def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
@@ -108,8 +123,9 @@ def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
 
 
 _QUOTING = (
-    ' (a region is addressed as NAME.backup["REGION"], one of the regions under its `backup.regions`; in a shell, '
-    "quote the whole address: --target 'orders-aa.backup[\"us-east-1\"]')"
+    ' (a region is addressed as NAME.backup["REGION"] or NAME.backups.ID["REGION"], for a region under its '
+    "`backup.regions` or a backup with `region:` or `regions: all`; in a shell, quote the whole address: "
+    "--target 'orders-aa.backup[\"us-east-1\"]')"
 )
 
 
@@ -118,11 +134,16 @@ def _selected(spec: DatabaseSpec, targets: frozenset[str]) -> bool:
 
 
 def _targeted(address: str, spec: DatabaseSpec, targets: frozenset[str]) -> bool:
-    return not targets or spec.name in targets or address in targets
+    """A region's backup is targeted by its own address, by its backup's (`orders-aa.backups.pre`: every region)
+    and by its database's."""
+    return not targets or spec.name in targets or address in targets or base_address(address) in targets
 
 
-def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
-    for kind, operation in spec.operations():
+def _operations(
+    spec: DatabaseSpec, regions: Sequence[str] | None = None
+) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
+    """With `regions` (an Active-Active database's, as read), a regional backup is one operation per region."""
+    for kind, operation in spec.operations(regions):
         yield operation_address(spec.name, kind, operation.id), kind, operation
 
 
@@ -141,6 +162,7 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
         if update is not None:
             out.changes.append(update)
             backup_on = update.after.enabled
+    regional = None
     if spec.backup_regions is not None:
         regional = _regional_change(spec, db, ref, options.targets, out.problems)
         if regional is not None:
@@ -154,15 +176,39 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
         )
         return
     out.problems.extend(db.receipts.problems)
-    unclaimed = [a for a, kind, op in _operations(spec) if db.receipts.get(kind, op.id) is None]
+    regions = None if db.regions is None else [region.region for region in db.regions]
+    operations = list(_operations(spec, regions))
+    out.problems.extend(_unknown_regions(spec, operations, options))
+    unclaimed = [a for a, kind, op in operations if db.receipts.get(kind, op.id) is None]
     planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
     note = budget_note(spec.name, db.tags, planned)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
-    ctx = _Context(spec, ref, live, backup_on)
-    for address, kind, operation in _operations(spec):
+    ctx = _Context(spec, ref, live, backup_on, _regions_on(db, regional))
+    for address, kind, operation in operations:
         if _targeted(address, spec, options.targets):
             _plan_operation(address, kind, operation, ctx, db.receipts.get(kind, operation.id), options, out)
+
+
+def _regions_on(db: LiveDatabase, update: RegionalUpdate | None) -> dict[str, bool]:
+    """Whether each region of an Active-Active database backs up, after this plan's update of its regions."""
+    on = {region.region: region.backup.enabled for region in db.regions or ()}
+    return on | {region.region: region.after.enabled for region in update.regions} if update else on
+
+
+def _unknown_regions(
+    spec: DatabaseSpec, operations: list[tuple[str, OperationKind, Import | OnDemandBackup]], options: PlanOptions
+) -> list[str]:
+    """Region addresses of `regions: all` backups given to a flag, that name no region of the live database."""
+    every_region = {operation_address(spec.name, OperationKind.BACKUP, b.id) for b in spec.backups if b.all_regions}
+    found = {address for address, _, _ in operations}
+    asked = options.targets | options.retry_failed | options.retry_uncertain
+    return [
+        f"{address}: the database has no such region (its backups of every region: "
+        f"{', '.join(sorted(a for a in found if base_address(a) == base_address(address)))})"
+        for address in sorted(asked)
+        if base_address(address) in every_region and address != base_address(address) and address not in found
+    ]
 
 
 def _find(spec: DatabaseSpec, live: LiveAccount, out: _Collector) -> LiveDatabase | None:
@@ -203,13 +249,51 @@ def _form_problem(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> str
             f"{address}: {where(ref)} is a single-region database, so its backup settings have no regions — write "
             "them directly under `backup:` (path, interval, time_utc, enabled) instead of under `backup.regions`"
         )
-    needs_region = [b.id for b in spec.backups] + [i.id for i in spec.imports if i.backup_first]
-    if db.regions is not None and needs_region:
-        # Each region is backed up on its own (`regionName`, API-NOTES §3); this version sends no region.
+    if db.regions is not None:
+        return _active_active_operations_problem(spec, db, ref)
+    regional = [b.id for b in spec.backups if b.regional]
+    if regional:
         return (
-            f"{spec.name}: {where(ref)} is an Active-Active database, whose regions are each backed up on their own; "
-            f"this version plans no on-demand backup of one yet ({', '.join(needs_region)}) — remove those "
-            "`backups:` entries (and `backup_first` from its imports)"
+            f"{spec.name}: {where(ref)} is a single-region database, so its on-demand backups take no region — "
+            f"remove `region:` / `regions:` from {', '.join(regional)}"
+        )
+    return None
+
+
+def _active_active_operations_problem(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> str | None:
+    """Each region of an Active-Active database is backed up on its own, `regionName` required (API-NOTES §3): an
+    on-demand backup names its region, or all of them; `backup_first` names none, so it has no place here."""
+    names = [region.region for region in db.regions or ()]
+    choice = (
+        f"`region: {names[0] if names else 'REGION'}` (its regions: {', '.join(names) or 'none'}) or `regions: all`"
+    )
+    unnamed = [b.id for b in spec.backups if not b.regional]
+    if unnamed:
+        return (
+            f"{spec.name}: {where(ref)} is an Active-Active database, whose regions are each backed up on their own — "
+            f"give {', '.join(unnamed)} {choice}"
+        )
+    strange = [f"{b.id} (region {b.region!r})" for b in spec.backups if b.region is not None and b.region not in names]
+    if strange:
+        return f"{spec.name}: {where(ref)} has no such region for {', '.join(strange)} — write {choice}"
+    first = [i.id for i in spec.imports if i.backup_first]
+    if first:
+        return (
+            f"{spec.name}: `backup_first` of {', '.join(first)} cannot say which region of the Active-Active "
+            f"{where(ref)} to back up — remove it, and declare the backups before the import under `backups:` "
+            "with `regions: all`"
+        )
+    unfit = [
+        regional_id(b.id, region)
+        for b in spec.backups
+        for region in names
+        if (b.all_regions or b.region == region) and not fits(OperationKind.BACKUP, regional_id(b.id, region))
+    ]
+    if unfit:
+        return (
+            f"{spec.name}: the receipt tag key `rcr_backup_<id>@<region>` of {', '.join(unfit)} would break the tag "
+            f"rules ({MAX_KEY_LENGTH} characters at most; lowercase letters, digits and - _ . + @ :) — shorten the "
+            "backup's id"
         )
     return None
 
@@ -346,6 +430,12 @@ class _Context:
     ref: DatabaseRef
     live: LiveAccount
     backup_on: bool  # after this plan's settings update, if any
+    regions_on: Mapping[str, bool]  # an Active-Active database's, after this plan's update of its regions
+
+    def destination_on(self, operation: Import | OnDemandBackup) -> bool:
+        """Backup is on where this operation backs up: its region's, or the database's."""
+        region = operation.region if isinstance(operation, OnDemandBackup) else None
+        return self.backup_on if region is None else self.regions_on.get(region, False)
 
 
 def _plan_operation(
@@ -360,14 +450,18 @@ def _plan_operation(
     calls = operation_calls(ctx.ref.path, operation)
     if receipt is not None and not _may_repeat(address, receipt, fingerprint(calls[-1]), ctx, options, out):
         return
-    if not ctx.backup_on and any(is_backup(call) and call.body is None for call in calls):
+    backup_on = ctx.destination_on(operation)
+    if not backup_on and any(is_backup(call) and not (call.body or {}).get("adhocBackupPath") for call in calls):
         # A backup to the configured destination, with none configured (API-NOTES §3).
         error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
         what, fix = _NO_DESTINATION[kind]
+        region = operation.region if isinstance(operation, OnDemandBackup) else None
+        off, block = (
+            (f"in region {region} of", f"`backup.regions.{region}`") if region else ("on", "its `backup:` block")
+        )
         out.problems.append(
-            f"{address}: {what} needs a backup destination, but backup is off on this database "
-            f"and this plan does not switch it on (the API would answer {error}); "
-            f"enable backup in its `backup:` block{fix}"
+            f"{address}: {what} needs a backup destination, but backup is off {off} this database "
+            f"and this plan does not switch it on (the API would answer {error}); enable backup in {block}{fix}"
         )
         return
     if isinstance(operation, Import):
@@ -375,7 +469,7 @@ def _plan_operation(
         if problem is not None:
             out.problems.append(problem)
             return
-    if not ctx.backup_on and unreadable_while_backup_off(kind):  # it has a `path`, or it is a problem above
+    if not backup_on and unreadable_while_backup_off(kind):  # it has a `path`, or it is a problem above
         out.warnings.append(PlanWarning(address, WarningKind.UNVERIFIABLE, unverifiable_backup_note(address)))
     out.changes.append(OneShot(address, ctx.ref, kind, operation.id, calls, receipt))
 
@@ -401,7 +495,8 @@ def _may_repeat(
         return False
     key = (ctx.spec.subscription, ctx.spec.database)
     task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)
-    assessment = classify(receipt, address, latest=ctx.live.latest_status(receipt.kind, key), task=task)
+    latest = ctx.live.latest_status(receipt.kind, key, receipt.region)
+    assessment = classify(receipt, address, latest=latest, task=task)
     if (assessment.kind is WarningKind.FAILED and address in options.retry_failed) or (
         assessment.kind is WarningKind.UNCERTAIN and address in options.retry_uncertain
     ):

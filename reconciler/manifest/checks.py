@@ -218,6 +218,12 @@ class _DatabaseChecker:
                 if kind == "backups":
                     if isinstance(item.get("path"), str):
                         self._uri((*path, "path"), item["path"], BACKUP_STORAGE_TYPES, None)
+                    if "region" in item and "regions" in item:
+                        self._report(
+                            (*path, "regions"),
+                            "`region` names one region and `regions: all` every one — keep one of them",
+                            of_key=True,
+                        )
                 else:
                     self._import(item, path)
 

@@ -197,7 +197,7 @@ def _build(document: YamlDocument, index: int) -> DatabaseSpec:
         tier=Tier(entry.get("tier", "pro")),
         protected=bool(entry.get("protected", False)),
         backup=_build_backup(backup) if backup is not None and regions is None else None,
-        backups=tuple(OnDemandBackup(id=b["id"], path=b.get("path")) for b in entry.get("backups") or []),
+        backups=tuple(_build_on_demand(b) for b in entry.get("backups") or []),
         imports=tuple(_build_import(i) for i in entry.get("imports") or []),
         position=document.position(("databases", index)),
         backup_regions=None if regions is None else _build_regions(regions),
@@ -217,6 +217,12 @@ def _build_backup(block: dict[str, Any]) -> BackupSettings:
         interval=block.get("interval"),
         time_utc=block.get("time_utc"),
         confirm=block.get("confirm"),
+    )
+
+
+def _build_on_demand(block: dict[str, Any]) -> OnDemandBackup:
+    return OnDemandBackup(
+        id=block["id"], path=block.get("path"), region=block.get("region"), all_regions=block.get("regions") == "all"
     )
 
 

@@ -149,7 +149,12 @@ def _region_lines(region: RegionUpdate, show: Callable[[Any], str], arrow: str) 
 def _operation_details(change: OneShot, show: Callable[[Any], str]) -> list[str]:
     lines = []
     if change.action is Action.BACKUP:
-        lines.append(f"to: {show(change.target)}" if change.target else "to: the configured destination")
+        # Each region of an Active-Active database is backed up on its own, to its own destination.
+        region = f"region {show(change.region)}" if change.region is not None else None
+        if change.target:
+            lines.append(f"to: {show(change.target)}" + (f" ({region})" if region else ""))
+        else:
+            lines.append("to: the configured destination" + (f" of {region}" if region else ""))
     else:
         lines += [f"from: {show(uri)}" for uri in change.sources]
         lines.append(f"source_type: {show(change.source_type)}")
