@@ -29,9 +29,9 @@ from reconciler.core.live import (
     LiveTag,
     TaskSnapshot,
 )
-from reconciler.core.plan import Action, OneShot, RegionalUpdate
+from reconciler.core.plan import Action, OneShot, RegionalUpdate, WarningKind
 from reconciler.core.planner import PlanOptions, plan, selected
-from reconciler.core.receipt_tags import Phase, Receipt
+from reconciler.core.receipt_tags import Phase, Receipt, read_receipts
 from reconciler.errors import PlanError
 from reconciler.output.plan_json import change_document
 from tests.support.api_calls import op_fingerprint, with_receipts
@@ -600,11 +600,120 @@ AA_CASES = [
         {},
         {
             "error": "orders: database 10 in subscription 1 is an Active-Active database, whose regions are each backed up "
-            "on their own; this version plans no on-demand backup of one yet (pre)"
+            "on their own — give pre `region: us-east-1` (its regions: us-east-1, eu-west-1) or `regions: all`"
         },
-        id="on-demand-backup-on-active-active-is-refused",
+        id="on-demand-backup-without-a-region",
+    ),
+    pytest.param(
+        aa_spec(backups=(replace(ADHOC, region="ap-south-1"),)),
+        aa_live(),
+        {},
+        {"error": "orders: database 10 in subscription 1 has no such region for pre (region 'ap-south-1')"},
+        id="on-demand-backup-of-an-unknown-region",
+    ),
+    pytest.param(
+        aa_spec(imports=(SEED_FIRST,)),
+        aa_live(),
+        {},
+        {"error": "orders: `backup_first` of seed cannot say which region of the Active-Active database 10"},
+        id="backup-first-names-no-region",
+    ),
+    pytest.param(
+        spec(backups=(replace(ADHOC, all_regions=True),)),
+        live(),
+        {},
+        {
+            "error": "orders: database 10 in subscription 1 is a single-region database, so its on-demand backups take "
+            "no region — remove `region:` / `regions:` from pre"
+        },
+        id="regions-on-a-single-region-backup",
+    ),
+    pytest.param(
+        aa_spec({}, backups=(OnDemandBackup("x" * 40, None, all_regions=True),)),
+        aa_live({"us-east-1": LIVE_EAST, "northamerica-northeast1": LIVE_WEST}),
+        {},
+        {
+            "error": f"the receipt tag key `rcr_backup_<id>@<region>` of {'x' * 40}@northamerica-northeast1 would "
+            "break the tag rules"
+        },
+        id="a-receipt-key-that-would-not-fit",
     ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("backup", "current", "extra", "expect"),
+    [
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {},
+            {'orders.backups.pre["us-east-1"]': {"regionName": "us-east-1"},
+             'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1"}},
+            id="every-region-one-request-each",
+        ),
+        pytest.param(
+            OnDemandBackup("pre", "s3://adhoc", "eu-west-1"),
+            aa_live(),
+            {},
+            {'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1", "adhocBackupPath": "s3://adhoc"}},
+            id="one-region-to-its-own-path",
+        ),
+        pytest.param(
+            replace(ADHOC, region="eu-west-1"),
+            aa_live({"us-east-1": LIVE_EAST, "eu-west-1": LiveBackup(False, None, "", "")}),
+            {},
+            'orders.backups.pre["eu-west-1"]: an on-demand backup without `path` needs a backup destination, but '
+            "backup is off in region eu-west-1 of this database and this plan does not switch it on (the API would "
+            "answer DATABASE_BACKUP_DISABLED); enable backup in `backup.regions.eu-west-1`",
+            id="region-off-has-no-destination",
+        ),
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {"targets": frozenset({"orders.backups.pre[eu-west-1]"})},
+            {'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1"}},
+            id="target-one-region-of-every-region",
+        ),
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {"targets": frozenset({'orders.backups.pre["ap-south-1"]'})},
+            'orders.backups.pre["ap-south-1"]: the database has no such region',
+            id="target-a-region-the-database-lacks",
+        ),
+    ],
+)  # fmt: skip
+def test_plan_active_active_backups(
+    backup: OnDemandBackup, current: LiveDatabase, extra: dict[str, Any], expect: dict[str, Any] | str
+) -> None:
+    desired = manifest(aa_spec({}, backups=(backup,)))
+    if isinstance(expect, str):
+        with pytest.raises(PlanError, match=re.escape(expect)):
+            plan(desired, LiveAccount.of(current), PlanOptions(**extra))
+        return
+    result = plan(desired, LiveAccount.of(current), PlanOptions(**extra))
+    assert {c.address: plain(c.calls[0].body) for c in result.changes} == expect
+    assert all(c.call.path == "/subscriptions/1/databases/10/backup" for c in result.changes if isinstance(c, OneShot))
+
+
+def test_a_claimed_region_s_backup_is_judged_by_that_region_s_own_status() -> None:
+    backup = OnDemandBackup("pre", None, all_regions=True)
+    west = backup.in_region("eu-west-1")
+    claimed = tag(west, Phase.CLAIMED)
+    current = replace(aa_live(), tags=(claimed,))
+    current = replace(current, receipts=read_receipts("orders", current.tags or (), [(OperationKind.BACKUP, west.id)]))
+    success = LatestStatus("success", AFTER)
+    east_only = LiveAccount.of(current, region_latest={((1, 10), "us-east-1"): success})
+    desired = manifest(aa_spec({}, backups=(backup,)))
+    # Another region's success says nothing of this one: it stays uncertain, and is never planned again.
+    result = plan(desired, east_only)
+    assert [(w.address, w.kind) for w in result.warnings] == [
+        ('orders.backups.pre["eu-west-1"]', WarningKind.UNCERTAIN)
+    ]
+    assert [c.address for c in result.changes] == ['orders.backups.pre["us-east-1"]']
+    settled = plan(desired, LiveAccount.of(current, region_latest={((1, 10), "eu-west-1"): success}))
+    assert [(w.address, w.outcome) for w in settled.warnings] == [('orders.backups.pre["eu-west-1"]', "done")]
 
 
 @pytest.mark.parametrize(("desired", "current", "options", "expect"), AA_CASES)

@@ -115,7 +115,8 @@ class LiveAccount:
         *databases: LiveDatabase,
         latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] | None = None,
         tasks: Mapping[str, TaskSnapshot] | None = None,
+        region_latest: Mapping[tuple[DatabaseKey, str], LatestStatus] | None = None,
     ) -> LiveAccount:
         """Build an account from databases, keying each by (subscription, database)."""
         keyed = {(db.subscription, db.database): db for db in databases}
-        return cls(keyed, latest=latest or {}, tasks=tasks or {})
+        return cls(keyed, latest=latest or {}, tasks=tasks or {}, region_latest=region_latest or {})
