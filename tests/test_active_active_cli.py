@@ -182,3 +182,20 @@ def test_the_wrong_form_for_the_live_database_is_a_plan_problem(directory: Path,
     ran = cli(directory, "plan", "-f", "wrong.yaml")
     assert ran.code == 1 and expected in ran.err, ran.err
     assert "Traceback" not in ran.err
+
+
+def test_a_saved_plan_whose_region_moved_since_is_refused_and_sends_nothing(directory: Path) -> None:
+    planned = cli(directory, "plan", "-f", "aa.yaml", "--target", EAST, "--out", "plan.json")
+    assert planned.code == 0, planned.err
+    saved = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
+    assert [r["address"] for c in saved["changes"] for r in c.get("regions", [])] == [EAST]
+    # Someone changes us-east-1 in the console meanwhile (here: another manifest, applied).
+    (directory / "console.yaml").write_text(
+        AA_BLOCK.replace("every-6-hours", "every-2-hours").split("    backups:")[0], encoding="utf-8"
+    )
+    moved = cli(directory, "apply", "-f", "console.yaml", "--target", EAST, "--auto-approve")
+    assert moved.code == 0, moved.err
+
+    ran = cli(directory, "apply", "plan.json")
+    assert ran.code == 1 and "stale plan" in ran.err and "orders-aa.backup" in ran.err and "every-2-hours" in ran.err
+    assert "Traceback" not in ran.err
