@@ -19,6 +19,11 @@ SUPPORTED_VERSIONS = (1,)
 _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    # A region's name, as a key of `backup.regions` (propertyNames) or as a backup's `region:`.
+    "regions": "name a region as Redis Cloud reports it (crdbDatabases[].region): lowercase letters, digits and '-', "
+    "e.g. us-east-1",
+    "region": "name a region as Redis Cloud reports it (crdbDatabases[].region): lowercase letters, digits and '-', "
+    "e.g. us-east-1",
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {
