@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from deepdiff import DeepDiff
 
 from reconciler.core import normalise
+from reconciler.core.active_active import form_problem, regions_on
 from reconciler.core.calls import RegionWrite, fingerprint, is_backup, operation_calls, regions_call, settings_call
 from reconciler.core.confirmation import import_problem, switch_off_problem, where
 from reconciler.core.desired import (
@@ -24,7 +25,6 @@ from reconciler.core.desired import (
     canonical_address,
     operation_address,
     region_address,
-    regional_id,
     settings_address,
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
@@ -41,7 +41,7 @@ from reconciler.core.plan import (
     SettingsUpdate,
     WarningKind,
 )
-from reconciler.core.receipt_tags import MAX_KEY_LENGTH, Receipt, budget_note, fits
+from reconciler.core.receipt_tags import Receipt, budget_note
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import PlanError
 
@@ -153,7 +153,7 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
         return
     ref = DatabaseRef.of(spec, live_name=db.name, active_active=db.active_active)
     backup_on = db.backup.enabled
-    form = _form_problem(spec, db, ref)
+    form = form_problem(spec, db, ref)
     if form is not None:
         out.problems.append(form)
         return
@@ -184,31 +184,10 @@ def _plan_database(spec: DatabaseSpec, live: LiveAccount, options: PlanOptions, 
     note = budget_note(spec.name, db.tags, planned)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
-    ctx = _Context(spec, ref, live, backup_on, _regions_on(db, regional))
+    ctx = _Context(spec, ref, live, backup_on, regions_on(db, regional))
     for address, kind, operation in operations:
         if _targeted(address, spec, options.targets):
             _plan_operation(address, kind, operation, ctx, db.receipts.get(kind, operation.id), options, out)
-
-
-def _regions_on(db: LiveDatabase, update: RegionalUpdate | None) -> dict[str, bool]:
-    """Whether each region of an Active-Active database backs up, after this plan's update of its regions."""
-    on = {region.region: region.backup.enabled for region in db.regions or ()}
-    return on | {region.region: region.after.enabled for region in update.regions} if update else on
-
-
-def _unknown_regions(
-    spec: DatabaseSpec, operations: list[tuple[str, OperationKind, Import | OnDemandBackup]], options: PlanOptions
-) -> list[str]:
-    """Region addresses of `regions: all` backups given to a flag, that name no region of the live database."""
-    every_region = {operation_address(spec.name, OperationKind.BACKUP, b.id) for b in spec.backups if b.all_regions}
-    found = {address for address, _, _ in operations}
-    asked = options.targets | options.retry_failed | options.retry_uncertain
-    return [
-        f"{address}: the database has no such region (its backups of every region: "
-        f"{', '.join(sorted(a for a in found if base_address(a) == base_address(address)))})"
-        for address in sorted(asked)
-        if base_address(address) in every_region and address != base_address(address) and address not in found
-    ]
 
 
 def _find(spec: DatabaseSpec, live: LiveAccount, out: _Collector) -> LiveDatabase | None:
@@ -232,83 +211,6 @@ def _tier_name(tier: Tier) -> str:
     return "Pro" if tier is Tier.PRO else "Essentials"
 
 
-def _form_problem(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> str | None:
-    """The flat `backup:` block fits a single-region database, `backup.regions` an Active-Active one (API-NOTES §11:
-    its settings live per region); which one a database is, only the live state says."""
-    address = settings_address(spec.name)
-    if db.regions is not None and spec.backup is not None:
-        names = ", ".join(region.region for region in db.regions) or "none reported"
-        return (
-            f"{address}: {where(ref)} is an Active-Active database (regions: {names}), whose backup settings are "
-            "per region — write them under `backup.regions`, one block per region, e.g. regions: {"
-            + ", ".join(f"{region.region}: {{path: …, interval: …}}" for region in db.regions[:2])
-            + "}"
-        )
-    if db.regions is None and spec.backup_regions is not None:
-        return (
-            f"{address}: {where(ref)} is a single-region database, so its backup settings have no regions — write "
-            "them directly under `backup:` (path, interval, time_utc, enabled) instead of under `backup.regions`"
-        )
-    if db.regions is not None:
-        return _active_active_operations_problem(spec, db, ref)
-    regional = [b.id for b in spec.backups if b.regional]
-    if regional:
-        return (
-            f"{spec.name}: {where(ref)} is a single-region database, so its on-demand backups take no region — "
-            f"remove `region:` / `regions:` from {', '.join(regional)}"
-        )
-    return None
-
-
-def _active_active_operations_problem(spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef) -> str | None:
-    """Each region of an Active-Active database is backed up on its own, `regionName` required (API-NOTES §3): an
-    on-demand backup names its region, or all of them; `backup_first` names none, so it has no place here."""
-    names = [region.region for region in db.regions or ()]
-    choice = (
-        f"`region: {names[0] if names else 'REGION'}` (its regions: {', '.join(names) or 'none'}) or `regions: all`"
-    )
-    unnamed = [b.id for b in spec.backups if not b.regional]
-    if unnamed:
-        return (
-            f"{spec.name}: {where(ref)} is an Active-Active database, whose regions are each backed up on their own — "
-            f"give {', '.join(unnamed)} {choice}"
-        )
-    strange = [f"{b.id} (region {b.region!r})" for b in spec.backups if b.region is not None and b.region not in names]
-    if strange:
-        return f"{spec.name}: {where(ref)} has no such region for {', '.join(strange)} — write {choice}"
-    first = [i.id for i in spec.imports if i.backup_first]
-    if first:
-        return (
-            f"{spec.name}: `backup_first` of {', '.join(first)} cannot say which region of the Active-Active "
-            f"{where(ref)} to back up — remove it, and declare the backups before the import under `backups:` "
-            "with `regions: all`"
-        )
-    unfit = [
-        regional_id(b.id, region)
-        for b in spec.backups
-        for region in names
-        if (b.all_regions or b.region == region) and not fits(OperationKind.BACKUP, regional_id(b.id, region))
-    ]
-    if unfit:
-        return (
-            f"{spec.name}: the receipt tag key `rcr_backup_<id>@<region>` of {', '.join(unfit)} would break the tag "
-            f"rules ({MAX_KEY_LENGTH} characters at most; lowercase letters, digits and - _ . + @ :) — shorten the "
-            "backup's id"
-        )
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Diff:
-    """One set of backup settings (a database's, or one region's) that differs from the live one."""
-
-    before: normalise.Settings
-    after: normalise.Settings
-    fields: tuple[FieldChange, ...]
-    storage_type: str | None
-    risky: bool
-
-
 def _settings_change(
     spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, problems: list[str]
 ) -> SettingsUpdate | None:
@@ -322,6 +224,32 @@ def _settings_change(
     current = normalise.from_live(db.backup, db.tier)
     call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
     return SettingsUpdate(address, ref, diff.before, diff.after, call, diff.fields, diff.storage_type, diff.risky)
+
+
+def _unknown_regions(
+    spec: DatabaseSpec, operations: list[tuple[str, OperationKind, Import | OnDemandBackup]], options: PlanOptions
+) -> list[str]:
+    """Region addresses of `regions: all` backups given to a flag, that name no region of the live database."""
+    every_region = {operation_address(spec.name, OperationKind.BACKUP, b.id) for b in spec.backups if b.all_regions}
+    found = {address for address, _, _ in operations}
+    asked = options.targets | options.retry_failed | options.retry_uncertain
+    return [
+        f"{address}: the database has no such region (its backups of every region: "
+        f"{', '.join(sorted(a for a in found if base_address(a) == base_address(address)))})"
+        for address in sorted(asked)
+        if base_address(address) in every_region and address != base_address(address) and address not in found
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Diff:
+    """One set of backup settings (a database's, or one region's) that differs from the live one."""
+
+    before: normalise.Settings
+    after: normalise.Settings
+    fields: tuple[FieldChange, ...]
+    storage_type: str | None
+    risky: bool
 
 
 def _regional_change(
