@@ -99,8 +99,8 @@ def test_every_plan_format_names_each_region_under_its_own_address(directory: Pa
             },
         }
     ]
-    backups = [c["address"] for c in document["changes"] if c["action"] == "backup"]
-    assert backups == ['orders-aa.backups.pre-upgrade["us-east-1"]', BACKUP_WEST]
+    backups = [(c["address"], c["after"]["region"]) for c in document["changes"] if c["action"] == "backup"]
+    assert backups == [('orders-aa.backups.pre-upgrade["us-east-1"]', "us-east-1"), (BACKUP_WEST, "eu-west-1")]
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,8 @@ def _operation_document(change: OneShot) -> dict[str, Any]:
             "backup_first": change.backup_first,
             "fingerprint": change.fingerprint,
         }
-    return {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
+    document = {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
+    return document | ({"region": change.region} if change.region is not None else {})
 
 
 def warning_document(warning: PlanWarning) -> dict[str, Any]:
