@@ -31,7 +31,7 @@ def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
 def test_validate_examples_exits_0() -> None:
     result = run("validate", "-f", "examples/")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Valid: 6 databases in 3 files."
+    assert result.stdout.strip() == "Valid: 7 databases in 4 files."
 
 
 def test_validate_invalid_example_exits_1_with_one_line_per_problem() -> None:
