@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,7 @@ from reconciler.core.planner import PlanOptions, plan, selected
 from reconciler.core.receipt_tags import Phase, Receipt, read_receipts
 from reconciler.errors import PlanError
 from reconciler.output.plan_json import change_document
+from reconciler.output.render import render_markdown, render_text
 from tests.support.api_calls import op_fingerprint, with_receipts
 
 S3 = "s3://acme-backups/orders"
@@ -746,3 +748,18 @@ def test_an_active_active_import_is_planned_database_wide_and_flagged() -> None:
     (change,) = result.changes
     assert isinstance(change, OneShot) and change.database.active_active and change.destructive
     assert change.call.path == "/subscriptions/1/databases/10/import" and "regionName" not in repr(change.call.body)
+
+
+def test_a_region_s_live_credentials_never_reach_the_plan() -> None:
+    secret = "s3:cr@t+=:%2F%0Avery-long-" + "x" * 200  # "/" and a line break percent-encoded, as DOC-BK asks
+    leaky = LiveBackup(True, f"ftp://user:{secret}@ftp.example/dir", "every-6-hours")
+    wanted = BackupSettings(True, "ftp://${env:FTP_USER}:${env:FTP_PASSWORD}@ftp.example/new", "ftp", "every-6-hours")
+    result = plan(manifest(aa_spec({"us-east-1": wanted})), LiveAccount.of(aa_live({"us-east-1": leaky})))
+    (update,) = result.changes
+    assert isinstance(update, RegionalUpdate)
+    document = repr(change_document(update))
+    out = io.StringIO()
+    render_text(result, out, color=False)
+    for shown in (document, out.getvalue(), render_markdown(result)):
+        assert "s3:cr@t" not in shown and "x" * 200 not in shown
+    assert "${env:FTP_PASSWORD}" in repr(plain(update.call.body))  # sent unresolved; apply resolves it
