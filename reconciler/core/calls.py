@@ -130,7 +130,9 @@ def operation_calls(where: str, operation: Import | OnDemandBackup) -> tuple[Api
 
 def is_backup(call: ApiCall) -> bool:
     """A `POST …/backup`: it takes one of its subscription's backup slots, and the API may refuse it while the
-    subscription runs its maximum of backups (`backup_refusals.py`)."""
+    subscription runs its maximum of backups (`backup_refusals.py`). One region's backup of an Active-Active database
+    takes a slot too: the limit is documented per subscription or per cluster, never per region, and how a fifth
+    backup is refused is unknown (API-NOTES §3, §11), so the stricter count is the safe one."""
     return call.method == "POST" and call.path.endswith("/backup")
 
 
