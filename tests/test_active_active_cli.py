@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import cli, process_env
-from tests.support.workdirs import sandbox_dir
+from tests.support.cli import cli, process_env, spawn
+from tests.support.examples import ORDERS_AA
+from tests.support.waiting import wait_for
+from tests.support.workdirs import peek_tags, sandbox_dir, world
 
 EAST, WEST = 'orders-aa.backup["us-east-1"]', 'orders-aa.backup["eu-west-1"]'
 BACKUP_WEST = 'orders-aa.backups.pre-upgrade["eu-west-1"]'
@@ -199,3 +202,38 @@ def test_a_saved_plan_whose_region_moved_since_is_refused_and_sends_nothing(dire
     ran = cli(directory, "apply", "plan.json")
     assert ran.code == 1 and "stale plan" in ran.err and "orders-aa.backup" in ran.err and "every-2-hours" in ran.err
     assert "Traceback" not in ran.err
+
+
+def test_sigkill_while_a_region_backs_up_is_settled_by_the_next_run_and_each_region_backs_up_once(
+    tmp_path: Path,
+) -> None:
+    directory = sandbox_dir(tmp_path, backup=0.8)  # long enough to kill the apply during the first region's backup
+    (directory / "aa.yaml").write_text(AA_BLOCK, encoding="utf-8")
+    east_key, west_key = "rcr_backup_pre-upgrade@us-east-1", "rcr_backup_pre-upgrade@eu-west-1"
+    process = spawn(directory, "apply", "-f", "aa.yaml", "--target", "orders-aa.backups.pre-upgrade", "--auto-approve")
+    try:
+        wait_for(lambda: "task:" in peek_tags(directory, ORDERS_AA).get(east_key, ""), timeout=30)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    tags = peek_tags(directory, ORDERS_AA)
+    assert tags[east_key].startswith("v1 claimed ") and west_key not in tags
+
+    # The next run reads us-east-1's own backup status: in progress, or (once it ends) done; never sent again.
+    wait_for(lambda: [r.status for r in world(directory).backup_history(ORDERS_AA)] == ["success"], timeout=30)
+    settled = json.loads(cli(directory, "plan", "-f", "aa.yaml", "--format", "json").out)
+    backup_east = 'orders-aa.backups.pre-upgrade["us-east-1"]'
+    assert [(w["address"], w["kind"], w.get("outcome")) for w in settled["warnings"]] == [
+        (backup_east, "settled", "done")
+    ]
+    assert backup_east not in [c["address"] for c in settled["changes"]]
+    ran = cli(directory, "apply", "-f", "aa.yaml", "--target", "orders-aa.backups.pre-upgrade", "--auto-approve")
+    assert ran.code == 0, ran.out + ran.err
+    tags = peek_tags(directory, ORDERS_AA)
+    assert tags[east_key].startswith("v1 done ") and tags[west_key].startswith("v1 done ")
+    assert sorted(r.destination for r in world(directory).backup_history(ORDERS_AA)) == [
+        "s3://acme-backups-eu/orders-aa/eu-west-1",
+        "s3://acme-backups/orders-aa/us-east-1",
+    ]
