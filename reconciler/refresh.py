@@ -138,11 +138,14 @@ def _complete(
     if item.backup is None:
         live = client.get_database(spec.tier, spec.subscription, spec.database)
     else:
-        live = LiveDatabase(spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup)
+        live = LiveDatabase(
+            spec.tier, spec.subscription, spec.database, item.name, item.status, item.backup, regions=item.regions
+        )
     if receipts and (spec.has_one_shot_operations or owned):
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
         # Decoded here, once: the planner, and the evidence reads below, use these receipts.
-        live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys()))
+        regions = None if live.regions is None else [region.region for region in live.regions]
+        live = replace(live, tags=tags, receipts=read_receipts(spec.name, tags, spec.operation_keys(regions)))
     return live
 
 
@@ -183,29 +186,34 @@ def _with_receipt_evidence(
     manifest: Manifest,
     account: LiveAccount,
     options: RefreshOptions,
-    each: Each[tuple[DatabaseSpec, OperationKind], tuple[DatabaseKey, OperationKind, LatestStatus]],
+    each: Each[
+        tuple[DatabaseSpec, OperationKind, str | None], tuple[DatabaseKey, OperationKind, str | None, LatestStatus]
+    ],
 ) -> LiveAccount:
     """Statuses and task snapshots, only where a `claimed` receipt needs settling (SPEC §4, §10)."""
-    needed: set[tuple[DatabaseSpec, OperationKind]] = set()
+    needed: set[tuple[DatabaseSpec, OperationKind, str | None]] = set()
     task_ids: set[str] = set()
     for spec in manifest.databases:
         db = account.databases.get((spec.subscription, spec.database))
         if db is None or db.tier is not spec.tier or db.receipts is None:
             continue
         for receipt in db.receipts.claimed():
-            needed.add((spec, receipt.kind))
+            # One region's backup has its own status (`?regionName=`, API-NOTES §3); an import is database-wide.
+            needed.add((spec, receipt.kind, receipt.region))
             if receipt.task_id:
                 task_ids.add(receipt.task_id)
     if not needed:
         return account
 
-    def status(pair: tuple[DatabaseSpec, OperationKind]) -> tuple[DatabaseKey, OperationKind, LatestStatus]:
-        spec, kind = pair
+    def status(
+        need: tuple[DatabaseSpec, OperationKind, str | None],
+    ) -> tuple[DatabaseKey, OperationKind, str | None, LatestStatus]:
+        spec, kind, region = need
         key = (spec.subscription, spec.database)
         where = (spec.tier, spec.subscription, spec.database)
-        return key, kind, client.latest(kind, *where, timeout=options.status_timeout)
+        return key, kind, region, client.latest(kind, *where, timeout=options.status_timeout, region=region)
 
-    statuses = each(status, sorted(needed, key=lambda p: (p[0].name, p[1].value)))
+    statuses = each(status, sorted(needed, key=lambda n: (n[0].name, n[1].value, n[2] or "")))
     tasks: dict[str, TaskSnapshot] = {}
     for task_id in sorted(task_ids):
         snapshot = client.get_task(task_id)
@@ -214,8 +222,9 @@ def _with_receipt_evidence(
     return LiveAccount(
         account.databases,
         account_id=account.account_id,
-        latest={(key, kind): status for key, kind, status in statuses},
+        latest={(key, kind): status for key, kind, region, status in statuses if region is None},
         tasks=tasks,
+        region_latest={(key, region): status for key, _, region, status in statuses if region is not None},
     )
 
 
@@ -254,11 +263,10 @@ def discover_databases(
         pages = list(pool.map(lambda key: (key, _listing(client, *key)), wanted))
 
         def found(tier: Tier, subscription: int, item: DatabaseListing) -> FoundDatabase:
-            backup = item.backup
-            if item.active_active:
-                backup = None
-            elif backup is None:
-                backup = client.get_database(tier, subscription, item.database).backup
+            if item.active_active:  # per region; a list item missing a region's backup is read on its own
+                regions = item.regions or client.get_database(tier, subscription, item.database).regions
+                return FoundDatabase(tier, subscription, item.database, item.name, None, regions)
+            backup = item.backup or client.get_database(tier, subscription, item.database).backup
             return FoundDatabase(tier, subscription, item.database, item.name, backup)
 
         items = [(tier, number, item) for (tier, number), listing in pages for item in listing.values()]

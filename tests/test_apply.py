@@ -68,6 +68,7 @@ def test_full_apply_then_plan_is_empty(acct: Account) -> None:
         "catalog-prod.backup": Outcome.DONE,
         "inventory-prod.backups.pre-reindex-2026-11": Outcome.DONE,
         "marketing-cache.backup": Outcome.DONE,
+        "orders-aa.backup": Outcome.DONE,
         "orders-prod.backup": Outcome.DONE,
         "orders-prod.backups.before-migration-2026-11": Outcome.DONE,
         IMPORT: Outcome.DONE,

@@ -400,6 +400,7 @@ def test_report_file_and_github_step_summary(tmp_path: Path) -> None:
         "catalog-prod.backup",
         "inventory-prod.backups.pre-reindex-2026-11",
         "marketing-cache.backup",
+        "orders-aa.backup",
         "orders-prod.backup",
         "orders-prod.backups.before-migration-2026-11",
         IMPORT,

@@ -49,7 +49,7 @@ SECRETS = {
     "REDISCLOUD_VIEWER_SECRET_KEY": SANDBOX_VIEWER_KEY,
     "REDISCLOUD_OWNER_SECRET_KEY": SANDBOX_OWNER_KEY,
 }
-EXAMPLE_PLAN = "### Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."
+EXAMPLE_PLAN = "### Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."  # the three manifests a team copies
 
 
 class Team:

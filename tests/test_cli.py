@@ -31,7 +31,7 @@ def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
 def test_validate_examples_exits_0() -> None:
     result = run("validate", "-f", "examples/")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Valid: 6 databases in 3 files."
+    assert result.stdout.strip() == "Valid: 7 databases in 4 files."
 
 
 def test_validate_invalid_example_exits_1_with_one_line_per_problem() -> None:
@@ -156,7 +156,7 @@ def test_sandbox_ignores_keys_exported_for_the_real_api(tmp_path: Path) -> None:
         env={"REDISCLOUD_ACCESS_KEY": "prod-account-key", "REDISCLOUD_SECRET_KEY": "prod-user-key"},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1].startswith("Plan: 4 to update")
+    assert result.stdout.strip().splitlines()[-1].startswith("Plan: 5 to update")
 
 
 # --- issue 20: any output encoding --------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_every_output_works_on_a_stream_that_is_not_utf8(tmp_path: Path, argv: t
         document = json.loads(out)
         assert LIVE_NAME in {change["database"]["live_name"] for change in document["changes"]}
     if argv[-1] == "markdown":  # what the encoding has is written as itself, the rest spelled out
-        assert out.startswith("### Plan: 4 to update") and '`"every-24-hours"` \\u2192 `' in out
+        assert out.startswith("### Plan: 5 to update") and '`"every-24-hours"` \\u2192 `' in out
         shown = "cat\\u00e1logo-prod \\u2603" if encoding == "ascii" else "catálogo-prod \\u2603"
         assert f"(<b>{shown}</b> in Redis Cloud)" in out
 

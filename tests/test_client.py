@@ -12,8 +12,9 @@ import pytest
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
-from reconciler.core.desired import OperationKind, Tier
-from reconciler.core.live import LiveBackup
+from reconciler.core.calls import backup_call, database_path
+from reconciler.core.desired import OnDemandBackup, OperationKind, Tier
+from reconciler.core.live import LiveBackup, LiveRegion
 from reconciler.core.polling import PollPolicy
 from reconciler.errors import (
     ApiError,
@@ -37,7 +38,7 @@ from reconciler.sandbox import (
 )
 from tests.support.api_calls import post_backup, post_import, put_settings
 from tests.support.clients import Api, MakeApi
-from tests.support.examples import CATALOG, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SESSIONS
+from tests.support.examples import CATALOG, GLOBAL, MARKETING, MARKETING_CACHE, ORDERS, ORDERS_AA, PROD_EU, SESSIONS
 from tests.support.world import FAST, calls, generated_world
 
 SEED_URIS = ["s3://acme-seeds/orders/orders-1_of_3.rdb.gz"]
@@ -480,3 +481,99 @@ def test_the_api_clock_is_read_from_the_date_of_its_answers(emulator: Emulator, 
     assert latest.time is not None
     age = server - datetime.fromisoformat(latest.time)
     assert timedelta(hours=31) - timedelta(seconds=2) <= age <= timedelta(hours=31, seconds=2)
+
+
+# --- Active-Active databases (issue 19) ----------------------------------------------------------------------
+
+# A list page shaped as the real staging one in the Go client's fixtures (API-NOTES §1, §11: GO-T
+# active_active_database_test.go `TestAADatabase_List`): no database-wide `backup`, each region its own.
+_AA_PAGE = {
+    "accountId": 40131,
+    "subscription": [
+        {
+            "subscriptionId": 111,
+            "numberOfDatabases": 2,
+            "databases": [
+                {
+                    "databaseId": 1,
+                    "name": "aa",
+                    "status": "active",
+                    "activeActiveRedis": True,
+                    "crdbDatabases": [
+                        {
+                            "provider": "AWS",
+                            "region": "us-east-1",
+                            "backup": {
+                                "enableRemoteBackup": True,
+                                "interval": "every-12-hours",
+                                "timeUTC": "10:00",
+                                "destination": "s3://bucket/path",
+                            },
+                        },
+                        {
+                            "provider": "AWS",
+                            "region": "eu-west-2",
+                            "backup": {"enableRemoteBackup": False, "interval": "", "timeUTC": ""},
+                        },
+                    ],
+                },
+                {
+                    "databaseId": 2,
+                    "name": "aa-partial",
+                    "status": "active",
+                    "activeActiveRedis": True,
+                    "crdbDatabases": [{"provider": "AWS", "region": "us-east-1"}],
+                },
+            ],
+        }
+    ],
+}
+
+
+def _answering(body: object) -> RedisCloudClient:
+    def edge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    http = open_http("https://api.test/v1", Credentials("a", "b"), transport=httpx.MockTransport(edge))
+    return RedisCloudClient(Session(http))
+
+
+def test_active_active_list_items_read_each_region_s_backup_and_none_of_their_own() -> None:
+    first, partial = list(_answering(_AA_PAGE).list_databases(Tier.PRO, 111))
+    assert first.regions == (
+        LiveRegion("us-east-1", LiveBackup(True, "s3://bucket/path", "every-12-hours", "10:00")),
+        LiveRegion("eu-west-2", LiveBackup(False)),  # "" is unset, not a value
+    )
+    assert first.backup == LiveBackup(False)
+    # A region without its backup object: nothing is guessed; the refresh reads the database on its own.
+    assert partial.regions is None and partial.backup is None
+
+
+def test_an_active_active_get_reads_a_region_without_backup_as_off() -> None:
+    item = _AA_PAGE["subscription"][0]["databases"][1]  # type: ignore[index]
+    live = _answering(item).get_database(Tier.PRO, 111, 2)
+    assert live.active_active and live.regions == (LiveRegion("us-east-1", LiveBackup(False)),)
+
+
+def test_the_example_active_active_database_and_its_regions_status(emulator: Emulator, api: Api) -> None:
+    live = api.client.get_database(Tier.PRO, GLOBAL, ORDERS_AA)
+    assert [(r.region, r.backup.time_utc) for r in live.regions or ()] == [
+        ("us-east-1", "02:00"),
+        ("eu-west-1", "04:00"),
+    ]
+    listed = {item.database: item for item in api.client.list_databases(Tier.PRO, GLOBAL)}
+    assert listed[ORDERS_AA].regions == live.regions
+    assert api.client.get_database(Tier.PRO, PROD_EU, ORDERS).regions is None
+
+    api.client.send(backup_call(database_path(Tier.PRO, GLOBAL, ORDERS_AA), OnDemandBackup("x", None, "eu-west-1")))
+    for _ in range(20):
+        west = api.client.latest(OperationKind.BACKUP, Tier.PRO, GLOBAL, ORDERS_AA, timeout=5, region="eu-west-1")
+        if west.status == "success":
+            break
+    assert west.status == "success"
+    east = api.client.latest(OperationKind.BACKUP, Tier.PRO, GLOBAL, ORDERS_AA, timeout=5, region="us-east-1")
+    assert east.status is None and east.error_type is None  # never backed up: `{}`
+    whole = api.client.latest(OperationKind.BACKUP, Tier.PRO, GLOBAL, ORDERS_AA, timeout=5)
+    assert whole.error_type == "ACTIVE_ACTIVE_BACKUP_STATUS_MISSING_REGION_NAME"
+    query = [r.query for r in emulator.request_log() if r.method == "GET" and r.path.endswith("/backup")]
+    assert {"regionName": "eu-west-1"} in query  # a real query parameter, not part of the path (API-NOTES §3)

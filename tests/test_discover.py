@@ -149,7 +149,7 @@ def test_each_live_backup_becomes_the_block_that_reads_back_the_same(
 ) -> None:
     (entry,) = discovered([found("db", 42, backup=live)])
     assert entry.backup == expected
-    assert (entry.variable.name if entry.variable else None) == variable
+    assert (entry.variables[0].name if entry.variables else None) == variable
     assert bool(entry.notes) == (expected is None or _left_out(live, expected))
     text = manifest_text([entry], schema="../schemas/manifest.v1.json")
     assert AWKWARD not in text and ENCODED not in text and AZURE_KEY not in text
@@ -189,12 +189,12 @@ def _left_out(live: LiveBackup, written: BackupSettings) -> bool:
 def test_a_destination_no_uri_can_hold_is_left_out_and_not_shown(path: str) -> None:
     (entry,) = discovered([found("db", 42, backup=pro(path))])
     text = manifest_text([entry], schema="x")
-    assert entry.backup is None and entry.variable is None
+    assert entry.backup is None and entry.variables == ()
     assert any(why in text for why in ("not a URI", "cannot hold", "cannot be told"))
     assert "cret-Pw7" not in text
 
 
-def test_essentials_gets_a_path_only_and_active_active_no_backup_block(tmp_path: Path) -> None:
+def test_essentials_gets_a_path_only_and_active_active_without_regions_no_backup_block(tmp_path: Path) -> None:
     databases = [
         FoundDatabase(Tier.ESSENTIALS, 20, 1, "cache", LiveBackup(True, "s3://b/c", "every-24-hours")),
         FoundDatabase(Tier.PRO, 10, 2, "Global Sessions", None),
@@ -203,7 +203,8 @@ def test_essentials_gets_a_path_only_and_active_active_no_backup_block(tmp_path:
     assert [file.name for file in files] == ["essentials-20.yaml", "pro-10.yaml"]
     active_active = files[1].text
     assert '- name: global-sessions  # live name: "Global Sessions"' in active_active
-    assert "# Active-Active: its backup is set per region" in active_active and "backup:" not in active_active
+    assert "# Active-Active, but Redis Cloud reported none of its regions" in active_active
+    assert "backup:" not in active_active
     for file in files:
         assert file.text.startswith("# yaml-language-server: $schema=s.json\n")
         (tmp_path / file.name).write_text(file.text, encoding="utf-8")
@@ -251,16 +252,23 @@ def test_discover_then_plan_is_empty_and_costs_only_the_list_pages(tmp_path: Pat
         "essentials-2345678.yaml",
         "pro-1234567.yaml",
         "pro-1234568.yaml",
+        "pro-1234569.yaml",
     ]
-    assert "8 databases: 5 with backup settings, 3 with backup off" in ran.out
-    # Two subscription lists and one page per subscription: its items carry their backup objects.
+    assert "9 databases: 6 with backup settings, 3 with backup off" in ran.out
+    # Two subscription lists and one page per subscription: its items carry their backup objects (an
+    # Active-Active database's per region).
     assert sorted(path for _, path in requests(work)) == [
         "/v1/fixed/subscriptions",
         "/v1/fixed/subscriptions/2345678/databases",
         "/v1/subscriptions",
         "/v1/subscriptions/1234567/databases",
         "/v1/subscriptions/1234568/databases",
+        "/v1/subscriptions/1234569/databases",
     ]
+    active_active = yaml.safe_load((work / "manifests" / "pro-1234569.yaml").read_text(encoding="utf-8"))
+    [orders_aa] = active_active["databases"]
+    assert set(orders_aa["backup"]) == {"regions"}  # the per-region form (issue 19)
+    assert set(orders_aa["backup"]["regions"]) == {"us-east-1", "eu-west-1"}
     assert cli(work, "validate", "-f", "manifests").code == 0
     before = len(requests(work))
     planned = cli(work, "plan", "-f", "manifests", "--detailed-exitcode")
@@ -269,6 +277,7 @@ def test_discover_then_plan_is_empty_and_costs_only_the_list_pages(tmp_path: Pat
         "/v1/fixed/subscriptions/2345678/databases",
         "/v1/subscriptions/1234567/databases",
         "/v1/subscriptions/1234568/databases",
+        "/v1/subscriptions/1234569/databases",
     ]
 
 
@@ -284,7 +293,9 @@ def test_without_backup_in_the_pro_list_each_pro_database_is_read_once(tmp_path:
     work = sandbox_dir(tmp_path, {"pro_list_includes_backup": False})
     assert cli(work, "discover").code == 0
     gets = [path for _, path in requests(work) if re.fullmatch(r"/v1/subscriptions/\d+/databases/\d+", path)]
-    assert len(gets) == len(set(gets)) == 6  # the six Pro databases; Essentials items carry backup
+    assert (
+        len(gets) == len(set(gets)) == 7
+    )  # the seven Pro databases (one Active-Active); Essentials items carry backup
     planned = cli(work, "plan", "-f", "manifests")
     assert planned.code == 0 and NO_CHANGES in planned.out, planned.err
 
@@ -382,9 +393,9 @@ def test_literal_credentials_become_references_and_are_written_and_printed_nowhe
     assert planned.code == 0 and NO_CHANGES in planned.out, planned.out + planned.err
 
 
-def test_an_active_active_database_is_written_without_a_backup_block(tmp_path: Path) -> None:
-    """The emulator has no Active-Active databases yet: an edge in front of it dresses one list item as the API
-    does (`activeActiveRedis`, `crdbDatabases[].backup`, no database-wide backup; API-NOTES §11)."""
+def test_an_active_active_list_item_is_written_per_region_from_the_page_alone(tmp_path: Path) -> None:
+    """An edge in front of the emulator dresses a single-region list item as the staging fixture's Active-Active
+    ones (`activeActiveRedis`, `crdbDatabases[].backup`, no database-wide backup; API-NOTES §11)."""
     emulator = Emulator(seed=SEED)
 
     def edge(request: httpx.Request) -> httpx.Response:
@@ -405,9 +416,11 @@ def test_an_active_active_database_is_written_without_a_backup_block(tmp_path: P
     assert [path for _, path in ((r.method, r.path) for r in emulator.request_log())] == [
         "/v1/subscriptions",
         "/v1/subscriptions/1234567/databases",
-    ]  # no GET of the Active-Active database: its backup is not written
+    ]  # no GET of the Active-Active database: the page has each region's backup
     (sessions,) = [entry for entry in discovered(found_dbs) if entry.found.database == 7654322]
-    assert sessions.backup is None and "Active-Active" in sessions.notes[0]
+    assert sessions.backup is None and [region.region for region in sessions.regions] == ["us-east-1"]
+    text = manifest_files([sessions], split="none", schema="s.json")[0].text
+    assert "    backup:  # Active-Active: each region's own settings\n      regions:\n        us-east-1:\n" in text
 
 
 # --- the round trip at 2,000 databases ---------------------------------------------------------------------
@@ -499,8 +512,8 @@ def test_as_a_process_it_writes_and_then_refuses_to_replace(tmp_path: Path) -> N
     assert first.returncode == 0, first.stderr
     assert "Next: review the files, then `reconciler plan -f m` shows no changes." in first.stderr
     again = run_reconciler("--sandbox", "discover", "--out", "m", cwd=work)
-    assert again.returncode == 1 and again.stderr.count("exists — pass --force") == 3
+    assert again.returncode == 1 and again.stderr.count("exists — pass --force") == 4
     forced = run_reconciler("--sandbox", "discover", "--out", "m", "--force", cwd=work)
-    assert forced.returncode == 0 and forced.stdout.count("Wrote m/") == 3, forced.stderr
+    assert forced.returncode == 0 and forced.stdout.count("Wrote m/") == 4, forced.stderr
     not_a_dir = run_reconciler("--sandbox", "discover", "--out", "m/pro-1234567.yaml", cwd=work)
     assert not_a_dir.returncode == 1 and "not a directory" in not_a_dir.stderr

@@ -334,6 +334,7 @@ def test_examples_validate_into_the_model() -> None:
         "analytics-prod",
         "inventory-prod",
         "marketing-cache",
+        "orders-aa",
     }
     orders = by_name["orders-prod"]
     assert orders.protected and orders.imports[0].source_type == "aws-s3" and len(orders.imports[0].sources) == 3
@@ -341,6 +342,12 @@ def test_examples_validate_into_the_model() -> None:
     assert by_name["marketing-cache"].tier is Tier.ESSENTIALS
     assert by_name["analytics-prod"].backup is not None and not by_name["analytics-prod"].backup.enabled
     assert by_name["inventory-prod"].backup is None
+    aa = by_name["orders-aa"]
+    assert aa.backup is None and aa.backup_regions is not None
+    assert [(r.region, r.settings.storage_type, r.settings.time_utc) for r in aa.backup_regions] == [
+        ("us-east-1", "aws-s3", "02:00"),
+        ("eu-west-1", "aws-s3", "16:00"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -585,3 +592,62 @@ def test_a_huge_bad_value_is_not_echoed_back_in_full(tmp_path: Path, edit: tuple
     code, _, err = _validate(_write(tmp_path, GOOD_DB.replace(*edit)))
     assert code == 1 and kept in err
     assert len(err) < 1_000, err[:300]
+
+
+# --- Active-Active databases (issue 19) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("backup", "expected"),
+    [
+        pytest.param(
+            "    backup:\n      path: s3://b/p\n      regions:\n        us-east-1: {path: s3://b/p}\n",
+            "m.yaml:7:7: databases[0].backup.path: `regions` stands alone in a backup block — move this setting "
+            "under each region it applies to",
+            id="regions-beside-flat-settings",
+        ),
+        pytest.param(
+            "    backup:\n      regions:\n        US-EAST-1: {path: s3://b/p}\n",
+            "m.yaml:8:9: databases[0].backup.regions: 'US-EAST-1' is not valid — name a region as Redis Cloud "
+            "reports it (crdbDatabases[].region): lowercase letters, digits and '-', e.g. us-east-1",
+            id="a-region-name-outside-the-api-s-form",
+        ),
+        pytest.param(
+            "    backup:\n      regions:\n        eu-west-1: {interval: every-24-hours}\n",
+            "m.yaml:8:20: databases[0].backup.regions.eu-west-1: missing 'path' — an enabled backup needs a "
+            "destination such as s3://bucket/path",
+            id="each-region-is-a-backup-block",
+        ),
+        pytest.param(
+            "    backup:\n      regions: {}\n",
+            "m.yaml:7:16: databases[0].backup.regions: {} should be non-empty",
+            id="no-region",
+        ),
+        pytest.param(
+            "    backups:\n      - {id: a, region: us-east-1, regions: all}\n",
+            "m.yaml:7:36: databases[0].backups[0].regions: `region` names one region and `regions: all` every one "
+            "— keep one of them",
+            id="region-and-regions",
+        ),
+    ],
+)
+def test_active_active_forms_are_checked_where_they_are_written(tmp_path: Path, backup: str, expected: str) -> None:
+    assert _problems(_write(tmp_path, GOOD_DB + backup)) == [f"{tmp_path}/{expected}"]
+
+
+def test_active_active_forms_build_into_the_model(tmp_path: Path) -> None:
+    text = GOOD_DB + (
+        "    backup:\n      regions:\n        us-east-1: {path: 'ftp://${env:U}@h/d', interval: every-6-hours}\n"
+        "        eu-west-1: {enabled: false}\n"
+        "    backups:\n      - {id: a, region: us-east-1}\n      - {id: b, regions: all, path: s3://x/y}\n"
+    )
+    spec = load_manifest([_write(tmp_path, text)]).databases[0]
+    assert spec.backup is None and spec.backup_regions is not None
+    assert [(r.region, r.settings.enabled, r.settings.storage_type) for r in spec.backup_regions] == [
+        ("us-east-1", True, "ftp"),
+        ("eu-west-1", False, None),
+    ]
+    assert [(b.id, b.region, b.all_regions, b.path) for b in spec.backups] == [
+        ("a", "us-east-1", False, None),
+        ("b", None, True, "s3://x/y"),
+    ]

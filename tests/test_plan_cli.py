@@ -18,6 +18,7 @@ import pytest
 from reconciler.cli import main
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.session import Credentials, Session, open_http
+from reconciler.core.calls import ApiCall
 from reconciler.core.desired import Import, OnDemandBackup, OperationKind, Tier
 from reconciler.core.polling import PollPolicy
 from reconciler.core.receipt_tags import Phase
@@ -29,12 +30,12 @@ from reconciler.sandbox import (
     Emulator,
     local_emulator,
 )
-from tests.support.api_calls import claim_of, put_settings
+from tests.support.api_calls import claim_of
 from tests.support.cli import clean_environ, run_reconciler
 from tests.support.manifests import write_manifest
 from tests.support.workdirs import copy_examples
 
-SUMMARY = "Plan: 4 to update, 2 to back up, 1 to import (1 destructive)."
+SUMMARY = "Plan: 5 to update, 2 to back up, 1 to import (1 destructive)."
 NO_CHANGES = "No changes. Live state matches the manifest."
 
 
@@ -105,8 +106,13 @@ def test_a_saved_plan_shows_the_same_and_its_json_is_the_file(work: Path) -> Non
 
     saved = json.loads((work / "plan.json").read_text(encoding="utf-8"))
     assert saved["format_version"] == "1.2" and saved["api_url"] == "sandbox"
-    assert saved["manifest_paths"] == ["examples/essentials.yaml", "examples/orders.yaml", "examples/platform.yaml"]
-    assert len(saved["changes"]) == 7
+    assert saved["manifest_paths"] == [
+        "examples/active-active.yaml",
+        "examples/essentials.yaml",
+        "examples/orders.yaml",
+        "examples/platform.yaml",
+    ]
+    assert len(saved["changes"]) == 8
 
     shown = in_process("show", "plan.json", cwd=work)
     assert shown.returncode == 0, shown.stderr
@@ -117,11 +123,11 @@ def test_a_saved_plan_shows_the_same_and_its_json_is_the_file(work: Path) -> Non
     assert json.loads(as_json.stdout) == saved
 
 
-def test_plan_reads_the_account_in_five_requests(work: Path) -> None:
+def test_plan_reads_the_account_in_six_requests(work: Path) -> None:
     result = in_process("--sandbox", "--debug", "plan", "-f", "examples/", cwd=work)
     assert result.returncode == 0, result.stderr
-    # three list pages (their items carry backup) and the tags of the two databases with operations
-    assert "API requests: 5 (0 retried" in result.stderr
+    # four list pages (their items carry backup) and the tags of the two databases with operations
+    assert "API requests: 6 (0 retried" in result.stderr
 
 
 def test_target_restricts_the_plan_to_one_database(work: Path) -> None:
@@ -206,7 +212,8 @@ def converge_by_hand(work: Path) -> None:
             db = change["database"]
             tier, sid, dbid = Tier(db["tier"]), db["subscription"], db["database"]
             if change["action"] == "update":
-                task = put_settings(client, tier, sid, dbid, change["calls"][0]["body"])
+                call = change["calls"][0]  # an Active-Active database's goes to …/regions
+                task = client.send(ApiCall(call["method"], call["path"], call["body"]))
                 client.wait_for_task(task, timeout=10)
                 client.wait_until_active(tier, sid, dbid, timeout=10)
         for spec in load_manifest([work / "examples"]).databases:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from typing import Any
@@ -17,14 +18,24 @@ from reconciler.core.desired import (
     OnDemandBackup,
     OperationKind,
     Position,
+    RegionBackup,
     Tier,
 )
-from reconciler.core.live import LatestStatus, LiveAccount, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
-from reconciler.core.plan import Action, OneShot
+from reconciler.core.live import (
+    LatestStatus,
+    LiveAccount,
+    LiveBackup,
+    LiveDatabase,
+    LiveRegion,
+    LiveTag,
+    TaskSnapshot,
+)
+from reconciler.core.plan import Action, OneShot, RegionalUpdate, WarningKind
 from reconciler.core.planner import PlanOptions, plan, selected
-from reconciler.core.receipt_tags import Phase, Receipt
+from reconciler.core.receipt_tags import Phase, Receipt, read_receipts
 from reconciler.errors import PlanError
 from reconciler.output.plan_json import change_document
+from reconciler.output.render import render_markdown, render_text
 from tests.support.api_calls import op_fingerprint, with_receipts
 
 S3 = "s3://acme-backups/orders"
@@ -490,3 +501,317 @@ def test_api_error_descriptions_in_warnings_are_masked() -> None:
 def test_selected_is_what_a_targeted_plan_reads(targets: frozenset[str], names: list[str]) -> None:
     desired = manifest(spec(name="orders"), spec(name="alpha", database=11))
     assert [s.name for s in selected(desired, targets).databases] == names
+
+
+# --- Active-Active databases (issue 19): settings per region, one PUT …/regions ---------------------------------
+
+EAST, WEST = "s3://acme-backups/aa-east", "s3://acme-backups/aa-west"
+EAST_ON = BackupSettings(True, EAST, "aws-s3", "every-24-hours", "02:00")
+WEST_ON = BackupSettings(True, WEST, "aws-s3", "every-12-hours", "16:00")
+LIVE_EAST = LiveBackup(True, EAST, "every-24-hours", "02:00")
+LIVE_WEST = LiveBackup(True, WEST, "every-12-hours", "04:00")  # "16:00" as the API reports it (API-NOTES §1)
+EAST_ADDRESS, WEST_ADDRESS = 'orders.backup["us-east-1"]', 'orders.backup["eu-west-1"]'
+
+
+def aa_spec(regions: dict[str, BackupSettings] | None = None, **flat: Any) -> DatabaseSpec:
+    chosen = {"us-east-1": EAST_ON, "eu-west-1": WEST_ON} if regions is None else regions
+    base = spec(None, **flat)
+    return replace(base, backup_regions=tuple(RegionBackup(name, settings) for name, settings in chosen.items()))
+
+
+def aa_live(regions: dict[str, LiveBackup] | None = None) -> LiveDatabase:
+    chosen = {"us-east-1": LIVE_EAST, "eu-west-1": LIVE_WEST} if regions is None else regions
+    found = tuple(LiveRegion(name, backup) for name, backup in chosen.items())
+    return replace(live(LIVE_OFF), regions=found)
+
+
+def remote(path: str, interval: str, time_utc: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"active": True, "interval": interval, "storageType": "aws-s3", "storagePath": path}
+    return body | ({"timeUTC": time_utc} if time_utc else {})
+
+
+AA_CASES = [
+    pytest.param(aa_spec(), aa_live(), {}, {"regions": []}, id="in-sync-afternoon-time-is-the-12h-twin"),
+    pytest.param(
+        aa_spec({"us-east-1": replace(EAST_ON, interval="every-12-hours"), "eu-west-1": WEST_ON}),
+        aa_live(),
+        {},
+        {
+            "regions": [EAST_ADDRESS],
+            "fields": {EAST_ADDRESS: ["interval"]},
+            "body": {"regions": [{"region": "us-east-1", "remoteBackup": remote(EAST, "every-12-hours", "02:00")}]},
+        },
+        id="only-the-changed-region-is-sent",
+    ),
+    pytest.param(
+        aa_spec({"us-east-1": replace(EAST_ON, path="s3://moved"), "eu-west-1": replace(WEST_ON, time_utc="17:00")}),
+        aa_live(),
+        {},
+        {
+            "regions": [EAST_ADDRESS, WEST_ADDRESS],
+            "fields": {EAST_ADDRESS: ["path"], WEST_ADDRESS: ["time_utc"]},
+            "body": {
+                "regions": [
+                    {"region": "us-east-1", "remoteBackup": remote("s3://moved", "every-24-hours", "02:00")},
+                    {"region": "eu-west-1", "remoteBackup": remote(WEST, "every-12-hours", "17:00")},
+                ]
+            },
+        },
+        id="two-regions-one-request",
+    ),
+    pytest.param(
+        aa_spec({"us-east-1": BackupSettings(True, EAST, "aws-s3")}),
+        aa_live({"us-east-1": LiveBackup(True, "s3://old", "every-6-hours", ""), "eu-west-1": LIVE_WEST}),
+        {},
+        {
+            "regions": [EAST_ADDRESS],
+            "body": {"regions": [{"region": "us-east-1", "remoteBackup": remote(EAST, "every-6-hours")}]},
+        },
+        id="unmanaged-interval-keeps-the-region-s-own-and-unlisted-regions-are-left-alone",
+    ),
+    pytest.param(
+        aa_spec({"us-east-1": EAST_ON}),
+        aa_live({"us-east-1": LiveBackup(False, None, "", ""), "eu-west-1": LIVE_WEST}),
+        {},
+        {"regions": [EAST_ADDRESS], "fields": {EAST_ADDRESS: ["enabled", "path", "interval", "time_utc"]}},
+        id="region-switched-on",
+    ),
+    pytest.param(
+        aa_spec({"eu-west-1": OFF}, protected=True),
+        aa_live(),
+        {},
+        {"error": f"{WEST_ADDRESS}: orders is protected and this plan switches its remote backup off"},
+        id="protected-region-switch-off-needs-confirm",
+    ),
+    pytest.param(
+        aa_spec({"eu-west-1": OFF_CONFIRMED}, protected=True),
+        aa_live(),
+        {},
+        {
+            "regions": [WEST_ADDRESS],
+            "risky": [WEST_ADDRESS],
+            "body": {"regions": [{"region": "eu-west-1", "remoteBackup": {"active": False}}]},
+        },
+        id="confirmed-region-switch-off-is-risky",
+    ),
+    pytest.param(
+        aa_spec({"ap-south-1": EAST_ON}),
+        aa_live(),
+        {},
+        {
+            "error": "orders.backup[\"ap-south-1\"]: database 10 in subscription 1 has no region 'ap-south-1' (its regions: "
+            "us-east-1, eu-west-1)"
+        },
+        id="unknown-region",
+    ),
+    pytest.param(
+        spec(ON),
+        aa_live(),
+        {},
+        {
+            "error": "orders.backup: database 10 in subscription 1 is an Active-Active database (regions: us-east-1, "
+            "eu-west-1), whose backup settings are per region — write them under `backup.regions`"
+        },
+        id="flat-form-on-active-active",
+    ),
+    pytest.param(
+        aa_spec(),
+        live(),
+        {},
+        {
+            "error": "orders.backup: database 10 in subscription 1 is a single-region database, so its backup settings "
+            "have no regions — write them directly under `backup:`"
+        },
+        id="regions-on-single-region",
+    ),
+    pytest.param(
+        aa_spec({"us-east-1": replace(EAST_ON, path="s3://moved"), "eu-west-1": replace(WEST_ON, path="s3://moved")}),
+        aa_live(),
+        {"targets": frozenset({"orders.backup[eu-west-1]"})},  # as a shell leaves it: the quotes taken
+        {"regions": [WEST_ADDRESS]},
+        id="target-one-region",
+    ),
+    pytest.param(
+        aa_spec({"us-east-1": replace(EAST_ON, path="s3://moved"), "eu-west-1": replace(WEST_ON, path="s3://moved")}),
+        aa_live(),
+        {"targets": frozenset({"orders.backup"})},
+        {"regions": [EAST_ADDRESS, WEST_ADDRESS]},
+        id="target-every-region",
+    ),
+    pytest.param(
+        aa_spec(),
+        aa_live(),
+        {"targets": frozenset({'orders.backup["ap-south-1"]'})},
+        {
+            "error": '--target orders.backup["ap-south-1"]: no database or operation in the manifest has this name or '
+            'address (a region is addressed as NAME.backup["REGION"]'
+        },
+        id="target-unknown-region",
+    ),
+    pytest.param(
+        aa_spec(backups=(ADHOC,)),
+        aa_live(),
+        {},
+        {
+            "error": "orders: database 10 in subscription 1 is an Active-Active database, whose regions are each backed up "
+            "on their own — give pre `region: us-east-1` (its regions: us-east-1, eu-west-1) or `regions: all`"
+        },
+        id="on-demand-backup-without-a-region",
+    ),
+    pytest.param(
+        aa_spec(backups=(replace(ADHOC, region="ap-south-1"),)),
+        aa_live(),
+        {},
+        {"error": "orders: database 10 in subscription 1 has no such region for pre (region 'ap-south-1')"},
+        id="on-demand-backup-of-an-unknown-region",
+    ),
+    pytest.param(
+        aa_spec(imports=(SEED_FIRST,)),
+        aa_live(),
+        {},
+        {"error": "orders: `backup_first` of seed cannot say which region of the Active-Active database 10"},
+        id="backup-first-names-no-region",
+    ),
+    pytest.param(
+        spec(backups=(replace(ADHOC, all_regions=True),)),
+        live(),
+        {},
+        {
+            "error": "orders: database 10 in subscription 1 is a single-region database, so its on-demand backups take "
+            "no region — remove `region:` / `regions:` from pre"
+        },
+        id="regions-on-a-single-region-backup",
+    ),
+    pytest.param(
+        aa_spec({}, backups=(OnDemandBackup("x" * 40, None, all_regions=True),)),
+        aa_live({"us-east-1": LIVE_EAST, "northamerica-northeast1": LIVE_WEST}),
+        {},
+        {
+            "error": f"the receipt tag key `rcr_backup_<id>@<region>` of {'x' * 40}@northamerica-northeast1 would "
+            "break the tag rules"
+        },
+        id="a-receipt-key-that-would-not-fit",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("backup", "current", "extra", "expect"),
+    [
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {},
+            {'orders.backups.pre["us-east-1"]': {"regionName": "us-east-1"},
+             'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1"}},
+            id="every-region-one-request-each",
+        ),
+        pytest.param(
+            OnDemandBackup("pre", "s3://adhoc", "eu-west-1"),
+            aa_live(),
+            {},
+            {'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1", "adhocBackupPath": "s3://adhoc"}},
+            id="one-region-to-its-own-path",
+        ),
+        pytest.param(
+            replace(ADHOC, region="eu-west-1"),
+            aa_live({"us-east-1": LIVE_EAST, "eu-west-1": LiveBackup(False, None, "", "")}),
+            {},
+            'orders.backups.pre["eu-west-1"]: an on-demand backup without `path` needs a backup destination, but '
+            "backup is off in region eu-west-1 of this database and this plan does not switch it on (the API would "
+            "answer DATABASE_BACKUP_DISABLED); enable backup in `backup.regions.eu-west-1`",
+            id="region-off-has-no-destination",
+        ),
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {"targets": frozenset({"orders.backups.pre[eu-west-1]"})},
+            {'orders.backups.pre["eu-west-1"]': {"regionName": "eu-west-1"}},
+            id="target-one-region-of-every-region",
+        ),
+        pytest.param(
+            replace(ADHOC, all_regions=True),
+            aa_live(),
+            {"targets": frozenset({'orders.backups.pre["ap-south-1"]'})},
+            'orders.backups.pre["ap-south-1"]: the database has no such region',
+            id="target-a-region-the-database-lacks",
+        ),
+    ],
+)  # fmt: skip
+def test_plan_active_active_backups(
+    backup: OnDemandBackup, current: LiveDatabase, extra: dict[str, Any], expect: dict[str, Any] | str
+) -> None:
+    desired = manifest(aa_spec({}, backups=(backup,)))
+    if isinstance(expect, str):
+        with pytest.raises(PlanError, match=re.escape(expect)):
+            plan(desired, LiveAccount.of(current), PlanOptions(**extra))
+        return
+    result = plan(desired, LiveAccount.of(current), PlanOptions(**extra))
+    assert {c.address: plain(c.calls[0].body) for c in result.changes} == expect
+    assert all(c.call.path == "/subscriptions/1/databases/10/backup" for c in result.changes if isinstance(c, OneShot))
+
+
+def test_a_claimed_region_s_backup_is_judged_by_that_region_s_own_status() -> None:
+    backup = OnDemandBackup("pre", None, all_regions=True)
+    west = backup.in_region("eu-west-1")
+    claimed = tag(west, Phase.CLAIMED)
+    current = replace(aa_live(), tags=(claimed,))
+    current = replace(current, receipts=read_receipts("orders", current.tags or (), [(OperationKind.BACKUP, west.id)]))
+    success = LatestStatus("success", AFTER)
+    east_only = LiveAccount.of(current, region_latest={((1, 10), "us-east-1"): success})
+    desired = manifest(aa_spec({}, backups=(backup,)))
+    # Another region's success says nothing of this one: it stays uncertain, and is never planned again.
+    result = plan(desired, east_only)
+    assert [(w.address, w.kind) for w in result.warnings] == [
+        ('orders.backups.pre["eu-west-1"]', WarningKind.UNCERTAIN)
+    ]
+    assert [c.address for c in result.changes] == ['orders.backups.pre["us-east-1"]']
+    settled = plan(desired, LiveAccount.of(current, region_latest={((1, 10), "eu-west-1"): success}))
+    assert [(w.address, w.outcome) for w in settled.warnings] == [('orders.backups.pre["eu-west-1"]', "done")]
+
+
+@pytest.mark.parametrize(("desired", "current", "options", "expect"), AA_CASES)
+def test_plan_active_active(
+    desired: DatabaseSpec, current: LiveDatabase, options: dict[str, Any], expect: dict[str, Any]
+) -> None:
+    if "error" in expect:
+        with pytest.raises(PlanError, match=re.escape(expect["error"])):
+            plan(manifest(desired), LiveAccount.of(current), PlanOptions(**options))
+        return
+    result = plan(manifest(desired), LiveAccount.of(current), PlanOptions(**options))
+    updates = [c for c in result.changes if isinstance(c, RegionalUpdate)]
+    assert [a for c in updates for a in c.addresses] == expect["regions"]
+    assert len(updates) == (1 if expect["regions"] else 0)  # never more than one request a database
+    if not updates:
+        return
+    (update,) = updates
+    assert update.address == "orders.backup" and update.call.path == "/subscriptions/1/databases/10/regions"
+    assert "periodicBackupPath" not in repr(plain(update.call.body))
+    if "fields" in expect:
+        assert {r.address: [f.field for f in r.fields] for r in update.regions} == expect["fields"]
+    if "body" in expect:
+        assert plain(update.call.body) == expect["body"]
+    if "risky" in expect:
+        assert [r.address for r in update.regions if r.risky] == expect["risky"] and update.risky
+
+
+def test_an_active_active_import_is_planned_database_wide_and_flagged() -> None:
+    result = plan(manifest(aa_spec(imports=(SEED,))), LiveAccount.of(aa_live()))
+    (change,) = result.changes
+    assert isinstance(change, OneShot) and change.database.active_active and change.destructive
+    assert change.call.path == "/subscriptions/1/databases/10/import" and "regionName" not in repr(change.call.body)
+
+
+def test_a_region_s_live_credentials_never_reach_the_plan() -> None:
+    secret = "s3:cr@t+=:%2F%0Avery-long-" + "x" * 200  # "/" and a line break percent-encoded, as DOC-BK asks
+    leaky = LiveBackup(True, f"ftp://user:{secret}@ftp.example/dir", "every-6-hours")
+    wanted = BackupSettings(True, "ftp://${env:FTP_USER}:${env:FTP_PASSWORD}@ftp.example/new", "ftp", "every-6-hours")
+    result = plan(manifest(aa_spec({"us-east-1": wanted})), LiveAccount.of(aa_live({"us-east-1": leaky})))
+    (update,) = result.changes
+    assert isinstance(update, RegionalUpdate)
+    document = repr(change_document(update))
+    out = io.StringIO()
+    render_text(result, out, color=False)
+    for shown in (document, out.getvalue(), render_markdown(result)):
+        assert "s3:cr@t" not in shown and "x" * 200 not in shown
+    assert "${env:FTP_PASSWORD}" in repr(plain(update.call.body))  # sent unresolved; apply resolves it

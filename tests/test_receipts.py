@@ -12,7 +12,7 @@ from reconciler.core.desired import Import, Manifest, OnDemandBackup, OperationK
 from reconciler.core.live import LatestStatus, LiveTag, TaskSnapshot
 from reconciler.core.plan import WarningKind
 from reconciler.core.receipt_tags import Phase, Receipt
-from reconciler.errors import ManifestError
+from reconciler.errors import ManifestError, ReceiptError
 from tests.support.api_calls import claim_of, op_fingerprint
 from tests.support.manifests import manifest_from
 
@@ -362,3 +362,46 @@ def test_budget_note(own: int, ours: int, planned: int, says: str | None) -> Non
 def test_no_message_prints_a_python_none(latest: LatestStatus | None) -> None:
     assessment = evidence.classify(_claimed(), "orders.imports.seed", latest=latest, task=None)
     assert "None" not in assessment.message
+
+
+# --- one region's backup of an Active-Active database (issue 19) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("op_id", "region"),
+    [
+        pytest.param("pre-upgrade", "eu-west-1", id="aws"),
+        pytest.param("a" + "b" * 30, "northamerica-northeast1"[:21], id="52-characters-exactly"),
+    ],
+)
+def test_a_region_s_receipt_round_trips_within_the_tag_rules(op_id: str, region: str) -> None:
+    backup = OnDemandBackup(op_id, None, region).in_region(region)
+    receipt = claim_of(OperationKind.BACKUP, backup, at=1764312600).with_task(TASK)
+    assert receipt.key == f"rcr_backup_{op_id}@{region}" and len(receipt.key) <= receipt_tags.MAX_KEY_LENGTH
+    assert TAG_RULES.match(receipt.key) and TAG_RULES.match(receipt.value)
+    decoded = receipt_tags.decode(LiveTag(receipt.key, receipt.value, CLAIMED_AT), "orders-aa")
+    assert decoded is not None and (decoded.op_id, decoded.region) == (f"{op_id}@{region}", region)
+    folded = receipt_tags.read_receipts(
+        "orders-aa",
+        [LiveTag("rcr_done_0a0b0c0d", receipt_tags.encode_compact([receipt_tags.compact_entry(receipt)]), CLAIMED_AT)],
+        [(OperationKind.BACKUP, backup.id)],
+    )
+    assert folded.get(OperationKind.BACKUP, backup.id) is not None  # named again once compacted
+
+
+def test_a_region_s_key_that_would_not_fit_is_refused_not_cut() -> None:
+    assert not receipt_tags.fits(OperationKind.BACKUP, "a" * 40 + "@us-east-1-long-region")
+    assert not receipt_tags.fits(OperationKind.BACKUP, "pre@US-EAST-1")  # the API's region, outside the tag rules
+    assert receipt_tags.fits(OperationKind.BACKUP, "pre@us-east-1")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("rcr_import_seed@us-east-1", id="an-import-has-no-region"),
+        pytest.param("rcr.backup.pre@us-east-1", id="version-0.1-keys-had-no-region"),
+    ],
+)
+def test_a_region_where_none_can_be_is_an_unreadable_receipt(key: str) -> None:
+    with pytest.raises(ReceiptError, match="only today's backup receipts name a region"):
+        receipt_tags.decode(LiveTag(key, "v1 done fp:0123456789ab at:1", CLAIMED_AT), "orders-aa")

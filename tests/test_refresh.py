@@ -19,7 +19,18 @@ from reconciler.refresh import fetch_live, list_unmanaged
 from reconciler.sandbox import Emulator, LoggedRequest, ManualClock
 from tests.support.api_calls import claim_of, post_import
 from tests.support.clients import Api, MakeApi
-from tests.support.examples import EXAMPLES, INVENTORY, LEGACY, MARKETING, MARKETING_CACHE, ORDERS, PROD_EU, SCRATCH
+from tests.support.examples import (
+    EXAMPLES,
+    GLOBAL,
+    INVENTORY,
+    LEGACY,
+    MARKETING,
+    MARKETING_CACHE,
+    ORDERS,
+    ORDERS_AA,
+    PROD_EU,
+    SCRATCH,
+)
 from tests.support.manifests import manifest_from
 from tests.support.world import FAST, calls, generated_world
 
@@ -40,9 +51,10 @@ def test_refresh_without_backup_in_pro_list_items_costs_a_get_per_pro_database(e
 
     log = emulator.request_log()
     assert Counter(shape(entry) for entry in log) == {
-        "GET /subscriptions/{sub}/databases": 2,  # acme-prod-eu and acme-analytics, one page each
+        "GET /subscriptions/{sub}/databases": 3,  # acme-prod-eu, acme-analytics and acme-global, one page each
         "GET /fixed/subscriptions/{sub}/databases": 1,
-        "GET /subscriptions/{sub}/databases/{db}": 5,  # the five Pro databases: their list items have no backup
+        # The six Pro databases: their list items have no backup (orders-aa's regions have none either).
+        "GET /subscriptions/{sub}/databases/{db}": 6,
         "GET /subscriptions/{sub}/databases/{db}/tags": 2,  # orders-prod and inventory-prod declare operations
     }
     assert {entry.path for entry in calls(log, "GET", "/tags")} == {
@@ -50,7 +62,8 @@ def test_refresh_without_backup_in_pro_list_items_costs_a_get_per_pro_database(e
         f"/v1/subscriptions/1234568/databases/{INVENTORY}/tags",
     }
     assert {entry.method for entry in log} == {"GET"}
-    assert len(live.databases) == 6
+    assert len(live.databases) == 7
+    assert [r.region for r in live.databases[(GLOBAL, ORDERS_AA)].regions or ()] == ["us-east-1", "eu-west-1"]
     assert live.databases[(MARKETING, MARKETING_CACHE)].backup == LiveBackup(False)
     assert live.databases[(PROD_EU, ORDERS)].tags is not None
     assert live.databases[(MARKETING, MARKETING_CACHE)].tags is None  # no operations: tags never read
@@ -63,7 +76,7 @@ def test_refresh_makes_no_per_database_get_when_pro_list_items_carry_backup(emul
     live = fetch_live(api.client, manifest)
 
     assert Counter(shape(entry) for entry in emulator.request_log()) == {
-        "GET /subscriptions/{sub}/databases": 2,
+        "GET /subscriptions/{sub}/databases": 3,
         "GET /fixed/subscriptions/{sub}/databases": 1,
         "GET /subscriptions/{sub}/databases/{db}/tags": 2,
     }
@@ -129,7 +142,7 @@ def test_statuses_are_read_only_for_a_claimed_receipt(emulator: Emulator, api: A
     ]
     assert calls(log, "GET", "/backup") == []  # the done receipt needs no evidence
     assert calls(log, "GET", "/tasks") == []  # the claim recorded no task id to look up
-    assert len(calls(log, "GET")) == 5 + 1 + len([e for e in log if "/tasks/" in e.path])
+    assert len(calls(log, "GET")) == 6 + 1 + len([e for e in log if "/tasks/" in e.path])
     assert set(live.latest) == {((PROD_EU, ORDERS), OperationKind.IMPORT)}
 
     result = plan(manifest, live)
@@ -202,11 +215,11 @@ def test_refresh_keeps_within_a_smaller_api_budget_without_a_single_429(
     start = clock()
     live = fetch_live(api.client, load_manifest([EXAMPLES]))
 
-    assert len(live.databases) == 6
+    assert len(live.databases) == 7
     statuses = [entry.status for entry in emulator.request_log()]
-    assert statuses == [200] * 5  # X-Rate-Limit-Remaining taught the limiter the real budget
+    assert statuses == [200] * 6  # X-Rate-Limit-Remaining taught the limiter the real budget
     assert api.session.retries == 0
-    assert clock() - start >= 60.0  # five requests at four a minute span two windows
+    assert clock() - start >= 60.0  # six requests at four a minute span two windows
 
 
 def test_a_claimed_import_that_ran_is_settled_from_its_task_and_status(

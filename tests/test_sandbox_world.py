@@ -41,7 +41,7 @@ def test_reset_names_its_world_and_how_another_directory_reaches_it(tmp_path: Pa
     # From another directory with the variable the reset printed, the same world: the update is already there.
     again = run_reconciler("--sandbox", "plan", "-f", str(EXAMPLES), cwd=elsewhere, REDISCLOUD_SANDBOX_DIR=str(state))
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip().splitlines()[-1] == PLAN_SUMMARY.replace("4 to update", "3 to update")
+    assert again.stdout.strip().splitlines()[-1] == PLAN_SUMMARY.replace("5 to update", "4 to update")
     assert f"No sandbox is up in {state}/" in again.stderr
     assert not (elsewhere / ".reconciler-sandbox").exists()
 

@@ -35,7 +35,16 @@ from reconciler.core.calls import ApiCall, is_backup, resolved
 from reconciler.core.desired import OperationKind
 from reconciler.core.evidence import says_backup_off, seconds_between, status_verdict, unverified_backup
 from reconciler.core.outcomes import Outcome, StepResult
-from reconciler.core.plan import Change, DatabaseRef, OneShot, OwnerTag, Plan, PlanWarning, SettingsUpdate
+from reconciler.core.plan import (
+    Change,
+    DatabaseRef,
+    OneShot,
+    OwnerTag,
+    Plan,
+    PlanWarning,
+    RegionalUpdate,
+    SettingsUpdate,
+)
 from reconciler.core.polling import poll
 from reconciler.core.receipt_tags import Phase, Receipt, claim
 from reconciler.core.uris import mask_in_text
@@ -158,7 +167,7 @@ class Applier:
     def _change(self, change: Change) -> tuple[Outcome, str, str | None]:
         if isinstance(change, OwnerTag):
             return self._own(change)
-        return self._update(change) if isinstance(change, SettingsUpdate) else self._one_shot(change)
+        return self._one_shot(change) if isinstance(change, OneShot) else self._update(change)
 
     def _own(self, change: OwnerTag) -> tuple[Outcome, str, str | None]:
         """The owner tag, first on its database: a set that loses it (`ClaimedElsewhere`) writes nothing more there."""
@@ -171,7 +180,7 @@ class Applier:
 
     # --- settings -------------------------------------------------------------------------------------------
 
-    def _update(self, change: SettingsUpdate) -> tuple[Outcome, str, str | None]:
+    def _update(self, change: SettingsUpdate | RegionalUpdate) -> tuple[Outcome, str, str | None]:
         db, deadline = change.database, self._clock() + self.options.timeout
 
         tries = 0
@@ -406,7 +415,7 @@ class Applier:
         def check() -> tuple[Phase, str] | None:
             nonlocal unreadable, seen, running_at
             where = (db.tier, db.subscription, db.database)
-            latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline))
+            latest = self.client.latest(receipt.kind, *where, timeout=self._left(deadline), region=receipt.region)
             if latest.status:
                 self._listener("status", address, latest.status)
             if says_backup_off(receipt.kind, latest):

@@ -18,7 +18,7 @@ from reconciler.cloud.session import Session
 from reconciler.cloud.watch import DatabaseKey, Watch
 from reconciler.core.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.core.desired import OperationKind, Tier
-from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase, LiveTag, TaskSnapshot
+from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase, LiveRegion, LiveTag, TaskSnapshot
 from reconciler.core.polling import PollPolicy, unless_stopped
 from reconciler.core.statuses import TASK_COMPLETED, TASK_RUNNING
 from reconciler.core.uris import mask_in_text
@@ -36,7 +36,8 @@ class TaskOutcome:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseListing:
-    """A list item; `backup` is None when the item carried no backup object (Pro lists may not, API-NOTES §1)."""
+    """A list item; `backup` is None when the item carried no backup object (Pro lists may not, API-NOTES §1), or,
+    for an Active-Active database, when a region carried none; the database is then read on its own."""
 
     database: int
     name: str
@@ -44,6 +45,7 @@ class DatabaseListing:
     backup: LiveBackup | None
     account_id: int | None = None  # the page's `accountId` (API-NOTES §1): which account answered
     active_active: bool = False  # `activeActiveRedis: true`: backup is per region, in `crdbDatabases` (§11)
+    regions: tuple[LiveRegion, ...] | None = None  # Active-Active: each region's backup (None: single-region)
 
 
 class RedisCloudClient:
@@ -89,14 +91,7 @@ class RedisCloudClient:
         )
         account = body.get("accountId") if isinstance(body, dict) else None
         page = [
-            DatabaseListing(
-                database=int(item["databaseId"]),
-                name=str(item.get("name", "")),
-                status=str(item.get("status", "")),
-                backup=_parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None,
-                account_id=account if isinstance(account, int) and not isinstance(account, bool) else None,
-                active_active=item.get("activeActiveRedis") is True,
-            )
+            _parse_listing(tier, item, account if isinstance(account, int) and not isinstance(account, bool) else None)
             for item in _page_items(body)
         ]
         with self._pages_lock:
@@ -114,6 +109,7 @@ class RedisCloudClient:
             status=str(item.get("status", "")),
             # A database that never had backup configured may carry no object at all: that is "off".
             backup=_parse_backup(tier, backup) if isinstance(backup, dict) else LiveBackup(enabled=False),
+            regions=_parse_regions(item, complete_only=False),
         )
 
     def list_tags(self, tier: Tier, subscription: int, database: int) -> tuple[LiveTag, ...]:
@@ -129,12 +125,21 @@ class RedisCloudClient:
             return None
 
     def latest(
-        self, kind: OperationKind, tier: Tier, subscription: int, database: int, *, timeout: float
+        self,
+        kind: OperationKind,
+        tier: Tier,
+        subscription: int,
+        database: int,
+        *,
+        timeout: float,
+        region: str | None = None,
     ) -> LatestStatus:
         """`GET …/backup` or `GET …/import` is itself asynchronous: a task whose resource is the status (API-NOTES
-        §3, §4)."""
+        §3, §4). `region`: the backup status of one region of an Active-Active database (`?regionName=`, a real
+        query parameter: the Go client once encoded it into the path, API-NOTES §3)."""
         path = database_path(tier, subscription, database) + f"/{kind.value}"
-        task_id = _task_id("GET", path, self.session.call("GET", path))
+        params = {"regionName": region} if region is not None else None
+        task_id = _task_id("GET", path, self.session.call("GET", path, params=params))
         try:
             resource = self.wait_for_task(task_id, timeout=timeout).resource
         except TaskFailedError as exc:  # e.g. DATABASE_BACKUP_DISABLED when backup is off
@@ -257,6 +262,48 @@ def _page_items(body: Any) -> list[dict[str, Any]]:
         subscription = subscription[0] if subscription else {}
     databases = subscription.get("databases", []) if isinstance(subscription, dict) else []
     return [item for item in databases if isinstance(item, dict)]
+
+
+def _parse_listing(tier: Tier, item: Mapping[str, Any], account_id: int | None) -> DatabaseListing:
+    regions = _parse_regions(item, complete_only=True)
+    if regions is not None or _active_active(item):
+        # Active-Active: no database-wide backup object (API-NOTES §11); a region without one is read on its own.
+        backup = LiveBackup(enabled=False) if regions is not None else None
+    else:
+        backup = _parse_backup(tier, item["backup"]) if isinstance(item.get("backup"), dict) else None
+    return DatabaseListing(
+        database=int(item["databaseId"]),
+        name=str(item.get("name", "")),
+        status=str(item.get("status", "")),
+        backup=backup,
+        account_id=account_id,
+        active_active=regions is not None or _active_active(item),
+        regions=regions,
+    )
+
+
+def _active_active(item: Mapping[str, Any]) -> bool:
+    """The Go client tells Active-Active databases from single-region ones by `activeActiveRedis` (API-NOTES §1)."""
+    return item.get("activeActiveRedis") is True
+
+
+def _parse_regions(item: Mapping[str, Any], *, complete_only: bool) -> tuple[LiveRegion, ...] | None:
+    """`crdbDatabases[]`, each `region` with its own Pro-shaped `backup` (API-NOTES §1, §11); None for a single-region
+    database. A region without a backup object reads as off; with `complete_only` (a list item) the whole database
+    is None then, so that the refresh reads it on its own rather than take a missing object for "off"."""
+    if not _active_active(item):
+        return None
+    listed = item.get("crdbDatabases")
+    elements = [e for e in listed if isinstance(e, dict) and isinstance(e.get("region"), str)] if listed else []
+    if complete_only and (not elements or any(not isinstance(e.get("backup"), dict) for e in elements)):
+        return None
+    return tuple(
+        LiveRegion(
+            str(e["region"]),
+            _parse_backup(Tier.PRO, e["backup"]) if isinstance(e.get("backup"), dict) else LiveBackup(enabled=False),
+        )
+        for e in elements
+    )
 
 
 def _parse_backup(tier: Tier, backup: Mapping[str, Any]) -> LiveBackup:

@@ -83,13 +83,13 @@ def _report(rt: Runtime[DiscoverFlags], out: Path, files: Sequence[ManifestFile]
     for file in files:
         print(f"Wrote {out / file.name} ({_count(len(file.entries))})", file=rt.out)
     off = sum(1 for e in entries if e.backup is not None and not e.backup.enabled)
-    unmanaged = sum(1 for e in entries if e.backup is None)
+    unmanaged = sum(1 for e in entries if e.backup is None and not e.regions)
     with_notes = sum(1 for e in entries if e.notes)
     summary = f"{_count(len(entries))}: {len(entries) - off - unmanaged} with backup settings, {off} with backup off"
     summary += f", {unmanaged} with their backup left unmanaged" if unmanaged else ""
     summary += f"; {with_notes} with a comment to read" if with_notes else ""
     print(summary, file=rt.out)
-    variables = [entry.variable for entry in entries if entry.variable is not None]
+    variables = [variable for entry in entries for variable in entry.variables]
     if variables:
         print(
             "Set these variables before `reconciler plan`, each to the credential its destination holds now\n"

@@ -10,10 +10,19 @@ import time
 from datetime import UTC, datetime
 
 from reconciler.apply.ledger import Ledger
+from reconciler.cloud.client import RedisCloudClient
 from reconciler.commands.options import ReceiptsAdoptFlags, ReceiptsForgetFlags, ReceiptsListFlags
 from reconciler.commands.runtime import EXIT_ERROR, EXIT_OK, Runtime
 from reconciler.core.calls import fingerprint, operation_calls
-from reconciler.core.desired import DatabaseSpec, Import, Manifest, OnDemandBackup, OperationKind, operation_address
+from reconciler.core.desired import (
+    DatabaseSpec,
+    Import,
+    Manifest,
+    OnDemandBackup,
+    OperationKind,
+    canonical_address,
+    operation_address,
+)
 from reconciler.core.ownership import live_owner
 from reconciler.core.plan import DatabaseRef
 from reconciler.core.receipt_tags import Phase, Receipt, adopted, read_receipts
@@ -22,7 +31,7 @@ from reconciler.output.receipt_rows import receipt_row
 
 
 def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:
-    rows = [receipt_row(spec, receipt) for spec, receipt in _read(rt).values()]
+    rows = [receipt_row(spec, receipt, regions) for spec, receipt, regions in _read(rt).values()]
     if rt.flags.format == "json":
         print(json.dumps({"receipts": rows}, indent=2), file=rt.out)
     elif not rows:
@@ -41,31 +50,43 @@ def run_receipts_list(rt: Runtime[ReceiptsListFlags]) -> int:
     return EXIT_OK
 
 
-def _read(rt: Runtime[ReceiptsListFlags | ReceiptsForgetFlags]) -> dict[str, tuple[DatabaseSpec, Receipt]]:
+_Found = tuple[DatabaseSpec, Receipt, list[str] | None]  # the receipt, its database, and that database's regions
+
+
+def _read(rt: Runtime[ReceiptsListFlags | ReceiptsForgetFlags]) -> dict[str, _Found]:
     """Every receipt on the managed databases by address, in the manifests' order and each database's address
     order; a tag that does not read as a receipt is a warning."""
     manifest = rt.manifest(rt.flags.files)
     client = rt.connect().client
-    found: dict[str, tuple[DatabaseSpec, Receipt]] = {}
+    found: dict[str, _Found] = {}
     for spec in manifest.databases:
         tags = client.list_tags(spec.tier, spec.subscription, spec.database)
-        receipts = read_receipts(spec.name, tags, spec.operation_keys())
+        regions = _regions(client, spec)
+        receipts = read_receipts(spec.name, tags, spec.operation_keys(regions))
         for problem in receipts.problems:
             print(f"warning: {problem}", file=rt.err)
         named = {operation_address(spec.name, kind, op_id): r for (kind, op_id), r in receipts.found.items()}
         for address, receipt in sorted(named.items()):
-            found[address] = (spec, receipt)
+            found[address] = (spec, receipt, regions)
     return found
+
+
+def _regions(client: RedisCloudClient, spec: DatabaseSpec) -> list[str] | None:
+    """The live regions, where a `regions: all` backup needs them to name its compacted receipts (one GET)."""
+    if not spec.has_all_regions_backups:
+        return None
+    regions = client.get_database(spec.tier, spec.subscription, spec.database).regions
+    return None if regions is None else [region.region for region in regions]
 
 
 def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
     found = _read(rt)
-    address = rt.flags.address
+    address = canonical_address(rt.flags.address)
     if address not in found:
         raise ReconcilerError(
             f"{address}: no receipt with this address on the managed databases (see `reconciler receipts list`)"
         )
-    spec, receipt = found[address]
+    spec, receipt, _ = found[address]
     task = receipt.task_id or "-"
     if receipt.phase is Phase.CLAIMED and not rt.flags.force:
         raise ReconcilerError(

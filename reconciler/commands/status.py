@@ -15,7 +15,7 @@ from reconciler.commands.runtime import EXIT_OK, Runtime
 from reconciler.core.desired import DatabaseSpec, OperationKind
 from reconciler.core.statuses import StatusMeaning
 from reconciler.errors import NotFoundError
-from reconciler.output.status_report import LatestView, StatusRow, missing_row, status_row
+from reconciler.output.status_report import BackupView, LatestView, StatusRow, missing_row, status_row
 
 _STATUS_TIMEOUT = 600.0
 
@@ -40,8 +40,14 @@ def _fetch(client: RedisCloudClient, spec: DatabaseSpec) -> StatusRow:
         live = client.get_database(*where)
     except NotFoundError:
         return missing_row(spec)
-    last_backup = client.latest(OperationKind.BACKUP, *where, timeout=_STATUS_TIMEOUT)
     last_import = client.latest(OperationKind.IMPORT, *where, timeout=_STATUS_TIMEOUT)
+    if live.regions is not None:  # Active-Active: each region's backup status on its own (`?regionName=`)
+        per_region = [
+            client.latest(OperationKind.BACKUP, *where, timeout=_STATUS_TIMEOUT, region=region.region)
+            for region in live.regions
+        ]
+        return status_row(spec, live, per_region, last_import)
+    last_backup = client.latest(OperationKind.BACKUP, *where, timeout=_STATUS_TIMEOUT)
     return status_row(spec, live, last_backup, last_import)
 
 
@@ -50,16 +56,22 @@ def _print_row(rt: Runtime[StatusFlags], row: StatusRow) -> None:
     if "error" in row:
         print(f"  error: {row['error']}", file=rt.out)
         return
-    backup = row["backup"]
-    if backup["enabled"]:
-        when = ", ".join(
-            part for part in (backup["interval"], backup["time_utc"] and f"at {backup['time_utc']} UTC") if part
-        )
-        print(f"  backup:      on, to {backup['path']}" + (f" ({when})" if when else ""), file=rt.out)
-    else:
-        print("  backup:      off", file=rt.out)
-    for label, latest in (("last backup", row["last_backup"]), ("last import", row["last_import"])):
-        print(f"  {label}: {_describe(latest)}", file=rt.out)
+    if "backup" in row:
+        print(f"  backup:      {_settings(row['backup'])}", file=rt.out)
+        print(f"  last backup: {_describe(row['last_backup'])}", file=rt.out)
+    for region in row.get("regions", []):
+        print(f"  {region['address']}: {_settings(region['backup'])}", file=rt.out)
+        print(f"    last backup: {_describe(region['last_backup'])}", file=rt.out)
+    print(f"  last import: {_describe(row['last_import'])}", file=rt.out)
+
+
+def _settings(backup: BackupView) -> str:
+    if not backup["enabled"]:
+        return "off"
+    when = ", ".join(
+        part for part in (backup["interval"], backup["time_utc"] and f"at {backup['time_utc']} UTC") if part
+    )
+    return f"on, to {backup['path']}" + (f" ({when})" if when else "")
 
 
 def _describe(latest: LatestView) -> str:

@@ -55,11 +55,37 @@ def settings_call(tier: Tier, where: str, settings: BackupSettings, *, live_inte
     """Pro: the whole `remoteBackup` object, as the provider sends it, or `{"active": false}` sent explicitly, never
     "omit the block" (API-NOTES §2); Essentials: `periodicBackupPath`, `""` to switch backups off. An interval the
     manifest leaves out is not managed: `live_interval`, the one the plan saw, is sent (the API needs one)."""
-    path = settings.path if settings.enabled else None
     if tier is Tier.ESSENTIALS:
-        return ApiCall("PUT", where, {"periodicBackupPath": path or ""})
+        return ApiCall("PUT", where, {"periodicBackupPath": (settings.path if settings.enabled else None) or ""})
+    return ApiCall("PUT", where, {"remoteBackup": _remote_backup(where, settings, live_interval)})
+
+
+@dataclass(frozen=True, slots=True)
+class RegionWrite:
+    """One region's part of an Active-Active settings update: its desired settings, and the interval it keeps."""
+
+    region: str
+    settings: BackupSettings
+    live_interval: str | None
+
+
+def regions_call(where: str, regions: Sequence[RegionWrite]) -> ApiCall:
+    """Active-Active: one `PUT …/regions` carrying only the regions that change, each `{region, remoteBackup}` (the
+    OpenAPI's `LocalRegionProperties`: `region` is required, the rest optional; API-NOTES §2, §11). Never
+    `periodicBackupPath`: Active-Active databases refuse it
+    (`ACTIVE_ACTIVE_DATABASE_PERIODIC_BACK_UP_PATH_NOT_ALLOWED`)."""
+    listed: list[Json] = [
+        {"region": r.region, "remoteBackup": _remote_backup(f"{where} region {r.region}", r.settings, r.live_interval)}
+        for r in regions
+    ]
+    return ApiCall("PUT", f"{where}/regions", {"regions": listed})
+
+
+def _remote_backup(where: str, settings: BackupSettings, live_interval: str | None) -> dict[str, Json]:
+    """The `remoteBackup` object (`DatabaseBackupConfig`): `interval`, `storageType` and `storagePath` are required
+    when `active` is true (the OpenAPI's descriptions)."""
     if not settings.enabled:
-        return ApiCall("PUT", where, {"remoteBackup": {"active": False}})
+        return {"active": False}
     interval = settings.interval or live_interval
     if interval is None:
         raise ValueError(f"{where}: no interval to send (the planner refuses such a plan)")
@@ -67,19 +93,24 @@ def settings_call(tier: Tier, where: str, settings: BackupSettings, *, live_inte
         "active": True,
         "interval": interval,
         "storageType": settings.storage_type,
-        "storagePath": path,
+        "storagePath": settings.path,
     }
     if settings.time_utc:
         # As written (the comparison alone is modulo 12 h, SPEC §10). An unmanaged time of day is not sent: a
         # 12-hourly time reads back as its morning twin (API-NOTES §1), so echoing it could move 16:00 to 04:00.
         remote["timeUTC"] = settings.time_utc
-    return ApiCall("PUT", where, {"remoteBackup": remote})
+    return remote
 
 
 def backup_call(where: str, backup: OnDemandBackup | None = None) -> ApiCall:
-    """`POST …/backup`, bodiless to the configured destination (as the Go client sends it), else to `path`."""
-    path = backup.path if backup is not None else None
-    return ApiCall("POST", f"{where}/backup", {"adhocBackupPath": path} if path else None)
+    """`POST …/backup`, bodiless to the configured destination (as the Go client sends it), else to `path`; of one
+    region of an Active-Active database, `regionName` (required there: one region per request, API-NOTES §3)."""
+    body: dict[str, Json] = {}
+    if backup is not None and backup.region is not None:
+        body["regionName"] = backup.region
+    if backup is not None and backup.path:
+        body["adhocBackupPath"] = backup.path
+    return ApiCall("POST", f"{where}/backup", body or None)
 
 
 def import_call(where: str, operation: Import) -> ApiCall:
@@ -107,7 +138,9 @@ def owner_call(where: str, key: str, owner: str, *, previous: str | None) -> Api
 
 def is_backup(call: ApiCall) -> bool:
     """A `POST …/backup`: it takes one of its subscription's backup slots, and the API may refuse it while the
-    subscription runs its maximum of backups (`backup_refusals.py`)."""
+    subscription runs its maximum of backups (`backup_refusals.py`). One region's backup of an Active-Active database
+    takes a slot too: the limit is documented per subscription or per cluster, never per region, and how a fifth
+    backup is refused is unknown (API-NOTES §3, §11), so the stricter count is the safe one."""
     return call.method == "POST" and call.path.endswith("/backup")
 
 

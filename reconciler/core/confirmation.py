@@ -22,9 +22,9 @@ def import_problem(address: str, operation: Import, ref: DatabaseRef) -> str | N
     return f"{address}: confirm is {operation.confirm!r} but {where(ref)} is named {live_name!r} in Redis Cloud — {fix}"
 
 
-def switch_off_problem(address: str, spec: DatabaseSpec, ref: DatabaseRef) -> str | None:
-    """Switching remote backup off: a protected database needs `confirm`, and a `confirm` given must be right."""
-    confirm = spec.backup.confirm if spec.backup is not None else None
+def switch_off_problem(address: str, spec: DatabaseSpec, ref: DatabaseRef, confirm: str | None) -> str | None:
+    """Switching remote backup off (of the database, or of one region): a protected database needs `confirm`, and a
+    `confirm` given must be right."""
     live_name = ref.live_name
     if confirm is None and spec.protected:
         return (

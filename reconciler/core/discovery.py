@@ -1,7 +1,8 @@
 """What `reconciler discover` writes for each live database: a valid, unique manifest name, and the backup block
 that reproduces its live settings, so that `plan` on the result is empty (issue 17).
 
-Pure: the live databases in, manifest entries out. Whatever a manifest cannot say (an Active-Active database, a
+Pure: the live databases in, manifest entries out. An Active-Active database gets the per-region form
+(`backup.regions`, issue 19), each region judged as a single-region database is. Whatever a manifest cannot say (a
 destination no manifest can hold, a time that is not a whole hour) becomes a note, and the setting is left out,
 i.e. not managed: plan never touches what discover could not write down. A literal credential in a destination
 becomes a `${env:NAME}` reference; the entry keeps the variable's name, never the secret.
@@ -12,10 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from reconciler.core.desired import BackupSettings, Tier
-from reconciler.core.live import DatabaseKey, LiveBackup
+from reconciler.core.desired import BackupSettings, RegionBackup, Tier
+from reconciler.core.live import DatabaseKey, LiveBackup, LiveRegion
 from reconciler.core.normalise import TIMED_INTERVALS, from_live
 from reconciler.core.uris import (
     BACKUP_STORAGE_TYPES,
@@ -36,8 +37,7 @@ _OTHER = re.compile(r"[^a-z0-9]+")
 _TOP_LEVEL = 2  # `db-<subscription>-<database>`: unique whatever the live names are
 
 ACTIVE_ACTIVE_NOTE = (
-    "Active-Active: its backup is set per region, which a manifest cannot say yet; no backup block, so plan leaves "
-    "its backups alone."
+    "Active-Active, but Redis Cloud reported none of its regions: no backup block, so plan leaves its backups alone."
 )
 
 
@@ -50,6 +50,7 @@ class FoundDatabase:
     database: int
     name: str  # as Redis Cloud reports it
     backup: LiveBackup | None  # None: Active-Active, whose backup is per region (API-NOTES §11)
+    regions: tuple[LiveRegion, ...] | None = None  # an Active-Active database's regions, each with its backup
 
     @property
     def key(self) -> DatabaseKey:
@@ -72,8 +73,9 @@ class Entry:
     name: str
     found: FoundDatabase
     backup: BackupSettings | None
-    variable: Variable | None = None  # the reference written in place of the destination's credential
+    variables: tuple[Variable, ...] = ()  # the references written in place of destinations' credentials
     notes: tuple[str, ...] = ()  # what could not be written, for a comment under the entry
+    regions: tuple[RegionBackup, ...] = ()  # Active-Active: `backup.regions`, in the order Redis Cloud lists them
 
 
 def discovered(found: Iterable[FoundDatabase]) -> tuple[Entry, ...]:
@@ -135,18 +137,44 @@ def variable_name(database_name: str, scheme: str | None) -> str:
 
 def _entry(db: FoundDatabase, name: str) -> Entry:
     if db.backup is None:
+        return _regional_entry(db, name)
+    backup, variable, notes = _settings(name, db.backup, db.tier)
+    return Entry(name, db, backup, (variable,) if variable else (), notes)
+
+
+def _regional_entry(db: FoundDatabase, name: str) -> Entry:
+    """Each region as a single-region database; a region that cannot be written is left out (not managed), with a
+    note naming it."""
+    if not db.regions:
         return Entry(name, db, None, notes=(ACTIVE_ACTIVE_NOTE,))
-    settings = from_live(db.backup, db.tier)
+    regions: list[RegionBackup] = []
+    variables: list[Variable] = []
+    notes: list[str] = []
+    for region in db.regions:
+        backup, variable, left = _settings(f"{name}-{region.region}", region.backup, db.tier)
+        notes.extend(f"{region.region}: {note}" for note in left)
+        if backup is not None:
+            regions.append(RegionBackup(region.region, backup))
+        if variable is not None:
+            variables.append(replace(variable, database=f"{name} ({region.region})"))
+    return Entry(name, db, None, tuple(variables), tuple(notes), tuple(regions))
+
+
+def _settings(
+    name: str, live: LiveBackup, tier: Tier
+) -> tuple[BackupSettings | None, Variable | None, tuple[str, ...]]:
+    """The backup block for one set of live settings (a database's, or a region's), the variable its destination
+    refers to, and notes on what was left out. `name` names the variable."""
+    settings = from_live(live, tier)
     if not settings.enabled:
         # Not `protected`: discover cannot know which databases deserve it, and `confirm` is only for those.
-        return Entry(name, db, BackupSettings(enabled=False))
+        return BackupSettings(enabled=False), None, ()
     # The destination as Redis Cloud reports it (a trailing "/" too): what the team recognises, equal to it anyway.
-    path, variable, refused = _destination(name, db.backup.path if settings.path else None)
+    path, variable, refused = _destination(name, live.path if settings.path else None)
     if path is None:
-        return Entry(name, db, None, notes=(refused,))
+        return None, None, (refused,)
     interval, time_utc, notes = _schedule(settings.interval, settings.time_utc)
-    backup = BackupSettings(enabled=True, path=path, interval=interval, time_utc=time_utc)
-    return Entry(name, db, backup, variable, notes)
+    return BackupSettings(enabled=True, path=path, interval=interval, time_utc=time_utc), variable, notes
 
 
 def _destination(name: str, live: str | None) -> tuple[str | None, Variable | None, str]:

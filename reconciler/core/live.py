@@ -26,6 +26,15 @@ class LiveBackup:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveRegion:
+    """One region of an Active-Active database: `crdbDatabases[].region` and its own `backup` object, in the Pro
+    shape (API-NOTES §1, §11). An Active-Active database has no database-wide backup: its settings are these."""
+
+    region: str
+    backup: LiveBackup
+
+
+@dataclass(frozen=True, slots=True)
 class LiveTag:
     """A database tag; `created_at` is the API's string (server clock), compared to status times."""
 
@@ -64,9 +73,17 @@ class LiveDatabase:
     database: int
     name: str
     status: str
-    backup: LiveBackup
+    backup: LiveBackup  # of an Active-Active database: off (it has none of its own), `regions` hold its settings
     tags: tuple[LiveTag, ...] | None = None  # None: tags were not read
     receipts: Receipts | None = None  # decoded from `tags` once, by the refresh; None: tags were not read
+    regions: tuple[LiveRegion, ...] | None = None  # None: single-region; Active-Active (`activeActiveRedis`): these
+
+    @property
+    def active_active(self) -> bool:
+        return self.regions is not None
+
+    def region(self, name: str) -> LiveRegion | None:
+        return next((region for region in self.regions or () if region.region == name), None)
 
 
 DatabaseKey = tuple[int, int]  # (subscription, database)
@@ -81,14 +98,16 @@ class LiveAccount:
     latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] = field(default_factory=dict)
     tasks: Mapping[str, TaskSnapshot] = field(default_factory=dict)
     account_id: int | None = None  # the list pages' `accountId` (API-NOTES §1); None: no page listed a database
+    # The latest backup of one region of an Active-Active database (`GET …/backup?regionName=`), by region.
+    region_latest: Mapping[tuple[DatabaseKey, str], LatestStatus] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("databases", "latest", "tasks"):
+        for name in ("databases", "latest", "tasks", "region_latest"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
-    def latest_status(self, kind: OperationKind, key: DatabaseKey) -> LatestStatus | None:
-        """The latest backup or import status of a database, when it was read."""
-        return self.latest.get((key, kind))
+    def latest_status(self, kind: OperationKind, key: DatabaseKey, region: str | None = None) -> LatestStatus | None:
+        """The latest backup or import status of a database (of one of its regions), when it was read."""
+        return self.latest.get((key, kind)) if region is None else self.region_latest.get((key, region))
 
     @classmethod
     def of(
@@ -96,7 +115,8 @@ class LiveAccount:
         *databases: LiveDatabase,
         latest: Mapping[tuple[DatabaseKey, OperationKind], LatestStatus] | None = None,
         tasks: Mapping[str, TaskSnapshot] | None = None,
+        region_latest: Mapping[tuple[DatabaseKey, str], LatestStatus] | None = None,
     ) -> LiveAccount:
         """Build an account from databases, keying each by (subscription, database)."""
         keyed = {(db.subscription, db.database): db for db in databases}
-        return cls(keyed, latest=latest or {}, tasks=tasks or {})
+        return cls(keyed, latest=latest or {}, tasks=tasks or {}, region_latest=region_latest or {})

@@ -65,10 +65,11 @@ class DatabaseRef:
     database: int
     tier: Tier
     live_name: str | None = None  # None: a plan file written before issue 12
+    active_active: bool = False  # as the refresh read it (`activeActiveRedis`); shown, for what an import does
 
     @classmethod
-    def of(cls, spec: DatabaseSpec, live_name: str | None = None) -> DatabaseRef:
-        return cls(spec.name, spec.subscription, spec.database, spec.tier, live_name)
+    def of(cls, spec: DatabaseSpec, live_name: str | None = None, *, active_active: bool = False) -> DatabaseRef:
+        return cls(spec.name, spec.subscription, spec.database, spec.tier, live_name, active_active)
 
     @property
     def path(self) -> str:
@@ -118,6 +119,51 @@ class SettingsUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionUpdate:
+    """One region's part of a `RegionalUpdate`, shown and checked like a `SettingsUpdate` under its own address
+    (`orders-aa.backup["us-east-1"]`)."""
+
+    address: str
+    region: str
+    before: Settings
+    after: Settings
+    fields: tuple[FieldChange, ...]
+    storage_type: str | None = None
+    risky: bool = False
+
+    @property
+    def kept_interval(self) -> str | None:
+        return self.before.interval if self.after.enabled and self.after.interval is None else None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionalUpdate:
+    """The backup settings of an Active-Active database's regions, brought to the manifest by one `PUT …/regions`
+    that carries only the regions that change (API-NOTES §2, §11). `regions` are in the order of the call."""
+
+    address: str  # `orders-aa.backup`
+    database: DatabaseRef
+    regions: tuple[RegionUpdate, ...]
+    call: ApiCall
+
+    action = Action.UPDATE
+    destructive = False
+
+    @property
+    def calls(self) -> tuple[ApiCall, ...]:
+        return (self.call,)
+
+    @property
+    def risky(self) -> bool:
+        """Switches some region's remote backup off."""
+        return any(region.risky for region in self.regions)
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(region.address for region in self.regions)
+
+
+@dataclass(frozen=True, slots=True)
 class OneShot:
     """An on-demand backup or an import, guarded by a receipt: it runs once, ever.
 
@@ -162,6 +208,11 @@ class OneShot:
         return _text(self.call.body, "adhocBackupPath")
 
     @property
+    def region(self) -> str | None:
+        """The region of an Active-Active database a backup is of (`regionName`); None: the whole database."""
+        return _text(self.call.body, "regionName")
+
+    @property
     def sources(self) -> tuple[str, ...]:
         found = (self.call.body or {}).get("importFromUri")
         return tuple(str(uri) for uri in found) if isinstance(found, tuple) else ()
@@ -199,7 +250,7 @@ class OwnerTag:
         return self.previous is not None
 
 
-Change = SettingsUpdate | OneShot | OwnerTag
+Change = SettingsUpdate | RegionalUpdate | OneShot | OwnerTag
 
 
 def _text(body: Mapping[str, Json] | None, key: str) -> str | None:

@@ -4,26 +4,31 @@ deepdiff (STYLE §1)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from deepdiff import DeepDiff
 
 from reconciler.core import normalise
-from reconciler.core.calls import fingerprint, is_backup, operation_calls, settings_call
+from reconciler.core.active_active import form_problem, regions_on
+from reconciler.core.calls import RegionWrite, fingerprint, is_backup, operation_calls, regions_call, settings_call
 from reconciler.core.confirmation import import_problem, switch_off_problem, where
 from reconciler.core.desired import (
+    BackupSettings,
     DatabaseSpec,
     Import,
     Manifest,
     OnDemandBackup,
     OperationKind,
     Tier,
+    base_address,
+    canonical_address,
     operation_address,
+    region_address,
     settings_address,
 )
 from reconciler.core.evidence import classify, edited_problem, unreadable_while_backup_off, unverifiable_backup_note
-from reconciler.core.live import LiveAccount, LiveDatabase
+from reconciler.core.live import LiveAccount, LiveBackup, LiveDatabase
 from reconciler.core.ownership import owner_address, owner_budget_note, ownership
 from reconciler.core.plan import (
     Change,
@@ -32,6 +37,8 @@ from reconciler.core.plan import (
     OneShot,
     Plan,
     PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
     SettingsUpdate,
     WarningKind,
 )
@@ -68,7 +75,7 @@ class _Collector:
 
 def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = None) -> Plan:
     """The API calls that bring the live account to the manifest, plus receipts needing attention."""
-    options = options or PlanOptions()
+    options = canonical(options or PlanOptions())
     out = _Collector(problems=_option_problems(desired, options))
     for spec in sorted(desired.databases, key=lambda spec: spec.name):
         if _selected(spec, options.targets):
@@ -81,21 +88,51 @@ def plan(desired: Manifest, live: LiveAccount, options: PlanOptions | None = Non
     return Plan(tuple(out.changes), tuple(out.warnings), live, tuple(out.observed))
 
 
+def canonical(options: PlanOptions) -> PlanOptions:
+    """Addresses with their region written one way: `orders-aa.backup[us-east-1]` (a shell took the quotes) is
+    `orders-aa.backup["us-east-1"]`. Every other option is kept as it is."""
+
+    def written_one_way(addresses: frozenset[str]) -> frozenset[str]:
+        return frozenset(canonical_address(a) for a in addresses)
+
+    return replace(
+        options,
+        targets=written_one_way(options.targets),
+        retry_failed=written_one_way(options.retry_failed),
+        retry_uncertain=written_one_way(options.retry_uncertain),
+    )
+
+
 def _option_problems(desired: Manifest, options: PlanOptions) -> list[str]:
     operations = {address for spec in desired.databases for address, _, _ in _operations(spec)}
+    # A `regions: all` backup has one address per live region, known only once the database is read: its region
+    # addresses are checked then (`_unknown_regions`).
+    every_region = {address for spec in desired.databases for address, _, op in _operations(spec) if _all_regions(op)}
     known = operations | {spec.name for spec in desired.databases}
-    known |= {settings_address(spec.name) for spec in desired.databases if spec.backup is not None}
+    known |= {settings_address(spec.name) for spec in desired.databases if spec.manages_backup}
+    known |= {region_address(s.name, r.region) for s in desired.databases for r in s.backup_regions or ()}
     known |= {owner_address(spec.name) for spec in desired.databases if desired.owner is not None}
+
+    def unknown(addresses: frozenset[str], among: set[str]) -> list[str]:
+        return sorted(
+            a for a in addresses if a not in among and not (a != base_address(a) and base_address(a) in every_region)
+        )
+
     problems = [
         f"--target {target}: no database or operation in the manifest has this name or address"
-        for target in sorted(options.targets - known)
+        + (_QUOTING if "[" in target else "")
+        for target in unknown(options.targets, known)
     ]
     for flag, addresses in (("--retry-failed", options.retry_failed), ("--retry-uncertain", options.retry_uncertain)):
         problems += [
             f"{flag} {address}: no on-demand backup or import in the manifest has this address"
-            for address in sorted(addresses - operations)
+            for address in unknown(addresses, operations)
         ]
     return problems
+
+
+def _all_regions(operation: Import | OnDemandBackup) -> bool:
+    return isinstance(operation, OnDemandBackup) and operation.all_regions
 
 
 def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
@@ -104,16 +141,28 @@ def selected(desired: Manifest, targets: frozenset[str]) -> Manifest:
     return replace(desired, databases=tuple(spec for spec in desired.databases if _selected(spec, targets)))
 
 
+_QUOTING = (
+    ' (a region is addressed as NAME.backup["REGION"] or NAME.backups.ID["REGION"], for a region under its '
+    "`backup.regions` or a backup with `region:` or `regions: all`; in a shell, quote the whole address: "
+    "--target 'orders-aa.backup[\"us-east-1\"]')"
+)
+
+
 def _selected(spec: DatabaseSpec, targets: frozenset[str]) -> bool:
     return not targets or any(t == spec.name or t.startswith(f"{spec.name}.") for t in targets)
 
 
 def _targeted(address: str, spec: DatabaseSpec, targets: frozenset[str]) -> bool:
-    return not targets or spec.name in targets or address in targets
+    """A region's backup is targeted by its own address, by its backup's (`orders-aa.backups.pre`: every region)
+    and by its database's."""
+    return not targets or spec.name in targets or address in targets or base_address(address) in targets
 
 
-def _operations(spec: DatabaseSpec) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
-    for kind, operation in spec.operations():
+def _operations(
+    spec: DatabaseSpec, regions: Sequence[str] | None = None
+) -> Iterable[tuple[str, OperationKind, Import | OnDemandBackup]]:
+    """With `regions` (an Active-Active database's, as read), a regional backup is one operation per region."""
+    for kind, operation in spec.operations(regions):
         yield operation_address(spec.name, kind, operation.id), kind, operation
 
 
@@ -123,7 +172,7 @@ def _plan_database(
     db = _find(spec, live, out)
     if db is None:
         return
-    ref = DatabaseRef.of(spec, live_name=db.name)
+    ref = DatabaseRef.of(spec, live_name=db.name, active_active=db.active_active)
     own = ownership(ref, db.tags, owner, takeover=options.takeover, observed=observed)
     if own.problem is not None:
         out.problems.append(own.problem)
@@ -147,11 +196,20 @@ def _plan_contents(
 ) -> None:
     """Its settings and one-shot operations; `owner_tag`: the plan writes an owner tag too (the tag budget)."""
     backup_on = db.backup.enabled
+    form = form_problem(spec, db, ref)
+    if form is not None:
+        out.problems.append(form)
+        return
     if spec.backup is not None and _targeted(settings_address(spec.name), spec, options.targets):
         update = _settings_change(spec, db, ref, out.problems)
         if update is not None:
             out.changes.append(update)
             backup_on = update.after.enabled
+    regional = None
+    if spec.backup_regions is not None:
+        regional = _regional_change(spec, db, ref, options.targets, out.problems)
+        if regional is not None:
+            out.changes.append(regional)
     if not spec.has_one_shot_operations:
         full = owner_budget_note(spec.name, db.tags) if owner_tag and db.tags is not None else None
         if full is not None:
@@ -164,13 +222,16 @@ def _plan_contents(
         )
         return
     out.problems.extend(db.receipts.problems)
-    unclaimed = [a for a, kind, op in _operations(spec) if db.receipts.get(kind, op.id) is None]
+    regions = None if db.regions is None else [region.region for region in db.regions]
+    operations = list(_operations(spec, regions))
+    out.problems.extend(_unknown_regions(spec, operations, options))
+    unclaimed = [a for a, kind, op in operations if db.receipts.get(kind, op.id) is None]
     planned = sum(1 for address in unclaimed if _targeted(address, spec, options.targets))
     note = budget_note(spec.name, db.tags, planned, owner_tag=owner_tag)
     if note is not None:
         out.warnings.append(PlanWarning(spec.name, WarningKind.TAG_BUDGET, note))
-    ctx = _Context(spec, ref, live, backup_on)
-    for address, kind, operation in _operations(spec):
+    ctx = _Context(spec, ref, live, backup_on, regions_on(db, regional))
+    for address, kind, operation in operations:
         if _targeted(address, spec, options.targets):
             _plan_operation(address, kind, operation, ctx, db.receipts.get(kind, operation.id), options, out)
 
@@ -202,8 +263,85 @@ def _settings_change(
     """Settings drift, compared field by field after normalisation; unmanaged fields never drift."""
     if spec.backup is None:
         return None
-    desired = normalise.from_desired(spec.backup, spec.tier)
+    address = settings_address(spec.name)
+    diff = _diff(address, spec, spec.backup, db.backup, ref, problems)
+    if diff is None:
+        return None
     current = normalise.from_live(db.backup, db.tier)
+    call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
+    return SettingsUpdate(address, ref, diff.before, diff.after, call, diff.fields, diff.storage_type, diff.risky)
+
+
+def _unknown_regions(
+    spec: DatabaseSpec, operations: list[tuple[str, OperationKind, Import | OnDemandBackup]], options: PlanOptions
+) -> list[str]:
+    """Region addresses of `regions: all` backups given to a flag, that name no region of the live database."""
+    every_region = {operation_address(spec.name, OperationKind.BACKUP, b.id) for b in spec.backups if b.all_regions}
+    found = {address for address, _, _ in operations}
+    asked = options.targets | options.retry_failed | options.retry_uncertain
+    return [
+        f"{address}: the database has no such region (its backups of every region: "
+        f"{', '.join(sorted(a for a in found if base_address(a) == base_address(address)))})"
+        for address in sorted(asked)
+        if base_address(address) in every_region and address != base_address(address) and address not in found
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Diff:
+    """One set of backup settings (a database's, or one region's) that differs from the live one."""
+
+    before: normalise.Settings
+    after: normalise.Settings
+    fields: tuple[FieldChange, ...]
+    storage_type: str | None
+    risky: bool
+
+
+def _regional_change(
+    spec: DatabaseSpec, db: LiveDatabase, ref: DatabaseRef, targets: frozenset[str], problems: list[str]
+) -> RegionalUpdate | None:
+    """Each region's drift on its own; one `PUT …/regions` for the regions that differ (and are targeted)."""
+    updates: list[RegionUpdate] = []
+    writes: list[RegionWrite] = []
+    for wanted in spec.backup_regions or ():
+        address = region_address(spec.name, wanted.region)
+        region = db.region(wanted.region)
+        if region is None:
+            names = ", ".join(r.region for r in db.regions or ()) or "none"
+            problems.append(
+                f"{address}: {where(ref)} has no region {wanted.region!r} (its regions: {names}) — fix the region's "
+                "name under `backup.regions`, or remove it"
+            )
+            continue
+        if targets and not ({spec.name, settings_address(spec.name), address} & targets):
+            continue
+        diff = _diff(address, spec, wanted.settings, region.backup, ref, problems)
+        if diff is not None:
+            kept = normalise.from_live(region.backup, Tier.PRO).interval
+            updates.append(RegionUpdate(address, wanted.region, *_fields_of(diff)))
+            writes.append(RegionWrite(wanted.region, wanted.settings, kept))
+    if not updates:
+        return None
+    return RegionalUpdate(settings_address(spec.name), ref, tuple(updates), regions_call(ref.path, writes))
+
+
+def _fields_of(diff: _Diff) -> tuple[normalise.Settings, normalise.Settings, tuple[FieldChange, ...], str | None, bool]:
+    return diff.before, diff.after, diff.fields, diff.storage_type, diff.risky
+
+
+def _diff(
+    address: str,
+    spec: DatabaseSpec,
+    settings: BackupSettings,
+    live: LiveBackup,
+    ref: DatabaseRef,
+    problems: list[str],
+) -> _Diff | None:
+    """Settings drift, compared field by field after normalisation (a region of an Active-Active database has the
+    Pro shape); unmanaged fields never drift."""
+    desired = normalise.from_desired(settings, spec.tier)
+    current = normalise.from_live(live, spec.tier)
     managed = desired.managed_fields()
     interval = desired.interval or current.interval
     before_cmp = _pick(normalise.comparable(current, interval=current.interval), managed)
@@ -213,25 +351,28 @@ def _settings_change(
         # DeepDiff takes about 200 µs (4.4 s of a 5.4 s plan at 20,000 databases, issue 16); it names the fields.
         return None
     changed = set(DeepDiff(before_cmp, after_cmp).affected_root_keys)
-    address = settings_address(spec.name)
-    found = _settings_problems(address, spec, desired, current, ref)
+    found = _settings_problems(address, spec, settings, desired, current, ref)
     if found:
         problems.extend(found)
         return None
     before = normalise.masked(current)
-    after = normalise.masked(replace(desired, path=spec.backup.path) if desired.path else desired)  # as written
+    after = normalise.masked(replace(desired, path=settings.path) if desired.path else desired)  # as written
     fields = tuple(
         FieldChange(name, getattr(before, name), getattr(after, name)) for name in normalise.FIELDS if name in changed
     )
-    storage_type = normalise.storage_type(spec.backup.path, spec.backup.storage_type) if desired.enabled else None
-    call = settings_call(spec.tier, ref.path, spec.backup, live_interval=current.interval)
+    storage_type = normalise.storage_type(settings.path, settings.storage_type) if desired.enabled else None
     # Pro `active: false` or Essentials `periodicBackupPath: ""`: no backups from now on (issue 12).
     risky = current.enabled and not desired.enabled
-    return SettingsUpdate(address, ref, before, after, call, fields, storage_type, risky)
+    return _Diff(before, after, fields, storage_type, risky)
 
 
 def _settings_problems(
-    address: str, spec: DatabaseSpec, desired: normalise.Settings, current: normalise.Settings, ref: DatabaseRef
+    address: str,
+    spec: DatabaseSpec,
+    settings: BackupSettings,
+    desired: normalise.Settings,
+    current: normalise.Settings,
+    ref: DatabaseRef,
 ) -> list[str]:
     """What stops a settings update: an interval to keep that is not there, or an unconfirmed switch-off."""
     if desired.enabled and spec.tier is Tier.PRO and desired.interval is None:
@@ -248,7 +389,7 @@ def _settings_problems(
                 f"{current.interval} — add `interval:` to its backup block, or remove time_utc"
             ]
     if current.enabled and not desired.enabled:
-        problem = switch_off_problem(address, spec, ref)
+        problem = switch_off_problem(address, spec, ref, settings.confirm)
         return [problem] if problem else []
     return []
 
@@ -263,6 +404,12 @@ class _Context:
     ref: DatabaseRef
     live: LiveAccount
     backup_on: bool  # after this plan's settings update, if any
+    regions_on: Mapping[str, bool]  # an Active-Active database's, after this plan's update of its regions
+
+    def destination_on(self, operation: Import | OnDemandBackup) -> bool:
+        """Backup is on where this operation backs up: its region's, or the database's."""
+        region = operation.region if isinstance(operation, OnDemandBackup) else None
+        return self.backup_on if region is None else self.regions_on.get(region, False)
 
 
 def _plan_operation(
@@ -277,14 +424,18 @@ def _plan_operation(
     calls = operation_calls(ctx.ref.path, operation)
     if receipt is not None and not _may_repeat(address, receipt, fingerprint(calls[-1]), ctx, options, out):
         return
-    if not ctx.backup_on and any(is_backup(call) and call.body is None for call in calls):
+    backup_on = ctx.destination_on(operation)
+    if not backup_on and any(is_backup(call) and not (call.body or {}).get("adhocBackupPath") for call in calls):
         # A backup to the configured destination, with none configured (API-NOTES §3).
         error = "DATABASE_BACKUP_DISABLED" if ctx.ref.tier is Tier.PRO else "DATABASE_BACKUP_NOT_CONFIGURED"
         what, fix = _NO_DESTINATION[kind]
+        region = operation.region if isinstance(operation, OnDemandBackup) else None
+        off, block = (
+            (f"in region {region} of", f"`backup.regions.{region}`") if region else ("on", "its `backup:` block")
+        )
         out.problems.append(
-            f"{address}: {what} needs a backup destination, but backup is off on this database "
-            f"and this plan does not switch it on (the API would answer {error}); "
-            f"enable backup in its `backup:` block{fix}"
+            f"{address}: {what} needs a backup destination, but backup is off {off} this database "
+            f"and this plan does not switch it on (the API would answer {error}); enable backup in {block}{fix}"
         )
         return
     if isinstance(operation, Import):
@@ -292,7 +443,7 @@ def _plan_operation(
         if problem is not None:
             out.problems.append(problem)
             return
-    if not ctx.backup_on and unreadable_while_backup_off(kind):  # it has a `path`, or it is a problem above
+    if not backup_on and unreadable_while_backup_off(kind):  # it has a `path`, or it is a problem above
         out.warnings.append(PlanWarning(address, WarningKind.UNVERIFIABLE, unverifiable_backup_note(address)))
     out.changes.append(OneShot(address, ctx.ref, kind, operation.id, calls, receipt))
 
@@ -321,7 +472,8 @@ def _may_repeat(
         return False
     key = (ctx.spec.subscription, ctx.spec.database)
     task = next((t for i, t in ctx.live.tasks.items() if i.lower() == receipt.task_id), None)
-    assessment = classify(receipt, address, latest=ctx.live.latest_status(receipt.kind, key), task=task)
+    latest = ctx.live.latest_status(receipt.kind, key, receipt.region)
+    assessment = classify(receipt, address, latest=latest, task=task)
     if (assessment.kind is WarningKind.FAILED and address in options.retry_failed) or (
         assessment.kind is WarningKind.UNCERTAIN and address in options.retry_uncertain
     ):

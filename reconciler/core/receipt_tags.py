@@ -6,6 +6,9 @@ lowercase letters, digits, spaces and `- _ . + @ :`, at most 30 tags a database 
 (Redis Software's cap; the Cloud one is unconfirmed). A receipt is written as
 
     key   rcr_<kind>_<id>                       e.g. rcr_import_seed-2026-11-20
+          rcr_backup_<id>@<region>              one region's backup of an Active-Active database (issue 19),
+                                                e.g. rcr_backup_pre-upgrade@eu-west-1; id and region together
+                                                at most 52 characters, so that the key stays within 64
     value v1 <phase> fp:<12 hex> at:<epoch s> [run:<8 hex>] [task:<task id>]
           e.g. v1 claimed fp:3f9a0c2b7d1e at:1764312600 run:0c1d2e3f task:5d1e7a8e-6b2c-4f7e-9a1d-2c3b4d5e6f70
 
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from reconciler.core.desired import OperationKind, operation_address
+from reconciler.core.desired import REGION_MARK, OperationKind, operation_address
 from reconciler.core.live import LiveTag
 from reconciler.errors import ReceiptError
 
@@ -61,7 +64,8 @@ TAGS_A_RUN_NEEDS = 2  # one claim in flight, plus one compact tag while compacti
 COMPACT_ENTRIES = 5  # "v1 done" + 5 × " i0123abcd:0123456789ab" = 122 characters
 NEAR_BUDGET = TAG_BUDGET - 5  # from here on the plan says so, and apply compacts done receipts
 
-_KEY = re.compile(r"^rcr([._])(import|backup)\1([a-z0-9][a-z0-9-]{0,39})$")
+# A regional backup (one region of an Active-Active database) is `<id>@<region>`; only today's key form holds one.
+_KEY = re.compile(r"^rcr([._])(import|backup)\1([a-z0-9][a-z0-9-]{0,39}(?:@[a-z0-9][a-z0-9-]{0,51})?)$")
 _COMPACT_KEY = re.compile(r"^rcr_done_[0-9a-f]{8}$")
 _VALUE = re.compile(
     r"^v1 (claimed|done|failed) fp:([0-9a-f]{12}) at:(\d{1,12})(?: run:([0-9a-f]{8}))?"
@@ -93,6 +97,11 @@ class Receipt:
     @property
     def key(self) -> str:
         return self.stored_as or tag_key(self.kind, self.op_id)
+
+    @property
+    def region(self) -> str | None:
+        """The region of an Active-Active database this backup's receipt is for; None: the whole database."""
+        return self.op_id.partition(REGION_MARK)[2] or None
 
     @property
     def compacted(self) -> bool:
@@ -131,10 +140,16 @@ class Receipts:
 
 
 def tag_key(kind: OperationKind, op_id: str) -> str:
-    key = f"{KEY_PREFIX}{kind.value}_{op_id}"
-    if len(key) > MAX_KEY_LENGTH or not ALLOWED.match(key):
+    if not fits(kind, op_id):
         raise ValueError(f"operation id {op_id!r} cannot form a receipt tag key")
-    return key
+    return f"{KEY_PREFIX}{kind.value}_{op_id}"
+
+
+def fits(kind: OperationKind, op_id: str) -> bool:
+    """A receipt of this operation has a key within the tag rules (a regional id may not: its region is the
+    API's)."""
+    key = f"{KEY_PREFIX}{kind.value}_{op_id}"
+    return len(key) <= MAX_KEY_LENGTH and ALLOWED.match(key) is not None and _KEY.match(key) is not None
 
 
 def keys_of(kind: OperationKind, op_id: str) -> tuple[str, str]:
@@ -184,6 +199,13 @@ def decode(tag: LiveTag, database_name: str) -> Receipt | None:
             ]
         )
     kind, op_id = OperationKind(key.group(2)), key.group(3)
+    if REGION_MARK in op_id and (key.group(1) == "." or kind is not OperationKind.BACKUP):
+        raise ReceiptError(
+            [
+                f"{database_name}: tag {tag.key!r} looks like a receipt but only today's backup receipts "
+                "name a region; it was not written by this tool version, fix or delete it"
+            ]
+        )
     address = operation_address(database_name, kind, op_id)
     value = _VALUE.match(tag.value)
     if value is None:

@@ -14,7 +14,7 @@ from enum import Enum
 
 from reconciler.core.desired import Manifest
 from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Change, OneShot, OwnerTag, Plan
+from reconciler.core.plan import Change, OneShot, OwnerTag, Plan, RegionalUpdate
 from reconciler.core.planner import PlanOptions, plan
 from reconciler.core.receipt_tags import Phase
 
@@ -22,7 +22,9 @@ from reconciler.core.receipt_tags import Phase
 def recheck_options(saved: Plan, *, observe_all: bool = False) -> PlanOptions:
     """The saved plan's own addresses, retrying the receipts it replaces; `observe_all` as the plan was made
     (`plan --observe`) or as apply is told now (`apply --observe`)."""
-    addresses = {c.address for c in saved.changes} | {w.address for w in saved.settlements}
+    # A regional update is re-made for the regions it changes, not for every region of its database.
+    addresses = {a for c in saved.changes for a in (c.addresses if isinstance(c, RegionalUpdate) else (c.address,))}
+    addresses |= {w.address for w in saved.settlements}
     replaced = {c.address: c.replaces.phase for c in saved.changes if isinstance(c, OneShot) and c.replaces}
     takeover = any(isinstance(c, OwnerTag) and c.takeover for c in saved.changes)
     return PlanOptions(
@@ -74,6 +76,8 @@ def _before(change: Change) -> object:
         return None if change.replaces is None else _values(change.replaces)
     if isinstance(change, OwnerTag):
         return {"owner": change.previous}
+    if isinstance(change, RegionalUpdate):
+        return {region.region: _values(region.before) for region in change.regions}
     return _values(change.before)
 
 

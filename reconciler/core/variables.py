@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core.calls import operation_calls, variables
-from reconciler.core.desired import DatabaseSpec, Manifest, operation_address, settings_address
+from reconciler.core.desired import (
+    DatabaseSpec,
+    Manifest,
+    base_address,
+    canonical_address,
+    operation_address,
+    region_address,
+    settings_address,
+)
 from reconciler.core.plan import Plan
 from reconciler.core.uris import references
 from reconciler.errors import ReconcilerError
@@ -34,9 +42,10 @@ def needed_variables(manifest: Manifest, targets: frozenset[str] = frozenset()) 
     """The variables the manifest's URIs reference, each with the addresses that need it, sorted by name.
     `targets` are addresses or database names, as `--target` takes them (empty: everything)."""
     needed: dict[str, list[str]] = {}
+    targets = frozenset(canonical_address(target) for target in targets)
     for spec in manifest.databases:
         for address, uris in _uris(spec):
-            if not targets or spec.name in targets or address in targets:
+            if not targets or spec.name in targets or address in targets or base_address(address) in targets:
                 _need(needed, (name for uri in uris for name in references(uri)), address)
     return dict(sorted(needed.items()))
 
@@ -46,6 +55,9 @@ def _uris(spec: DatabaseSpec) -> Iterator[tuple[str, list[str]]]:
     if spec.backup is not None:
         path = spec.backup.path if spec.backup.enabled else None
         yield settings_address(spec.name), [path] if path else []
+    for region in spec.backup_regions or ():
+        path = region.settings.path if region.settings.enabled else None
+        yield region_address(spec.name, region.region), [path] if path else []
     for kind, operation in spec.operations():
         calls = operation_calls("", operation)  # the path plays no part: only bodies hold URIs
         yield operation_address(spec.name, kind, operation.id), [text for call in calls for text in call.strings()]

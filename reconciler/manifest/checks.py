@@ -141,13 +141,33 @@ class _DatabaseChecker:
 
     def problems(self) -> list[Problem]:
         backup = self.entry.get("backup")
-        if isinstance(backup, dict):
+        if isinstance(backup, dict) and isinstance(backup.get("regions"), dict):
+            self._regions(backup, (*self.path, "backup"))
+        elif isinstance(backup, dict):
             self._backup(backup, (*self.path, "backup"))
         self._operations()
         return self.found
 
     def _report(self, path: JsonPath, message: str, *, of_key: bool = False) -> None:
         self.found.append(Problem(self.document.position(path, of_key=of_key), f"{dotted(path)}: {message}"))
+
+    def _regions(self, block: dict[str, Any], path: JsonPath) -> None:
+        """An Active-Active database's settings live per region (API-NOTES §11): nothing beside `regions`."""
+        for key in sorted(set(block) - {"regions"}):
+            self._report(
+                (*path, key),
+                "`regions` stands alone in a backup block — move this setting under each region it applies to",
+                of_key=True,
+            )
+        if self.entry.get("tier") == "essentials":
+            self._report(
+                (*path, "regions"),
+                "Essentials databases are never Active-Active — write the backup settings without `regions`",
+                of_key=True,
+            )
+        for region, settings in block["regions"].items():
+            if isinstance(settings, dict):
+                self._backup(settings, (*path, "regions", region))
 
     def _backup(self, block: dict[str, Any], path: JsonPath) -> None:
         if block.get("enabled", True) is False:
@@ -238,6 +258,12 @@ class _DatabaseChecker:
                 if kind == "backups":
                     if isinstance(item.get("path"), str):
                         self._uri((*path, "path"), item["path"], BACKUP_STORAGE_TYPES, None)
+                    if "region" in item and "regions" in item:
+                        self._report(
+                            (*path, "regions"),
+                            "`region` names one region and `regions: all` every one — keep one of them",
+                            of_key=True,
+                        )
                 else:
                     self._import(item, path)
 

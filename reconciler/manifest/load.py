@@ -21,6 +21,7 @@ from reconciler.core.desired import (
     Manifest,
     OnDemandBackup,
     Position,
+    RegionBackup,
     Tier,
 )
 from reconciler.core.durations import parse_duration
@@ -190,19 +191,25 @@ def _digest(contents: Iterable[bytes]) -> str:
 def _build(document: YamlDocument, index: int) -> DatabaseSpec:
     entry: dict[str, Any] = document.data["databases"][index]
     backup = entry.get("backup")
+    regions = backup.get("regions") if backup is not None else None
     return DatabaseSpec(
         name=entry["name"],
         subscription=entry["subscription"],
         database=entry["database"],
         tier=Tier(entry.get("tier", "pro")),
         protected=bool(entry.get("protected", False)),
-        backup=_build_backup(backup) if backup is not None else None,
-        backups=tuple(OnDemandBackup(id=b["id"], path=b.get("path")) for b in entry.get("backups") or []),
+        backup=_build_backup(backup) if backup is not None and regions is None else None,
+        backups=tuple(_build_on_demand(b) for b in entry.get("backups") or []),
         imports=tuple(_build_import(i) for i in entry.get("imports") or []),
         position=document.position(("databases", index)),
         check=bool(entry.get("check", True)),
         observe=entry.get("mode") == "observe",
+        backup_regions=None if regions is None else _build_regions(regions),
     )
+
+
+def _build_regions(regions: dict[str, Any]) -> tuple[RegionBackup, ...]:
+    return tuple(RegionBackup(region, _build_backup(block)) for region, block in regions.items())
 
 
 def _build_backup(block: dict[str, Any]) -> BackupSettings:
@@ -215,6 +222,12 @@ def _build_backup(block: dict[str, Any]) -> BackupSettings:
         time_utc=block.get("time_utc"),
         confirm=block.get("confirm"),
         max_age=parse_duration(block["max_age"]) if "max_age" in block else None,
+    )
+
+
+def _build_on_demand(block: dict[str, Any]) -> OnDemandBackup:
+    return OnDemandBackup(
+        id=block["id"], path=block.get("path"), region=block.get("region"), all_regions=block.get("regions") == "all"
     )
 
 

@@ -22,6 +22,11 @@ _HINTS = {
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "max_age": "write days, hours and minutes in that order, such as 26h, 2d, 90m or 1d12h",
     "owner": "use " + OWNER_RULE,
+    # A region's name, as a key of `backup.regions` (propertyNames) or as a backup's `region:`.
+    "regions": "name a region as Redis Cloud reports it (crdbDatabases[].region): lowercase letters, digits and '-', "
+    "e.g. us-east-1",
+    "region": "name a region as Redis Cloud reports it (crdbDatabases[].region): lowercase letters, digits and '-', "
+    "e.g. us-east-1",
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {

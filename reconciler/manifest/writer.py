@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.core.desired import BackupSettings
 from reconciler.core.discovery import Entry
 from reconciler.core.normalise import TWELVE_HOURS
 
@@ -82,22 +83,33 @@ def _entry_lines(entry: Entry) -> list[str]:
         f"    database: {found.database}",
         f"    tier: {found.tier.value}",
     ]
-    backup = entry.backup
-    if backup is not None:
+    if entry.backup is not None:
         lines.append("    backup:")
-        if not backup.enabled:
-            lines.append("      enabled: false")
-        if backup.path is not None:
-            lines.append(f"      path: {_scalar(backup.path)}")
-        if backup.interval is not None:
-            lines.append(f"      interval: {backup.interval}")
-        if backup.time_utc is not None:
-            twin = _twelve_hours_later(backup.time_utc) if backup.interval == TWELVE_HOURS else None
-            same = f"  # or {_quoted(twin)}: Redis Cloud reads a 12-hourly time back as the morning one" if twin else ""
-            lines.append(f"      time_utc: {_quoted(backup.time_utc)}{same}")
-    if entry.variable is not None:
-        lines.append(f"    # {entry.variable.name}: set it to the credential the live destination holds, before plan.")
+        lines.extend(_settings_lines(entry.backup, "      "))
+    elif entry.regions:
+        lines.append("    backup:  # Active-Active: each region's own settings")
+        lines.append("      regions:")
+        for region in entry.regions:
+            lines.append(f"        {_scalar(region.region)}:")
+            lines.extend(_settings_lines(region.settings, "          "))
+    for variable in entry.variables:
+        lines.append(f"    # {variable.name}: set it to the credential the live destination holds, before plan.")
     lines.extend(f"    # {note}" for note in entry.notes)
+    return lines
+
+
+def _settings_lines(backup: BackupSettings, indent: str) -> list[str]:
+    lines = []
+    if not backup.enabled:
+        lines.append(f"{indent}enabled: false")
+    if backup.path is not None:
+        lines.append(f"{indent}path: {_scalar(backup.path)}")
+    if backup.interval is not None:
+        lines.append(f"{indent}interval: {backup.interval}")
+    if backup.time_utc is not None:
+        twin = _twelve_hours_later(backup.time_utc) if backup.interval == TWELVE_HOURS else None
+        same = f"  # or {_quoted(twin)}: Redis Cloud reads a 12-hourly time back as the morning one" if twin else ""
+        lines.append(f"{indent}time_utc: {_quoted(backup.time_utc)}{same}")
     return lines
 
 

@@ -20,6 +20,8 @@ from reconciler.core.plan import (
     OneShot,
     OwnerTag,
     PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
     SettingsUpdate,
     WarningKind,
 )
@@ -45,9 +47,12 @@ def change_document(change: Change) -> dict[str, Any]:
     }
     if isinstance(change, SettingsUpdate):
         data["before"] = _settings_document(change.before)
-        data["after"] = _settings_document(change.after, managed_only=True)
-        if change.storage_type is not None:
-            data["after"]["storage_type"] = change.storage_type
+        data["after"] = _after_document(change)
+    elif isinstance(change, RegionalUpdate):
+        # Per region, under its own address: `before` and `after` are keyed by region name, in the call's order.
+        data["before"] = {region.region: _settings_document(region.before) for region in change.regions}
+        data["after"] = {region.region: _after_document(region) for region in change.regions}
+        data["regions"] = [_region_document(region) for region in change.regions]
     elif isinstance(change, OwnerTag):
         data["before"] = {"owner": change.previous}  # not None: a takeover (`--takeover`), as reviewed
         data["after"] = {"owner": change.owner}
@@ -63,6 +68,22 @@ def change_document(change: Change) -> dict[str, Any]:
     return data
 
 
+def _after_document(change: SettingsUpdate | RegionUpdate) -> dict[str, Any]:
+    after = _settings_document(change.after, managed_only=True)
+    if change.storage_type is not None:
+        after["storage_type"] = change.storage_type
+    return after
+
+
+def _region_document(region: RegionUpdate) -> dict[str, Any]:
+    return {
+        "address": region.address,
+        "region": region.region,
+        "risky": region.risky,
+        "fields": [{"field": f.field, "before": f.before, "after": f.after} for f in region.fields],
+    }
+
+
 def _database_document(ref: DatabaseRef) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": ref.name,
@@ -72,6 +93,8 @@ def _database_document(ref: DatabaseRef) -> dict[str, Any]:
     }
     if ref.live_name is not None:
         data["live_name"] = ref.live_name
+    if ref.active_active:
+        data["active_active"] = True  # written only when true: older plan files read as single-region
     return data
 
 
@@ -102,7 +125,8 @@ def _operation_document(change: OneShot) -> dict[str, Any]:
             "backup_first": change.backup_first,
             "fingerprint": change.fingerprint,
         }
-    return {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
+    document = {"id": change.op_id, "path": change.target and mask(change.target), "fingerprint": change.fingerprint}
+    return document | ({"region": change.region} if change.region is not None else {})
 
 
 def warning_document(warning: PlanWarning) -> dict[str, Any]:
@@ -127,11 +151,11 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
         change = OwnerTag(
             str(item["address"]), ref, str(item["after"]["owner"]), _text(item["before"]["owner"]), calls[0]
         )
+    elif action is Action.UPDATE and "regions" in item:
+        change = RegionalUpdate(str(item["address"]), ref, _regions(item), calls[0])
     elif action is Action.UPDATE:
         before, after = item["before"], item["after"]
-        fields = tuple(
-            FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())
-        )
+        fields = _field_changes(item)
         change = SettingsUpdate(
             str(item["address"]),
             ref,
@@ -156,6 +180,28 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
     return change
 
 
+def _regions(item: Mapping[str, Any]) -> tuple[RegionUpdate, ...]:
+    before, after = item["before"], item["after"]
+    return tuple(
+        RegionUpdate(
+            str(region["address"]),
+            str(region["region"]),
+            _settings(before[region["region"]]),
+            _settings(after[region["region"]]),
+            _field_changes(region),
+            _text(after[region["region"]].get("storage_type")),
+            bool(region["risky"]),
+        )
+        for region in _list(item, "regions")
+    )
+
+
+def _field_changes(item: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    return tuple(
+        FieldChange(str(f["field"]), _setting(f["before"]), _setting(f["after"])) for f in item.get("fields", ())
+    )
+
+
 def _calls(item: Mapping[str, Any], ref: DatabaseRef, calls_kept: bool) -> tuple[ApiCall, ...]:
     if not calls_kept and "calls" not in item:
         request = item["after"]["request"]
@@ -175,6 +221,7 @@ def _ref(db: Mapping[str, Any]) -> DatabaseRef:
         _id(db["database"]),
         Tier(db["tier"]),
         None if live_name is None else str(live_name),
+        db.get("active_active") is True,
     )
 
 

@@ -3,6 +3,7 @@ under its address still has the fingerprint it was claimed with. Pure: the comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypedDict
 
 from reconciler.core.calls import database_path, fingerprint, operation_call
@@ -23,9 +24,11 @@ class ReceiptRow(TypedDict):
     adopted: bool  # recorded by hand (`receipts adopt`), not run by this tool
 
 
-def receipt_row(spec: DatabaseSpec, receipt: Receipt) -> ReceiptRow:
+def receipt_row(spec: DatabaseSpec, receipt: Receipt, regions: Sequence[str] | None = None) -> ReceiptRow:
+    """`regions`: the live ones of an Active-Active database, which a `regions: all` backup is one operation per."""
     where = database_path(spec.tier, spec.subscription, spec.database)
-    operation = next((op for kind, op in spec.operations() if (kind, op.id) == (receipt.kind, receipt.op_id)), None)
+    operations = spec.operations(regions)
+    operation = next((op for kind, op in operations if (kind, op.id) == (receipt.kind, receipt.op_id)), None)
     matches = None if operation is None else fingerprint(operation_call(where, operation)) == receipt.fingerprint
     return {
         "address": operation_address(spec.name, receipt.kind, receipt.op_id),

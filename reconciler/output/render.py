@@ -23,6 +23,8 @@ from reconciler.core.plan import (
     OwnerTag,
     Plan,
     PlanWarning,
+    RegionalUpdate,
+    RegionUpdate,
     SettingsUpdate,
     WarningKind,
 )
@@ -45,6 +47,14 @@ ADOPT_HINT = (
     "(adopted) instead, and shows what it would record first.\n"
 )
 OBSERVED = "Observed only, never applied (mode: observe, or --observe):"
+# Issue 19: the Cloud spec says an import removes all existing data (API-NOTES §4: the POST …/import description);
+# Redis Software documents that an import into an Active-Active database merges into it. Neither is confirmed for
+# Redis Cloud Active-Active, so the plan says exactly that, and still treats the import as destructive.
+ACTIVE_ACTIVE_IMPORT = (
+    "will be imported once into an Active-Active database (database-wide, every region): whether it REPLACES ALL "
+    "DATA or MERGES into it is unclear (the Redis Cloud API spec says an import removes all existing data; the "
+    "Redis Software docs say an Active-Active import merges) — treat it as replacing"
+)
 
 
 def render_text(plan: Plan, stream: IO[str], *, color: bool) -> None:
@@ -106,10 +116,19 @@ def _observed(warnings: Iterable[PlanWarning]) -> list[PlanWarning]:
     return [w for w in warnings if w.observed]
 
 
-def _verb(change: Change, *, observed: bool) -> str:
+def _verb(change: Change, *, observed: bool = False) -> str:
     """An observed change is what apply would do, were the database managed."""
-    verb = _VERBS[change.action]
+    verb = _what_it_does(change)
     return verb.replace("will be", "would be", 1) + " (observed only)" if observed else verb
+
+
+def _what_it_does(change: Change) -> str:
+    if change.action is Action.IMPORT and change.database.active_active:
+        return ACTIVE_ACTIVE_IMPORT
+    if isinstance(change, RegionalUpdate):
+        count = len(change.regions)
+        return f"will be updated in {count} region{'s' * (count != 1)}" + (" by one request" if count > 1 else "")
+    return _VERBS[change.action]
 
 
 def _change_heading(change: Change, *, observed: bool = False) -> Text:
@@ -139,20 +158,36 @@ def _change_details(change: Change, show: Callable[[Any], str] | None = None, ar
     """`field: before -> after` for updates; what will be sent for one-shots. `show` formats values."""
     show = show or _show
     if isinstance(change, SettingsUpdate):
-        lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
-        if change.kept_interval:
-            kept = show(change.kept_interval)
-            lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
-        return lines
+        return _settings_lines(change, show, arrow)
+    if isinstance(change, RegionalUpdate):
+        # Each line names its region's own address, so that a line read alone (a PR comment, a grep) says where.
+        return [f"{region.address} {line}" for region in change.regions for line in _region_lines(region, show, arrow)]
     if isinstance(change, OwnerTag):
         return [f"owner: {show(change.previous)} {arrow} {show(change.owner)} (tag {OWNER_KEY})"]
     return _operation_details(change, show)
 
 
+def _settings_lines(change: SettingsUpdate | RegionUpdate, show: Callable[[Any], str], arrow: str) -> list[str]:
+    lines = [f"{f.field}: {show(f.before)} {arrow} {show(f.after)}" for f in change.fields]
+    if change.kept_interval:
+        kept = show(change.kept_interval)
+        lines.append(f"interval: {kept} (unchanged: not in the manifest, the live interval is sent)")
+    return lines
+
+
+def _region_lines(region: RegionUpdate, show: Callable[[Any], str], arrow: str) -> list[str]:
+    return _settings_lines(region, show, arrow) + ([RISKY] if region.risky else [])
+
+
 def _operation_details(change: OneShot, show: Callable[[Any], str]) -> list[str]:
     lines = []
     if change.action is Action.BACKUP:
-        lines.append(f"to: {show(change.target)}" if change.target else "to: the configured destination")
+        # Each region of an Active-Active database is backed up on its own, to its own destination.
+        region = f"region {show(change.region)}" if change.region is not None else None
+        if change.target:
+            lines.append(f"to: {show(change.target)}" + (f" ({region})" if region else ""))
+        else:
+            lines.append("to: the configured destination" + (f" of {region}" if region else ""))
     else:
         lines += [f"from: {show(uri)}" for uri in change.sources]
         lines.append(f"source_type: {show(change.source_type)}")
@@ -302,6 +337,11 @@ def _destructive_block(changes: Iterable[Change], where: str) -> list[_Section]:
     )
     items = tuple(
         f"> - `{_code(c.address)}` into {_md_where(c.database)} from {', '.join(_code_span(u) for u in c.sources)}"
+        + (
+            " (an Active-Active database: replace or merge is unclear, treat it as replacing)"
+            if c.database.active_active
+            else ""
+        )
         for c in destructive
         if isinstance(c, OneShot)
     )
@@ -320,7 +360,13 @@ def _risky_block(changes: Iterable[Change]) -> list[_Section]:
         f"> [!CAUTION]\n> **{len(risky)} database{'s' * (len(risky) != 1)} will stop backing up**: "
         "remote backup is switched off."
     )
-    items = tuple(f"> - `{_code(c.address)}` on {_md_where(c.database)}" for c in risky)
+    items = tuple(
+        f"> - `{_code(address)}` on {_md_where(c.database)}"
+        for c in risky
+        for address in (
+            tuple(r.address for r in c.regions if r.risky) if isinstance(c, RegionalUpdate) else (c.address,)
+        )
+    )
     return [_Section((head,), items, ("",), lambda n, more: f"> - **{n} {more}not shown**.", pinned=True)]
 
 
@@ -372,7 +418,7 @@ def _database_block(name: str, changes: Sequence[Change]) -> _Section:
     head = f"<details><summary><code>{name}</code> on {_html_where(changes[0].database)}: {counts}</summary>\n"
     items = []
     for change in changes:
-        verb = _VERBS[change.action] + (f", **{RISKY}**" if change.risky else "")
+        verb = _verb(change) + (f", **{RISKY}**" if change.risky else "")
         verb += f", **{TAKEOVER}**" if isinstance(change, OwnerTag) and change.takeover else ""
         lines = [f"- `{SYMBOLS[change.action]}` `{_code(change.address)}` {verb}"]
         lines += [f"  - {detail}" for detail in _change_details(change, _code_span, "→")]

@@ -7,10 +7,11 @@ the path is masked; a status value keeps the API's own word beside what it means
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NotRequired, TypedDict
 
-from reconciler.core.desired import DatabaseSpec
-from reconciler.core.live import LatestStatus, LiveDatabase
+from reconciler.core.desired import DatabaseSpec, Tier, region_address
+from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase
 from reconciler.core.normalise import from_live
 from reconciler.core.statuses import meaning
 from reconciler.core.uris import mask
@@ -31,6 +32,15 @@ class LatestView(TypedDict):
     error: str | None  # the status task itself failed, e.g. DATABASE_BACKUP_DISABLED
 
 
+class RegionView(TypedDict):
+    """One region of an Active-Active database: its own settings and its own last backup."""
+
+    address: str  # orders-aa.backup["us-east-1"]
+    region: str
+    backup: BackupView
+    last_backup: LatestView
+
+
 class StatusRow(TypedDict):
     name: str
     tier: str
@@ -38,26 +48,46 @@ class StatusRow(TypedDict):
     database: int
     error: NotRequired[str]  # the database is not there; nothing below is then set
     status: NotRequired[str]
-    backup: NotRequired[BackupView]
+    backup: NotRequired[BackupView]  # not for an Active-Active database: it has none of its own
     last_backup: NotRequired[LatestView]
-    last_import: NotRequired[LatestView]
+    regions: NotRequired[list[RegionView]]  # an Active-Active database's, in the API's order
+    last_import: NotRequired[LatestView]  # database-wide, also on Active-Active databases (API-NOTES §4)
 
 
 def status_row(
-    spec: DatabaseSpec, live: LiveDatabase, last_backup: LatestStatus, last_import: LatestStatus
+    spec: DatabaseSpec,
+    live: LiveDatabase,
+    last_backup: LatestStatus | Sequence[LatestStatus],
+    last_import: LatestStatus,
 ) -> StatusRow:
-    settings = from_live(live.backup, live.tier)
+    """`last_backup`: one status, or for an Active-Active database one per region of `live.regions`, in order."""
     row = _identity(spec)
     row["status"] = live.status
-    row["backup"] = {
+    if live.regions is not None and not isinstance(last_backup, LatestStatus):
+        row["regions"] = [
+            {
+                "address": region_address(spec.name, region.region),
+                "region": region.region,
+                "backup": _backup_view(region.backup, Tier.PRO),
+                "last_backup": _latest(latest),
+            }
+            for region, latest in zip(live.regions, last_backup, strict=True)
+        ]
+    elif isinstance(last_backup, LatestStatus):
+        row["backup"] = _backup_view(live.backup, live.tier)
+        row["last_backup"] = _latest(last_backup)
+    row["last_import"] = _latest(last_import)
+    return row
+
+
+def _backup_view(backup: LiveBackup, tier: Tier) -> BackupView:
+    settings = from_live(backup, tier)
+    return {
         "enabled": settings.enabled,
         "path": mask(settings.path) if settings.path else None,
         "interval": settings.interval,
         "time_utc": settings.time_utc,
     }
-    row["last_backup"] = _latest(last_backup)
-    row["last_import"] = _latest(last_import)
-    return row
 
 
 def missing_row(spec: DatabaseSpec) -> StatusRow:

@@ -6,7 +6,7 @@ from reconciler.sandbox.context import Answer, Context, Params
 from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.lifecycle import status_at
 from reconciler.sandbox.problems import ApiProblem
-from reconciler.sandbox.state import Database, JsonObject, Subscription, Tier
+from reconciler.sandbox.state import Database, JsonObject, StoredBackup, Subscription, Tier
 from reconciler.sandbox.timings import iso_utc
 
 ACTIVATED_ON = 1_700_000_000.0  # a fixed, harmless creation time for every emulated database
@@ -21,9 +21,9 @@ def reported_time(interval: str, time_utc: str) -> str:
     return f"{hour - 12:02d}{time_utc[2:]}" if hour >= 12 else time_utc
 
 
-def pro_backup(database: Database) -> JsonObject:
-    """Go `databases.Backup` (API-NOTES §1); storage type is never returned, `destination` only when enabled."""
-    stored = database["backup"]
+def pro_backup(stored: StoredBackup) -> JsonObject:
+    """Go `databases.Backup` (API-NOTES §1), also each Active-Active region's; storage type is never returned,
+    `destination` only when enabled."""
     if not stored["enabled"]:
         return {"enableRemoteBackup": False, "interval": "", "timeUTC": ""}
     return {
@@ -92,10 +92,25 @@ def database_shape(ctx: Context, tier: Tier, database: Database, *, with_backup:
         "alerts": [],
     }
     data_hooks.dress_database(shape, database["id"], with_password=False)  # issue 14: the local server
-    if with_backup:
-        shape["backup"] = pro_backup(database) if tier == "pro" else essentials_backup(database)
+    if "regions" in database:
+        # Active-Active (API-NOTES §1, §11; GO-T active_active_database_test.go): `activeActiveRedis` and one
+        # `crdbDatabases` element per region, each with its own backup; no database-wide backup object.
+        shape["activeActiveRedis"] = True
+        shape["crdbDatabases"] = [
+            _crdb_region(name, stored, with_backup) for name, stored in database["regions"].items()
+        ]
+    elif with_backup:
+        shape["backup"] = pro_backup(database["backup"]) if tier == "pro" else essentials_backup(database)
     shape["links"] = [{"rel": "self", "href": _database_href(ctx, tier, database), "type": "GET"}]
     return shape
+
+
+def _crdb_region(name: str, stored: StoredBackup, with_backup: bool) -> JsonObject:
+    """A `crdbDatabases` element (Go `CrdbDatabase`): the fields a reconciler reads, and harmless others."""
+    region: JsonObject = {"provider": "AWS", "region": name, "dataPersistence": "snapshot-every-1-hour", "alerts": []}
+    if with_backup:
+        region["backup"] = pro_backup(stored)
+    return region
 
 
 def get_database(ctx: Context, params: Params) -> Answer:
@@ -140,8 +155,7 @@ def list_subscriptions(ctx: Context, params: Params) -> Answer:
     for sub in ctx.world["subscriptions"]:
         if sub["tier"] != params.tier:
             continue
-        count = sum(1 for db in ctx.world["databases"] if db["subscription_id"] == sub["id"])
-        items.append(_subscription_shape(sub, count))
+        items.append(_subscription_shape(ctx, sub))
     links = [{"rel": "self", "href": _self_href(ctx), "type": "GET"}]
     return 200, {"accountId": ctx.world["account_id"], "subscriptions": items, "links": links}
 
@@ -150,8 +164,7 @@ def get_subscription(ctx: Context, params: Params) -> Answer:
     """`GET /subscriptions/{id}` (OpenAPI `Subscription`) and `GET /fixed/subscriptions/{id}` (`FixedSubscription`):
     the list item's fields plus the rest of each schema's example, with harmless values."""
     sub = ctx.subscription(params.tier, params.subscription_id)
-    count = sum(1 for db in ctx.world["databases"] if db["subscription_id"] == sub["id"])
-    shape = _subscription_shape(sub, count)
+    shape = _subscription_shape(ctx, sub)
     shape |= {"paymentMethodId": 1, "paymentMethodType": "credit-card"}
     if sub["tier"] == "pro":
         region = {
@@ -187,10 +200,13 @@ def get_subscription(ctx: Context, params: Params) -> Answer:
     return 200, shape
 
 
-def _subscription_shape(sub: Subscription, number_of_databases: int) -> JsonObject:
+def _subscription_shape(ctx: Context, sub: Subscription) -> JsonObject:
+    databases = [db for db in ctx.world["databases"] if db["subscription_id"] == sub["id"]]
     shape: JsonObject = {"id": sub["id"], "name": sub["name"], "status": sub["status"]}
     if sub["tier"] == "pro":
-        shape |= {"deploymentType": "single-region", "memoryStorage": "ram", "numberOfDatabases": number_of_databases}
+        # Active-Active is a property of the subscription in Redis Cloud: one of its databases makes it so here.
+        deployment = "active-active" if any("regions" in db for db in databases) else "single-region"
+        shape |= {"deploymentType": deployment, "memoryStorage": "ram", "numberOfDatabases": len(databases)}
     else:
         shape |= {"planName": "Standard 250MB", "provider": "AWS", "region": "us-east-1", "maximumDatabases": 4}
         shape |= {"supportInstantAndDailyBackups": True}

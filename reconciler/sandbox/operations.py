@@ -31,12 +31,17 @@ def running_backups(world: WorldData, subscription_id: int, at: float) -> list[B
     ]
 
 
-def backup_status_at(world: WorldData, database_id: int, at: float) -> JsonObject:
+def backup_status_at(world: WorldData, database_id: int, at: float, *, region: str | None = None) -> JsonObject:
     """`{status, lastBackupTime, failureReason}` as of `at`; `{}` when never backed up (seen on Pro, API-NOTES §3).
 
-    UNCONFIRMED (API-NOTES §3): `lastBackupTime` is the time the backup finished.
+    UNCONFIRMED (API-NOTES §3): `lastBackupTime` is the time the backup finished. Of an Active-Active database,
+    one region's backups (each region is backed up separately).
     """
-    runs = [r for r in world["backup_runs"] if r["database_id"] == database_id and r["started"] <= at]
+    runs = [
+        r
+        for r in world["backup_runs"]
+        if r["database_id"] == database_id and r["started"] <= at and r.get("region") == region
+    ]
     if not runs:
         return {}
     latest = max(runs, key=lambda r: r["started"])

@@ -8,7 +8,7 @@ from reconciler.sandbox.context import Answer, Context, Params
 from reconciler.sandbox.data import hooks as data_hooks
 from reconciler.sandbox.operations import running_backups
 from reconciler.sandbox.problems import ApiProblem, error_object
-from reconciler.sandbox.state import Database, ImportRun
+from reconciler.sandbox.state import BackupRun, Database, Effect, ImportRun
 from reconciler.sandbox.storage import IMPORT_SCHEMES, storage_type_for, uri_has_scheme
 
 BACKUP = "databaseBackupRequest"
@@ -23,17 +23,16 @@ def post_backup(ctx: Context, params: Params) -> Answer:
     refused = ctx.refuse_unless_active(BACKUP, database)
     if refused is not None:
         return refused
-    if params.tier == "pro" and body.get("regionName"):
-        return ctx.reject(
-            BACKUP,
-            database,
-            "BACKUP_REGION_NAME_IS_NOT_ALLOWED_WITH_SINGLE_REGION_SUBSCRIPTION",
-            "regionName is only for Active-Active databases",
-        )
+    region = body.get("regionName")
+    problem = _region_problem(database, region, status=False)
+    if problem is not None:
+        return ctx.reject(BACKUP, database, *problem)
     adhoc = body.get("adhocBackupPath")
     if adhoc is not None and (not isinstance(adhoc, str) or storage_type_for(adhoc) is None):
         return ctx.reject(BACKUP, database, "DATABASE_INVALID_BACKUP_PATH", f"Invalid backup path: {adhoc!r}")
-    destination = adhoc or (database["backup"]["path"] if database["backup"]["enabled"] else "")
+    # An Active-Active database backs up each region on its own, to that region's destination (API-NOTES §3).
+    stored = database["regions"][region] if "regions" in database and isinstance(region, str) else database["backup"]
+    destination = adhoc or (stored["path"] if stored["enabled"] else "")
     if not destination:
         # API-NOTES §3: without adhocBackupPath a backup location must be configured.
         if params.tier == "pro":
@@ -41,6 +40,8 @@ def post_backup(ctx: Context, params: Params) -> Answer:
         return ctx.reject(BACKUP, database, "DATABASE_BACKUP_NOT_CONFIGURED", "Database backup is not configured")
     limit = ctx.world["options"]["max_concurrent_backups_per_subscription"]
     running = running_backups(ctx.world, database["subscription_id"], ctx.now)
+    # Each region's backup is a backup of its own: it takes one of the subscription's slots, as any other does.
+    # UNCONFIRMED (API-NOTES §3, §11): the limit is documented per subscription or per cluster, never per region.
     if len(running) >= limit:
         return _refuse_beyond_limit(ctx, database, limit)
     task = ctx.start_task(
@@ -52,17 +53,18 @@ def post_backup(ctx: Context, params: Params) -> Answer:
     if task["error"] is None:
         # UNCONFIRMED (API-NOTES §3): the task completes when the backup has started; the backup itself
         # runs for `timings.backup` from the POST, visible through GET …/backup.
-        ctx.world["backup_runs"].append(
-            {
-                "task_id": task["task_id"],
-                "subscription_id": database["subscription_id"],
-                "database_id": database["id"],
-                "destination": destination,
-                "adhoc": bool(adhoc),
-                "started": ctx.now,
-                "ends": ctx.now + ctx.timings.backup,
-            }
-        )
+        run: BackupRun = {
+            "task_id": task["task_id"],
+            "subscription_id": database["subscription_id"],
+            "database_id": database["id"],
+            "destination": destination,
+            "adhoc": bool(adhoc),
+            "started": ctx.now,
+            "ends": ctx.now + ctx.timings.backup,
+        }
+        if isinstance(region, str) and "regions" in database:
+            run["region"] = region
+        ctx.world["backup_runs"].append(run)
         peaks = ctx.world["peak_concurrent_backups"]
         key = str(database["subscription_id"])
         peaks[key] = max(peaks.get(key, 0), len(running) + 1)
@@ -91,14 +93,38 @@ def _refuse_beyond_limit(ctx: Context, database: Database, limit: int) -> Answer
 
 
 def get_backup_status(ctx: Context, params: Params) -> Answer:
-    """Itself asynchronous: a status task whose resource is computed when it completes (API-NOTES §3)."""
-    return _status_task(
-        ctx,
-        params,
-        BACKUP_STATUS,
-        "backup_status",
-        "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION",
+    """Itself asynchronous: a status task whose resource is computed when it completes (API-NOTES §3); of one region
+    (`?regionName=`) for an Active-Active database, which refuses the read without one."""
+    database = _operation_target(ctx, params, "BACKUP_A_FIXED_DATABASE_IS_NOT_ALLOWED_WITH_A_FLEXIBLE_SUBSCRIPTION")
+    region = ctx.query.get("regionName")
+    problem = _region_problem(database, region, status=True)
+    if problem is not None:
+        return ctx.reject(BACKUP_STATUS, database, *problem)
+    effect: Effect = {"kind": "backup_status", "database_id": database["id"]}
+    if region and "regions" in database:
+        effect["region"] = region
+    task = ctx.start_task(
+        BACKUP_STATUS, effect, resource_id=database["id"], additional_resource_id=database["subscription_id"]
     )
+    return 200, ctx.render(task)
+
+
+def _region_problem(database: Database, region: Any, *, status: bool) -> tuple[str, str] | None:
+    """`regionName` is required on an Active-Active database, must be one of its regions, and is refused on a
+    single-region one (API-NOTES §3, §7, §11; the names of the OpenAPI error enum)."""
+    word = "BACKUP_STATUS" if status else "BACKUP"
+    if "regions" not in database:
+        if region:
+            return (
+                f"{word}_REGION_NAME_IS_NOT_ALLOWED_WITH_SINGLE_REGION_SUBSCRIPTION",
+                "regionName is only for Active-Active databases",
+            )
+        return None
+    if not region:
+        return f"ACTIVE_ACTIVE_{word}_MISSING_REGION_NAME", "regionName is required for an Active-Active database"
+    if region not in database["regions"]:
+        return f"ACTIVE_ACTIVE_INVALID_{word}_REGION_NAME", f"Region {region!r} is not a region of this database"
+    return None
 
 
 def post_import(ctx: Context, params: Params) -> Answer:

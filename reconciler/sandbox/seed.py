@@ -141,9 +141,9 @@ def _options(raw: dict[str, Any]) -> Any:
 
 
 def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
-    _only(raw, "database", {"id", "name", "status", "backup", "tags", "data", "last_backup", "last_import"})
+    _only(raw, "database", {"id", "name", "status", "backup", "regions", "tags", "data", "last_backup", "last_import"})
     tags = _mapping(raw.get("tags") or {}, "tags")
-    return {
+    database: Database = {
         "id": int(raw["id"]),
         "subscription_id": subscription_id,
         "name": str(raw["name"]),
@@ -154,6 +154,27 @@ def _database(raw: dict[str, Any], subscription_id: int, tier: str) -> Database:
         "busy_status": "active",
         "busy_until": None,
         "last_modified": SEED_EPOCH,
+    }
+    if "regions" in raw:
+        database["regions"] = _regions(raw, tier)
+    return database
+
+
+def _regions(raw: dict[str, Any], tier: str) -> dict[str, StoredBackup]:
+    """An Active-Active database: `regions: {us-east-1: {path, interval, time_utc}, …}`, each a Pro backup block."""
+    where = f"database {raw['id']}"
+    if tier != "pro":
+        raise ValueError(f"{where}: only Pro databases can be Active-Active (regions)")
+    if "backup" in raw:
+        raise ValueError(
+            f"{where}: an Active-Active database has no backup of its own; give each region's under regions"
+        )
+    regions = _mapping(raw["regions"], f"{where} regions")
+    if not regions:
+        raise ValueError(f"{where}: regions must name at least one region")
+    return {
+        str(name): _backup(_mapping(block or {}, f"{where} region {name}"), tier, int(raw["id"]))
+        for name, block in regions.items()
     }
 
 

@@ -84,6 +84,9 @@ class Database(TypedDict):
     busy_status: str
     busy_until: float | None
     last_modified: float
+    # An Active-Active database: each region's own backup settings, by region name (API-NOTES §1, §11); its
+    # `backup` is then unused (off). Absent: a single-region database.
+    regions: NotRequired[dict[str, StoredBackup]]
 
 
 class ErrorObject(TypedDict):
@@ -95,9 +98,11 @@ class ErrorObject(TypedDict):
 class Effect(TypedDict):
     """What a task does to the world when it completes successfully."""
 
-    kind: Literal["update_backup", "backup_status", "import_status", "none"]
+    kind: Literal["update_backup", "update_regions", "backup_status", "import_status", "none"]
     database_id: int
     backup: NotRequired[StoredBackup]
+    regions: NotRequired[dict[str, StoredBackup]]  # update_regions: the regions the PUT changed
+    region: NotRequired[str]  # backup_status of one region of an Active-Active database
 
 
 class Task(TypedDict):
@@ -124,6 +129,7 @@ class BackupRun(TypedDict):
     started: float
     ends: float
     failure_reason: NotRequired[str]  # a seeded failed backup (seed `last_backup: {failure_reason: …}`)
+    region: NotRequired[str]  # a backup of one region of an Active-Active database
 
 
 class ImportRun(TypedDict):

@@ -126,12 +126,17 @@ def _complete_task(world: WorldData, task: Task) -> None:
     if effect["kind"] == "update_backup" and "backup" in effect:
         database["backup"] = effect["backup"]
         database["last_modified"] = at
+    elif effect["kind"] == "update_regions" and "regions" in database:
+        database["regions"].update(effect.get("regions", {}))
+        database["last_modified"] = at
     elif effect["kind"] == "backup_status":
-        if not database["backup"]["enabled"]:
+        region = effect.get("region")
+        stored = database["regions"][region] if region is not None and "regions" in database else database["backup"]
+        if not stored["enabled"]:
             # API-NOTES §3 (GO-T TestGetAALatestBackup): a status read with backup off ends in this error.
             task["error"] = error_object("DATABASE_BACKUP_DISABLED", "Database backup is disabled")
         else:
-            task["resource"] = backup_status_at(world, database["id"], at)
+            task["resource"] = backup_status_at(world, database["id"], at, region=region)
     elif effect["kind"] == "import_status":
         task["resource"] = import_status_at(world, database["id"], at)
 

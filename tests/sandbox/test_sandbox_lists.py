@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.sandbox import Emulator
 from reconciler.sandbox.state import default_options
-from tests.support.examples import ANALYTICS, MARKETING, ORDERS, PROD_EU
+from tests.support.examples import ANALYTICS, GLOBAL, MARKETING, ORDERS, PROD_EU
 
 PRO_LIST = f"/subscriptions/{PROD_EU}/databases"
 FIXED_LIST = f"/fixed/subscriptions/{MARKETING}/databases"
@@ -16,9 +16,10 @@ FIXED_LIST = f"/fixed/subscriptions/{MARKETING}/databases"
 def test_pro_subscriptions_envelope_lists_only_pro(client: httpx.Client) -> None:
     body = client.get("/subscriptions").json()
     assert body["accountId"] == 40131
-    assert [s["id"] for s in body["subscriptions"]] == [PROD_EU, ANALYTICS]
+    assert [s["id"] for s in body["subscriptions"]] == [PROD_EU, ANALYTICS, GLOBAL]
     assert body["subscriptions"][0]["name"] == "acme-prod-eu"
     assert body["subscriptions"][0]["numberOfDatabases"] == 4
+    assert [s["deploymentType"] for s in body["subscriptions"]] == ["single-region", "single-region", "active-active"]
 
 
 def test_essentials_subscriptions_envelope_lists_only_essentials(client: httpx.Client) -> None:
