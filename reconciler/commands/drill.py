@@ -1,0 +1,103 @@
+"""`drill`: run the restore drills that are due (issue 15 §2), after showing them and asking, like apply."""
+
+from __future__ import annotations
+
+import sys
+
+from reconciler.commands.options import DrillFlags
+from reconciler.commands.runtime import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Runtime, utc_now
+from reconciler.core.desired import DatabaseSpec, Manifest, drill_address
+from reconciler.core.drill_tags import DrillReceipt
+from reconciler.core.drills import DrillOutcome, DrillResult, DrillState
+from reconciler.core.plan import DatabaseRef
+from reconciler.drill.claim import DrillClaims
+from reconciler.drill.runner import DrillJob, DrillRunner
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.output.drill_report import render_due, render_json, render_text
+from reconciler.stores import StoreReach
+
+_LEASE_MARGIN = 120  # seconds beyond one step's timeout before a `running` receipt is taken for a dead run
+
+
+def run_drill(rt: Runtime[DrillFlags]) -> int:
+    flags = rt.flags
+    started = utc_now()
+    jobs = _jobs(rt.manifest(list(flags.files)), flags.targets)
+    connection = rt.connect()
+    if connection.sandbox and connection.data_plane is None:
+        raise ReconcilerError(
+            "a drill moves real data, and the in-process sandbox has none: start one with `reconciler sandbox up`"
+        )
+    claims = DrillClaims(connection.client, lease=int(flags.timeout) + _LEASE_MARGIN)
+    due: list[tuple[DrillJob, str, str | None]] = []
+    for job in jobs:
+        found = claims.read(DatabaseRef.of(job.source), job.drill)
+        settled = None
+        if found.verdict.state is DrillState.INTERRUPTED:
+            receipt = claims.settle_dead(DatabaseRef.of(job.source), found, _dead_step(found.receipt))
+            settled = f"recorded its earlier run as interrupted: {found.verdict.message}" if receipt else None
+        if found.verdict.due:
+            due.append((job, found.verdict.message, settled))
+        elif flags.format == "text":
+            print(f"{job.address}: not due: {found.verdict.message}", file=rt.err)
+    if not due:
+        if flags.format == "json":
+            render_json([], rt.out, started=started, finished=utc_now())
+        else:
+            print("No drill is due.", file=rt.out)
+        return EXIT_OK
+    shown = rt.err if flags.format == "json" else rt.out
+    render_due([(job.address, job.scratch.name, why) for job, why, _ in due], shown)
+    if not flags.auto_approve:
+        if not sys.stdin.isatty():
+            raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
+        if input("\nRun these drills? Only 'yes' will be accepted: ").strip() != "yes":
+            print("Drills cancelled; nothing was changed.", file=rt.err)
+            return EXIT_ERROR
+    plane = connection.data_plane
+    runner = DrillRunner(
+        connection.client,
+        claims,
+        environ=rt.environ,
+        reach=plane.stores if plane else StoreReach(environ=rt.environ),
+        count_keys=plane.count_keys if plane else None,
+        timeout=flags.timeout,
+    )
+    results: list[DrillResult] = []
+    for job, _, settled in due:
+        result = runner.run(job, settled)
+        results.append(result)
+    if flags.format == "json":
+        render_json(results, rt.out, started=started, finished=utc_now())
+    else:
+        render_text(results, rt.out)
+    rt.report_requests()
+    outcomes = {result.outcome for result in results}
+    if DrillOutcome.ERROR in outcomes:
+        return EXIT_ERROR
+    return EXIT_CHANGES if DrillOutcome.FAILED in outcomes else EXIT_OK
+
+
+def _jobs(manifest: Manifest, targets: tuple[str, ...]) -> list[DrillJob]:
+    by_name = {spec.name: spec for spec in manifest.databases}
+    jobs = [
+        DrillJob(spec, by_name[drill.into], drill)
+        for spec in manifest.databases
+        for drill in spec.drills
+        if _chosen(spec, drill_address(spec.name, drill.id), targets)
+    ]
+    unknown = [t for t in targets if not any(t in (job.source.name, job.address) for job in jobs)]
+    if unknown:
+        raise UsageError(
+            f"--target {unknown[0]}: no drill has this address or database (drills are written like "
+            "orders-prod.drills.weekly)"
+        )
+    return jobs
+
+
+def _chosen(spec: DatabaseSpec, address: str, targets: tuple[str, ...]) -> bool:
+    return not targets or spec.name in targets or address in targets
+
+
+def _dead_step(receipt: DrillReceipt | None) -> str | None:
+    return f"killed-at-{receipt.step}" if receipt is not None and receipt.step else None
