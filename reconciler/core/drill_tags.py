@@ -5,13 +5,14 @@ of each step, within the same tag rules (API-NOTES §9, §11: lowercase, `- _ . 
 
     key   rcr_drill_<id>                          e.g. rcr_drill_weekly
     value v1 <phase> run:<8 hex> at:<epoch s> up:<s> [ok:<epoch s>] [step:<step>] [age:<s>]
-             [b:<s>] [l:<s>] [i:<s>] [v:<s>] [keys:<n>] [src:<n>] [why:<word>]
-          e.g. v1 passed run:0c1d2e3f at:1764312600 up:41 age:3 b:12.5 l:0.2 i:27.9 v:0.1 keys:100000
+             [d:<backup>_<list>_<import>_<verify>] [keys:<n>] [src:<n>] [why:<word>]
+          e.g. v1 passed run:0c1d2e3f at:1764312600 up:41 ok:1764312600 step:verify age:3 d:12.5_0.2_27.9_0.1
+               keys:100000 src:100000
 
 `at` is when the run started and `up` how many seconds later it last wrote the tag (runner's clock); `ok` the
 start of the last run that passed (kept across runs, so a failed run never hides how old the last proof is);
-`step` the step it is in (`running`) or stopped at; `b l i v` the seconds the backup, listing, import and
-verification took; `age` the age of the restored data when its import started (seconds since the backup was
+`step` the step it is in (`running`) or stopped at; `d` the seconds the backup, listing, import and
+verification took, in that order (as many as ran); `age` the age of the restored data when its import started (seconds since the backup was
 asked for); `keys` and `src` the keys counted in the scratch database and in the source; `why` a one-word
 reason. A `running` receipt whose last write is older than the run's lease is a run that died: interrupted.
 It never says `passed` unless verification passed.
@@ -42,9 +43,7 @@ class Step(StrEnum):
     VERIFY = "verify"
 
 
-STEP_LETTER = {Step.BACKUP: "b", Step.LIST: "l", Step.IMPORT: "i", Step.VERIFY: "v"}
-_LETTER_STEP = {letter: step for step, letter in STEP_LETTER.items()}
-_WORD = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+_WORD = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 _VALUE = re.compile(r"^v1 (running|passed|failed|interrupted)((?: [a-z]+:[a-z0-9_.-]+)*)$")
 _INT_FIELDS = ("at", "up", "ok", "age", "keys", "src")
 
@@ -53,7 +52,7 @@ _INT_FIELDS = ("at", "up", "ok", "age", "keys", "src")
 class DrillReceipt:
     drill_id: str
     phase: DrillPhase
-    run: str  # 8 hex digits naming the run
+    run: str  # 8 hex digits naming the run; "" once finished, if the tag had no room for it
     at: int  # epoch seconds, the run's start (runner's clock)
     up: int = 0  # seconds after `at` of the last write
     ok: int | None = None  # start of the last passing run, this one included once it passed
@@ -100,22 +99,46 @@ def start(drill_id: str, run: str, *, now: int, previous: DrillReceipt | None) -
 
 
 def encode(receipt: DrillReceipt) -> str:
-    parts = [VALUE_VERSION, receipt.phase.value, f"run:{receipt.run}", f"at:{receipt.at}", f"up:{receipt.up}"]
+    """Within 128 characters: a receipt too long for the tag drops its counts and age (the drill report keeps
+    them), then a finished run's id, never its outcome, times, step or reason."""
+    droppable = ("src", "age", "keys") + (("run",) if receipt.phase is not DrillPhase.RUNNING else ())
+    for count in range(len(droppable) + 1):
+        dropped = droppable[:count]
+        value = _encode(replace(receipt, **{name: "" if name == "run" else None for name in dropped}))
+        if len(value) <= MAX_VALUE_LENGTH:
+            break
+    if len(value) > MAX_VALUE_LENGTH or not ALLOWED.match(value):
+        raise ValueError(f"the receipt of drill {receipt.drill_id} cannot be encoded within the tag rules")
+    return value
+
+
+def _encode(receipt: DrillReceipt) -> str:
+    parts = [VALUE_VERSION, receipt.phase.value]
+    if receipt.run:
+        parts.append(f"run:{receipt.run}")
+    parts += [f"at:{receipt.at}", f"up:{receipt.up}"]
     if receipt.ok is not None:
         parts.append(f"ok:{receipt.ok}")
     if receipt.step is not None:
         parts.append(f"step:{receipt.step.value}")
     if receipt.age is not None:
         parts.append(f"age:{receipt.age}")
-    parts += [f"{STEP_LETTER[step]}:{seconds:.1f}" for step, seconds in receipt.durations]
+    timed = dict(receipt.durations)
+    ran = [timed.get(step) for step in Step]
+    while ran and ran[-1] is None:
+        ran.pop()
+    if ran:
+        parts.append("d:" + "_".join("" if seconds is None else _seconds(seconds) for seconds in ran))
     for name in ("keys", "src", "why"):
         value = getattr(receipt, name)
         if value is not None:
             parts.append(f"{name}:{value}")
-    value = " ".join(parts)
-    if len(value) > MAX_VALUE_LENGTH or not ALLOWED.match(value):
-        raise ValueError(f"the receipt of drill {receipt.drill_id} cannot be encoded within the tag rules")
-    return value
+    return " ".join(parts)
+
+
+def _seconds(seconds: float) -> str:
+    """A tenth of a second below 100 s, whole seconds above: a 6-hour step is 5 characters, not 7."""
+    return f"{seconds:.1f}" if seconds < 99.95 else str(round(seconds))
 
 
 def decode(tag: LiveTag, address: str) -> DrillReceipt:
@@ -125,9 +148,17 @@ def decode(tag: LiveTag, address: str) -> DrillReceipt:
     fields = dict(word.split(":", 1) for word in match.group(2).split()) if match else {}
     try:
         ints = {name: int(fields[name]) for name in _INT_FIELDS if name in fields}
-        durations = tuple((_LETTER_STEP[k], float(v)) for k, v in fields.items() if k in _LETTER_STEP)
+        durations = tuple(
+            (step, float(text))
+            for step, text in zip(Step, fields["d"].split("_") if "d" in fields else (), strict=False)
+            if text
+        )
         step = Step(fields["step"]) if "step" in fields else None
-        if match is None or not {"run", "at", "up"} <= set(fields) or not re.fullmatch(r"[0-9a-f]{8}", fields["run"]):
+        phase = DrillPhase(match.group(1)) if match else None
+        run = fields.get("run", "")
+        if phase is None or not {"at", "up"} <= set(fields) or not re.fullmatch(r"([0-9a-f]{8})?", run):
+            raise ValueError(tag.value)
+        if phase is DrillPhase.RUNNING and not run:
             raise ValueError(tag.value)
     except (ValueError, KeyError):
         raise ReceiptError(
@@ -138,8 +169,8 @@ def decode(tag: LiveTag, address: str) -> DrillReceipt:
         ) from None
     return DrillReceipt(
         drill_id,
-        DrillPhase(match.group(1)),
-        fields["run"],
+        phase,
+        run,
         ints["at"],
         ints["up"],
         ints.get("ok"),
@@ -157,5 +188,5 @@ def _word(text: str | None) -> str | None:
     """A reason as the tag can hold it: the API's own words (`file-corrupted`) pass as they are."""
     if text is None:
         return None
-    word = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-")[:40]
+    word = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-")[:32]
     return word if _WORD.match(word) else None

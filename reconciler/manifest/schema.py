@@ -19,6 +19,8 @@ SUPPORTED_VERSIONS = (1,)
 _HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
     "id": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    "into": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    "every": "write whole hours or days, e.g. 12h or 7d",
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {
