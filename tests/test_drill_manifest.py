@@ -116,8 +116,12 @@ def test_bad_drills(tmp_path: Path, source: str, rest: str, expected: str) -> No
 
 
 def test_a_drill_builds_with_its_period_and_the_database_s_backup_path(tmp_path: Path) -> None:
-    source = BACKUP + "drills:\n  - {id: weekly, into: scratch, every: 7d, verify: {min_keys: 10, match_source: true}}\n"
-    source += "  - {id: twice-a-day, into: scratch, every: 12h, path: 'ftp://u:${env:FTP_PASSWORD}@ftp.acme.example/d'}\n"
+    source = (
+        BACKUP + "drills:\n  - {id: weekly, into: scratch, every: 7d, verify: {min_keys: 10, match_source: true}}\n"
+    )
+    source += (
+        "  - {id: twice-a-day, into: scratch, every: 12h, path: 'ftp://u:${env:FTP_PASSWORD}@ftp.acme.example/d'}\n"
+    )
     loaded = load_manifest([manifest(tmp_path, source)])
     orders, scratch = loaded.databases
     assert scratch.scratch and not orders.scratch

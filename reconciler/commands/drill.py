@@ -16,7 +16,10 @@ from reconciler.errors import ReconcilerError, UsageError
 from reconciler.output.drill_report import render_due, render_json, render_text
 from reconciler.stores import StoreReach
 
-_LEASE_MARGIN = 120  # seconds beyond one step's timeout before a `running` receipt is taken for a dead run
+# A run writes its receipt ahead of each step, and a step waits at most three times the timeout (its task, the
+# database's `active`, its status): a `running` receipt older than that, plus slack for the clocks of two
+# runners, is a run that died.
+_LEASE_MARGIN = 120
 
 
 def run_drill(rt: Runtime[DrillFlags]) -> int:
@@ -28,7 +31,7 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
         raise ReconcilerError(
             "a drill moves real data, and the in-process sandbox has none: start one with `reconciler sandbox up`"
         )
-    claims = DrillClaims(connection.client, lease=int(flags.timeout) + _LEASE_MARGIN)
+    claims = DrillClaims(connection.client, lease=int(3 * flags.timeout) + _LEASE_MARGIN)
     due: list[tuple[DrillJob, str, str | None]] = []
     for job in jobs:
         found = claims.read(DatabaseRef.of(job.source), job.drill)

@@ -12,10 +12,11 @@ of each step, within the same tag rules (API-NOTES §9, §11: lowercase, `- _ . 
 `at` is when the run started and `up` how many seconds later it last wrote the tag (runner's clock); `ok` the
 start of the last run that passed (kept across runs, so a failed run never hides how old the last proof is);
 `step` the step it is in (`running`) or stopped at; `d` the seconds the backup, listing, import and
-verification took, in that order (as many as ran); `age` the age of the restored data when its import started (seconds since the backup was
-asked for); `keys` and `src` the keys counted in the scratch database and in the source; `why` a one-word
-reason. A `running` receipt whose last write is older than the run's lease is a run that died: interrupted.
-It never says `passed` unless verification passed.
+verification took, in that order (as many as ran); `age` the age of the restored data when its import started
+(seconds since the backup was asked for); `keys` and `src` the keys counted in the scratch database and in the
+source; `why` a one-word reason (the API's own, `file-corrupted`, where it gave one). A `running` receipt whose
+last write is older than the run's lease is a run that died: interrupted. It never says `passed` unless
+verification passed.
 """
 
 from __future__ import annotations
