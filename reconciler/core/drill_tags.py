@@ -102,10 +102,12 @@ def start(drill_id: str, run: str, *, now: int, previous: DrillReceipt | None) -
 def encode(receipt: DrillReceipt) -> str:
     """Within 128 characters: a receipt too long for the tag drops its counts and age (the drill report keeps
     them), then a finished run's id, never its outcome, times, step or reason."""
-    droppable = ("src", "age", "keys") + (("run",) if receipt.phase is not DrillPhase.RUNNING else ())
-    for count in range(len(droppable) + 1):
-        dropped = droppable[:count]
-        value = _encode(replace(receipt, **{name: "" if name == "run" else None for name in dropped}))
+    shorter = [receipt, replace(receipt, src=None), replace(receipt, src=None, age=None)]
+    shorter.append(replace(receipt, src=None, age=None, keys=None))
+    if receipt.phase is not DrillPhase.RUNNING:
+        shorter.append(replace(shorter[-1], run=""))
+    for candidate in shorter:
+        value = _encode(candidate)
         if len(value) <= MAX_VALUE_LENGTH:
             break
     if len(value) > MAX_VALUE_LENGTH or not ALLOWED.match(value):
