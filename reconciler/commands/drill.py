@@ -7,8 +7,7 @@ import sys
 from reconciler.commands.options import DrillFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Runtime, utc_now
 from reconciler.core.desired import DatabaseSpec, Manifest, drill_address
-from reconciler.core.drill_tags import DrillReceipt
-from reconciler.core.drills import DrillOutcome, DrillResult, DrillState
+from reconciler.core.drills import DrillOutcome
 from reconciler.core.plan import DatabaseRef
 from reconciler.drill.claim import DrillClaims
 from reconciler.drill.runner import DrillJob, DrillRunner
@@ -32,15 +31,11 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
             "a drill moves real data, and the in-process sandbox has none: start one with `reconciler sandbox up`"
         )
     claims = DrillClaims(connection.client, lease=int(3 * flags.timeout) + _LEASE_MARGIN)
-    due: list[tuple[DrillJob, str, str | None]] = []
+    due: list[tuple[DrillJob, str]] = []
     for job in jobs:
         found = claims.read(DatabaseRef.of(job.source), job.drill)
-        settled = None
-        if found.verdict.state is DrillState.INTERRUPTED:
-            receipt = claims.settle_dead(DatabaseRef.of(job.source), found, _dead_step(found.receipt))
-            settled = f"recorded its earlier run as interrupted: {found.verdict.message}" if receipt else None
         if found.verdict.due:
-            due.append((job, found.verdict.message, settled))
+            due.append((job, found.verdict.message))
         elif flags.format == "text":
             print(f"{job.address}: not due: {found.verdict.message}", file=rt.err)
     if not due:
@@ -50,7 +45,7 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
             print("No drill is due.", file=rt.out)
         return EXIT_OK
     shown = rt.err if flags.format == "json" else rt.out
-    render_due([(job.address, job.scratch.name, why) for job, why, _ in due], shown)
+    render_due([(job.address, job.scratch.name, why) for job, why in due], shown)
     if not flags.auto_approve:
         if not sys.stdin.isatty():
             raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
@@ -66,10 +61,7 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
         count_keys=plane.count_keys if plane else None,
         timeout=flags.timeout,
     )
-    results: list[DrillResult] = []
-    for job, _, settled in due:
-        result = runner.run(job, settled)
-        results.append(result)
+    results = [runner.run(job) for job, _ in due]
     if flags.format == "json":
         render_json(results, rt.out, started=started, finished=utc_now())
     else:
@@ -100,7 +92,3 @@ def _jobs(manifest: Manifest, targets: tuple[str, ...]) -> list[DrillJob]:
 
 def _chosen(spec: DatabaseSpec, address: str, targets: tuple[str, ...]) -> bool:
     return not targets or spec.name in targets or address in targets
-
-
-def _dead_step(receipt: DrillReceipt | None) -> str | None:
-    return f"killed-at-{receipt.step}" if receipt is not None and receipt.step else None

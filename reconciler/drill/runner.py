@@ -25,7 +25,7 @@ from reconciler.cloud.client import RedisCloudClient
 from reconciler.core.calls import backup_call, database_path, import_call, resolved
 from reconciler.core.desired import DatabaseSpec, Drill, Import, OnDemandBackup, OperationKind, drill_address
 from reconciler.core.drill_tags import DrillPhase, DrillReceipt, Step
-from reconciler.core.drills import DrillOutcome, DrillResult, StepRun
+from reconciler.core.drills import DrillOutcome, DrillResult, DrillState, StepRun
 from reconciler.core.evidence import describe_status, left_in_claim_second, ran_after
 from reconciler.core.live import LatestStatus
 from reconciler.core.plan import DatabaseRef
@@ -85,8 +85,9 @@ class DrillRunner:
         self.timeout, self.stop = timeout, stop
         self._clock, self._now = clock, now
 
-    def run(self, job: DrillJob, settled: str | None = None) -> DrillResult:
+    def run(self, job: DrillJob) -> DrillResult:
         source = DatabaseRef.of(job.source)
+        settled = self._settle(job, source)
         run = secrets.token_hex(4)
         try:
             receipt = self.claims.claim(source, job.drill, run)
@@ -192,6 +193,25 @@ class DrillRunner:
         steps.append(StepRun(Step.VERIFY, seconds, problem or counted))
         if problem:
             raise _Failed(Step.VERIFY, why, problem)
+
+    def _settle(self, job: DrillJob, source: DatabaseRef) -> str | None:
+        """An earlier run that died mid-way is recorded `interrupted`, with what the API says of the step it was
+        in (never `passed`: its verification never finished); None when there is none."""
+        found = self.claims.read(source, job.drill)
+        if found.verdict.state is not DrillState.INTERRUPTED or found.receipt is None:
+            return None
+        dead = found.receipt
+        if dead.step in (Step.BACKUP, Step.IMPORT):
+            kind = OperationKind.BACKUP if dead.step is Step.BACKUP else OperationKind.IMPORT
+            db = source if kind is OperationKind.BACKUP else DatabaseRef.of(job.scratch)
+            latest = self.client.latest(kind, db.tier, db.subscription, db.database, timeout=self.timeout)
+            seen = describe_status(kind, latest)
+            word = f"killed-at-{dead.step}-{kind.value}-{latest.status or latest.error_type or 'none'}"
+        else:
+            seen, word = f"it had reached step {dead.step}", f"killed-at-{dead.step}"
+        if self.claims.settle_dead(source, found, word) is None:
+            return None
+        return f"recorded its earlier run {dead.run} as interrupted at step {dead.step} ({seen})"
 
     # --- helpers ---------------------------------------------------------------------------------------------
 

@@ -233,11 +233,15 @@ def test_a_run_killed_mid_drill_is_recorded_interrupted_then_run_again(
     claims = DrillClaims(acct.client, lease=600, settle=SETTLE)
     found = claims.read(DatabaseRef.of(job.source), job.drill)
     assert found.verdict.state is DrillState.INTERRUPTED and found.verdict.due
-    settled = claims.settle_dead(DatabaseRef.of(job.source), found, "killed-at-import")
-    assert settled is not None
-    assert receipt_of(acct).startswith("v1 interrupted run:0badc0de") and "why:killed-at-import" in receipt_of(acct)
+    mark = acct.log_size()
     result = runner(acct, stores, plane).run(job)
+    assert result.settled == "recorded its earlier run 0badc0de as interrupted at step import (no import has run yet)"
     assert result.outcome is DrillOutcome.PASSED, result.message
+    values = [r.body["value"] for r in acct.writes(mark) if r.path.endswith("/tags/rcr_drill_weekly")]
+    settled = values[0].split()
+    assert settled[:4] == ["v1", "interrupted", "run:0badc0de", f"at:{long_ago}"]
+    assert settled[5:] == ["step:import", "why:killed-at-import-import-none"]
+    assert not any(value.startswith("v1 passed run:0badc0de") for value in values)
     assert receipt_of(acct).startswith("v1 passed ")
 
 
