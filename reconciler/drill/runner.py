@@ -26,7 +26,7 @@ from reconciler.core.calls import backup_call, database_path, import_call, resol
 from reconciler.core.desired import DatabaseSpec, Drill, Import, OnDemandBackup, OperationKind, drill_address
 from reconciler.core.drill_tags import DrillPhase, DrillReceipt, Step
 from reconciler.core.drills import DrillOutcome, DrillResult, DrillState, StepRun
-from reconciler.core.evidence import describe_status, left_in_claim_second, ran_after
+from reconciler.core.evidence import describe_status, left_in_claim_second, ran_after, says_backup_off
 from reconciler.core.live import LatestStatus
 from reconciler.core.plan import DatabaseRef
 from reconciler.core.polling import PollPolicy, poll
@@ -56,6 +56,10 @@ class DrillJob:
     @property
     def address(self) -> str:
         return drill_address(self.source.name, self.drill.id)
+
+
+class _StatusOff(Exception):
+    """The backup status cannot be read while the database's backups are off (`DATABASE_BACKUP_DISABLED`)."""
 
 
 class _Failed(Exception):
@@ -124,13 +128,48 @@ class DrillRunner:
         call = backup_call(_where(job.source), OnDemandBackup(job.drill.id, folder))
         state.asked = self._clock()
         self._accepted(self.client.send(resolved(call, self.environ)))
-        latest = self._outcome(OperationKind.BACKUP, source, reference, job.address)
+        try:
+            latest = self._outcome(OperationKind.BACKUP, source, reference, job.address)
+        except _StatusOff as off:
+            # Backups off (a drill-level path): no status to read (API-NOTES §3), so the files that appear in this
+            # run's own folder are the evidence; a partial file fails the import's check, never passes it.
+            count = self._files_appear(job, state)
+            seconds = self._clock() - began
+            detail = f"to {mask(folder)}: the status answers {off} while backups are off; {count} file(s) appeared"
+            steps.append(StepRun(Step.BACKUP, seconds, detail))
+            state.receipt = state.receipt.timed(Step.BACKUP, seconds)
+            return
         seconds = self._clock() - began
         if meaning(latest.status) is not StatusMeaning.SUCCESS:
             steps.append(StepRun(Step.BACKUP, seconds, describe_status(OperationKind.BACKUP, latest)))
             raise _Failed(Step.BACKUP, latest.failure_reason or "backup-failed", _said(OperationKind.BACKUP, latest))
         steps.append(StepRun(Step.BACKUP, seconds, f"to {mask(folder)}: {latest.status} at {latest.time}"))
         state.receipt = state.receipt.timed(Step.BACKUP, seconds)
+
+    def _files_appear(self, job: DrillJob, state: _State) -> int:
+        """Until the run's folder holds backup files and two listings a pause apart agree."""
+        folder = resolve(state.folder(job), self.environ) + "/"
+        seen: list[str] = []
+
+        def check() -> int | None:
+            nonlocal seen
+            now = [uri for uri in list_files(folder, self.reach) if uri.lower().endswith(_RDB)]
+            settled = bool(now) and now == seen
+            seen = now
+            return len(now) if settled else None
+
+        def timed_out() -> _Failed:
+            return _Failed(Step.BACKUP, "no-backup-files", f"no backup file appeared within {self.timeout:g} s")
+
+        return poll(
+            check,
+            policy=PollPolicy(initial=min(1.0, self.client.poll.initial)),
+            deadline=self._clock() + self.timeout,
+            clock=self._clock,
+            sleep=time.sleep,
+            timed_out=timed_out,
+            stop=self.stop,
+        )
 
     def _list(self, job: DrillJob, source: DatabaseRef, state: _State, steps: list[StepRun]) -> list[str]:
         began = self._clock()
@@ -263,6 +302,8 @@ class DrillRunner:
 
         def check() -> LatestStatus | None:
             latest = self.client.latest(kind, db.tier, db.subscription, db.database, timeout=self.timeout)
+            if says_backup_off(kind, latest):
+                raise _StatusOff(latest.error_type)
             if latest.error_type:
                 raise _Failed(
                     _STEP[kind], latest.error_type.lower(), f"the {kind.value} status answered {latest.error_type}"

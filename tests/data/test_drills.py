@@ -32,7 +32,7 @@ from reconciler.sandbox.state import Database
 from reconciler.stores import StoreReach
 from tests.support.accounts import Account, account
 from tests.support.data_plane import OLD_DATA, client_of, data_of
-from tests.support.examples import MARKETING, ORDERS, PROD_EU, SCRATCH, SEED
+from tests.support.examples import CATALOG, MARKETING, ORDERS, PROD_EU, SCRATCH, SEED
 
 FTP_PASSWORD = "sandbox-ftp-password"
 ADDRESS = "orders-prod.drills.weekly"
@@ -256,3 +256,34 @@ def test_a_run_still_within_its_lease_is_left_alone_and_nothing_is_sent(
     result = run.run(job)
     assert result.outcome is DrillOutcome.SKIPPED and "another run holds it" in result.message
     assert acct.writes(mark) == [] and receipt_of(acct) == alive.value
+
+
+def test_with_backups_off_the_files_in_the_run_s_folder_are_the_backup_s_evidence(
+    tmp_path: Path, stores: Stores, serve: Callable[..., DataPlane]
+) -> None:
+    """catalog-prod has backups off, so its backup status answers DATABASE_BACKUP_DISABLED (API-NOTES §3): the
+    drill (to a path of its own) waits for the backup's files to appear instead, and imports them."""
+    plane = serve()
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        f"""version: 1
+databases:
+  - name: catalog-prod
+    subscription: {PROD_EU}
+    database: {CATALOG}
+    drills:
+      - {{id: weekly, into: scratch, every: 7d, path: 's3://acme-drills/catalog', verify: {{match_source: true}}}}
+  - name: scratch
+    subscription: {MARKETING}
+    database: {SCRATCH}
+    tier: essentials
+    scratch: true
+""",
+        encoding="utf-8",
+    )
+    acct = account(manifest_paths=[path])
+    client_of(plane, CATALOG).mset({"sku:1": "a", "sku:2": "b", "sku:3": "c"})
+    result = runner(acct, stores, plane).run(job_of(path))
+    assert result.outcome is DrillOutcome.PASSED, result.message
+    assert "DATABASE_BACKUP_DISABLED while backups are off; 1 file(s) appeared" in result.steps[0].detail
+    assert (result.keys, result.source_keys) == (3, 3)
