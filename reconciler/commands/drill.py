@@ -6,38 +6,38 @@ import sys
 
 from reconciler.commands.options import DrillFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Runtime, utc_now
-from reconciler.core.desired import DatabaseSpec, Manifest, drill_address
 from reconciler.core.drills import DrillOutcome
-from reconciler.core.plan import DatabaseRef
 from reconciler.drill.claim import DrillClaims
+from reconciler.drill.due import drill_jobs, lease, verdicts
 from reconciler.drill.runner import DrillJob, DrillRunner
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.output.drill_report import render_due, render_json, render_text
 from reconciler.stores import StoreReach
 
-# A run writes its receipt ahead of each step, and a step waits at most three times the timeout (its task, the
-# database's `active`, its status): a `running` receipt older than that, plus slack for the clocks of two
-# runners, is a run that died.
-_LEASE_MARGIN = 120
-
 
 def run_drill(rt: Runtime[DrillFlags]) -> int:
     flags = rt.flags
     started = utc_now()
-    jobs = _jobs(rt.manifest(list(flags.files)), flags.targets)
+    manifest = rt.manifest(list(flags.files))
+    jobs = drill_jobs(manifest, flags.targets)
+    unknown = [t for t in flags.targets if not any(t in (job.source.name, job.address) for job in jobs)]
+    if unknown:
+        raise UsageError(
+            f"--target {unknown[0]}: no drill has this address or database (drills are written like "
+            "orders-prod.drills.weekly)"
+        )
     connection = rt.connect()
     if connection.sandbox and connection.data_plane is None:
         raise ReconcilerError(
             "a drill moves real data, and the in-process sandbox has none: start one with `reconciler sandbox up`"
         )
-    claims = DrillClaims(connection.client, lease=int(3 * flags.timeout) + _LEASE_MARGIN)
+    claims = DrillClaims(connection.client, lease=lease(flags.timeout))
     due: list[tuple[DrillJob, str]] = []
-    for job in jobs:
-        found = claims.read(DatabaseRef.of(job.source), job.drill)
-        if found.verdict.due:
-            due.append((job, found.verdict.message))
+    for seen in verdicts(claims, jobs):
+        if seen.verdict.due:
+            due.append((seen.job, seen.verdict.message))
         elif flags.format == "text":
-            print(f"{job.address}: not due: {found.verdict.message}", file=rt.err)
+            print(f"{seen.job.address}: not due: {seen.verdict.message}", file=rt.err)
     if not due:
         if flags.format == "json":
             render_json([], rt.out, started=started, finished=utc_now())
@@ -71,24 +71,3 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
     if DrillOutcome.ERROR in outcomes:
         return EXIT_ERROR
     return EXIT_CHANGES if DrillOutcome.FAILED in outcomes else EXIT_OK
-
-
-def _jobs(manifest: Manifest, targets: tuple[str, ...]) -> list[DrillJob]:
-    by_name = {spec.name: spec for spec in manifest.databases}
-    jobs = [
-        DrillJob(spec, by_name[drill.into], drill)
-        for spec in manifest.databases
-        for drill in spec.drills
-        if _chosen(spec, drill_address(spec.name, drill.id), targets)
-    ]
-    unknown = [t for t in targets if not any(t in (job.source.name, job.address) for job in jobs)]
-    if unknown:
-        raise UsageError(
-            f"--target {unknown[0]}: no drill has this address or database (drills are written like "
-            "orders-prod.drills.weekly)"
-        )
-    return jobs
-
-
-def _chosen(spec: DatabaseSpec, address: str, targets: tuple[str, ...]) -> bool:
-    return not targets or spec.name in targets or address in targets

@@ -19,6 +19,14 @@ def render_due(due: Sequence[tuple[str, str, str]], out: TextIO) -> None:
         print(f"  ~ {address} -> {into}   ({why})", file=out)
 
 
+def plan_section(due: Sequence[tuple[str, str, str]], *, markdown: bool = False) -> str:
+    """The drills due, as `plan` shows them: a reviewer sees them, but apply never runs them (only `drill` does)."""
+    head = "Drills due (run by `reconciler drill`, never by apply; each overwrites its scratch database):"
+    if markdown:
+        return "\n".join([f"**{head}**", "", *(f"- `{a}` → `{into}`: {why}" for a, into, why in due)])
+    return "\n".join([head, *(f"  ~ {a} -> {into}   ({why})" for a, into, why in due)])
+
+
 def render_text(results: Sequence[DrillResult], out: TextIO) -> None:
     for result in results:
         if result.settled:
