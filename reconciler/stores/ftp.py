@@ -32,6 +32,8 @@ def list_files(uri: str, reach: StoreReach) -> list[str]:
         found = _walk(connection, folder, _DEPTH)
     except ftplib.error_perm as error:
         raise StoreError(f"{mask(uri)}: the FTP server refused ({str(error)[:3]})") from None
+    except ValueError:  # ftplib refuses to send a line break (in the user or password)
+        raise StoreError(f"{mask(uri)}: its user or password holds a line break, which FTP cannot send") from None
     except (OSError, ftplib.Error) as error:
         raise StoreError(f"{mask(uri)}: cannot list it ({type(error).__name__})") from None
     finally:

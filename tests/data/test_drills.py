@@ -19,6 +19,7 @@ from reconciler.core.drill_tags import DrillPhase, Step, decode, drill_key, star
 from reconciler.core.drills import DrillOutcome, DrillState
 from reconciler.core.live import LiveTag
 from reconciler.core.plan import DatabaseRef
+from reconciler.core.uris import resolve
 from reconciler.drill.claim import DrillClaims
 from reconciler.drill.runner import DrillJob, DrillRunner
 from reconciler.manifest.load import load_manifest
@@ -29,7 +30,7 @@ from reconciler.sandbox.data.process import HOST
 from reconciler.sandbox.data.seeding import Content, DatabaseData, DataSeed
 from reconciler.sandbox.data.stores import FtpStore, Stores
 from reconciler.sandbox.state import Database
-from reconciler.stores import StoreReach
+from reconciler.stores import StoreError, StoreReach, list_files
 from tests.support.accounts import Account, account
 from tests.support.data_plane import OLD_DATA, client_of, data_of
 from tests.support.examples import CATALOG, MARKETING, ORDERS, PROD_EU, SCRATCH, SEED
@@ -287,3 +288,28 @@ databases:
     assert result.outcome is DrillOutcome.PASSED, result.message
     assert "DATABASE_BACKUP_DISABLED while backups are off; 1 file(s) appeared" in result.steps[0].detail
     assert (result.keys, result.source_keys) == (3, 3)
+
+
+@pytest.mark.parametrize("secret", ["p@ss/w:rd+=", "x" * 300])
+def test_an_awkward_ftp_password_never_shows_in_the_result_or_the_receipt(
+    tmp_path: Path, stores: Stores, serve: Callable[..., DataPlane], secret: str
+) -> None:
+    plane = serve()
+    path = drill_manifest(tmp_path, path="ftp://sandbox:${env:FTP_PASSWORD}@ftp.acme.example/drills")
+    acct = account(manifest_paths=[path], environ={"FTP_PASSWORD": secret})
+    result = runner(acct, stores, plane).run(job_of(path))
+    assert result.outcome is not DrillOutcome.PASSED  # the stand-in's password is another
+    shown = repr(result) + receipt_of(acct)
+    assert secret not in shown and secret.replace("\n", "%0A") not in shown
+    assert "p%40ss" not in shown
+
+
+@pytest.mark.parametrize("secret", ["wrong:p@ss/w+rd=", "line\nbreak"])
+def test_listing_ftp_with_a_bad_password_is_one_masked_error(stores: Stores, secret: str) -> None:
+    ftp = stores.by_scheme["ftp"]
+    assert isinstance(ftp, FtpStore)
+    uri = resolve("ftp://sandbox:${env:P}@ftp.acme.example/drills/", {"P": secret})
+    with pytest.raises(StoreError) as caught:
+        list_files(uri, StoreReach(ftp_server=(HOST, ftp.port)))
+    assert str(caught.value).startswith("ftp://sandbox:****@ftp.acme.example/drills/: ")
+    assert secret not in str(caught.value) and "p%40ss" not in str(caught.value)
