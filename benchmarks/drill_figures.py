@@ -2,7 +2,7 @@
 
 Run by hand (not in the suite: machines are noisy). Each run starts `reconciler sandbox up` in a scratch directory
 and runs `reconciler --sandbox drill --format json` as a user would: a drill of catalog-prod (100,000 generated
-keys) into the scratch database, verified with `match_source` and `min_keys: 100000`. Each step's duration is
+keys, its backups switched on) into the scratch database, verified with `match_source` and `min_keys: 100000`. Each step's duration is
 the drill report's own. Two worlds:
 
 - the example seed's timings (a task takes 1.5 s, a backup and an import 2 s each): what a demo shows;
@@ -74,6 +74,10 @@ def one_run(work: Path) -> dict[str, Any]:
 
 def world(work: Path, *, instant: bool) -> None:
     seed = yaml.safe_load((ROOT / "examples" / "sandbox-world.yaml").read_text(encoding="utf-8"))
+    for subscription in seed["subscriptions"]:
+        for database in subscription["databases"]:
+            if database["name"] == "catalog-prod":  # backups on, so its backup status can be read (API-NOTES §3)
+                database["backup"] = {"path": "s3://acme-backups/catalog", "interval": "every-24-hours"}
     if instant:
         seed["timings"] = {name: 0 for name in seed["timings"]} | {"rate_limit_window": 60}
     (work / "seed.yaml").write_text(yaml.safe_dump(seed, sort_keys=False), encoding="utf-8")

@@ -6,9 +6,9 @@ import sys
 
 from reconciler.commands.options import DrillFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Runtime, utc_now
-from reconciler.core.drills import DrillOutcome
+from reconciler.core.drills import DrillOutcome, lease
 from reconciler.drill.claim import DrillClaims
-from reconciler.drill.due import drill_jobs, lease, verdicts
+from reconciler.drill.due import drill_jobs, verdicts
 from reconciler.drill.runner import DrillJob, DrillRunner
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.output.drill_report import render_due, render_json, render_text

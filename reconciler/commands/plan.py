@@ -79,8 +79,9 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
 
 def _drills_due(rt: Runtime[PlanFlags], manifest: Manifest) -> list[tuple[str, str, str]]:
     """(address, scratch database, why) of each due drill the plan's targets cover: one tag read per drill."""
+    from reconciler.core.drills import DEFAULT_TIMEOUT, lease
     from reconciler.drill.claim import DrillClaims
-    from reconciler.drill.due import DEFAULT_TIMEOUT, drill_jobs, lease, verdicts
+    from reconciler.drill.due import drill_jobs, verdicts
 
     names = {spec.name for spec in selected(manifest, frozenset(rt.flags.targets)).databases}
     jobs = [job for job in drill_jobs(manifest) if job.source.name in names]

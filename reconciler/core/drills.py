@@ -14,6 +14,16 @@ from enum import StrEnum
 from reconciler.core.desired import Drill
 from reconciler.core.drill_tags import DrillPhase, DrillReceipt, Step
 
+DEFAULT_TIMEOUT = 6 * 3600.0  # `drill --timeout`'s default: what `plan` and `check` assume of a running drill
+_LEASE_MARGIN = 120
+
+
+def lease(timeout: float) -> int:
+    """A run writes its receipt ahead of each step, and a step waits at most three times the timeout (its task,
+    the database's `active`, its status): a `running` receipt older than that, plus slack for the clocks of two
+    runners, is a run that died."""
+    return int(3 * timeout) + _LEASE_MARGIN
+
 
 class DrillState(StrEnum):
     NEVER = "never run"

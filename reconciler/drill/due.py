@@ -11,16 +11,6 @@ from reconciler.core.plan import DatabaseRef
 from reconciler.drill.claim import DrillClaims
 from reconciler.drill.runner import DrillJob
 
-DEFAULT_TIMEOUT = 6 * 3600.0  # `drill --timeout`'s default: what a `plan` reader assumes of a running drill
-_LEASE_MARGIN = 120
-
-
-def lease(timeout: float) -> int:
-    """A run writes its receipt ahead of each step, and a step waits at most three times the timeout (its task,
-    the database's `active`, its status): a `running` receipt older than that, plus slack for the clocks of two
-    runners, is a run that died."""
-    return int(3 * timeout) + _LEASE_MARGIN
-
 
 @dataclass(frozen=True, slots=True)
 class Seen:
