@@ -2,8 +2,8 @@
 
 Run by hand (not in the suite: machines are noisy). Each run starts `reconciler sandbox up` in a scratch directory
 and runs `reconciler --sandbox drill --format json` as a user would: a drill of catalog-prod (100,000 generated
-keys, its backups switched on) into the scratch database, verified with `match_source` and `min_keys: 100000`. Each step's duration is
-the drill report's own. Two worlds:
+keys, its backups switched on) into the scratch database, verified with `match_source` and `min_keys: 100000`.
+Each step's duration is the drill report's own. Two worlds:
 
 - the example seed's timings (a task takes 1.5 s, a backup and an import 2 s each): what a demo shows;
 - the same seed with every emulated delay at 0: the product's own cost plus the real data work (dump, upload,

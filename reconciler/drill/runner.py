@@ -16,7 +16,6 @@ leaves `running`, which the next run records as interrupted once the lease is ov
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -80,13 +79,12 @@ class DrillRunner:
         reach: StoreReach,
         count_keys: KeyCounter | None,
         timeout: float,
-        stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client, self.claims = client, claims
         self.environ, self.reach, self.count_keys = environ, reach, count_keys
-        self.timeout, self.stop = timeout, stop
+        self.timeout = timeout
         self._clock, self._now = clock, now
 
     def run(self, job: DrillJob) -> DrillResult:
@@ -168,7 +166,6 @@ class DrillRunner:
             clock=self._clock,
             sleep=time.sleep,
             timed_out=timed_out,
-            stop=self.stop,
         )
 
     def _list(self, job: DrillJob, source: DatabaseRef, state: _State, steps: list[StepRun]) -> list[str]:
@@ -218,7 +215,7 @@ class DrillRunner:
         seconds = self._clock() - began
         state.receipt = state.receipt.timed(Step.VERIFY, seconds)
         problem, why = None, ""
-        if verify.counts_keys and keys is None:
+        if verify.counts_keys and (keys is None or (verify.match_source and state.receipt.src is None)):
             problem, why = (
                 "keys cannot be counted: the Redis Cloud API reports no key count or dataset size (API-NOTES §3, §4) "
                 "and no data plane of the scratch database is reachable",
@@ -290,7 +287,7 @@ class DrillRunner:
         self.client.wait_for_task(task_id, timeout=self.timeout)
 
     def _until_active(self, db: DatabaseRef) -> None:
-        self.client.wait_until_active(db.tier, db.subscription, db.database, timeout=self.timeout, stop=self.stop)
+        self.client.wait_until_active(db.tier, db.subscription, db.database, timeout=self.timeout)
 
     def _leave_second(self, updated_at: str) -> None:
         """A status in the very second of the receipt's write could be an earlier run's (evidence.py)."""
@@ -323,7 +320,6 @@ class DrillRunner:
             clock=self._clock,
             sleep=time.sleep,
             timed_out=timed_out,
-            stop=self.stop,
             pause_first=True,
         )
 
