@@ -130,4 +130,3 @@ def test_an_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     ran = cli(tmp_path, "drill", "-f", "drills.yaml", "--target", "orders-prod.drills.daily")
     assert ran.code == 1
     assert "--target orders-prod.drills.daily: no drill has this address or database" in ran.err
-
