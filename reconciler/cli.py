@@ -205,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     _retry_flags(apply)
     _api_flags(apply)
 
+    drill = _command(commands, "drill", dispatch.drill)
+    drill.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    drill.add_argument(
+        "--target", action="append", default=[], metavar="ADDR", help="only this drill or database's drills"
+    )
+    drill.add_argument(
+        "--timeout", type=_duration, default=6 * 3600.0, metavar="DURATION", help="per step, e.g. 90s, 30m (default 6h)"
+    )
+    _text_or_json(drill)
+    _api_flags(drill)
+
     receipts = _command(commands, "receipts", None, manifests=False)
     ledger = receipts.add_subparsers(dest="receipts_command", metavar="ACTION", parser_class=_Parser)
     ledger.required = True

@@ -13,17 +13,22 @@ new world starts from the example account shipped in the package, never from a f
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import DEFAULT_URL, Credentials, Observer, Session, open_http
+from reconciler.core.plan import DatabaseRef
 from reconciler.core.polling import PollPolicy
 from reconciler.errors import CredentialsError
 from reconciler.output.redact import Redactor
+from reconciler.stores import StoreReach
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.data.control import DataManifest  # noqa: TID251
 
 SANDBOX_URL = "sandbox"
 SANDBOX_STATE = Path(".reconciler-sandbox")
@@ -32,10 +37,21 @@ _SANDBOX_BASE = "https://sandbox.invalid/v1"  # never resolved: the transport an
 
 
 @dataclass(frozen=True, slots=True)
+class DataPlaneReach:
+    """What `sandbox up` runs beside its API: the stores (for a drill's listing) and each database's server (for
+    its key count). The real API offers neither: the stores are reached by their own conventions, and keys are
+    not counted (API-NOTES §3, §4 name no key count)."""
+
+    stores: StoreReach
+    count_keys: Callable[[DatabaseRef], int | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     client: RedisCloudClient
     api_url: str  # what plan files record
     sandbox: bool
+    data_plane: DataPlaneReach | None = None  # `sandbox up` only
 
 
 def sandbox_dir(environ: Mapping[str, str]) -> Path:
@@ -73,6 +89,7 @@ def connect(
             if access is not None and secret and access in running_keys:
                 chosen = Credentials(access, secret)
             http = open_http(running["api_url"], chosen)
+            plane = _reach(running, environ)
         else:
             world = emulator.local_emulator(state, emulator.DEFAULT_SEED)
             transport = world.transport()
@@ -100,8 +117,10 @@ def connect(
             # The in-process world's tasks take what its timings say (all 0 in tests): the first reading of a
             # task comes one pause after it starts, so that pause is no longer than a task there lasts.
             poll = PollPolicy(initial=min(poll.initial, max(0.01, world.timings.task_total)))
+            plane = None
         url, is_sandbox = SANDBOX_URL, True
     else:
+        plane = None
         if not access or not secret:
             missing = [
                 name
@@ -115,4 +134,26 @@ def connect(
         http = open_http(url, Credentials(access, secret))
         is_sandbox = False
     session = Session(http, limiter=RateLimiter(rate_limit), observer=observer)
-    return Connection(RedisCloudClient(session, poll=poll), url, is_sandbox)
+    return Connection(RedisCloudClient(session, poll=poll), url, is_sandbox, plane)
+
+
+def _reach(running: DataManifest, environ: Mapping[str, str]) -> DataPlaneReach:
+    """The sandbox's stand-ins, from what `sandbox up` wrote: the drill needs no environment there."""
+    from urllib.parse import urlsplit
+
+    from reconciler.sandbox.data.control import key_count  # noqa: TID251
+
+    stores = running["stores"]
+    ftp = urlsplit(stores["ftp"]) if "ftp" in stores else None
+    reach = StoreReach(
+        s3_endpoint=stores.get("s3"),
+        ftp_server=(ftp.hostname or "127.0.0.1", ftp.port or 21) if ftp else None,
+        environ=environ,
+    )
+    databases = running["databases"]
+
+    def count(db: DatabaseRef) -> int | None:
+        served = databases.get(str(db.database))
+        return key_count(served) if served is not None else None
+
+    return DataPlaneReach(reach, count)

@@ -78,7 +78,7 @@ def test_a_commands_help_gives_its_purpose_examples_environment_and_exit_codes(
         list(usage.environment) or ["none"]
     )
     codes = [int(line.split()[0]) for line in text.split("\nexit codes:\n", 1)[1].splitlines() if line[2:3].isdigit()]
-    assert codes == ([0, 1, 2, 3, 130] if path in ("plan", "check") else [0, 1, 3, 130])
+    assert codes == ([0, 1, 2, 3, 130] if path in ("plan", "check", "drill") else [0, 1, 3, 130])
 
 
 @pytest.mark.parametrize("group", ["receipts", "sandbox"])

@@ -318,7 +318,12 @@ def _parse_backup(tier: Tier, backup: Mapping[str, Any]) -> LiveBackup:
 
 
 def _parse_tag(item: Mapping[str, Any]) -> LiveTag:
-    return LiveTag(key=str(item["key"]), value=str(item.get("value", "")), created_at=str(item.get("createdAt", "")))
+    return LiveTag(
+        key=str(item["key"]),
+        value=str(item.get("value", "")),
+        created_at=str(item.get("createdAt", "")),
+        updated_at=str(item.get("updatedAt", "")),
+    )
 
 
 def _snapshot(body: Any) -> TaskSnapshot:

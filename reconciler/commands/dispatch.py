@@ -91,6 +91,24 @@ def apply(args: argparse.Namespace, start: Start) -> int:
     return run_apply(start(flags))
 
 
+def drill(args: argparse.Namespace, start: Start) -> int:
+    from reconciler.commands.drill import run_drill
+    from reconciler.commands.options import DrillFlags
+    from reconciler.commands.reporting import reported
+
+    flags = DrillFlags(
+        files=tuple(args.files),
+        targets=tuple(args.target),
+        rate_limit=args.rate_limit,
+        auto_approve=args.auto_approve,
+        timeout=args.timeout,
+        format=args.format,
+    )
+    rt = start(flags)
+    with reported(rt, json_errors=flags.format == "json"):
+        return run_drill(rt)
+
+
 def show(args: argparse.Namespace, start: Start) -> int:
     from reconciler.commands.options import ShowFlags
     from reconciler.commands.plan import run_show

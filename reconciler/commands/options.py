@@ -79,6 +79,16 @@ class ApplyFlags:
 
 
 @dataclass(frozen=True, slots=True)
+class DrillFlags:
+    files: tuple[Path, ...]
+    targets: tuple[str, ...]
+    rate_limit: int
+    auto_approve: bool
+    timeout: float  # seconds, per step
+    format: TextOrJson
+
+
+@dataclass(frozen=True, slots=True)
 class ShowFlags:
     planfile: Path
     format: PlanFormat

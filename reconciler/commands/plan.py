@@ -11,6 +11,7 @@ from reconciler.core.plan import Plan
 from reconciler.core.planner import PlanOptions, plan, selected
 from reconciler.core.variables import check_manifest
 from reconciler.errors import ReconcilerError
+from reconciler.output.drill_report import plan_section
 from reconciler.output.planfile import build_document, read_plan, write_plan
 from reconciler.output.render import render_json, render_markdown, render_text
 from reconciler.refresh import fetch_live, list_unmanaged
@@ -56,6 +57,9 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
         observe_all=flags.observe,
         owner=manifest.owner,
     )
+    due = _drills_due(rt, manifest)
+    if due:
+        document["drills_due"] = [{"address": a, "into": into, "why": why} for a, into, why in due]
     if flags.report_unmanaged:
         document["unmanaged"] = [
             {"name": db.name, "subscription": db.subscription, "database": db.database, "tier": db.tier.value}
@@ -68,13 +72,34 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
             raise ReconcilerError(f"{flags.out}: cannot write the plan file ({exc.strerror or exc})") from exc
     full_plan = str(flags.out) if flags.out else None  # where a cut markdown says the whole plan is
     _render(rt, result, document, full_plan)
-    rt.append_step_summary(render_markdown(result, full_plan=full_plan))
+    markdown = render_markdown(result, full_plan=full_plan)
+    if due:
+        if flags.format == "text":
+            print("\n" + plan_section(due), file=rt.out)
+        elif flags.format == "markdown":
+            print("\n" + plan_section(due, markdown=True), file=rt.out)
+        markdown += "\n\n" + plan_section(due, markdown=True)
+    rt.append_step_summary(markdown)
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
     # Observed drift does not (issue 17): 2 says "apply has work", and apply leaves observed databases alone;
     # the summary line, and `summary.observed` in JSON, say what an observed database would need.
     needs_review = not result.is_empty or bool(result.attention)
     return EXIT_CHANGES if flags.detailed_exitcode and needs_review else EXIT_OK
+
+
+def _drills_due(rt: Runtime[PlanFlags], manifest: Manifest) -> list[tuple[str, str, str]]:
+    """(address, scratch database, why) of each due drill the plan's targets cover: one tag read per drill."""
+    from reconciler.core.drills import DEFAULT_TIMEOUT, lease
+    from reconciler.drill.claim import DrillClaims
+    from reconciler.drill.due import drill_jobs, verdicts
+
+    names = {spec.name for spec in selected(manifest, frozenset(rt.flags.targets)).databases}
+    jobs = [job for job in drill_jobs(manifest) if job.source.name in names]
+    if not jobs:
+        return []
+    claims = DrillClaims(rt.connect().client, lease=lease(DEFAULT_TIMEOUT))
+    return [(s.job.address, s.job.scratch.name, s.verdict.message) for s in verdicts(claims, jobs) if s.verdict.due]
 
 
 def run_show(rt: Runtime[ShowFlags]) -> int:

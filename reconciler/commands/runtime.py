@@ -130,6 +130,7 @@ def _uris(manifest: Manifest) -> Iterator[str]:
         yield from (backup.path for backup in spec.backups if backup.path)
         for item in spec.imports:
             yield from item.sources
+        yield from (drill.path for drill in spec.drills)
 
 
 def utc_now() -> str:

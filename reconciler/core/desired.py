@@ -86,6 +86,32 @@ class Import:
 
 
 @dataclass(frozen=True, slots=True)
+class DrillVerify:
+    """What a restore drill checks beyond a successful import: key counts, which only a data plane can give (the
+    API reports none: API-NOTES §3, §4 name no key count or dataset size in any status)."""
+
+    min_keys: int | None = None
+    match_source: bool = False
+
+    @property
+    def counts_keys(self) -> bool:
+        return self.min_keys is not None or self.match_source
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """A recurring restore drill (issue 15 §2): back the database up, import that backup into the scratch
+    database `into`, verify; due again `every_seconds` after the start of its last passing run."""
+
+    id: str
+    into: str  # the manifest name of a database marked `scratch: true`
+    every: str  # as written (`7d`, `12h`)
+    every_seconds: int
+    path: str  # where its backups go, unresolved: the drill's `path`, else the database's backup path
+    verify: DrillVerify = DrillVerify()
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseSpec:
     name: str
     subscription: int
@@ -101,6 +127,8 @@ class DatabaseSpec:
     # `backup.regions`, for an Active-Active database (then `backup` is None); None: not written. Which form fits
     # is known only from the live database, so the planner checks it.
     backup_regions: tuple[RegionBackup, ...] | None = None
+    scratch: bool = False  # restore drills may overwrite it (issue 15 §2)
+    drills: tuple[Drill, ...] = ()
 
     @property
     def manages_backup(self) -> bool:
@@ -187,6 +215,10 @@ REGION_MARK = "@"  # never in a manifest id (lowercase letters, digits, "-"); al
 def regional_id(op_id: str, region: str) -> str:
     """The receipt id of one region's backup: `pre-upgrade@eu-west-1`."""
     return f"{op_id}{REGION_MARK}{region}"
+
+
+def drill_address(database_name: str, drill_id: str) -> str:
+    return f"{database_name}.drills.{drill_id}"
 
 
 def operation_address(database_name: str, kind: OperationKind, op_id: str) -> str:

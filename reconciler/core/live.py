@@ -41,6 +41,7 @@ class LiveTag:
     key: str
     value: str
     created_at: str
+    updated_at: str = ""  # the tag's `updatedAt` (server clock): when a drill's receipt last moved (drill_tags.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ KEY_PREFIX = "rcr_"
 LEGACY_KEY_PREFIX = "rcr."  # written by version 0.1; read, and updated under its own key
 COMPACT_KEY_PREFIX = "rcr_done_"
 OWNER_KEY = "rcr_owner"  # the manifest set that manages the database (ownership.py); never a receipt
+DRILL_KEY_PREFIX = "rcr_drill_"  # a restore drill's receipt, recurring: its format is drill_tags.py's
 VALUE_VERSION = "v1"
 MAX_KEY_LENGTH = 64
 MAX_VALUE_LENGTH = 128
@@ -186,10 +187,12 @@ def operation_hash(kind: OperationKind, op_id: str) -> str:
 
 
 def decode(tag: LiveTag, database_name: str) -> Receipt | None:
-    """The receipt a tag holds, None for a tag that is not ours (or a compact one, or the owner tag); a malformed
-    one raises."""
+    """The receipt a tag holds, None for a tag that is not ours (or a compact one, the owner tag or a drill's); a
+    malformed one raises."""
     if not is_ours(tag.key) or _COMPACT_KEY.match(tag.key) or tag.key == OWNER_KEY:
         return None
+    if tag.key.startswith(DRILL_KEY_PREFIX):
+        return None  # a drill's receipt is read by drill_tags.py
     key = _KEY.match(tag.key)
     if key is None:
         raise ReceiptError(

@@ -25,6 +25,7 @@ from reconciler.core.uris import (
     scheme_of,
     suggest_reference,
 )
+from reconciler.manifest.drill_checks import drill_problems, is_http
 from reconciler.manifest.problems import Problem
 from reconciler.manifest.schema import dotted
 from reconciler.manifest.yaml_source import JsonPath, YamlDocument, clipped, shown
@@ -55,6 +56,7 @@ def semantic_problems(documents: Sequence[YamlDocument]) -> list[Problem]:
             problems.extend(_decimal_ids(document, path, entry, texts))
             problems.extend(_unique(document, path, entry, names, ids))
     problems.extend(_owners(documents))
+    problems.extend(drill_problems(documents))
     return problems
 
 
@@ -146,6 +148,7 @@ class _DatabaseChecker:
         elif isinstance(backup, dict):
             self._backup(backup, (*self.path, "backup"))
         self._operations()
+        self._drill_paths()
         return self.found
 
     def _report(self, path: JsonPath, message: str, *, of_key: bool = False) -> None:
@@ -266,6 +269,14 @@ class _DatabaseChecker:
                         )
                 else:
                     self._import(item, path)
+
+    def _drill_paths(self) -> None:
+        """A drill's own `path:` is a backup destination like any other; the rest of its rules span databases
+        (drill_checks.py)."""
+        drills = self.entry.get("drills")
+        for i, item in enumerate(drills if isinstance(drills, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("path"), str) and not is_http(item["path"]):
+                self._uri((*self.path, "drills", i, "path"), item["path"], BACKUP_STORAGE_TYPES, None)
 
     def _import(self, item: dict[str, Any], path: JsonPath) -> None:
         sources = item.get("from")

@@ -17,6 +17,8 @@ from typing import Any
 from reconciler.core.desired import (
     BackupSettings,
     DatabaseSpec,
+    Drill,
+    DrillVerify,
     Import,
     Manifest,
     OnDemandBackup,
@@ -205,6 +207,21 @@ def _build(document: YamlDocument, index: int) -> DatabaseSpec:
         check=bool(entry.get("check", True)),
         observe=entry.get("mode") == "observe",
         backup_regions=None if regions is None else _build_regions(regions),
+        scratch=bool(entry.get("scratch", False)),
+        drills=tuple(_build_drill(d, backup) for d in entry.get("drills") or []),
+    )
+
+
+def _build_drill(block: dict[str, Any], backup: dict[str, Any] | None) -> Drill:
+    every = str(block["every"])
+    verify = block.get("verify") or {}
+    return Drill(
+        id=block["id"],
+        into=block["into"],
+        every=every,
+        every_seconds=int(every[:-1]) * (86400 if every.endswith("d") else 3600),
+        path=block.get("path") or (backup or {})["path"],  # drill_checks.py: one of the two is there
+        verify=DrillVerify(min_keys=verify.get("min_keys"), match_source=bool(verify.get("match_source", False))),
     )
 
 

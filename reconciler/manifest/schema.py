@@ -27,6 +27,8 @@ _HINTS = {
     "e.g. us-east-1",
     "region": "name a region as Redis Cloud reports it (crdbDatabases[].region): lowercase letters, digits and '-', "
     "e.g. us-east-1",
+    "into": "use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters",
+    "every": "write whole hours or days, e.g. 12h or 7d",
 }
 # A required key whose absence needs more than its name to fix.
 _REQUIRED_HINTS = {
