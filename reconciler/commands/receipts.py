@@ -97,12 +97,8 @@ def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
         )
     print(f"{address}: {receipt.phase.value} receipt, claimed {receipt.created_at}, task {task}.", file=rt.out)
     print("Forgetting it lets the operation run again on the next apply.", file=rt.out)
-    if not rt.flags.auto_approve:
-        if not sys.stdin.isatty():
-            raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
-        if input(f"Type the address to confirm ({address}): ").strip() != address:
-            print("Not forgotten; nothing was changed.", file=rt.err)
-            return EXIT_ERROR
+    if not rt.flags.auto_approve and not _typed_back(rt, address, "Not forgotten"):
+        return EXIT_ERROR
     Ledger(rt.connect().client).forget(DatabaseRef.of(spec), receipt)
     print(f"Forgot {address}.", file=rt.out)
     return EXIT_OK
@@ -132,12 +128,8 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
     call = operation_calls(ref.path, operation)[-1]
     receipt = adopted(kind, operation.id, fingerprint(call), at=int(time.time()), run=secrets.token_hex(4))
     _preview(rt, address, spec, receipt)
-    if not rt.flags.auto_approve:
-        if not sys.stdin.isatty():
-            raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
-        if input(f"Type the address to confirm ({address}): ").strip() != address:
-            print("Not adopted; nothing was changed.", file=rt.err)
-            return EXIT_ERROR
+    if not rt.flags.auto_approve and not _typed_back(rt, address, "Not adopted"):
+        return EXIT_ERROR
     try:
         Ledger(client).claim(ref, receipt, replacing=None)
     except (ClaimedElsewhere, ClaimRefused) as lost:
@@ -150,6 +142,16 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
         ) from None
     print(f"Adopted {address}: recorded done (adopted).", file=rt.out)
     return EXIT_OK
+
+
+def _typed_back(rt: Runtime[ReceiptsForgetFlags] | Runtime[ReceiptsAdoptFlags], address: str, refused: str) -> bool:
+    """The address typed back at the terminal, as the confirmation of a receipt written or deleted by hand."""
+    if not sys.stdin.isatty():
+        raise ReconcilerError("no terminal to confirm on: pass --auto-approve")
+    if input(f"Type the address to confirm ({address}): ").strip() == address:
+        return True
+    print(f"{refused}; nothing was changed.", file=rt.err)
+    return False
 
 
 def _operation(manifest: Manifest, address: str) -> tuple[DatabaseSpec, OperationKind, Import | OnDemandBackup]:
