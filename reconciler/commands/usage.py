@@ -162,9 +162,17 @@ COMMANDS = {
         ),
         (*_API, "GITHUB_STEP_SUMMARY"),
         (
-            (EXIT_OK, "every checked database holds: its last backup is within max_age, its last import did not fail"),
+            (
+                EXIT_OK,
+                "every checked database holds: its last backup is within max_age, its last import did not fail, "
+                "its drills passed lately",
+            ),
             (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}"),
-            (EXIT_CHANGES, "a database violates: stale, failed or never backed up, backup off, a failed import"),
+            (
+                EXIT_CHANGES,
+                "a database violates: stale, failed or never backed up, backup off, a failed import, a restore drill "
+                "overdue, failed or never run",
+            ),
         ),
     ),
     "discover": Usage(

@@ -8,10 +8,11 @@ a `Date`, and the report says which clock it used (`Clock`).
 Status words are read by `statuses.meaning` (both vocabularies, API-NOTES §11); a word outside them is reported
 as it is and never taken for success. `{}` (no status, no time) is a database never backed up (API-NOTES §3).
 
-Adding a kind of finding (issue 15 §2's `drill-overdue`, `drill-failed`): one more `FindingKind` member, and a
+Adding a kind of finding (as `drill_check.py` adds the restore drills'): one more `FindingKind` member, and a
 pure function beside `judge` that returns `Finding`s, each with its own `Severity`; the command adds them to the
 database's verdict with `DatabaseVerdict.with_findings`. The exit code, the summary, the text, markdown and
-JSON output read only a finding's kind, severity and fields, so none of them changes.
+JSON output read only a finding's kind, severity and fields (its `address`, when it is about a part of the
+database), so none of them changes.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ class FindingKind(StrEnum):
     IMPORT_FAILED = "import-failed"
     IMPORT_STATUS_UNKNOWN = "import-status-unknown"
     IMPORT_STATUS_UNAVAILABLE = "import-status-unavailable"
+    DRILL_PASSED = "drill-passed"
+    DRILL_DUE = "drill-due"  # due, and within its slack: `drill` runs it
+    DRILL_RUNNING = "drill-running"
+    DRILL_OVERDUE = "drill-overdue"
+    DRILL_FAILED = "drill-failed"
+    DRILL_INTERRUPTED = "drill-interrupted"
+    DRILL_NEVER_RUN = "drill-never-run"
+    DRILL_RECEIPT_UNREADABLE = "drill-receipt-unreadable"
     DATABASE_MISSING = "database-missing"
     SKIPPED = "skipped"
 
@@ -76,6 +85,7 @@ class Finding:
     max_age: timedelta | None = None
     reason: str | None = None  # the API's failureReason, or the error type of a failed status read
     status: str | None = None  # the API's status word, as written
+    address: str | None = None  # what it is about, when not the database itself: `orders-prod.drills.weekly`
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +160,11 @@ def skip_reason(spec: DatabaseSpec) -> str | None:
 def reads_backup_status(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
     """Only where backup is on live: when it is off, the status read only answers DATABASE_BACKUP_DISABLED."""
     return skip_reason(spec) is None and _found(spec, live) and live is not None and live.backup.enabled
+
+
+def reads_drill_receipts(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
+    """Only for a database whose manifest declares drills: their receipts are its tags, one read a database."""
+    return skip_reason(spec) is None and _found(spec, live) and bool(spec.drills)
 
 
 def reads_import_status(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
