@@ -80,8 +80,11 @@ def test_each_region_is_judged_on_its_own_under_its_address(
     assert verdict.holds is not violated
 
 
-def test_a_status_is_read_per_region_whose_backup_is_on_and_the_manifest_does_not_switch_off() -> None:
+def test_each_region_on_is_read_and_a_region_switched_off_is_skipped_alone() -> None:
     assert backup_reads(spec(), aa()) == ("us-east-1", "eu-west-1")
+    # A region switched off is skipped under its address; the database itself is still checked.
+    verdict = judge(regional(eu_west_1=OFF), aa(), None, None, NOW, regions={"us-east-1": LatestStatus()})
+    assert not verdict.skipped and not verdict.holds  # us-east-1 never backed up
     assert backup_reads(spec(), aa(west=LiveBackup(False))) == ("us-east-1",)
     assert backup_reads(regional(eu_west_1=OFF), aa()) == ("us-east-1",)
     assert backup_reads(replace(spec(), check=False), aa()) == ()

@@ -107,7 +107,9 @@ class DatabaseVerdict:
 
     @property
     def skipped(self) -> bool:
-        return any(finding.kind is FindingKind.SKIPPED for finding in self.findings)
+        """The whole database (a region the manifest switches off is skipped under its address, and the database
+        is still checked)."""
+        return any(finding.kind is FindingKind.SKIPPED and finding.address is None for finding in self.findings)
 
     def with_findings(self, *more: Finding) -> DatabaseVerdict:
         return replace(self, findings=self.findings + more)
