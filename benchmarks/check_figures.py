@@ -64,8 +64,8 @@ def _one_check(fleet: Fleet, manifest: Manifest, rate_limit: int) -> dict[str, A
         judge(
             spec,
             live.databases.get((spec.subscription, spec.database)),
-            statuses.get((spec.name, OperationKind.BACKUP)),
-            statuses.get((spec.name, OperationKind.IMPORT)),
+            statuses.get((spec.name, OperationKind.BACKUP, None)),
+            statuses.get((spec.name, OperationKind.IMPORT, None)),
             now,
         )
         for spec in manifest.databases

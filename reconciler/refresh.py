@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from reconciler.cloud.client import DatabaseListing, RedisCloudClient
 from reconciler.core.desired import DatabaseSpec, Manifest, OperationKind, Tier
 from reconciler.core.discovery import FoundDatabase
-from reconciler.core.freshness import reads_backup_status, reads_import_status, skip_reason
+from reconciler.core.freshness import backup_reads, reads_drill_receipts, reads_import_status, skip_reason
 from reconciler.core.live import DatabaseKey, LatestStatus, LiveAccount, LiveBackup, LiveDatabase, TaskSnapshot
 from reconciler.core.receipt_tags import read_receipts
 from reconciler.errors import NotFoundError, ReconcilerError, TaskTimeoutError
@@ -36,7 +36,8 @@ class RefreshOptions:
     status_workers: int = 32
 
 
-Statuses = dict[tuple[str, OperationKind], LatestStatus]  # by (database name, kind)
+# By (database name, kind, region): the region of an Active-Active database's backup status, else None.
+Statuses = dict[tuple[str, OperationKind, str | None], LatestStatus]
 
 
 def fetch_live(client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None) -> LiveAccount:
@@ -64,26 +65,28 @@ def fetch_databases(client: RedisCloudClient, manifest: Manifest, options: Refre
 def fetch_freshness(
     client: RedisCloudClient, manifest: Manifest, options: RefreshOptions | None = None
 ) -> tuple[LiveAccount, Statuses]:
-    """What `check` judges: the databases (no tags), then the latest backup status where backup is on live and
-    the latest import status where the manifest declares imports (`core.freshness` says why), read many at once
-    so that the client's shared watch answers their tasks' polls with one `GET /tasks` a tick."""
+    """What `check` judges: the databases, with their tags only where the manifest declares drills (their
+    receipts), then the latest backup status where backup is on live (of each region, for an Active-Active
+    database: `?regionName=`) and the latest import status where the
+    manifest declares imports (`core.freshness` says why), read many at once so that the client's shared watch
+    answers their tasks' polls with one `GET /tasks` a tick."""
     options = options or RefreshOptions()
     wanted = replace(manifest, databases=tuple(spec for spec in manifest.databases if skip_reason(spec) is None))
     live = fetch_databases(client, wanted, options) if wanted.databases else LiveAccount({})
-    reads: list[tuple[DatabaseSpec, OperationKind]] = []
+    live = _with_drill_tags(client, wanted, live, options)
+    reads: list[tuple[DatabaseSpec, OperationKind, str | None]] = []
     for spec in wanted.databases:
         db = live.databases.get((spec.subscription, spec.database))
-        if reads_backup_status(spec, db):
-            reads.append((spec, OperationKind.BACKUP))
+        reads += [(spec, OperationKind.BACKUP, region) for region in backup_reads(spec, db)]
         if reads_import_status(spec, db):
-            reads.append((spec, OperationKind.IMPORT))
+            reads.append((spec, OperationKind.IMPORT, None))  # database-wide, Active-Active too (API-NOTES §4)
     if not reads:
         return live, {}
 
-    def read(item: tuple[DatabaseSpec, OperationKind]) -> LatestStatus:
-        spec, kind = item
+    def read(item: tuple[DatabaseSpec, OperationKind, str | None]) -> LatestStatus:
+        spec, kind, region = item
         try:
-            return client.latest(kind, spec.tier, spec.subscription, spec.database, timeout=options.status_timeout)
+            return client.latest(kind, *_where(spec), timeout=options.status_timeout, region=region)
         except NotFoundError as error:  # gone since it was listed
             return LatestStatus(error_type=error.error_type or "NOT_FOUND")
         except TaskTimeoutError:
@@ -91,7 +94,28 @@ def fetch_freshness(
 
     with ThreadPoolExecutor(max_workers=min(options.status_workers, len(reads)), thread_name_prefix="check") as pool:
         answers = pool.map(read, reads)
-        return live, {(spec.name, kind): status for (spec, kind), status in zip(reads, answers, strict=True)}
+        statuses = zip(reads, answers, strict=True)
+        return live, {(spec.name, kind, region): status for (spec, kind, region), status in statuses}
+
+
+def _with_drill_tags(
+    client: RedisCloudClient, manifest: Manifest, live: LiveAccount, options: RefreshOptions
+) -> LiveAccount:
+    """One `GET …/tags` per database that declares drills, and none elsewhere: check's budget is otherwise kept."""
+    found = [
+        (spec, db)
+        for spec in manifest.databases
+        if reads_drill_receipts(spec, db := live.databases.get((spec.subscription, spec.database))) and db is not None
+    ]
+    if not found:
+        return live
+    with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="drill-tags") as pool:
+        tagged = pool.map(lambda pair: replace(pair[1], tags=client.list_tags(*_where(pair[0]))), found)
+        return replace(live, databases={**live.databases, **{(db.subscription, db.database): db for db in tagged}})
+
+
+def _where(spec: DatabaseSpec) -> tuple[Tier, int, int]:
+    return (spec.tier, spec.subscription, spec.database)
 
 
 Each = Callable[[Callable[[T], R], Iterable[T]], list[R]]

@@ -14,7 +14,7 @@ import pytest
 from reconciler.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_VIEWER_SECRET_KEY, Emulator
 from reconciler.sandbox.seed import SandboxSeedError
 from tests.support.cli import run_reconciler
-from tests.support.examples import ANALYTICS_DB, INVENTORY, ORDERS, SESSIONS
+from tests.support.examples import ANALYTICS_DB, INVENTORY, ORDERS, ORDERS_AA, SESSIONS
 from tests.support.manifests import write_manifest
 from tests.support.workdirs import copy_examples
 from tests.support.workdirs import world as sandbox_world
@@ -89,7 +89,9 @@ def test_old_failed_and_missing_backups_fail_naming_the_database_and_the_fix(tmp
     # The manifest has backup on, the account has it off: apply is the fix.
     assert any(line.startswith("FAIL catalog-prod: remote backup is off") and "apply" in line for line in lines)
     assert "note analytics-prod: skipped: the manifest switches its backup off" in lines
-    assert lines[-1] == "Check failed: 5 of 5 checked databases violated; 1 skipped."
+    # orders-aa (Active-Active) is judged per region: the example account never backed either up.
+    assert any(line.startswith('FAIL orders-aa.backup["eu-west-1"]: never backed up') for line in lines)
+    assert lines[-1] == "Check failed: 6 of 6 checked databases violated; 1 skipped."
 
 
 def test_a_database_never_backed_up_fails(tmp_path: Path) -> None:
@@ -135,7 +137,7 @@ def test_markdown_and_the_job_summary(tmp_path: Path) -> None:
     summary.write_text("# earlier step\n", encoding="utf-8")
     code, out, _ = check(work, "-f", "examples/", "--format", "markdown", GITHUB_STEP_SUMMARY=str(summary))
     assert code == 2
-    assert out.startswith("### ❌ Check failed: 5 of 5 checked databases violated; 1 skipped.\n")
+    assert out.startswith("### ❌ Check failed: 6 of 6 checked databases violated; 1 skipped.\n")
     assert "| `sessions-prod` | ❌ stale | stale: last successful backup" in out
     assert "<details><summary>1 database holding</summary>" in out  # the skipped one, folded
     assert summary.read_text(encoding="utf-8") == "# earlier step\n" + out + "\n"
@@ -165,12 +167,13 @@ def test_one_status_read_per_database_whose_backup_is_on_plus_list_pages(tmp_pat
     assert code == 2, err
     paths = [(entry.method, entry.path) for entry in sandbox_world(work).request_log()]
     backup_reads = sorted(path.split("/")[-2] for method, path in paths if path.endswith("/backup"))
-    # Backup on live: orders, sessions, inventory (catalog and marketing-cache are off; analytics is skipped).
-    assert backup_reads == sorted(str(db) for db in (ORDERS, SESSIONS, INVENTORY))
+    # Backup on live: orders, sessions, inventory (catalog and marketing-cache are off; analytics is skipped), and
+    # each of orders-aa's two regions.
+    assert backup_reads == sorted(str(db) for db in (ORDERS, SESSIONS, INVENTORY, ORDERS_AA, ORDERS_AA))
     assert [path for _, path in paths if path.endswith("/import")] == [
         "/v1/subscriptions/1234567/databases/7654321/import"  # only orders-prod declares an import
     ]
-    assert sum(1 for _, path in paths if path.endswith("/databases")) == 3  # a page per subscription
+    assert sum(1 for _, path in paths if path.endswith("/databases")) == 4  # a page per subscription
     assert not [path for _, path in paths if path.endswith("/tags")]
     polls = [path for _, path in paths if path.startswith("/v1/tasks")]
     assert 1 <= len(polls) <= 3, polls  # batched: one `GET /tasks` answers the four status tasks

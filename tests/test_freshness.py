@@ -15,9 +15,9 @@ from reconciler.core.freshness import (
     Finding,
     FindingKind,
     Severity,
+    backup_reads,
     judge,
     max_age_for,
-    reads_backup_status,
     reads_import_status,
 )
 from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase
@@ -160,19 +160,22 @@ def test_a_later_finding_kind_joins_the_verdict_and_decides_it_by_its_severity()
 
 
 def test_status_reads_are_made_only_where_they_can_tell_something() -> None:
-    assert reads_backup_status(spec(backup=ON), live())
-    assert not reads_backup_status(spec(backup=ON), live(enabled=False))  # it would answer DATABASE_BACKUP_DISABLED
-    assert not reads_backup_status(spec(backup=ON, check=False), live())
-    assert not reads_backup_status(spec(backup=ON), None)
+    assert backup_reads(spec(backup=ON), live()) == (None,)
+    assert backup_reads(spec(backup=ON), live(enabled=False)) == ()  # it would answer DATABASE_BACKUP_DISABLED
+    assert backup_reads(spec(backup=ON, check=False), live()) == ()
+    assert backup_reads(spec(backup=ON), None) == ()
     assert not reads_import_status(spec(backup=ON), live())  # no import in the manifest: not read
     assert reads_import_status(spec(backup=ON, imports=True), live(enabled=False))
 
 
 def test_the_default_max_age_is_twice_the_interval_or_48_hours() -> None:
-    assert max_age_for(spec(backup=ON), live(interval="every-1-hours")) == 24 * HOUR  # the manifest's 12 h
-    assert max_age_for(spec(backup=ON_NO_INTERVAL), live(interval="every-4-hours")) == 8 * HOUR
-    assert max_age_for(spec(tier=Tier.ESSENTIALS, backup=ON_NO_INTERVAL), live(interval=None)) == 48 * HOUR
-    assert max_age_for(spec(), live(interval="every-fortnight")) == 48 * HOUR  # unreadable: as 24 h
+    def of(wanted: DatabaseSpec, found: LiveDatabase) -> timedelta:
+        return max_age_for(wanted.backup, wanted.tier, found.backup)
+
+    assert of(spec(backup=ON), live(interval="every-1-hours")) == 24 * HOUR  # the manifest's 12 h
+    assert of(spec(backup=ON_NO_INTERVAL), live(interval="every-4-hours")) == 8 * HOUR
+    assert of(spec(tier=Tier.ESSENTIALS, backup=ON_NO_INTERVAL), live(interval=None)) == 48 * HOUR
+    assert of(spec(), live(interval="every-fortnight")) == 48 * HOUR  # unreadable: as 24 h
 
 
 def test_the_summary_counts_checked_violated_and_skipped() -> None:

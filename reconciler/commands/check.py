@@ -1,7 +1,9 @@
 """`check`: are the backups of every managed database fresh? Read-only (GET only, so a Viewer's key is enough).
 
 Requests: the list pages (one per 100 databases), one backup status read per checked database whose backup is
-on live, and one import status read per database whose manifest declares imports (core/freshness.py says why).
+on live (per region whose backup is on, for an Active-Active database), one import status read per database
+whose manifest declares imports (core/freshness.py says why), and one tags read per database whose manifest
+declares restore drills (their receipts, core/drill_check.py).
 Each status read is a task (API-NOTES §3, §4); `refresh.fetch_freshness` reads them many at once, so that the
 client's shared watch answers their polls with one `GET /tasks` a tick.
 """
@@ -15,12 +17,16 @@ from reconciler.cloud.client import RedisCloudClient
 from reconciler.commands.options import CheckFlags
 from reconciler.commands.runtime import EXIT_CHANGES, EXIT_OK, Runtime
 from reconciler.core.desired import Manifest, OperationKind
+from reconciler.core.drill_check import drill_findings
+from reconciler.core.drills import DEFAULT_TIMEOUT, lease
 from reconciler.core.freshness import CheckReport, Clock, judge
 from reconciler.core.live import LatestStatus
 from reconciler.core.planner import selected
 from reconciler.errors import ReconcilerError
 from reconciler.output.check_report import render_check_json, render_check_markdown, render_check_text
 from reconciler.refresh import fetch_freshness
+
+_DRILL_LEASE = lease(DEFAULT_TIMEOUT)  # as plan's: a `running` drill older than this is taken for dead
 
 
 def run_check(rt: Runtime[CheckFlags]) -> int:
@@ -33,14 +39,19 @@ def run_check(rt: Runtime[CheckFlags]) -> int:
     # messages and table cells, where the stream's redactor would no longer recognise it.
     statuses = {key: _redacted(rt, status) for key, status in statuses.items()}
     now, clock = _now(client)
+    regional: dict[str, dict[str, LatestStatus]] = {}
+    for (name, _, region), status in statuses.items():
+        if region is not None:
+            regional.setdefault(name, {})[region] = status
     verdicts = (
         judge(
             spec,
-            live.databases.get((spec.subscription, spec.database)),
-            statuses.get((spec.name, OperationKind.BACKUP)),
-            statuses.get((spec.name, OperationKind.IMPORT)),
+            db := live.databases.get((spec.subscription, spec.database)),
+            statuses.get((spec.name, OperationKind.BACKUP, None)),
+            statuses.get((spec.name, OperationKind.IMPORT, None)),
             now,
-        )
+            regions=regional.get(spec.name),
+        ).with_findings(*drill_findings(spec, db.tags if db else None, now, lease=_DRILL_LEASE))
         for spec in manifest.databases
     )
     report = CheckReport(now, clock, tuple(verdicts))

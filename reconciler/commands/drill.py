@@ -10,6 +10,7 @@ from reconciler.core.drills import DrillOutcome, lease
 from reconciler.drill.claim import DrillClaims
 from reconciler.drill.due import drill_jobs, verdicts
 from reconciler.drill.runner import DrillJob, DrillRunner
+from reconciler.drill.unsupported import unsupported
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.output.drill_report import render_due, render_json, render_text
 from reconciler.stores import StoreReach
@@ -27,6 +28,9 @@ def run_drill(rt: Runtime[DrillFlags]) -> int:
             "orders-prod.drills.weekly)"
         )
     connection = rt.connect()
+    refused = unsupported(connection.client, jobs)
+    if refused:
+        raise ReconcilerError("\n".join([*refused, "Nothing was written and no drill ran."]))
     if connection.sandbox and connection.data_plane is None:
         raise ReconcilerError(
             "a drill moves real data, and the in-process sandbox has none: start one with `reconciler sandbox up`"

@@ -162,9 +162,17 @@ COMMANDS = {
         ),
         (*_API, "GITHUB_STEP_SUMMARY"),
         (
-            (EXIT_OK, "every checked database holds: its last backup is within max_age, its last import did not fail"),
+            (
+                EXIT_OK,
+                "every checked database holds: its last backup is within max_age, its last import did not fail, "
+                "its drills passed lately",
+            ),
             (EXIT_ERROR, f"a problem to fix: the manifests, credentials, the API, {_USAGE_ERROR}"),
-            (EXIT_CHANGES, "a database violates: stale, failed or never backed up, backup off, a failed import"),
+            (
+                EXIT_CHANGES,
+                "a database violates: stale, failed or never backed up, backup off, a failed import, a restore drill "
+                "overdue, failed or never run",
+            ),
         ),
     ),
     "discover": Usage(
@@ -204,7 +212,11 @@ COMMANDS = {
         (*_API, "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "${env:NAME}"),
         (
             (EXIT_OK, "every drill run passed, or none was due"),
-            (EXIT_ERROR, f"a problem to fix: the manifests, credentials, a store, the API, {_USAGE_ERROR}"),
+            (
+                EXIT_ERROR,
+                "a problem to fix: the manifests, credentials, a store, the API, a drill of or into an "
+                f"Active-Active database (refused before any write), {_USAGE_ERROR}",
+            ),
             (EXIT_CHANGES, "a drill failed: its backup, its import or its verification"),
         ),
     ),

@@ -1,6 +1,10 @@
 """`reconciler check`'s verdict on one database's backups, from what the manifest wants, what the account has,
 the latest backup (and import) status and a "now". Pure: the command reads, this judges, output/ shows.
 
+An Active-Active database has no backup of its own: each live region is judged on its own, against its own
+settings (`backup.regions.<region>`, its live interval) and its own status (`?regionName=`), and its findings
+carry the region's address, `orders-aa.backup["us-east-1"]` (issue 19).
+
 `now` should be the API's clock (its `Date` header): `lastBackupTime` is the server's, and SPEC §10 compares a
 server time only with another server time. The command falls back to the local clock when no answer carried
 a `Date`, and the report says which clock it used (`Clock`).
@@ -8,22 +12,24 @@ a `Date`, and the report says which clock it used (`Clock`).
 Status words are read by `statuses.meaning` (both vocabularies, API-NOTES §11); a word outside them is reported
 as it is and never taken for success. `{}` (no status, no time) is a database never backed up (API-NOTES §3).
 
-Adding a kind of finding (issue 15 §2's `drill-overdue`, `drill-failed`): one more `FindingKind` member, and a
+Adding a kind of finding (as `drill_check.py` adds the restore drills'): one more `FindingKind` member, and a
 pure function beside `judge` that returns `Finding`s, each with its own `Severity`; the command adds them to the
 database's verdict with `DatabaseVerdict.with_findings`. The exit code, the summary, the text, markdown and
-JSON output read only a finding's kind, severity and fields, so none of them changes.
+JSON output read only a finding's kind, severity and fields (its `address`, when it is about a part of the
+database), so none of them changes.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from reconciler.core.desired import DatabaseSpec, Tier
+from reconciler.core.desired import BackupSettings, DatabaseSpec, Tier, region_address
 from reconciler.core.durations import format_duration
-from reconciler.core.live import LatestStatus, LiveDatabase
+from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase
 from reconciler.core.statuses import StatusMeaning, meaning
 from reconciler.core.uris import mask_in_text
 
@@ -54,6 +60,14 @@ class FindingKind(StrEnum):
     IMPORT_FAILED = "import-failed"
     IMPORT_STATUS_UNKNOWN = "import-status-unknown"
     IMPORT_STATUS_UNAVAILABLE = "import-status-unavailable"
+    DRILL_PASSED = "drill-passed"
+    DRILL_DUE = "drill-due"  # due, and within its slack: `drill` runs it
+    DRILL_RUNNING = "drill-running"
+    DRILL_OVERDUE = "drill-overdue"
+    DRILL_FAILED = "drill-failed"
+    DRILL_INTERRUPTED = "drill-interrupted"
+    DRILL_NEVER_RUN = "drill-never-run"
+    DRILL_RECEIPT_UNREADABLE = "drill-receipt-unreadable"
     DATABASE_MISSING = "database-missing"
     SKIPPED = "skipped"
 
@@ -76,6 +90,7 @@ class Finding:
     max_age: timedelta | None = None
     reason: str | None = None  # the API's failureReason, or the error type of a failed status read
     status: str | None = None  # the API's status word, as written
+    address: str | None = None  # what it is about, when not the database itself: `orders-prod.drills.weekly`
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +107,9 @@ class DatabaseVerdict:
 
     @property
     def skipped(self) -> bool:
-        return any(finding.kind is FindingKind.SKIPPED for finding in self.findings)
+        """The whole database (a region the manifest switches off is skipped under its address, and the database
+        is still checked)."""
+        return any(finding.kind is FindingKind.SKIPPED and finding.address is None for finding in self.findings)
 
     def with_findings(self, *more: Finding) -> DatabaseVerdict:
         return replace(self, findings=self.findings + more)
@@ -127,15 +144,16 @@ def interval_length(interval: str | None) -> timedelta | None:
     return timedelta(hours=int(match.group(1))) if match and int(match.group(1)) > 0 else None
 
 
-def max_age_for(spec: DatabaseSpec, live: LiveDatabase) -> timedelta:
+def max_age_for(wanted: BackupSettings | None, tier: Tier, live: LiveBackup) -> timedelta:
     """The manifest's `max_age`, else twice the interval on Pro (the manifest's, else the live one), 48 h on
-    Essentials: one missed backup is tolerated, two are not. An interval this version cannot read counts as 24 h."""
-    if spec.backup is not None and spec.backup.max_age is not None:
-        return spec.backup.max_age
-    if spec.tier is Tier.ESSENTIALS:
+    Essentials: one missed backup is tolerated, two are not. An interval this version cannot read counts as 24 h.
+    Of an Active-Active database's region: that region's settings, and its live interval."""
+    if wanted is not None and wanted.max_age is not None:
+        return wanted.max_age
+    if tier is Tier.ESSENTIALS:
         return 2 * ESSENTIALS_INTERVAL
-    wanted = spec.backup.interval if spec.backup is not None else None
-    return 2 * (interval_length(wanted) or interval_length(live.backup.interval) or timedelta(hours=24))
+    interval = wanted.interval if wanted is not None else None
+    return 2 * (interval_length(interval) or interval_length(live.interval) or timedelta(hours=24))
 
 
 def skip_reason(spec: DatabaseSpec) -> str | None:
@@ -147,9 +165,24 @@ def skip_reason(spec: DatabaseSpec) -> str | None:
     return None
 
 
-def reads_backup_status(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
-    """Only where backup is on live: when it is off, the status read only answers DATABASE_BACKUP_DISABLED."""
-    return skip_reason(spec) is None and _found(spec, live) and live is not None and live.backup.enabled
+def backup_reads(spec: DatabaseSpec, live: LiveDatabase | None) -> tuple[str | None, ...]:
+    """The latest backup statuses to read: None for the database's, a region's name for each region of an
+    Active-Active database (`?regionName=`; without it the read is refused). Only where backup is on live (when
+    it is off, the read only answers DATABASE_BACKUP_DISABLED), and not for a region the manifest switches off."""
+    if skip_reason(spec) is not None or live is None or not _found(spec, live):
+        return ()
+    if live.regions is None:
+        return (None,) if live.backup.enabled else ()
+    return tuple(
+        region.region
+        for region in live.regions
+        if region.backup.enabled and _region_skip(_region_settings(spec, region.region)) is None
+    )
+
+
+def reads_drill_receipts(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
+    """Only for a database whose manifest declares drills: their receipts are its tags, one read a database."""
+    return skip_reason(spec) is None and _found(spec, live) and bool(spec.drills)
 
 
 def reads_import_status(spec: DatabaseSpec, live: LiveDatabase | None) -> bool:
@@ -164,15 +197,24 @@ def judge(
     backup: LatestStatus | None,
     imported: LatestStatus | None,
     now: datetime,
+    *,
+    regions: Mapping[str, LatestStatus] | None = None,
 ) -> DatabaseVerdict:
-    """`backup` and `imported` are None where they were not read (`reads_backup_status`, `reads_import_status`)."""
+    """`backup` and `imported` are None where they were not read (`backup_reads`, `reads_import_status`);
+    `regions`, an Active-Active database's backup statuses by region, likewise (`backup` is then unused)."""
     verdict = DatabaseVerdict(spec.name, spec.tier, spec.subscription, spec.database, ())
     skipped = skip_reason(spec)
     if skipped is not None:
         return verdict.with_findings(Finding(FindingKind.SKIPPED, Severity.NOTE, f"skipped: {skipped}"))
     if live is None or live.tier is not spec.tier:
         return verdict.with_findings(_missing(spec, live))
-    findings = [_backup_finding(spec, live, backup, now)]
+    if live.regions is None:
+        findings = [_backup_finding(spec.backup, spec.tier, live.backup, backup, now)]
+    else:
+        findings = [
+            _region_finding(spec, region.region, region.backup, (regions or {}).get(region.region), now)
+            for region in live.regions
+        ]
     if imported is not None:
         findings.append(_import_finding(imported, now))
     return verdict.with_findings(*findings)
@@ -191,22 +233,53 @@ def _missing(spec: DatabaseSpec, live: LiveDatabase | None) -> Finding:
     return Finding(FindingKind.DATABASE_MISSING, Severity.VIOLATION, f"not found: {where} — {fix}")
 
 
-def _backup_finding(spec: DatabaseSpec, live: LiveDatabase, status: LatestStatus | None, now: datetime) -> Finding:
-    if not live.backup.enabled:
-        if spec.backup is not None:
+def _region_settings(spec: DatabaseSpec, region: str) -> BackupSettings | None:
+    return next((item.settings for item in spec.backup_regions or () if item.region == region), None)
+
+
+def _region_skip(wanted: BackupSettings | None) -> str | None:
+    return "the manifest switches this region's backup off" if wanted is not None and not wanted.enabled else None
+
+
+def _region_finding(
+    spec: DatabaseSpec, region: str, live: LiveBackup, status: LatestStatus | None, now: datetime
+) -> Finding:
+    wanted = _region_settings(spec, region)
+    address = region_address(spec.name, region)
+    skipped = _region_skip(wanted)
+    if skipped is not None:
+        return Finding(FindingKind.SKIPPED, Severity.NOTE, f"skipped: {skipped}", address=address)
+    return _backup_finding(wanted, spec.tier, live, status, now, address=address)
+
+
+def _backup_finding(
+    wanted: BackupSettings | None,
+    tier: Tier,
+    live: LiveBackup,
+    status: LatestStatus | None,
+    now: datetime,
+    *,
+    address: str | None = None,
+) -> Finding:
+    """Of the database, or (`address`) of one region of an Active-Active database, judged on its own."""
+    if not live.enabled:
+        if wanted is not None:
             return Finding(
                 FindingKind.BACKUP_OFF_LIVE,
                 Severity.VIOLATION,
                 "remote backup is off in Redis Cloud while the manifest has it on — `reconciler apply` switches it "
                 "back on (plan shows the change)",
+                address=address,
             )
+        declare = "`backup:` with a path" if address is None else "this region under `backup.regions` with a path"
         return Finding(
             FindingKind.BACKUP_NOT_CONFIGURED,
             Severity.VIOLATION,
-            "remote backup is off, and the manifest does not manage it — declare `backup:` with a path, or set "
+            f"remote backup is off, and the manifest does not manage it — declare {declare}, or set "
             "`check: false` if this database needs no backups",
+            address=address,
         )
-    max_age = max_age_for(spec, live)
+    max_age = max_age_for(wanted, tier, live)
     status = status or LatestStatus(error_type="NOT_READ")  # backup is on, so it should have been read
     if status.error_type is not None:
         return Finding(
@@ -216,13 +289,14 @@ def _backup_finding(spec: DatabaseSpec, live: LiveDatabase, status: LatestStatus
             "look at the database in the Redis Cloud console",
             max_age=max_age,
             reason=status.error_type,
+            address=address,
         )
     at = _moment(status.time)
     age = max(now - at, timedelta(0)) if at is not None else None
     reason = mask_in_text(status.failure_reason) if status.failure_reason else None
 
     def found(kind: FindingKind, severity: Severity, message: str) -> Finding:
-        return Finding(kind, severity, message, at, age, max_age, reason, status.status)
+        return Finding(kind, severity, message, at, age, max_age, reason, status.status, address)
 
     what = meaning(status.status)
     if status.time is not None and at is None:

@@ -3,9 +3,11 @@
 The JSON document is a contract (README "Checking that backups are fresh"): `format_version` "1.0";
 `checked_at` (ISO 8601 UTC, `Z`), `clock` (`api`: the API's `Date` header, `local`: this machine's), `holds`,
 `summary`, `counts` {databases, checked, violated, skipped}, and `databases[]`, each {address, tier,
-subscription, database, holds, findings[]}, a finding being {kind, severity, message, at, age_seconds,
-max_age_seconds, reason, status}; times are ISO 8601 UTC or null, ages whole seconds or null. New finding kinds
-may appear (drills); a reader should treat an unknown kind by its `severity`.
+subscription, database, holds, findings[]}, a finding being {address, kind, severity, message, at, age_seconds,
+max_age_seconds, reason, status}; a finding's `address` is the database's, or the part's it is about (a drill,
+`orders-prod.drills.weekly`); times are ISO 8601 UTC or null, ages whole seconds or null (a drill's `at` is the
+start of its last passing run, its `max_age_seconds` twice its `every`). New finding kinds may appear; a reader
+should treat an unknown kind by its `severity`.
 
 Every text here comes from the core's findings, whose API values (failure reasons) are masked there; the
 streams and the step summary pass through the redactor as well.
@@ -51,9 +53,10 @@ def render_check_json(report: CheckReport) -> str:
 
 
 def render_check_text(report: CheckReport) -> str:
-    """One line per finding, each starting with the database's name, so `grep orders-prod` finds all of it."""
+    """One line per finding, each starting with its address (the database's name, or a drill's address that starts
+    with it), so `grep orders-prod` finds all of it."""
     lines = [
-        f"{_MARKS[finding.severity]:<4} {verdict.name}: {finding.message}"
+        f"{_MARKS[finding.severity]:<4} {_address(verdict, finding)}: {finding.message}"
         for verdict in report.verdicts
         for finding in verdict.findings
     ]
@@ -97,7 +100,11 @@ def render_check_markdown(report: CheckReport, *, limit: int = MARKDOWN_LIMIT) -
 
 def _row(verdict: DatabaseVerdict, finding: Finding) -> str:
     detail = finding.message.replace("|", "\\|").replace("\n", " ")
-    return f"| `{verdict.name}` | {_ICONS[finding.severity]} {finding.kind.value} | {detail} |"
+    return f"| `{_address(verdict, finding)}` | {_ICONS[finding.severity]} {finding.kind.value} | {detail} |"
+
+
+def _address(verdict: DatabaseVerdict, finding: Finding) -> str:
+    return finding.address or verdict.name
 
 
 def _database(verdict: DatabaseVerdict) -> dict[str, Any]:
@@ -107,12 +114,13 @@ def _database(verdict: DatabaseVerdict) -> dict[str, Any]:
         "subscription": verdict.subscription,
         "database": verdict.database,
         "holds": verdict.holds,
-        "findings": [_finding(finding) for finding in verdict.findings],
+        "findings": [_finding(verdict, finding) for finding in verdict.findings],
     }
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(verdict: DatabaseVerdict, finding: Finding) -> dict[str, Any]:
     return {
+        "address": _address(verdict, finding),
         "kind": finding.kind.value,
         "severity": finding.severity.value,
         "message": finding.message,

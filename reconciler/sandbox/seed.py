@@ -184,24 +184,22 @@ _HISTORY_KEYS = {"ago", "failure_reason"}
 
 def _history(world: WorldData, raw: dict[str, Any], subscription_id: int, now: float) -> None:
     """`last_backup` / `last_import: {ago: 30h, failure_reason: …}`: a run that ended `ago` before the world was
-    made, failed when a reason is given, so that `check` has an old, failed or fresh backup to judge."""
+    made, failed when a reason is given, so that `check` has an old, failed or fresh backup to judge. An
+    Active-Active database's `last_backup` is by region: `{us-east-1: {ago: 3h}, eu-west-1: {ago: 2d}}`."""
     database_id = int(raw["id"])
+    stored = world["databases"][-1]
     if raw.get("last_backup") is not None:
-        item = _mapping(raw["last_backup"], f"database {database_id} last_backup")
-        _only(item, f"database {database_id} last_backup", _HISTORY_KEYS)
-        ends = now - _ago(item.get("ago"), f"database {database_id} last_backup.ago")
-        backup: BackupRun = {
-            "task_id": f"seeded-backup-{database_id}",
-            "subscription_id": subscription_id,
-            "database_id": database_id,
-            "destination": world["databases"][-1]["backup"]["path"],
-            "adhoc": False,
-            "started": ends - 60.0,
-            "ends": ends,
-        }
-        if item.get("failure_reason"):
-            backup["failure_reason"] = str(item["failure_reason"])
-        world["backup_runs"].append(backup)
+        where = f"database {database_id} last_backup"
+        history = _mapping(raw["last_backup"], where)
+        whose = (subscription_id, database_id)
+        if "regions" not in stored:
+            world["backup_runs"].append(_backup_run(history, where, now, whose, stored["backup"]["path"]))
+        for region, item in history.items() if "regions" in stored else ():
+            if region not in stored["regions"]:
+                raise ValueError(f"{where}: {region!r} is not one of its regions ({', '.join(stored['regions'])})")
+            path = stored["regions"][region]["path"]
+            run = _backup_run(_mapping(item, f"{where}.{region}"), f"{where}.{region}", now, whose, path, str(region))
+            world["backup_runs"].append(run)
     if raw.get("last_import") is not None:
         item = _mapping(raw["last_import"], f"database {database_id} last_import")
         _only(item, f"database {database_id} last_import", _HISTORY_KEYS)
@@ -220,6 +218,34 @@ def _history(world: WorldData, raw: dict[str, Any], subscription_id: int, now: f
             "applied": True,  # history: its effect on the data is not replayed
         }
         world["import_runs"].append(imported)
+
+
+def _backup_run(
+    item: dict[str, Any],
+    where: str,
+    now: float,
+    whose: tuple[int, int],
+    destination: str,
+    region: str | None = None,
+) -> BackupRun:
+    """A scheduled backup of database `whose` (subscription, database), or of one of its regions, that ended
+    `ago` before `now`; failed when a reason is given."""
+    _only(item, where, _HISTORY_KEYS)
+    ends = now - _ago(item.get("ago"), f"{where}.ago")
+    run: BackupRun = {
+        "task_id": f"seeded-backup-{whose[1]}" + (f"-{region}" if region else ""),
+        "subscription_id": whose[0],
+        "database_id": whose[1],
+        "destination": destination,
+        "adhoc": False,
+        "started": ends - 60.0,
+        "ends": ends,
+    }
+    if item.get("failure_reason"):
+        run["failure_reason"] = str(item["failure_reason"])
+    if region is not None:
+        run["region"] = region
+    return run
 
 
 def _ago(text: Any, where: str) -> float:
