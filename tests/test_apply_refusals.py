@@ -399,7 +399,10 @@ def test_cli_apply_copes_with_a_busy_database_and_a_full_subscription(tmp_path: 
     assert len([b for b in after.backup_history(ORDERS) if not b.task_id.startswith("scheduled-")]) == 2
     receipts = {key: value.split()[1] for key, value in after.tags(ORDERS).items() if key.startswith("rcr_")}
     assert receipts == {IMPORT_KEY: "done", ON_DEMAND_KEY: "done"}
-    assert not [t for t in after.tasks() if t["error"] and t["error"]["type"] == "DATABASE_NOT_ACTIVE"]
-    assert [t["error"]["type"] for t in after.tasks() if t["error"]] != []  # the full subscription did refuse
+    refusals = {t["error"]["type"] for t in after.tasks() if t["error"]}
+    assert "DATABASE_BACKUP_FAILED" in refusals  # the full subscription did refuse
+    # A write sent while orders-prod was busy (if one was) was refused as not active and sent again: nothing of it
+    # is left to do, as the plan below says.
+    assert refusals <= {"DATABASE_BACKUP_FAILED", "DATABASE_NOT_ACTIVE"}
     again = cli(directory, "plan", "-f", "examples/", "--detailed-exitcode")
     assert again.code == 0, again.out
