@@ -163,7 +163,9 @@ def test_a_stop_ends_every_wait_at_once_even_while_the_poller_sleeps(emulator: E
     quick = RedisCloudClient(session, poll=PollPolicy(initial=0.05))
     try:
         quick.wait_for_task(put_settings(slow, Tier.PRO, PROD_EU, ORDERS, OFF), timeout=10)
-        # ORDERS is `active-change-pending` for 0.4 s now: read once, then the next reading is 30 s away.
+        # Held busy well past the stop (the change's own 0.4 s could end first on a loaded machine): read once,
+        # then the next reading is 30 s away.
+        emulator.hold_status(ORDERS, "active-change-pending", 30.0)
         stop = threading.Event()
         threading.Timer(0.1, stop.set).start()
         started = time.monotonic()
