@@ -89,7 +89,7 @@ def connect(
             if access is not None and secret and access in running_keys:
                 chosen = Credentials(access, secret)
             http = open_http(running["api_url"], chosen)
-            plane = _reach(running, environ)
+            plane = _reach(running, state, environ)
         else:
             world = emulator.local_emulator(state, emulator.DEFAULT_SEED)
             transport = world.transport()
@@ -137,17 +137,25 @@ def connect(
     return Connection(RedisCloudClient(session, poll=poll), url, is_sandbox, plane)
 
 
-def _reach(running: DataManifest, environ: Mapping[str, str]) -> DataPlaneReach:
+def _reach(running: DataManifest, directory: Path, environ: Mapping[str, str]) -> DataPlaneReach:
     """The sandbox's stand-ins, from what `sandbox up` wrote: the drill needs no environment there."""
     from urllib.parse import urlsplit
 
-    from reconciler.sandbox.data.control import key_count  # noqa: TID251
+    from reconciler.sandbox.data.control import key_count, read_manifest  # noqa: TID251
 
     stores = running["stores"]
     ftp = urlsplit(stores["ftp"]) if "ftp" in stores else None
+
+    def azurite() -> str | None:
+        # Started on the first abs:// URI (perhaps this drill's backup): `sandbox up` rewrites its file then.
+        now = read_manifest(directory)
+        return now["stores"].get("azure") if now is not None else None
+
     reach = StoreReach(
         s3_endpoint=stores.get("s3"),
         ftp_server=(ftp.hostname or "127.0.0.1", ftp.port or 21) if ftp else None,
+        gcs_endpoint=stores.get("gcs"),
+        azure_endpoint=azurite,
         environ=environ,
     )
     databases = running["databases"]

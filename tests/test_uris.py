@@ -15,6 +15,7 @@ from reconciler.core.uris import (
     mask_in_text,
     references,
     resolve,
+    secret_of,
     suggest_reference,
 )
 
@@ -353,3 +354,18 @@ CREDENTIALS = [
 @pytest.mark.parametrize(("uri", "secret"), CREDENTIALS)
 def test_only_variables_used_as_credentials_are_secret(uri: str, secret: tuple[str, ...]) -> None:
     assert credential_references(uri) == secret
+
+
+@pytest.mark.parametrize(
+    ("uri", "secret"),
+    [
+        ("abs://:Zm9v/YmFy+cXV4==@acct/c/f.rdb", "Zm9v/YmFy+cXV4=="),  # a key holding '/' still ends at the account
+        ("abs://Zm9v%2FYmFy%2BcXV4%3D%3D@acct/c/f.rdb", "Zm9v%2FYmFy%2BcXV4%3D%3D"),  # the no-colon form, as written
+        ("ftp://user:p%40ss@host/d", "p%40ss"),
+        ("abs://acct/c/f.rdb", None),
+        ("gs://bucket/user@x/f.rdb", None),  # an '@' in the path is no user-info
+        ("not a uri", None),
+    ],
+)
+def test_the_secret_a_store_signs_with_is_found_by_mask_s_rules(uri: str, secret: str | None) -> None:
+    assert secret_of(uri) == secret

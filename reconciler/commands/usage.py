@@ -25,6 +25,9 @@ ENVIRONMENT = {
     "RECONCILER_AZURITE": "the azurite-blob executable to run for abs:// stores (default: from PATH, else the cache)",
     "AWS_ACCESS_KEY_ID": "with the rest of boto3's AWS_* variables: listing s3:// drill destinations",
     "AWS_ENDPOINT_URL": "an S3-compatible endpoint for listing s3:// drill destinations",
+    "GOOGLE_APPLICATION_CREDENTIALS": "a service account key file for listing gs:// drill destinations",
+    "STORAGE_EMULATOR_HOST": "a GCS emulator's URL for listing gs:// drill destinations (no credentials then)",
+    "AZURE_STORAGE_CONNECTION_STRING": "listing an abs:// drill destination whose URI holds no key",
     "${env:NAME}": "any variable a manifest's URIs reference, read when a request is made",
 }
 _API = ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY", "REDISCLOUD_URL", "REDISCLOUD_SANDBOX_DIR")
@@ -209,7 +212,15 @@ COMMANDS = {
             "reconciler drill --target orders-prod.drills.weekly --auto-approve",
             "reconciler --sandbox drill -f examples/ --auto-approve --format json   # after `sandbox up`",
         ),
-        (*_API, "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "${env:NAME}"),
+        (
+            *_API,
+            "AWS_ACCESS_KEY_ID",
+            "AWS_ENDPOINT_URL",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "STORAGE_EMULATOR_HOST",
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "${env:NAME}",
+        ),
         (
             (EXIT_OK, "every drill run passed, or none was due"),
             (

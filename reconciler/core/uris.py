@@ -168,6 +168,13 @@ def suggest_reference(uri: str, variable: str) -> str:
     return parts.joined(user, f"${{env:{variable}}}")
 
 
+def secret_of(uri: str) -> str | None:
+    """The URI's credential as written (percent-encoded, or a `${env:…}` reference), or None: what a store's
+    client signs with (an Azure key in `abs://:key@account/…`), found by the same rules as `mask`."""
+    parts = _split(uri)
+    return parts.secret if parts is not None else None
+
+
 def without_userinfo(uri: str) -> str:
     """The URI with no user-info at all: what names the place, for comparing a manifest path (user and secret
     often `${env:…}`) with the one the API echoes (resolved, encoded, or with the secret left out)."""

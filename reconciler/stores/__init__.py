@@ -5,15 +5,16 @@ store's own conventions. The only I/O beside `cloud/`; it never logs a URI's use
 | scheme | module   | client (extra)                  | credentials                                              |
 |--------|----------|---------------------------------|----------------------------------------------------------|
 | s3://  | s3.py    | boto3 (`[s3]`)                  | AWS_* (incl. AWS_ENDPOINT_URL), boto3's usual chain      |
+| gs://  | gcs.py   | google-cloud-storage (`[gcs]`)  | GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST    |
+| abs:// | azure.py | azure-storage-blob (`[azure]`)  | the key in the URI, else AZURE_STORAGE_CONNECTION_STRING |
 | ftp:// | ftp.py   | ftplib (standard library)       | user:password in the URI (resolved from `${env:…}`)      |
 
-An http(s) destination cannot be listed (validation says so); gs:// and abs:// are not listed yet (a drill to
-one ends in an error saying so).
+An http(s) destination cannot be listed (validation says so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.uris import mask, scheme_of
@@ -31,6 +32,10 @@ class StoreReach:
 
     s3_endpoint: str | None = None  # moto's URL; any credentials are taken
     ftp_server: tuple[str, int] | None = None  # the stand-in: a URI's host is a folder of that name on it
+    gcs_endpoint: str | None = None  # gcp-storage-emulator's URL; no credentials
+    # azurite's URL (`http://127.0.0.1:P/devstoreaccount1`), or None: asked when listing, since the sandbox starts
+    # azurite on the first abs:// URI, which may be the drill's own backup, after the reach was built.
+    azure_endpoint: Callable[[], str | None] | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -38,6 +43,14 @@ def list_files(uri: str, reach: StoreReach) -> list[str]:
     """The URIs of every file under `uri` (a folder), sorted, in the URI's own form (credentials kept, as the
     import needs them)."""
     scheme = (scheme_of(uri) or "").lower()
+    if scheme == "gs":
+        from reconciler.stores import gcs
+
+        return gcs.list_files(uri, reach)
+    if scheme == "abs":
+        from reconciler.stores import azure
+
+        return azure.list_files(uri, reach)
     if scheme == "s3":
         from reconciler.stores import s3
 
@@ -46,7 +59,7 @@ def list_files(uri: str, reach: StoreReach) -> list[str]:
         from reconciler.stores import ftp
 
         return ftp.list_files(uri, reach)
-    raise StoreError(f"{mask(uri)}: {scheme}:// destinations cannot be listed by this version (s3://, ftp://)")
+    raise StoreError(f"{mask(uri)}: {scheme}:// destinations cannot be listed (s3://, gs://, abs://, ftp://)")
 
 
 def missing_extra(extra: str, package: str) -> StoreError:

@@ -130,3 +130,36 @@ def test_an_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     ran = cli(tmp_path, "drill", "-f", "drills.yaml", "--target", "orders-prod.drills.daily")
     assert ran.code == 1
     assert "--target orders-prod.drills.daily: no drill has this address or database" in ran.err
+
+
+AZ_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # azurite's
+
+
+@pytest.mark.parametrize(
+    ("path", "listed"),
+    [
+        ("gs://acme-backups/drills", "gs://acme-backups/drills/drill-weekly-"),
+        ("abs://:${env:AZ_KEY}@acmestore/backups/drills", "abs://:****@acmestore/backups/drills/drill-weekly-"),
+    ],
+    ids=["gcs", "azure"],
+)
+def test_a_drill_to_gcs_or_azure_lists_the_sandbox_s_emulator_by_itself(
+    tmp_path: Path, sandbox: dict[str, Any], path: str, listed: str
+) -> None:
+    if path.startswith("abs://"):
+        from reconciler.sandbox.data.azure import find_azurite
+
+        if find_azurite()[0] is None:
+            pytest.skip(find_azurite()[1])
+    own = DRILLS.replace("every: 7d,", f"every: 7d, path: '{path}',")
+    (tmp_path / "stores.yaml").write_text(own, encoding="utf-8")
+    ran = run_reconciler(
+        "--sandbox", "drill", "-f", "stores.yaml", "--auto-approve", "--format", "json", cwd=tmp_path, AZ_KEY=AZ_KEY
+    )
+    assert ran.returncode == 0, ran.stderr
+    [result] = json.loads(ran.stdout)["drills"]
+    assert result["outcome"] == "passed", result
+    assert result["keys"] == result["source_keys"] == 3
+    [file] = result["files"]
+    assert file.startswith(listed) and file.endswith((".rdb", ".rdb.gz")), file
+    assert AZ_KEY not in ran.stdout + ran.stderr
