@@ -10,27 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.drill_tags import DrillPhase, Step, start
-from tests.support.examples import MARKETING, ORDERS, PROD_EU, SCRATCH
-from tests.support.manifests import write_manifest
+from tests.support.examples import ORDERS
+from tests.support.manifests import weekly_drill, write_manifest
 from tests.support.workdirs import copy_examples
 from tests.support.workdirs import world as sandbox_world
 from tests.test_check_cli import check, seeded
 
-DRILLS = f"""version: 1
-databases:
-  - name: orders-prod
-    subscription: {PROD_EU}
-    database: {ORDERS}
-    backup: {{path: 's3://acme-backups/orders', interval: every-12-hours}}
-    drills:
-      - {{id: weekly, into: scratch, every: 7d}}
-  - name: scratch
-    subscription: {MARKETING}
-    database: {SCRATCH}
-    tier: essentials
-    scratch: true
-    check: false
-"""
+DRILLS = weekly_drill(check_scratch=False)
 DAY = 86400
 
 

@@ -6,23 +6,11 @@ import json
 from pathlib import Path
 
 from tests.support.cli import cli
-from tests.support.examples import MARKETING, ORDERS, PROD_EU, SCRATCH
+from tests.support.examples import ORDERS
+from tests.support.manifests import weekly_drill
 from tests.support.workdirs import world
 
-DRILLS = f"""version: 1
-databases:
-  - name: orders-prod
-    subscription: {PROD_EU}
-    database: {ORDERS}
-    backup: {{path: 's3://acme-backups/orders', interval: every-12-hours}}
-    drills:
-      - {{id: weekly, into: scratch, every: 7d}}
-  - name: scratch
-    subscription: {MARKETING}
-    database: {SCRATCH}
-    tier: essentials
-    scratch: true
-"""
+DRILLS = weekly_drill()
 SECTION = "Drills due (run by `reconciler drill`, never by apply; each overwrites its scratch database):"
 
 
