@@ -114,8 +114,13 @@ class SettingsUpdate:
 
     @property
     def kept_interval(self) -> str | None:
-        """The live interval the PUT sends because the manifest does not manage one."""
-        return self.before.interval if self.after.enabled and self.after.interval is None else None
+        return kept_interval(self.before, self.after)
+
+
+def kept_interval(before: Settings, after: Settings) -> str | None:
+    """The live interval a settings write sends because the manifest does not manage one (a database's PUT, or a
+    region's part of the PUT of its regions)."""
+    return before.interval if after.enabled and after.interval is None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,7 @@ class RegionUpdate:
 
     @property
     def kept_interval(self) -> str | None:
-        return self.before.interval if self.after.enabled and self.after.interval is None else None
+        return kept_interval(self.before, self.after)
 
 
 @dataclass(frozen=True, slots=True)
