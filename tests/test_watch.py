@@ -186,3 +186,77 @@ def test_one_task_at_a_time_processes_an_accounts_tasks_in_order(emulator: Emula
     assert finished == sorted(finished)
     # Each waits for the one before it: five tasks take five processing times, not one.
     assert finished[-1] - finished[0] >= 4 * (TASK_SECONDS - 0.1) - 1e-6
+
+
+LEARNT_TASK = 1.2  # seconds a settings task takes in the tests below: many pauses of a backoff from 0.1 s
+
+
+@pytest.fixture
+def backoff_client(emulator: Emulator) -> Iterator[RedisCloudClient]:
+    """The product's kind of policy (a short first pause, doubling), for tasks that outlast several of its pauses."""
+    emulator.timings = Timings(0.0, 0.1, LEARNT_TASK - 0.1, 0.5, 0.5, 0.0, 0.0, 60.0)
+    client, session = open_client(emulator, attempts=2, poll=PollPolicy(initial=0.1, maximum=0.8, factor=2.0))
+    yield client
+    session.close()
+
+
+def a_wave(emulator: Emulator, client: RedisCloudClient) -> tuple[list[float], float]:
+    """Five settings tasks at once, waited for together: when each `GET /tasks` went, from the wave's first PUT."""
+    mark = len(emulator.request_log())
+    tasks = tasks_on_every_database(client)
+    outcomes = all_at_once([lambda t=t: client.wait_for_task(t, timeout=20) for t in tasks])
+    assert [o.snapshot.status for o in outcomes] == ["processing-completed"] * len(tasks)  # type: ignore[attr-defined]
+    log = emulator.request_log()[mark:]
+    began = log[0].time
+    return [e.time - began for e in log if e.method == "GET" and e.path.startswith("/v1/tasks")], began
+
+
+def test_a_later_wave_of_tasks_is_first_read_once_it_has_run_the_learnt_length(
+    emulator: Emulator, backoff_client: RedisCloudClient
+) -> None:
+    first, _ = a_wave(emulator, backoff_client)
+    second, _ = a_wave(emulator, backoff_client)
+
+    # The first wave is read on the backoff (about 0.1, 0.3, 0.7, 1.5 s); the second one not before its tasks'
+    # length on the API's clock, and then at most once more for a task whose PUT was answered a little later.
+    assert len(first) >= 3
+    assert second and second[0] >= LEARNT_TASK - 0.15
+    assert len(second) <= 2 < len(first)
+
+
+def test_tasks_longer_than_the_learnt_length_are_still_followed_to_their_end(
+    emulator: Emulator, backoff_client: RedisCloudClient
+) -> None:
+    first, _ = a_wave(emulator, backoff_client)
+    emulator.timings = Timings(0.0, 0.1, 2 * LEARNT_TASK - 0.1, 0.5, 0.5, 0.0, 0.0, 60.0)
+
+    second, _ = a_wave(emulator, backoff_client)  # asserts that every task is seen completed
+
+    # Read first at the learnt length, then on the backoff from there: about as often as the first wave.
+    assert second[0] >= LEARNT_TASK - 0.15
+    assert len(second) <= len(first) + 2
+
+
+def test_a_reading_for_an_earlier_task_does_not_bring_a_later_ones_first_reading_forward(
+    emulator: Emulator, backoff_client: RedisCloudClient
+) -> None:
+    a_wave(emulator, backoff_client)  # learns the length
+    mark = len(emulator.request_log())
+
+    def later() -> object:
+        time.sleep(LEARNT_TASK - 0.2)  # PUT while the first is still running: its reading lists this one too
+        return backoff_client.wait_for_task(put_settings(backoff_client, Tier.PRO, PROD_EU, SESSIONS, OFF), timeout=20)
+
+    all_at_once(
+        [
+            lambda: backoff_client.wait_for_task(
+                put_settings(backoff_client, Tier.PRO, PROD_EU, ORDERS, OFF), timeout=20
+            ),
+            later,
+        ]
+    )
+
+    reads = [e for e in emulator.request_log()[mark:] if e.method == "GET" and e.path.startswith("/v1/tasks")]
+    # One reading each, at its learnt length; brought forward, the second would be read on the backoff from the
+    # first one's reading (0.2, 0.4, 0.8 s later) until it ends.
+    assert len(reads) <= 3

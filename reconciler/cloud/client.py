@@ -59,8 +59,9 @@ class RedisCloudClient:
     ) -> None:
         self.session = session
         self.poll = poll or PollPolicy()
+        self._lock = threading.Lock()  # guards the two maps below
         self._pages: dict[DatabaseKey, int] = {}  # the list page offset each database was last seen on
-        self._pages_lock = threading.Lock()
+        self._accepted: dict[str, Mapping[str, Any]] = {}  # task id -> the write's answer, until its task is waited for
         self.watch = Watch(self, policy=self.poll, clock=clock, sleep=sleep)
 
     # --- reads -------------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ class RedisCloudClient:
             _parse_listing(tier, item, account if isinstance(account, int) and not isinstance(account, bool) else None)
             for item in _page_items(body)
         ]
-        with self._pages_lock:
+        with self._lock:
             self._pages.update(((tier, subscription, listing.database), offset) for listing in page)
         return page
 
@@ -139,7 +140,7 @@ class RedisCloudClient:
         query parameter: the Go client once encoded it into the path, API-NOTES §3)."""
         path = database_path(tier, subscription, database) + f"/{kind.value}"
         params = {"regionName": region} if region is not None else None
-        task_id = _task_id("GET", path, self.session.call("GET", path, params=params))
+        task_id = self._accept("GET", path, self.session.call("GET", path, params=params))
         try:
             resource = self.wait_for_task(task_id, timeout=timeout).resource
         except TaskFailedError as exc:  # e.g. DATABASE_BACKUP_DISABLED when backup is off
@@ -169,7 +170,7 @@ class RedisCloudClient:
         return {listing.database: listing.status for listing in self._page(tier, subscription, offset)}
 
     def page_of(self, key: DatabaseKey) -> int | None:
-        with self._pages_lock:
+        with self._lock:
             return self._pages.get(key)
 
     # --- writes ------------------------------------------------------------------------------------------
@@ -181,7 +182,14 @@ class RedisCloudClient:
         subscription may be running its maximum of backups (API-NOTES §11)."""
         body = None if call.body is None else plain(call.body)
         answer = self.session.call(call.method, call.path, json=body, safe=call.repeatable)
-        return _task_id(call.method, call.path, answer)
+        return self._accept(call.method, call.path, answer)
+
+    def _accept(self, method: str, path: str, answer: Any) -> str:
+        """The answer's task id; the answer is kept for the wait on that task, which learns from its times."""
+        task_id = _task_id(method, path, answer)
+        with self._lock:
+            self._accepted[task_id] = answer
+        return task_id
 
     def create_tag(self, tier: Tier, subscription: int, database: int, key: str, value: str) -> LiveTag:
         """409 (`ConflictError`) when the key exists: the receipt's create-if-absent claim (API-NOTES §9)."""
@@ -218,7 +226,9 @@ class RedisCloudClient:
         def timed_out() -> TaskTimeoutError:
             return TaskTimeoutError(f"task {task_id} did not finish within {timeout:g} s")
 
-        return self.watch.task(task_id, finished, timeout=timeout, timed_out=timed_out)
+        with self._lock:
+            accepted = self._accepted.pop(task_id, None)
+        return self.watch.task(task_id, finished, timeout=timeout, timed_out=timed_out, accepted=accepted)
 
     def wait_until_active(
         self,

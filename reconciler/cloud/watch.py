@@ -15,9 +15,17 @@ for that tick and reads for everyone:
   otherwise (also for a database no longer on the page it was listed on).
 
 Each answer is given to every waiter it concerns, due or not, and a waiter that got one waits its next pause
-from then, rounded to a grid of the first pause: waiters fall into step and share ticks. A waiter only blocks
-on its own deadline and `stop`; the poller sleeps through the injected `sleep` in short steps, so a newer, sooner
-waiter is not kept waiting.
+from then, rounded to a grid of the first pause: waiters fall into step and share ticks.
+
+A task is first read where its answer can be: once it has run as long as the shortest task of its `commandType`
+this run has seen complete, measured on the API's clock (the write's answer's `timestamp` to the completed task's).
+A settings update of two minutes was otherwise read at 1, 3, 7, 15, 31, 61, 91 and 121 s, wave after wave (issue
+16); now the first wave learns the length and each later one is read about once (readings for others that list it
+before then do not bring its next one forward). A task longer than the one learnt from is read on the backoff from
+there; where the API gives no times nothing is learnt and nothing changes.
+
+A waiter only blocks on its own deadline and `stop`; the poller sleeps through the injected `sleep` in short steps,
+so a newer, sooner waiter is not kept waiting.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from reconciler.core.desired import Tier
+from reconciler.core.evidence import instant
 from reconciler.core.polling import PollPolicy
+from reconciler.core.statuses import TASK_COMPLETED
 from reconciler.errors import ApiError, NotFoundError, ReconcilerError, WaitInterrupted
 
 _FRESH_404S = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
@@ -68,6 +78,9 @@ class _Waiter:
     error: BaseException | None = None
     missing: int = 0  # consecutive 404s of a fresh task id
     done: bool = False
+    command: str | None = None  # the task's `commandType` and its acceptance on the API's clock: to learn its length
+    accepted_at: float | None = None
+    not_before: float = 0.0  # no reading of its own before this (a task's learnt length)
 
 
 class Watch:
@@ -87,6 +100,7 @@ class Watch:
         self._waiters: list[_Waiter] = []
         self._polling = False
         self._list_works = True
+        self._lengths: dict[str, float] = {}  # commandType -> the shortest task of it seen complete, in seconds
 
     # --- what callers wait for -----------------------------------------------------------------------------
 
@@ -98,12 +112,22 @@ class Watch:
         timeout: float,
         timed_out: Callable[[], Exception],
         stop: threading.Event | None = None,
+        accepted: Mapping[str, Any] | None = None,
     ) -> T:
         """`check(body)` of each reading of the task until it returns something other than None. The first
-        reading is one pause after the call: a task just created is never already finished."""
+        reading is one pause after the call (a task just created is never already finished), or, `accepted` being
+        the write's answer, once the task has run as long as the shortest of its `commandType` seen so far."""
         now = self._clock()
         delays = self.policy.delays()
-        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, self._on_grid(now + next(delays)))
+        command = _text((accepted or {}).get("commandType"))
+        first = next(delays)
+        with self._lock:
+            expected = self._lengths.get(command) if command is not None else None
+        if expected is not None and expected > first:
+            first = expected + self.policy.initial / 2  # on the grid: at or just after that length
+        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, self._on_grid(now + first))
+        waiter.command, waiter.accepted_at = command, instant(_text((accepted or {}).get("timestamp")))
+        waiter.not_before = waiter.due
         return cast(T, self._wait(waiter, stop))
 
     def database(
@@ -230,6 +254,8 @@ class Watch:
                         self._end(waiter, error=error)
 
     def _answer(self, waiter: _Waiter, reading: object) -> None:
+        if waiter.accepted_at is not None and isinstance(reading, Mapping):
+            self._learn(waiter, reading)
         try:
             answer = waiter.check(reading)
         except BaseException as error:  # the waiter's own verdict (a failed task, a database in `error`)
@@ -240,6 +266,18 @@ class Watch:
         else:
             self._later(waiter)
 
+    def _learn(self, waiter: _Waiter, body: Mapping[str, Any]) -> None:
+        """A completed task's length on the API's clock, from its acceptance to the `timestamp` of its completion."""
+        ended = instant(_text(body.get("timestamp")))
+        if body.get("status") != TASK_COMPLETED or ended is None or waiter.command is None:
+            return
+        assert waiter.accepted_at is not None
+        length = ended - waiter.accepted_at
+        with self._lock:
+            known = self._lengths.get(waiter.command)
+            if length >= 0 and (known is None or length < known):
+                self._lengths[waiter.command] = length
+
     def _later(self, waiter: _Waiter) -> None:
         """No answer yet: the next reading one pause from now, unless that pause ends past the deadline."""
         now = self._clock()
@@ -247,7 +285,7 @@ class Watch:
         if now + delay > waiter.deadline:
             self._end(waiter, error=waiter.timed_out())
         else:
-            waiter.due = self._on_grid(now + delay)
+            waiter.due = max(waiter.not_before, self._on_grid(now + delay))
 
     def _on_grid(self, moment: float) -> float:
         """The tick nearest `moment` on a grid of the policy's first pause: waiters due within half a pause of each
@@ -259,3 +297,7 @@ class Watch:
     @staticmethod
     def _end(waiter: _Waiter, *, answer: object = None, error: BaseException | None = None) -> None:
         waiter.answer, waiter.error, waiter.done = answer, error, True
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

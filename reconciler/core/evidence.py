@@ -184,6 +184,17 @@ def seconds_between(earlier: str | None, later: str | None) -> int | None:
     return None if start is None or end is None else end - start
 
 
+def instant(timestamp: str | None) -> float | None:
+    """A server-clock string as epoch seconds with its fraction (a task's `timestamp` has microseconds, API-NOTES
+    §5); None when missing or unreadable. For lengths measured on the API's own clock, not for receipts' evidence,
+    which compares whole seconds."""
+    try:
+        moment = datetime.fromisoformat((timestamp or "").strip())
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def left_in_claim_second(created_at: str | None) -> float:
     """Seconds until the server's clock has surely left the second of a claim's `createdAt`, counted from when the
     claim was answered (the server stamped it no later). A time without fractions (or none) could be late in its
