@@ -69,7 +69,7 @@ def _done(run: dict[str, Any]) -> str:
 
 
 def _per_write(runs: list[dict[str, Any]]) -> list[str]:
-    default = [run for run in runs if not run["best_case"]]
+    default = [run for run in runs if not run["best_case"] and not run.get("compared")]
     lines = [
         "## 2. Requests per write at the CLI's defaults and 400 a minute",
         "",
@@ -113,15 +113,16 @@ def _makespan(runs: list[dict[str, Any]]) -> list[str]:
         "peak per subscription | done | speed | CPU share |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in sorted(backups, key=lambda run: (run["best_case"], run["duration_seconds"])):
+    for run in sorted(backups, key=lambda run: (run["best_case"], run.get("compared", False), run["duration_seconds"])):
         ratio = _bound(run)
         limit = "none (best case)" if run["best_case"] else f"{run['rate_limit']}/min"
+        limit += f" (for comparison: speed {run['speed']:g})" if run.get("compared") else ""
         lines.append(
             f"| {_duration(run['duration_seconds'])} | {run['parallelism']} | {limit} | "
             f"{run['makespan_seconds']:g} s | {run['reference_seconds']:g} s | {ratio} | "
             f"{run['peak_backups_per_subscription']} | {_done(run)} | {run['speed']:g} | {run['cpu_share']} |"
         )
-    others = [run for run in runs if run["kind"] != "backup" and not run["best_case"]]
+    others = [run for run in runs if run["kind"] != "backup" and not run["best_case"] and not run.get("compared")]
     lines += [
         "",
         "The other runs of figure 2, for their length (reference: the ideal at the default parallelism, the waves "
