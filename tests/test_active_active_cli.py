@@ -155,6 +155,44 @@ def test_apply_then_status_and_receipts_name_each_region(directory: Path) -> Non
     assert BACKUP_WEST in cli(directory, "plan", "-f", "aa.yaml").out  # it may run again
 
 
+@pytest.mark.parametrize("typed", [BACKUP_WEST, "orders-aa.backups.pre-upgrade[eu-west-1]"])
+def test_adopt_takes_one_regions_backup_and_apply_runs_only_the_other_region(directory: Path, typed: str) -> None:
+    adopted = shell(directory, f"reconciler receipts adopt -f aa.yaml {shlex.quote(typed)} --auto-approve")
+    assert adopted.returncode == 0, adopted.stderr
+    assert f"Adopted {BACKUP_WEST}" in adopted.stdout
+    assert peek_tags(directory, ORDERS_AA)["rcr_backup_pre-upgrade@eu-west-1"].endswith(" adopted")
+
+    plan = cli(directory, "plan", "-f", "aa.yaml")
+    assert 'orders-aa.backups.pre-upgrade["us-east-1"] will be backed up once' in plan.out
+    assert f"{BACKUP_WEST} will be backed up" not in plan.out
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        pytest.param(
+            "orders-aa.backups.pre-upgrade",
+            'this backup runs per region; adopt one region: orders-aa.backups.pre-upgrade["us-east-1"], ' + BACKUP_WEST,
+            id="whole-backup",
+        ),
+        pytest.param(
+            'orders-aa.backups.pre-upgrade["ap-south-1"]', "adopt one region: orders-aa.backups", id="not-a-region"
+        ),
+        pytest.param(
+            'orders-aa.backups.never["eu-west-1"]', "no on-demand backup or import in the manifests", id="no-operation"
+        ),
+    ],
+)
+def test_adopt_of_no_single_regions_backup_names_the_addresses_and_writes_nothing(
+    directory: Path, typed: str, expected: str
+) -> None:
+    mark = len(world(directory).request_log())
+    ran = shell(directory, f"reconciler receipts adopt -f aa.yaml {shlex.quote(typed)} --auto-approve")
+    assert ran.returncode == 1 and expected in ran.stderr, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert [r for r in world(directory).request_log()[mark:] if r.method != "GET"] == []
+
+
 @pytest.mark.parametrize(
     ("manifest", "expected"),
     [

@@ -20,6 +20,7 @@ from reconciler.core.desired import (
     Manifest,
     OnDemandBackup,
     OperationKind,
+    base_address,
     canonical_address,
     operation_address,
 )
@@ -107,11 +108,13 @@ def run_receipts_forget(rt: Runtime[ReceiptsForgetFlags]) -> int:
 def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
     """Record a `done` receipt, marked adopted, for an operation of the manifest carried out by hand, so that apply
     never runs it. Refused where any receipt exists; claimed as apply claims, so of it and a racing apply one wins."""
-    address = rt.flags.address
+    address = canonical_address(rt.flags.address)
     manifest = rt.manifest(rt.flags.files)
-    spec, kind, operation = _operation(manifest, address)
-    ref = DatabaseRef.of(spec)
+    spec = _database(manifest, address)
     client = rt.connect().client
+    regions = _regions(client, spec)
+    kind, operation = _operation(spec, address, regions)
+    ref = DatabaseRef.of(spec)
     tags = client.list_tags(spec.tier, spec.subscription, spec.database)
     owner = live_owner(tags)
     if manifest.owner is not None and owner is not None and owner != manifest.owner:
@@ -119,7 +122,7 @@ def run_receipts_adopt(rt: Runtime[ReceiptsAdoptFlags]) -> int:
             f"{address}: {spec.name} is owned by another manifest set, {owner!r}, not by {manifest.owner!r}: its "
             "receipts are that set's to record; nothing was recorded"
         )
-    receipts = read_receipts(spec.name, tags, spec.operation_keys())
+    receipts = read_receipts(spec.name, tags, spec.operation_keys(regions))
     existing = receipts.get(kind, operation.id)
     if existing is not None:
         raise ReconcilerError(f"{address}: {_existing(existing)}; nothing was recorded")
@@ -154,15 +157,35 @@ def _typed_back(rt: Runtime[ReceiptsForgetFlags] | Runtime[ReceiptsAdoptFlags], 
     return False
 
 
-def _operation(manifest: Manifest, address: str) -> tuple[DatabaseSpec, OperationKind, Import | OnDemandBackup]:
-    for spec in manifest.databases:
-        for kind, operation in spec.operations():
-            if operation_address(spec.name, kind, operation.id) == address:
-                return spec, kind, operation
-    raise ReconcilerError(
-        f"{address}: no on-demand backup or import in the manifests has this address "
-        "(an address looks like orders-prod.imports.seed-2026-11-20)"
-    )
+def _database(manifest: Manifest, address: str) -> DatabaseSpec:
+    """The database an operation's address starts with (names hold no '.')."""
+    spec = next((spec for spec in manifest.databases if address.startswith(f"{spec.name}.")), None)
+    if spec is None:
+        raise ReconcilerError(f"{address}: {_NO_SUCH_OPERATION}")
+    return spec
+
+
+def _operation(
+    spec: DatabaseSpec, address: str, regions: list[str] | None
+) -> tuple[OperationKind, Import | OnDemandBackup]:
+    """The operation under `address`; a backup per region (`regions: all`, `region:`) is adopted one region at a
+    time, under its regional address."""
+    operations = spec.operations(regions)
+    for kind, operation in operations:
+        if operation_address(spec.name, kind, operation.id) == address:
+            return kind, operation
+    addresses = [operation_address(spec.name, kind, operation.id) for kind, operation in operations]
+    regional = [one for one in addresses if one != base_address(one) and base_address(one) == base_address(address)]
+    if regional:
+        raise ReconcilerError(f"{address}: this backup runs per region; adopt one region: {', '.join(regional)}")
+    raise ReconcilerError(f"{address}: {_NO_SUCH_OPERATION}")
+
+
+_NO_SUCH_OPERATION = (
+    "no on-demand backup or import in the manifests has this address "
+    '(an address looks like orders-prod.imports.seed-2026-11-20, or orders-aa.backups.pre["us-east-1"] for one '
+    "region's backup)"
+)
 
 
 def _preview(rt: Runtime[ReceiptsAdoptFlags], address: str, spec: DatabaseSpec, receipt: Receipt) -> None:
