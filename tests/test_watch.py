@@ -211,17 +211,27 @@ def a_wave(emulator: Emulator, client: RedisCloudClient) -> tuple[list[float], f
     return [e.time - began for e in log if e.method == "GET" and e.path.startswith("/v1/tasks")], began
 
 
+@pytest.mark.parametrize(
+    ("options", "single_reads"),
+    [
+        pytest.param({}, 0, id="tasks-of-ten-days"),
+        # UNCONFIRMED which GET /tasks lists (API-NOTES §5): with only running ones, each finished task is read on
+        # its own once, and teaches its length from that reading.
+        pytest.param({"tasks_list": "running"}, 5, id="running-only"),
+    ],
+)
 def test_a_later_wave_of_tasks_is_first_read_once_it_has_run_the_learnt_length(
-    emulator: Emulator, backoff_client: RedisCloudClient
+    emulator: Emulator, backoff_client: RedisCloudClient, options: dict[str, str], single_reads: int
 ) -> None:
+    emulator.set_options(**options)
     first, _ = a_wave(emulator, backoff_client)
     second, _ = a_wave(emulator, backoff_client)
 
     # The first wave is read on the backoff (about 0.1, 0.3, 0.7, 1.5 s); the second one not before its tasks'
     # length on the API's clock, and then at most once more for a task whose PUT was answered a little later.
-    assert len(first) >= 3
+    assert len(first) >= 3 + single_reads
     assert second and second[0] >= LEARNT_TASK - 0.15
-    assert len(second) <= 2 < len(first)
+    assert len(second) <= 2 + single_reads < len(first)
 
 
 def test_tasks_longer_than_the_learnt_length_are_still_followed_to_their_end(
