@@ -127,7 +127,9 @@ def _split(uri: str) -> _Parts | None:
         return None
     scheme = match.group(1).lower()
     head, after = uri[: match.end()], uri[match.end() :]
-    at = _userinfo_end(scheme, after)
+    # No '@', no user-info, whatever the scheme: most paths, parsed a few times each by checks, the planner and
+    # masking (5 times a database, 0.3 s of a 20,000-database plan, issue 16).
+    at = _userinfo_end(scheme, after) if "@" in after else None
     if at is None:
         return _Parts(scheme, head, None, None, after)
     userinfo, rest = after[:at], after[at + 1 :]
