@@ -78,14 +78,14 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
             raise ReconcilerError(f"{flags.out}: cannot write the plan file ({exc.strerror or exc})") from exc
     full_plan = str(flags.out) if flags.out else None  # where a cut markdown says the whole plan is
     _render(rt, result, document, full_plan)
-    markdown = render_markdown(result, full_plan=full_plan)
     if due:
         if flags.format == "text":
             print("\n" + plan_section(due), file=rt.out)
         elif flags.format == "markdown":
             print("\n" + plan_section(due, markdown=True), file=rt.out)
-        markdown += "\n\n" + plan_section(due, markdown=True)
-    rt.append_step_summary(markdown)
+    if rt.writes_step_summary:  # the markdown is made only then: 0.15 s at 20,000 databases (issue 16)
+        markdown = render_markdown(result, full_plan=full_plan)
+        rt.append_step_summary(markdown + ("\n\n" + plan_section(due, markdown=True) if due else ""))
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
     # Observed drift does not (issue 17): 2 says "apply has work", and apply leaves observed databases alone;
