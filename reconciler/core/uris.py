@@ -147,12 +147,16 @@ def _is_literal(secret: str | None) -> bool:
 
 def has_literal_credential(uri: str) -> bool:
     """True when the URI carries a credential that is not made of `${env:NAME}` references only."""
+    if "@" not in uri:  # no user-info (see _split): the common case, checked per database (issue 16)
+        return False
     parts = _split(uri)
     return bool(parts and _is_literal(parts.secret))
 
 
 def mask(uri: str) -> str:
     """The URI with any literal credential replaced by `****`; `${env:…}` references and user names stay."""
+    if "@" not in uri:  # no user-info, nothing to mask
+        return uri
     parts = _split(uri)
     if parts is None or not _is_literal(parts.secret):
         return uri
@@ -180,6 +184,8 @@ def secret_of(uri: str) -> str | None:
 def without_userinfo(uri: str) -> str:
     """The URI with no user-info at all: what names the place, for comparing a manifest path (user and secret
     often `${env:…}`) with the one the API echoes (resolved, encoded, or with the secret left out)."""
+    if "@" not in uri:  # no user-info to leave out: twice a database in every plan (issue 16)
+        return uri
     parts = _split(uri)
     return uri if parts is None else parts.head + parts.rest
 
