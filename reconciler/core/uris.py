@@ -200,6 +200,8 @@ def credential_references(uri: str) -> tuple[str, ...]:
     the user-info (a user name too: it is half a login), and those in a query string or fragment (a pre-signed
     URL's signature, `https://host/f.rdb?${env:SAS}`). A reference in the scheme's place, the host or the path
     names a place (`s3://${env:BUCKET}/…`): it is shown as it is, resolved, wherever the API echoes it."""
+    if "${" not in uri:  # no reference at all (most paths): nothing to find, as in `place_references`
+        return ()
     parts = _split(uri)
     if parts is None:  # not a URI: nothing says what it is, so it counts as secret
         return references(uri)
@@ -210,6 +212,8 @@ def credential_references(uri: str) -> tuple[str, ...]:
 
 def place_references(uri: str) -> tuple[str, ...]:
     """The variables that stand for part of the place (host, bucket, path): the complement of the above."""
+    if "${" not in uri:  # every reference starts so (ENV_REFERENCE); checked for each backup path
+        return ()
     parts = _split(uri)
     if parts is None:
         return ()
