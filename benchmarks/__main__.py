@@ -1,5 +1,5 @@
-"""python -m benchmarks [--quick | --only check]: every figure (or figure 8 alone), written to benchmarks/results.json
-and benchmarks/RESULTS.md."""
+"""python -m benchmarks [--quick | --only check | --only footprint]: every figure (or figure 8, or figures 6 and 7,
+alone), written to benchmarks/results.json and benchmarks/RESULTS.md."""
 
 import sys
 

@@ -31,17 +31,24 @@ _LAUNCHER = (
 
 
 def child_environ() -> dict[str, str]:
-    """This environment without the API's variables, and with the repository on the path (for `benchmarks`)."""
+    """This environment without the API's variables, with the repository on the path (for `benchmarks`), and the
+    product's bytecode compiled first (into its __pycache__, ignored by git), as pip compiles an installed
+    package's. This checkout is an editable install and the machine sets PYTHONDONTWRITEBYTECODE: each measured
+    process compiled every module of the product from source again (0.2 s of validate's 0.7 s, more of plan's)."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith("REDISCLOUD_")}
-    return environ | {"PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), environ.get("PYTHONPATH"))))}
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), environ.get("PYTHONPATH"))))
+    compiled = [sys.executable, "-m", "compileall", "-q", str(ROOT / "reconciler"), str(ROOT / "benchmarks")]
+    subprocess.run(compiled, env=environ, check=True, stdout=subprocess.DEVNULL)
+    return environ
 
 
-def measured(argv: list[str], cwd: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def measured(argv: list[str], cwd: Path, environ: dict[str, str]) -> dict[str, Any]:
     """Exit code, wall seconds, CPU seconds and peak RSS (MB) of `python ARGV` in a fresh process."""
     done = subprocess.run(
         [sys.executable, "-c", _LAUNCHER, sys.executable, *argv],
         cwd=cwd,
-        env=environ or child_environ(),
+        env=environ,
         capture_output=True,
         text=True,
         check=False,
@@ -79,8 +86,9 @@ def plan_footprint(fleet: Fleet, work: Path, speed: float) -> dict[str, Any]:
 def validate_footprint(fleet: Fleet, work: Path) -> dict[str, Any]:
     """Figure 7: `validate` of the fleet's manifests (40 files), best of three, and `reconciler --version`."""
     manifests(fleet, work / "manifests")
-    runs = [measured(["-m", "reconciler", "validate", "-f", "manifests"], work) for _ in range(3)]
-    version = min(measured(["-m", "reconciler", "--version"], work)["wall"] for _ in range(5))
+    environ = child_environ()
+    runs = [measured(["-m", "reconciler", "validate", "-f", "manifests"], work, environ) for _ in range(3)]
+    version = min(measured(["-m", "reconciler", "--version"], work, environ)["wall"] for _ in range(5))
     seconds = min(run["wall"] for run in runs)
     rss = max(run["rss_mb"] for run in runs)
     return {

@@ -168,7 +168,7 @@ def _plan_timed(f: dict[str, Any]) -> list[str]:
 
 def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[str, Any]]) -> list[str]:
     lines = [
-        f"## 6. Plan at {plan['databases']:,} databases, and the planner's cost per database",
+        f"## 6. Plan at {plan['databases']:,} databases, and the planner's cost per database{_alone(plan)}",
         "",
         "| `reconciler plan` at default flags | CPU | ratio to 10 s | peak RSS | ratio to 250 MB | wall (real) |",
         "|---|---|---|---|---|---|",
@@ -184,7 +184,7 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
         f"| DeepDiff alone, one matching pair (what every database paid before) | {diff['deepdiff_us_per_call']} | "
         f"{round(diff['deepdiff_us_per_call'] / diff['goal_us'], 3)} |",
         "",
-        "## 7. Validate and start-up (issue 7)",
+        f"## 7. Validate and start-up (issue 7{_alone(validate[0], inside=True)})",
         "",
         "| databases (40 files) | validate | ratio to 1.0 s | peak RSS | ratio to 150 MB | `--version` | "
         "ratio to 0.25 s |",
@@ -198,8 +198,17 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
     return [*lines, ""]
 
 
+def _alone(figure: dict[str, Any], *, inside: bool = False) -> str:
+    """When a figure was rerun alone (`--only`), and the load then: the header's are the full run's. `inside` a
+    heading's parentheses already open, after a semicolon."""
+    if "date" not in figure:
+        return ""
+    when = f"run alone on {figure['date']}, load average {figure['load']}"
+    return f"; {when}" if inside else f" ({when})"
+
+
 def _check(f: dict[str, Any]) -> list[str]:
-    when = f"; run alone on {f['date']}, load average {f['load']}" if "date" in f else ""
+    when = _alone(f, inside=True)
     lines = [
         f"## 8. `check` over {f['databases']:,} databases, every backup fresh (issue 15{when})",
         "",

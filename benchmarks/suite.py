@@ -1,5 +1,6 @@
 """Every figure of issue 16 (and issue 7's start-up, issue 15's check), in one run: results.json, then RESULTS.md
-from it. `--only check` runs figure 8 alone into the last run's results."""
+from it. `--only check` (figure 8) and `--only footprint` (figures 6 and 7) run those alone into the last run's
+results."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +31,9 @@ MINUTE = 60.0
 
 def main(argv: list[str]) -> int:
     if argv[:2] == ["--only", "check"]:
-        return _only_check()
+        return _only(_check_figure)
+    if argv[:2] == ["--only", "footprint"]:
+        return _only(_footprint_figures)
     quick = "--quick" in argv
     began = time.perf_counter()
     flags = defaults()
@@ -52,11 +56,7 @@ def main(argv: list[str]) -> int:
         )
         _step("figures 2 and 3: apply")
         results["apply"] = _apply_runs(flags, quick)
-        _step("figure 6: plan at 20,000 databases, and plan() per database")
-        results["plan_footprint"] = plan_footprint(Fleet(5_000 if quick else 20_000, 200), work / "footprint", 60)
-        results["diff_cost"] = diff_cost(5_000)
-        _step("figure 7: validate and --version")
-        results["validate"] = [validate_footprint(Fleet(2_000, 40), work / "validate")]
+        results |= _footprint_figures(work, quick)
         _step("figure 8: check")
         results["check"] = _check(work, flags, quick)
     results["load"] = [round(load, 2), round(os.getloadavg()[0], 2)]
@@ -71,14 +71,36 @@ def _check(work: Path, flags: Any, quick: bool) -> dict[str, Any]:
     return check_figure(Fleet(2_000, 40), work / "check", flags, runs=1 if quick else 3, speed=5)
 
 
-def _only_check() -> int:
-    """`python -m benchmarks --only check`: figure 8 alone (about 4 minutes), written into the last full run's
-    results.json and RESULTS.md, whose other figures are kept as they are."""
-    results = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
+def _footprint_figures(work: Path, quick: bool) -> dict[str, Any]:
+    """Figures 6 and 7: their own processes' CPU and memory, and `plan()` per database."""
+    _step("figure 6: plan at 20,000 databases, and plan() per database")
+    plan = plan_footprint(Fleet(5_000 if quick else 20_000, 200), work / "footprint", 60)
+    cost = diff_cost(5_000)
+    _step("figure 7: validate and --version")
+    return {
+        "plan_footprint": plan,
+        "diff_cost": cost,
+        "validate": [validate_footprint(Fleet(2_000, 40), work / "validate")],
+    }
+
+
+def _check_figure(work: Path, quick: bool) -> dict[str, Any]:
     _step("figure 8: check")
+    return {"check": _check(work, defaults(), quick)}
+
+
+def _only(figures: Callable[[Path, bool], dict[str, Any]]) -> int:
+    """`python -m benchmarks --only check` (figure 8, about 4 minutes) or `--only footprint` (figures 6 and 7,
+    about 2): those figures alone, written into the last full run's results.json and RESULTS.md, whose other
+    figures are kept as they are; each figure rerun carries its own date and load average."""
+    results = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
-        results["check"] = _check(Path(scratch), defaults(), quick=False)
-    results["check"]["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        fresh = figures(Path(scratch), False)
+    stamp = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": round(os.getloadavg()[0], 2)}
+    for name, figure in fresh.items():
+        for one in figure if isinstance(figure, list) else [figure]:
+            one |= stamp
+        results[name] = figure
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (HERE / "RESULTS.md").write_text(render(results), encoding="utf-8")
     print((HERE / "RESULTS.md").read_text(encoding="utf-8"))

@@ -11,11 +11,13 @@ Each command's module is imported inside the function that runs it (commands/dis
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
@@ -409,6 +411,34 @@ def main(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Run one command and return its exit code; tests call this directly."""
+    with _fewer_collections():
+        return _main(argv, out=out, err=err, environ=environ)
+
+
+# A run builds large structures that live until it ends (manifests, the live account, the plan) and little cyclic
+# garbage: at the default thresholds (700, 10, 10) the collector walked them 550 times, 1.1 s of a plan of
+# 20,000 databases (issue 16); at these, 0.4 s and 2 MB more at its peak. Young cycles are still collected.
+_RUN_THRESHOLDS = (20_000, 50, 50)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The collector's thresholds for one run; the previous ones are restored (tests run many in one process)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*_RUN_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _main(
+    argv: Sequence[str] | None,
+    *,
+    out: TextIO | None,
+    err: TextIO | None,
+    environ: Mapping[str, str] | None,
+) -> int:
     environ = dict(os.environ if environ is None else environ)
     redactor = Redactor(environ.get(name) for name in ("REDISCLOUD_ACCESS_KEY", "REDISCLOUD_SECRET_KEY"))
     out = cast(TextIO, RedactingStream(out or sys.stdout, redactor))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.cli import main
 from reconciler.core.desired import Position, Tier
@@ -651,3 +652,60 @@ def test_active_active_forms_build_into_the_model(tmp_path: Path) -> None:
         ("a", "us-east-1", False, None),
         ("b", None, True, "s3://x/y"),
     ]
+
+
+def _jsonschema_errors(document: object) -> list[str]:
+    """The oracle: jsonschema itself on the shipped schema, integers written as such (an id is never 1.0 or true)."""
+    from jsonschema import Draft202012Validator, validators
+
+    def whole(_: object, value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", whole)
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "manifest.v1.json").read_text())
+    return [error.message for error in strict(schema).iter_errors(document)]
+
+
+def _db(**fields: object) -> dict[str, object]:
+    return {"version": 1, "databases": [{"name": "a", "subscription": 1, "database": 2, **fields}]}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(_db(), id="valid"),
+        pytest.param({"version": True, "databases": []}, id="version-true"),
+        pytest.param({"version": 1.0, "databases": []}, id="version-float"),
+        pytest.param(_db(database=2.0), id="id-float"),
+        pytest.param(_db(database=True), id="id-true"),
+        pytest.param(_db(database=10**40), id="id-huge"),
+        pytest.param(_db(name="a\n"), id="name-line-break"),
+        pytest.param(_db(backup={"regions": {1: {"path": "s3://b/p"}}}), id="region-int-key"),
+        pytest.param(_db(backup={"regions": {None: {}}}), id="region-null-key"),
+        pytest.param(_db(backup={"regions": {"r": {"path": 1.5}}}), id="float-path"),
+        pytest.param(_db(imports=[{"id": "i", "from": ["s3://a/b", "s3://a/b"], "confirm": "a"}]), id="from-twice"),
+        pytest.param(_db(imports=[{"id": "i", "from": [], "confirm": "a"}]), id="from-empty"),
+        pytest.param({"version": 1, "databases": [], 5: 1}, id="int-key"),
+        pytest.param(_db(backups=[{"id": "b", "regions": True}]), id="regions-true"),
+        pytest.param(_db(drills=[{"id": "d", "into": "b", "every": "1d", "verify": {"min_keys": 0}}]), id="keys-0"),
+        pytest.param(_db(drills=[{"id": "d", "into": "b", "every": "1d", "verify": {"min_keys": 1.0}}]), id="keys-1.0"),
+        pytest.param(
+            _db(drills=[{"id": "d", "into": "b", "every": "1d", "verify": {"min_keys": False}}]), id="keys-no"
+        ),
+        pytest.param({"version": 1, "databases": [], "owner": "team a"}, id="owner-inner-space"),
+        pytest.param({"version": 1, "databases": [], "owner": "team "}, id="owner-final-space"),
+        pytest.param(_db(backup={"path": "s3://a\u00a0b"}), id="path-nbsp"),
+        pytest.param(_db(backup={"path": "s3://a\x1cb"}), id="path-control"),
+        pytest.param({"version": 1, "databases": None}, id="databases-null"),
+    ],
+)
+def test_schema_problems_appear_exactly_where_jsonschema_finds_errors(document: dict[object, object]) -> None:
+    """A compiled validator says "valid" first (issue 16); it must never pass what jsonschema would refuse."""
+    from reconciler.manifest.schema import schema_problems
+    from reconciler.manifest.yaml_source import YamlDocument
+
+    node = yaml.compose("{}")
+    assert node is not None
+    problems = list(schema_problems(YamlDocument("m.yaml", b"", document, node)))
+    assert bool(problems) == bool(_jsonschema_errors(document)), problems

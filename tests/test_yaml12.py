@@ -263,3 +263,61 @@ def test_the_editor_and_this_tool_read_every_scalar_alike(editor_parser: Path, t
         elif outcome == "error" or not _same(ours, theirs):
             disagreements.append((document, ours, "but the editor reads", theirs))
     assert disagreements == []
+
+
+def _same_tree(ours: object, theirs: object) -> bool:
+    """`_same` all the way down, dict keys and their order included."""
+    if isinstance(theirs, dict):
+        return (
+            isinstance(ours, dict)
+            and [type(k) for k in ours] == [type(k) for k in theirs]
+            and list(ours) == list(theirs)
+            and all(_same_tree(ours[key], theirs[key]) for key in theirs)
+        )
+    if isinstance(theirs, list):
+        return isinstance(ours, list) and len(ours) == len(theirs) and all(map(_same_tree, ours, theirs))
+    return _same(ours, theirs)
+
+
+TREES = [
+    pytest.param(GOOD_DB + DAILY + '      time_utc: "04:00"\n    protected: true\n', id="manifest"),
+    pytest.param(
+        "a: [1, -2, 0o17, 0x1F, 1.5, .inf, .nan, ~, null, '', true, False, 017, 1_000]\nb:\nc: ''\n", id="kinds"
+    ),
+    pytest.param("1: a\n0o1: b\n~: c\nnull: d\n1.0: e\ntrue: f\n'2': g\n", id="scalar-keys"),
+    pytest.param("a: !!str 10\nb: !!int '10'\nc: !!float 1\nd: !!null ''\ne: !!bool true\n", id="explicit-tags"),
+    pytest.param("base: &b {x: 1, y: [2]}\none: *b\ntwo: {<<: *b, y: 3}\n", id="anchors-and-merge"),
+    pytest.param("a: {'<<': 1}\nb: {\"<<\": {c: 2}}\n", id="quoted-merge-key"),
+    pytest.param("- - - []\n  - {}\n- deep: {deeper: {deepest: [a, b]}}\n", id="nesting"),
+    pytest.param("a: |\n  text\nb: >\n  folded\n  line\n", id="blocks"),
+    pytest.param("42\n", id="scalar-document"),
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda loader: loader.__name__)
+@pytest.mark.parametrize("text", TREES)
+def test_a_file_reads_as_pyyaml_builds_it(tmp_path: Path, loader: type[yaml.SafeLoader], text: str) -> None:
+    """Issue 16: a plain tree is built in one walk of our own; any tree reads as PyYAML's constructor builds it."""
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    assert _same_tree(read_yaml(path, "m.yaml").data, yaml.load(text, Loader=loader))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param("a: 1\nb: 2\na: 3\n", "duplicate key 'a' — keep only one", id="duplicate"),
+        pytest.param("a: 1\n1: 2\n'1': 3\n", "duplicate key '1' — keep only one", id="duplicate-as-written"),
+        pytest.param("a: !!int ten\n", "'ten' is not a YAML 1.2 int", id="unreadable-tag"),
+        pytest.param("a: !!binary aGk=\n", "could not determine a constructor", id="yaml-1.1-tag"),
+        pytest.param("a: " + "[" * 70 + "]" * 70 + "\n", "nested deeper than 64 levels", id="deep"),
+        pytest.param("a: " + "9" * 101 + "\n", "a number of 101 characters", id="long-number"),
+        pytest.param("? [1, 2]\n: x\n", "found unhashable key", id="sequence-key"),
+    ],
+)
+def test_a_tree_that_breaks_a_rule_is_refused_as_before(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlProblem) as caught:
+        read_yaml(path, "m.yaml")
+    assert problem in str(caught.value)

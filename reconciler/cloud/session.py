@@ -198,6 +198,11 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
+        # Paths are sent as absolute URLs: httpx parses a relative one twice (itself, then merged with base_url),
+        # 75 µs a request, 0.18 s of a 2,400-request plan (issue 16). A base without a scheme stays relative, so
+        # that httpx refuses it as before (UnsupportedProtocol).
+        self._base = str(http.base_url) if http.base_url.is_absolute_url else None
+        self._last_date: tuple[str, datetime | None] = ("", None)  # a `Date` header and what it reads as
         self.limiter = limiter or RateLimiter(400)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -251,7 +256,8 @@ class Session:
         try:
             with self.limiter.slot() as ticket:
                 sent = self._clock()
-                response = self._http.request(method, path, json=json, params=params)
+                url = path if self._base is None else self._base + path.lstrip("/")  # as httpx merges them
+                response = self._http.request(method, url, json=json, params=params)
         except httpx.UnsupportedProtocol as exc:
             # A base URL without http(s)://: nothing was sent, and retrying would only add ~30 s of back-off.
             bad_url = CallError(method, path, None, "BAD_URL", f"{_describe(exc)} (check REDISCLOUD_URL)")
@@ -287,7 +293,11 @@ class Session:
         return date + timedelta(seconds=max(0.0, self._clock() - at))
 
     def _observe(self, response: httpx.Response, sent_at: float) -> None:
-        date = _date(response.headers.get("date"))
+        text = response.headers.get("date") or ""
+        seen = self._last_date  # read once: other threads replace it (whole, never in part)
+        if text != seen[0]:  # a second's answers share one: parsed once
+            seen = self._last_date = (text, _date(text))
+        date = seen[1]
         if date is not None:
             self._server_date = (date, self._clock())
         remaining = response.headers.get(_REMAINING_HEADER)

@@ -46,25 +46,31 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
     flags = rt.flags
     manifest, result = plan_from_flags(rt)
     connection = rt.connect()
-    document = build_document(
-        result,
-        tool_version=__version__,
-        created_at=utc_now(),
-        manifest_digest=manifest.digest,
-        manifest_paths=manifest.paths,
-        api_url=connection.api_url,
-        account_id=result.live.account_id if result.live else None,
-        observe_all=flags.observe,
-        owner=manifest.owner,
-    )
+    extra: dict[str, object] = {}
     due = _drills_due(rt, manifest)
     if due:
-        document["drills_due"] = [{"address": a, "into": into, "why": why} for a, into, why in due]
+        extra["drills_due"] = [{"address": a, "into": into, "why": why} for a, into, why in due]
     if flags.report_unmanaged:
-        document["unmanaged"] = [
+        extra["unmanaged"] = [
             {"name": db.name, "subscription": db.subscription, "database": db.database, "tier": db.tier.value}
             for db in list_unmanaged(connection.client, manifest)
         ]
+    # The plan as JSON only where it is written out: each change's document cost 0.3 s at 20,000 databases when
+    # the text was all that was shown (issue 16).
+    document: dict[str, object] = extra
+    if flags.out or flags.format == "json":
+        sealed = build_document(
+            result,
+            tool_version=__version__,
+            created_at=utc_now(),
+            manifest_digest=manifest.digest,
+            manifest_paths=manifest.paths,
+            api_url=connection.api_url,
+            account_id=result.live.account_id if result.live else None,
+            observe_all=flags.observe,
+            owner=manifest.owner,
+        )
+        document = {**sealed, **extra}
     if flags.out:
         try:
             write_plan(flags.out, document, redact=rt.redactor)
@@ -72,14 +78,14 @@ def run_plan(rt: Runtime[PlanFlags]) -> int:
             raise ReconcilerError(f"{flags.out}: cannot write the plan file ({exc.strerror or exc})") from exc
     full_plan = str(flags.out) if flags.out else None  # where a cut markdown says the whole plan is
     _render(rt, result, document, full_plan)
-    markdown = render_markdown(result, full_plan=full_plan)
     if due:
         if flags.format == "text":
             print("\n" + plan_section(due), file=rt.out)
         elif flags.format == "markdown":
             print("\n" + plan_section(due, markdown=True), file=rt.out)
-        markdown += "\n\n" + plan_section(due, markdown=True)
-    rt.append_step_summary(markdown)
+    if rt.writes_step_summary:  # the markdown is made only then: 0.15 s at 20,000 databases (issue 16)
+        markdown = render_markdown(result, full_plan=full_plan)
+        rt.append_step_summary(markdown + ("\n\n" + plan_section(due, markdown=True) if due else ""))
     rt.report_requests()
     # Operations needing a person count like changes: a pipeline must not go green on an uncertain import.
     # Observed drift does not (issue 17): 2 says "apply has work", and apply leaves observed databases alone;

@@ -109,6 +109,11 @@ class Runtime(Generic[Flags]):
                 f"{session.limiter.waited:.1f} s waited for the rate limit)"
             )
 
+    @property
+    def writes_step_summary(self) -> bool:
+        """GitHub Actions asked for a step summary (a command may skip making one otherwise)."""
+        return bool(self.environ.get("GITHUB_STEP_SUMMARY"))
+
     def append_step_summary(self, markdown: str) -> None:
         """GitHub Actions shows this file on the run's page (SPEC §5)."""
         target = self.environ.get("GITHUB_STEP_SUMMARY")
