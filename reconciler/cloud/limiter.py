@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ class RateLimiter:
         # Not in time order: an answer stamps its cell late, and a 429 adds back-dated ones, so expired cells are
         # dropped wherever they are.
         self._sent: list[_Cell] = []
+        self._oldest = float("inf")  # no cell counts from before this: until then + window, none has expired
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for budget, for --debug and benchmarks
 
@@ -52,6 +54,7 @@ class RateLimiter:
                 if len(self._sent) < self.limit:
                     cell = _Cell(now)
                     self._sent.append(cell)
+                    self._oldest = min(self._oldest, now)
                     return cell
                 ready = min(cell.at for cell in self._sent) + self.window
                 pause = ready - now
@@ -91,18 +94,22 @@ class RateLimiter:
             if unseen > 0:
                 stamp = now if reopens_in is None else now + min(reopens_in, self.window) - self.window
                 self._sent.extend(_Cell(stamp, answered=True) for _ in range(unseen))
+                self._oldest = min(self._oldest, stamp)
             elif sent_at is not None:
-                earlier = sorted(
-                    (cell for cell in self._sent if cell.answered and cell.at < sent_at), key=lambda c: c.at
-                )
+                earlier = [cell for cell in self._sent if cell.answered and cell.at < sent_at]
                 forgotten = len(earlier) + 1 - counted
-                if forgotten > 0:
-                    dropped = {id(cell) for cell in earlier[:forgotten]}
+                if forgotten > 0:  # rare (a window reopened): only then are the oldest looked for
+                    dropped = {id(cell) for cell in heapq.nsmallest(forgotten, earlier, key=_at)}
                     self._sent = [cell for cell in self._sent if id(cell) not in dropped]
 
     def _expire(self, now: float) -> None:
-        """Drop every cell older than the window, wherever it is in the log (the caller holds the lock)."""
+        """Drop every cell older than the window, wherever it is in the log (the caller holds the lock). A cell's
+        time only grows (sent, then answered), so `_oldest` stays a lower bound, and the log is walked only when
+        some cell may have expired."""
+        if self._oldest + self.window > now:
+            return
         self._sent = [cell for cell in self._sent if cell.at + self.window > now]
+        self._oldest = min((cell.at for cell in self._sent), default=float("inf"))
 
 
 @dataclass(eq=False, slots=True)
@@ -111,3 +118,7 @@ class _Cell:
 
     at: float
     answered: bool = False
+
+
+def _at(cell: _Cell) -> float:
+    return cell.at
