@@ -20,9 +20,10 @@ from then, rounded to a grid of the first pause: waiters fall into step and shar
 A task is first read where its answer can be: once it has run as long as the shortest task of its `commandType`
 this run has seen complete, measured on the API's clock (the write's answer's `timestamp` to the completed task's).
 A settings update of two minutes was otherwise read at 1, 3, 7, 15, 31, 61, 91 and 121 s, wave after wave (issue
-16); now the first wave learns the length and each later one is read about once (readings for others that list it
-before then do not bring its next one forward). A task longer than the one learnt from is read on the backoff from
-there; where the API gives no times nothing is learnt and nothing changes.
+16); now the first wave learns the length and each later one is read about once: on a grid of a twentieth of that
+length, so the tasks of a wave whose answers came over a few seconds share one tick (readings for others that list
+a task before then do not bring its next one forward either). A task longer than the one learnt from is read on
+the backoff from there; where the API gives no times nothing is learnt and nothing changes.
 
 A waiter only blocks on its own deadline and `stop`; the poller sleeps through the injected `sleep` in short steps,
 so a newer, sooner waiter is not kept waiting.
@@ -30,6 +31,7 @@ so a newer, sooner waiter is not kept waiting.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,8 @@ from reconciler.errors import ApiError, NotFoundError, ReconcilerError, WaitInte
 _FRESH_404S = 5  # Go swallows up to 5 consecutive 404s on a new task id (API-NOTES §5)
 _STEP = 0.1  # seconds the poller sleeps at most before looking for sooner waiters and stops
 _GATHER = 0.05  # seconds a database's first reading waits for others that begin at the same moment
+
+_PACED_GRID = 20  # a task read at its learnt length L is read on a grid of L / this (see `task`)
 
 DatabaseKey = tuple[Tier, int, int]  # (tier, subscription, database)
 
@@ -123,9 +127,13 @@ class Watch:
         first = next(delays)
         with self._lock:
             expected = self._lengths.get(command) if command is not None else None
+        due = self._on_grid(now + first)
         if expected is not None and expected > first:
-            first = expected + self.policy.initial / 2  # on the grid: at or just after that length
-        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, self._on_grid(now + first))
+            # At or just after that length, on a grid of a twentieth of it: the tasks of one wave of writes, whose
+            # answers came over a few seconds, are then read by one tick, not one a second (at most 5% late).
+            step = max(self.policy.initial, expected / _PACED_GRID)
+            due = math.ceil((now + expected) / step) * step
+        waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, due)
         waiter.command, waiter.accepted_at = command, instant(_text((accepted or {}).get("timestamp")))
         waiter.not_before = waiter.due
         return cast(T, self._wait(waiter, stop))
