@@ -17,7 +17,7 @@ import pytest
 from reconciler.cloud.client import RedisCloudClient
 from reconciler.core.desired import Tier
 from reconciler.core.polling import PollPolicy
-from reconciler.errors import TaskFailedError, WaitInterrupted
+from reconciler.errors import TaskFailedError, TaskTimeoutError, WaitInterrupted
 from reconciler.sandbox import Emulator, Fault, Timings
 from tests.support.api_calls import put_settings
 from tests.support.clients import open_client
@@ -270,3 +270,15 @@ def test_a_reading_for_an_earlier_task_does_not_bring_a_later_ones_first_reading
     # One reading each, at its learnt length; brought forward, the second would be read on the backoff from the
     # first one's reading (0.2, 0.4, 0.8 s later) until it ends.
     assert len(reads) <= 3
+
+
+def test_a_timeout_shorter_than_the_learnt_length_still_ends_the_wait_on_time(
+    emulator: Emulator, backoff_client: RedisCloudClient
+) -> None:
+    a_wave(emulator, backoff_client)  # learns LEARNT_TASK
+    task = put_settings(backoff_client, Tier.PRO, PROD_EU, ORDERS, OFF)
+    started = time.monotonic()
+    with pytest.raises(TaskTimeoutError):
+        backoff_client.wait_for_task(task, timeout=LEARNT_TASK / 3)
+    # Read once at its deadline, then given up: not first read, and timed out, only at the learnt length.
+    assert time.monotonic() - started < LEARNT_TASK * 0.8

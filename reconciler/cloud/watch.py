@@ -132,7 +132,7 @@ class Watch:
             # At or just after that length, on a grid of a twentieth of it: the tasks of one wave of writes, whose
             # answers came over a few seconds, are then read by one tick, not one a second (at most 5% late).
             step = max(self.policy.initial, expected / _PACED_GRID)
-            due = math.ceil((now + expected) / step) * step
+            due = min(math.ceil((now + expected) / step) * step, now + timeout)  # never read only past the timeout
         waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, due)
         waiter.command, waiter.accepted_at = command, instant(_text((accepted or {}).get("timestamp")))
         waiter.not_before = waiter.due
