@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.cloud.session import Session
-from reconciler.cloud.watch import DatabaseKey, Watch
+from reconciler.cloud.watch import DatabaseKey, Watch, nonempty_text
 from reconciler.core.calls import ApiCall, database_path, plain, subscriptions_path
 from reconciler.core.desired import OperationKind, Tier
 from reconciler.core.live import LatestStatus, LiveBackup, LiveDatabase, LiveRegion, LiveTag, TaskSnapshot
@@ -146,9 +146,9 @@ class RedisCloudClient:
         except TaskFailedError as exc:  # e.g. DATABASE_BACKUP_DISABLED when backup is off
             return LatestStatus(error_type=exc.error_type)
         return LatestStatus(
-            status=_text(resource.get("status")),
-            time=_text(resource.get(_TIME_FIELDS[kind])),
-            failure_reason=_text(resource.get("failureReason")),
+            status=nonempty_text(resource.get("status")),
+            time=nonempty_text(resource.get(_TIME_FIELDS[kind])),
+            failure_reason=nonempty_text(resource.get("failureReason")),
         )
 
     # --- raw reads, for the watch ------------------------------------------------------------------------
@@ -321,9 +321,9 @@ def _parse_backup(tier: Tier, backup: Mapping[str, Any]) -> LiveBackup:
     flag = "remoteBackupEnabled" if tier is Tier.ESSENTIALS else "enableRemoteBackup"
     return LiveBackup(
         enabled=bool(backup.get(flag, False)),
-        path=_text(backup.get("destination")),
-        interval=_text(backup.get("interval")),
-        time_utc=_text(backup.get("timeUTC")),
+        path=nonempty_text(backup.get("destination")),
+        interval=nonempty_text(backup.get("interval")),
+        time_utc=nonempty_text(backup.get("timeUTC")),
     )
 
 
@@ -340,10 +340,10 @@ def _snapshot(body: Any) -> TaskSnapshot:
     response = body.get("response") if isinstance(body.get("response"), dict) else {}
     error = response.get("error")
     if isinstance(error, dict):
-        error_type, description = _text(error.get("type")), _text(error.get("description"))
+        error_type, description = nonempty_text(error.get("type")), nonempty_text(error.get("description"))
         description = mask_in_text(description) if description else None
     else:
-        error_type, description = _text(error), None
+        error_type, description = nonempty_text(error), None
     return TaskSnapshot(
         task_id=str(body.get("taskId", "")),
         status=str(body.get("status", "")),
@@ -357,7 +357,3 @@ def _task_id(method: str, path: str, body: Any) -> str:
     if not isinstance(body, dict) or not isinstance(body.get("taskId"), str):
         raise TaskFailedError(f"{method} {path}", "NO_TASK", "the API answered without a task id")
     return str(body["taskId"])
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

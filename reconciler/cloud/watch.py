@@ -123,7 +123,7 @@ class Watch:
         the write's answer, once the task has run as long as the shortest of its `commandType` seen so far."""
         now = self._clock()
         delays = self.policy.delays()
-        command = _text((accepted or {}).get("commandType"))
+        command = nonempty_text((accepted or {}).get("commandType"))
         first = next(delays)
         with self._lock:
             expected = self._lengths.get(command) if command is not None else None
@@ -134,7 +134,7 @@ class Watch:
             step = max(self.policy.initial, expected / _PACED_GRID)
             due = min(math.ceil((now + expected) / step) * step, now + timeout)  # never read only past the timeout
         waiter = _Waiter(task_id, None, check, now + timeout, timed_out, delays, due)
-        waiter.command, waiter.accepted_at = command, instant(_text((accepted or {}).get("timestamp")))
+        waiter.command, waiter.accepted_at = command, instant(nonempty_text((accepted or {}).get("timestamp")))
         waiter.not_before = waiter.due
         return cast(T, self._wait(waiter, stop))
 
@@ -276,7 +276,7 @@ class Watch:
 
     def _learn(self, waiter: _Waiter, body: Mapping[str, Any]) -> None:
         """A completed task's length on the API's clock, from its acceptance to the `timestamp` of its completion."""
-        ended = instant(_text(body.get("timestamp")))
+        ended = instant(nonempty_text(body.get("timestamp")))
         if body.get("status") != TASK_COMPLETED or ended is None or waiter.command is None:
             return
         assert waiter.accepted_at is not None
@@ -307,5 +307,6 @@ class Watch:
         waiter.answer, waiter.error, waiter.done = answer, error, True
 
 
-def _text(value: object) -> str | None:
+def nonempty_text(value: object) -> str | None:
+    """A field of an API body that should be text: itself, or None when missing, empty or of another type."""
     return value if isinstance(value, str) and value else None
