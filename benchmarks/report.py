@@ -69,7 +69,7 @@ def _done(run: dict[str, Any]) -> str:
 
 
 def _per_write(runs: list[dict[str, Any]]) -> list[str]:
-    default = [run for run in runs if not run["best_case"] and not run.get("compared")]
+    default = _at_defaults(runs)
     lines = [
         "## 2. Requests per write at the CLI's defaults and 400 a minute",
         "",
@@ -100,6 +100,11 @@ def _per_write(runs: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _at_defaults(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs at the CLI's defaults: not the best case, nor the one at another speed for comparison."""
+    return [run for run in runs if not run["best_case"] and not run.get("compared")]
+
+
 def _share(count: int, writes: int) -> str:
     return "" if not count else f"{count / writes:.2f}" if writes else f"{count} (no write)"
 
@@ -122,7 +127,7 @@ def _makespan(runs: list[dict[str, Any]]) -> list[str]:
             f"{run['makespan_seconds']:g} s | {run['reference_seconds']:g} s | {ratio} | "
             f"{run['peak_backups_per_subscription']} | {_done(run)} | {run['speed']:g} | {run['cpu_share']} |"
         )
-    others = [run for run in runs if run["kind"] != "backup" and not run["best_case"] and not run.get("compared")]
+    others = [run for run in _at_defaults(runs) if run["kind"] != "backup"]
     lines += [
         "",
         "The other runs of figure 2, for their length (reference: the ideal at the default parallelism, the waves "
