@@ -170,12 +170,13 @@ def _operation(
 ) -> tuple[OperationKind, Import | OnDemandBackup]:
     """The operation under `address`; a backup per region (`regions: all`, `region:`) is adopted one region at a
     time, under its regional address."""
-    operations = spec.operations(regions)
-    for kind, operation in operations:
-        if operation_address(spec.name, kind, operation.id) == address:
-            return kind, operation
-    addresses = [operation_address(spec.name, kind, operation.id) for kind, operation in operations]
-    regional = [one for one in addresses if one != base_address(one) and base_address(one) == base_address(address)]
+    named = {
+        operation_address(spec.name, kind, operation.id): (kind, operation)
+        for kind, operation in spec.operations(regions)
+    }
+    if address in named:
+        return named[address]
+    regional = [one for one in named if one != base_address(one) and base_address(one) == base_address(address)]
     if regional:
         raise ReconcilerError(f"{address}: this backup runs per region; adopt one region: {', '.join(regional)}")
     raise ReconcilerError(f"{address}: {_NO_SUCH_OPERATION}")
