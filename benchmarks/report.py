@@ -186,7 +186,8 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
         f"| settings match (no change) | {diff['matching_us_per_database']} | {diff['ratio_matching_to_goal']} |",
         f"| settings drift (a change with its fields) | {diff['drifting_us_per_database']} | "
         f"{round(diff['drifting_us_per_database'] / diff['goal_us'], 3)} |",
-        f"| DeepDiff alone, one matching pair (what every database paid before) | {diff['deepdiff_us_per_call']} | "
+        "| DeepDiff alone, one matching pair (what each database paid before; the planner no longer calls it) | "
+        f"{diff['deepdiff_us_per_call']} | "
         f"{round(diff['deepdiff_us_per_call'] / diff['goal_us'], 3)} |",
         "",
         f"## 7. Validate and start-up (issue 7{_alone(validate[0], inside=True)})",

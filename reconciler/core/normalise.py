@@ -39,7 +39,8 @@ class Settings:
 
 def masked(settings: Settings) -> Settings:
     """For plans: the path with any literal credential masked (live destinations may hold one)."""
-    return replace(settings, path=mask(settings.path)) if settings.path is not None else settings
+    shown = settings.path if settings.path is None else mask(settings.path)
+    return settings if shown == settings.path else replace(settings, path=shown)
 
 
 def from_desired(settings: BackupSettings, tier: Tier) -> Settings:

@@ -13,6 +13,7 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 
 from reconciler.core.desired import Manifest
+from reconciler.core.differences import differing
 from reconciler.core.live import LiveAccount
 from reconciler.core.plan import Change, OneShot, OwnerTag, Plan, RegionalUpdate
 from reconciler.core.planner import PlanOptions, plan
@@ -57,8 +58,8 @@ def moved(saved: Plan, manifest: Manifest, live: LiveAccount, *, observe_all: bo
         elif _before(fresh) != _before(change):
             lines.append(f"{change.address}: was {_short(_before(change))}, now {_short(_before(fresh))}")
         elif fresh != change:  # the calls, ids, live name, replaced receipt: what would be sent, and where
-            differing = ", ".join(_differing(change, fresh)[:10]) or "contents"
-            lines.append(f"{change.address}: the plan file's {differing} differ from what the manifests give now")
+            parts = ", ".join(differing(change, fresh)[:10]) or "contents"
+            lines.append(f"{change.address}: the plan file's {parts} differ from what the manifests give now")
     settling = {w.address: (w.kind, w.outcome) for w in now.settlements}
     for warning in saved.settlements:
         if settling.get(warning.address) != (warning.kind, warning.outcome):
@@ -84,17 +85,6 @@ def _before(change: Change) -> object:
 def _values(item: object) -> dict[str, object]:
     values = {f.name: getattr(item, f.name) for f in fields(item)} if is_dataclass(item) else {}
     return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()}
-
-
-def _differing(saved: object, fresh: object, prefix: str = "") -> list[str]:
-    """The dotted attribute names where two changes differ (`after.interval`, `database.database`, `calls`)."""
-    if not (is_dataclass(saved) and is_dataclass(fresh)) or type(saved) is not type(fresh):
-        return [prefix or "change"] if saved != fresh else []
-    out: list[str] = []
-    for f in fields(saved):
-        name = f"{prefix}.{f.name}" if prefix else f.name
-        out += _differing(getattr(saved, f.name), getattr(fresh, f.name), name)
-    return out
 
 
 def _short(value: object) -> str:

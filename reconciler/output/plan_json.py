@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.core.calls import ApiCall, backup_call, plain
 from reconciler.core.desired import OperationKind, Tier
+from reconciler.core.differences import differing
 from reconciler.core.normalise import FIELDS, Settings
 from reconciler.core.plan import (
     Action,
@@ -172,8 +173,9 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
         replaces = None if receipt is None else _receipt(kind, str(item["after"]["id"]), receipt)
         change = OneShot(str(item["address"]), ref, kind, str(item["after"]["id"]), calls, replaces)
     if calls_kept and change_document(change) != item:
+        parts = ", ".join(differing(item, change_document(change))[:10]) or "contents"
         raise PlanFileError(
-            f"the plan file's {_differing(item, change_document(change))} of {change.address} "
+            f"the plan file's {parts} of {change.address} "
             "differ from what its own calls say: it was edited after `reconciler plan` wrote it; "
             "re-run plan"
         )
@@ -257,21 +259,6 @@ def _receipt(kind: OperationKind, op_id: str, view: Mapping[str, Any]) -> Receip
         _text(view.get("run")),
         None if key == tag_key(kind, op_id) else key,
     )
-
-
-def _differing(saved: Any, fresh: Any, prefix: str = "") -> str:
-    """The dotted keys where two documents differ (`after.from`, `destructive`), at most ten."""
-    return ", ".join(_paths(saved, fresh, prefix)[:10]) or "contents"
-
-
-def _paths(saved: Any, fresh: Any, prefix: str) -> list[str]:
-    if not (isinstance(saved, dict) and isinstance(fresh, dict)):
-        return [prefix or "change"] if saved != fresh else []
-    out: list[str] = []
-    for key in sorted(set(saved) | set(fresh), key=str):
-        name = f"{prefix}.{key}" if prefix else str(key)
-        out += _paths(saved.get(key), fresh.get(key), name) if key in saved and key in fresh else [name]
-    return out
 
 
 def _id(value: Any) -> int:
