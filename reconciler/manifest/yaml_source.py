@@ -182,7 +182,18 @@ def _build(node: yaml.Node, depth: int, seen: set[int], loader: Any) -> Any:
         if type(key) is not yaml.ScalarNode or key.value in keys or key.value == "<<":
             raise _NotPlain
         keys.add(key.value)
-        mapping[_build(key, depth + 1, seen, loader)] = _build(value, depth + 1, seen, loader)
+        # A plain-text key or value is read here rather than by a call of its own: two in three nodes are (0.3 s
+        # of reading 20,000 databases). As `_build` would, each node is counted once, so an alias is still seen.
+        if key.tag == _STR and id(key) not in seen:
+            seen.add(id(key))
+            name = key.value
+        else:
+            name = _build(key, depth + 1, seen, loader)
+        if type(value) is yaml.ScalarNode and value.tag == _STR and id(value) not in seen and depth <= MAX_DEPTH:
+            seen.add(id(value))
+            mapping[name] = value.value
+        else:
+            mapping[name] = _build(value, depth + 1, seen, loader)
     return mapping
 
 
