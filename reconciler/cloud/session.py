@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from reconciler.cloud.limiter import RateLimiter
+from reconciler.cloud.transport import default_transport
 from reconciler.core.uris import mask_in_text
 from reconciler.errors import (
     AuthError,
@@ -164,7 +165,8 @@ def _key_problem(key: str) -> str | None:
 
 
 def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """The httpx client every request goes through; `transport` is the seam for the built-in emulator."""
+    """The httpx client every request goes through; `transport` is the seam for the built-in emulator (without one,
+    the standard library's http.client carries the requests, transport.py)."""
     check_credentials(credentials)
     try:
         return httpx.Client(
@@ -178,7 +180,7 @@ def open_http(base_url: str, credentials: Credentials, transport: httpx.BaseTran
                 "content-type": "application/json",
             },
             timeout=httpx.Timeout(30.0, connect=10.0),
-            transport=transport,
+            transport=transport if transport is not None else default_transport(),
         )
     except httpx.InvalidURL as exc:  # e.g. REDISCLOUD_URL=http://[::1/v1: the user's to fix, not a bug
         raise ReconcilerError(
