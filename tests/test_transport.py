@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from reconciler.cloud.limiter import RateLimiter
 from reconciler.cloud.session import Credentials, RetryPolicy, Session, open_http
@@ -182,3 +184,30 @@ def test_a_proxy_in_the_environment_leaves_the_requests_to_httpx_own_transport(
     assert _kept(Session(http)).call("GET", "/subscriptions")["path"] == "http://api.example.invalid/v1/subscriptions"
     monkeypatch.delenv("HTTP_PROXY")
     assert isinstance(default_transport(), StdlibTransport)
+
+
+@pytest.fixture
+def tls_server(server: _Server, tmp_path: Any) -> Iterator[tuple[_Server, str]]:
+    """The same server behind TLS, its certificate signed by a throwaway CA written to a file."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    yield server, str(tmp_path / "ca.pem")
+
+
+def test_https_is_verified_against_the_trusted_authorities(
+    tls_server: tuple[_Server, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with httpx's own transport: SSL_CERT_FILE names the authority to trust; an unknown one is refused
+    before anything is sent (a connect failure, tried again), never skipped."""
+    server, authority = tls_server
+    url = server.url.replace("http://", "https://")
+    with pytest.raises(ServerError) as caught:
+        _session(url, attempts=1).call("POST", "/backup", safe=False)
+    assert caught.value.error_type == "CONNECTION_FAILED" and "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert server.seen == []
+    monkeypatch.setenv("SSL_CERT_FILE", authority)
+    assert _session(url).call("POST", "/backup", safe=False)["path"] == "/v1/backup"
+    assert server.seen == [("POST", "/v1/backup")]
