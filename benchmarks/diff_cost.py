@@ -73,7 +73,7 @@ def _deepdiff_us(calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def diff_cost(databases: int, repeats: int = 3) -> dict[str, Any]:
+def diff_cost(databases: int, repeats: int = 7) -> dict[str, Any]:
     """Figure 6b: µs per database of `plan()`, matching and drifting, against DeepDiff alone."""
     matching = _per_database_us(databases, drift=False, repeats=repeats)
     drifting = _per_database_us(databases, drift=True, repeats=repeats)

@@ -199,7 +199,12 @@ def _strings(value: Json) -> Iterator[str]:
             yield from _strings(item)
 
 
+_LEAVES = (str, bool, int, float, type(None))
+
+
 def _freeze(value: Json) -> Json:
+    if type(value) in _LEAVES:  # most of a body: told apart before the (slower) abstract-class checks below
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({str(key): _freeze(item) for key, item in value.items()})
     if isinstance(value, Sequence) and not isinstance(value, str):
