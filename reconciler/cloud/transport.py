@@ -28,7 +28,7 @@ def default_transport() -> httpx.BaseTransport | None:
     return None if urllib.request.getproxies() else StdlibTransport()
 
 
-_KEPT = 16  # idle connections kept a server: the refresh's and apply's workers, with room to spare
+_KEPT = 32  # idle connections kept a server: as many as `check` has status reads in flight (refresh.py)
 
 Key = tuple[str, str, int | None]
 
