@@ -356,7 +356,7 @@ def _diff(
         problems.extend(found)
         return None
     before = normalise.masked(current)
-    written = desired if desired.path in (None, settings.path) else replace(desired, path=settings.path)
+    written = replace(desired, path=settings.path) if desired.path and desired.path != settings.path else desired
     after = normalise.masked(written)  # the path as written
     fields = tuple(
         FieldChange(name, getattr(before, name), getattr(after, name)) for name in normalise.FIELDS if name in changed
