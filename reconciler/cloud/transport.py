@@ -1,10 +1,11 @@
-"""The wire under httpx: the standard library's `http.client`, one kept-alive connection per thread and server.
+"""The wire under httpx: the standard library's `http.client`, with a small pool of kept-alive connections.
 
 httpx stays the client (URLs, headers, JSON, timeouts, errors, the decoding of answers); this only moves the bytes.
 Its default transport, httpcore with the pure-Python h11, cost about 0.45 ms of CPU a request more than this one
-does on the CI machine: about 1 s of a plan of 20,000 databases, whose 2,400 requests were most of its 10 s CPU
-budget (issue 16). The default is kept wherever it does what this cannot: a proxy from the environment (httpx
-honours `HTTPS_PROXY` and friends only with its own transport), and the built-in emulator's in-process transport.
+does on the two-core machine the benchmarks run on: about 1 s of a plan of 20,000 databases, whose 2,400 requests
+were most of its 10 s CPU budget (issue 16). The default is kept wherever it does what this cannot: a proxy from
+the environment (httpx honours `HTTPS_PROXY` and friends only with its own transport), and the built-in emulator's
+in-process transport.
 
 Safety of writes rests on two things the default also does. A connection is reopened, never reused, once the server
 has closed it (an idle kept-alive connection the server dropped would otherwise swallow the next request, a POST
