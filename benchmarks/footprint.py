@@ -76,17 +76,17 @@ def plan_footprint(fleet: Fleet, work: Path, speed: float, runs: int = 3) -> dic
         argv = ["-m", "benchmarks.warped_cli", str(speed), "plan", "-f", "manifests"]
         measures = [measured(argv, work, environ) for _ in range(runs)]
     cpu = sorted(run["cpu"] for run in measures)
-    rss = max(run["rss_mb"] for run in measures)
+    median_cpu, rss = statistics.median(cpu), max(run["rss_mb"] for run in measures)
     return {
         "databases": fleet.databases,
         "subscriptions": fleet.subscriptions,
         "speed": speed,
         "runs": runs,
         "wall_real_seconds": round(statistics.median(run["wall"] for run in measures), 1),
-        "cpu_seconds": round(statistics.median(cpu), 2),
+        "cpu_seconds": round(median_cpu, 2),
         "cpu_range": [round(cpu[0], 2), round(cpu[-1], 2)],
         "peak_rss_mb": round(rss),
-        "cpu_ratio": round(statistics.median(cpu) / PLAN_GOALS["cpu_seconds"], 3),
+        "cpu_ratio": round(median_cpu / PLAN_GOALS["cpu_seconds"], 3),
         "rss_ratio": round(rss / PLAN_GOALS["peak_rss_mb"], 3),
         "goals": PLAN_GOALS,
     }

@@ -179,7 +179,8 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
         "ratio to 250 MB | wall (real) |",
         "|---|---|---|---|---|---|---|",
         f"| {plan['databases']:,} databases in {plan['subscriptions']} subscriptions, 40 files, "
-        f"{plan.get('runs', 1)} runs | {plan['cpu_seconds']} s | {_range(plan)} | {plan['cpu_ratio']} | "
+        f"{plan['runs']} runs | {plan['cpu_seconds']} s | {plan['cpu_range'][0]} s, {plan['cpu_range'][1]} s | "
+        f"{plan['cpu_ratio']} | "
         f"{plan['peak_rss_mb']} MB | {plan['rss_ratio']} | {plan['wall_real_seconds']} s at speed {plan['speed']:g} |",
         "",
         f"| `plan()` per database ({diff['databases']:,}, typed inputs) | µs | ratio to 100 µs |",
@@ -203,11 +204,6 @@ def _footprint(plan: dict[str, Any], diff: dict[str, Any], validate: list[dict[s
             f"{f['validate_peak_rss_mb']} MB | {f['rss_ratio']} | {f['version_seconds']} s | {f['version_ratio']} |"
         )
     return [*lines, ""]
-
-
-def _range(plan: dict[str, Any]) -> str:
-    low, high = plan.get("cpu_range") or [plan["cpu_seconds"]] * 2  # a run of one (results before the median)
-    return f"{low} s, {high} s"
 
 
 def _alone(figure: dict[str, Any], *, inside: bool = False) -> str:

@@ -27,6 +27,11 @@ def differing(saved: object, fresh: object) -> list[str]:
     return sorted(names)
 
 
+def described(saved: object, fresh: object) -> str:
+    """`differing`'s names as a message shows them: at most ten, or "contents" when none is named."""
+    return ", ".join(differing(saved, fresh)[:10]) or "contents"
+
+
 def _named_part(saved: object, fresh: object, path: list[Any]) -> str:
     """The leading part of a DeepDiff path that names attributes and keys, down to the first value named whole."""
     kept: list[str] = []

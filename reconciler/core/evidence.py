@@ -192,7 +192,7 @@ def instant(timestamp: str | None) -> float | None:
         moment = datetime.fromisoformat((timestamp or "").strip())
     except ValueError:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()  # the API writes UTC
 
 
 def left_in_claim_second(created_at: str | None) -> float:
@@ -208,14 +208,8 @@ def _seconds(timestamp: str | None) -> int | None:
     if not timestamp:
         return None
     # Fractions are dropped before parsing: comparisons are to the second, and the API's precision varies.
-    text = re.sub(r"\.\d+", "", timestamp.strip())
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # the API writes UTC
-    return int(moment.timestamp())
+    moment = instant(re.sub(r"\.\d+", "", timestamp))
+    return None if moment is None else int(moment)
 
 
 def _epoch(at: int) -> str:

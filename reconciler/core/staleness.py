@@ -13,7 +13,7 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 
 from reconciler.core.desired import Manifest
-from reconciler.core.differences import differing
+from reconciler.core.differences import described
 from reconciler.core.live import LiveAccount
 from reconciler.core.plan import Change, OneShot, OwnerTag, Plan, RegionalUpdate
 from reconciler.core.planner import PlanOptions, plan
@@ -58,8 +58,9 @@ def moved(saved: Plan, manifest: Manifest, live: LiveAccount, *, observe_all: bo
         elif _before(fresh) != _before(change):
             lines.append(f"{change.address}: was {_short(_before(change))}, now {_short(_before(fresh))}")
         elif fresh != change:  # the calls, ids, live name, replaced receipt: what would be sent, and where
-            parts = ", ".join(differing(change, fresh)[:10]) or "contents"
-            lines.append(f"{change.address}: the plan file's {parts} differ from what the manifests give now")
+            lines.append(
+                f"{change.address}: the plan file's {described(change, fresh)} differ from what the manifests give now"
+            )
     settling = {w.address: (w.kind, w.outcome) for w in now.settlements}
     for warning in saved.settlements:
         if settling.get(warning.address) != (warning.kind, warning.outcome):

@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.core.calls import ApiCall, backup_call, plain
 from reconciler.core.desired import OperationKind, Tier
-from reconciler.core.differences import differing
+from reconciler.core.differences import described
 from reconciler.core.normalise import FIELDS, Settings
 from reconciler.core.plan import (
     Action,
@@ -173,9 +173,8 @@ def change_from(item: Mapping[str, Any], *, calls_kept: bool) -> Change:
         replaces = None if receipt is None else _receipt(kind, str(item["after"]["id"]), receipt)
         change = OneShot(str(item["address"]), ref, kind, str(item["after"]["id"]), calls, replaces)
     if calls_kept and change_document(change) != item:
-        parts = ", ".join(differing(item, change_document(change))[:10]) or "contents"
         raise PlanFileError(
-            f"the plan file's {parts} of {change.address} "
+            f"the plan file's {described(item, change_document(change))} of {change.address} "
             "differ from what its own calls say: it was edited after `reconciler plan` wrote it; "
             "re-run plan"
         )
